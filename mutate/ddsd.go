@@ -1,0 +1,137 @@
+package mutate
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// DDSDRewrite records one ELB hostname replaced by a DDSD name, in the
+// inzone.io/ddsd-rewrites annotation, so the rewrite can be audited and
+// undone.
+type DDSDRewrite struct {
+	Container string `json:"container"`
+	// Field is env[NAME], args[i] or command[i].
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// rewriteELBs points clients at the DDSD name instead of an ELB hostname, so
+// their sidecar resolves the service through EDS and goes pod to pod in the
+// same zone instead of through the load balancer.
+func (e *Engine) rewriteELBs(st *podState) error {
+	lookup := func(key string) (string, bool) { return e.lookupELB(key, st.pod.Namespace) }
+	for _, list := range appContainers(st.pod) {
+		for i := range list.containers {
+			c := &list.containers[i]
+			if c.Name == SidecarName {
+				continue
+			}
+			base := list.path + "/" + strconv.Itoa(i)
+			for j := range c.Env {
+				if c.Env[j].Value != "" {
+					e.rewriteOne(st, c.Name, "env["+c.Env[j].Name+"]", base+"/env/"+strconv.Itoa(j)+"/value", c.Env[j].Value, lookup)
+				}
+			}
+			for j, a := range c.Args {
+				e.rewriteOne(st, c.Name, "args["+strconv.Itoa(j)+"]", base+"/args/"+strconv.Itoa(j), a, lookup)
+			}
+			for j, a := range c.Command {
+				e.rewriteOne(st, c.Name, "command["+strconv.Itoa(j)+"]", base+"/command/"+strconv.Itoa(j), a, lookup)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) rewriteOne(st *podState, container, field, path, s string, lookup func(string) (string, bool)) {
+	out, rewrites, unknown := RewriteELBHostnames(s, lookup)
+	for _, u := range unknown {
+		st.warn("container %s %s: load balancer %s has no known DDSD name; left unchanged", container, field, u)
+	}
+	if len(rewrites) == 0 {
+		return
+	}
+	st.replace(path, out)
+	for _, r := range rewrites {
+		st.rewrites = append(st.rewrites, DDSDRewrite{Container: container, Field: field, From: r.From, To: r.To})
+		st.change(MutationDDSDRewrite, "container %s %s: %s -> %s", container, field, r.From, r.To)
+	}
+}
+
+// lookupELB maps a canonical ELB hostname to its DDSD name: the config's map
+// first, then the live Services.
+func (e *Engine) lookupELB(key, podNamespace string) (string, bool) {
+	if svc, ok := e.elbs[key]; ok {
+		return e.DDSDName(svc, podNamespace), true
+	}
+	if e.resolver != nil {
+		if ref, ok := e.resolver.ResolveELB(key); ok {
+			return e.DDSDName(ref.Name, ref.Namespace), true
+		}
+	}
+	return "", false
+}
+
+// nameTemplate is a DDSD name template with the placeholders {service},
+// {namespace} and {env}. Plain placeholders rather than text/template: the
+// names are rendered on the admission path, and nothing more is needed.
+type nameTemplate struct {
+	parts   []string // literal text and placeholders, in order
+	usesEnv bool
+}
+
+var namePlaceholders = []string{"{service}", "{namespace}", "{env}"}
+
+func parseNameTemplate(s string) (nameTemplate, error) {
+	var t nameTemplate
+	hasService := false
+	for rest := s; rest != ""; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			t.parts = append(t.parts, rest)
+			break
+		}
+		if i > 0 {
+			t.parts = append(t.parts, rest[:i])
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return t, fmt.Errorf("unclosed placeholder at %q", rest[i:])
+		}
+		ph := rest[i : i+j+1]
+		known := false
+		for _, p := range namePlaceholders {
+			known = known || p == ph
+		}
+		if !known {
+			return t, fmt.Errorf("unknown placeholder %s (known: %s)", ph, strings.Join(namePlaceholders, ", "))
+		}
+		hasService = hasService || ph == "{service}"
+		t.usesEnv = t.usesEnv || ph == "{env}"
+		t.parts = append(t.parts, ph)
+		rest = rest[i+j+1:]
+	}
+	if !hasService {
+		return t, fmt.Errorf("must contain {service}")
+	}
+	return t, nil
+}
+
+func (t nameTemplate) render(service, namespace, env string) string {
+	var b strings.Builder
+	for _, p := range t.parts {
+		switch p {
+		case "{service}":
+			b.WriteString(service)
+		case "{namespace}":
+			b.WriteString(namespace)
+		case "{env}":
+			b.WriteString(env)
+		default:
+			b.WriteString(p)
+		}
+	}
+	return strings.ToLower(b.String())
+}

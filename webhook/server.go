@@ -1,0 +1,179 @@
+// Package webhook serves inzone's mutation engine as a Kubernetes mutating
+// admission webhook: controller-runtime glue, TLS with certificate rotation,
+// health checks, metrics and the live ELB map. It holds no mutation logic;
+// that is package mutate.
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/inzone-io/inzone/mutate"
+)
+
+// Options configure the webhook server. The zero value of each field means
+// its default.
+type Options struct {
+	// Config is the validated inzone configuration. Required.
+	Config *mutate.Config
+	// CertDir holds tls.crt and tls.key; they are re-read when they change,
+	// so certificates rotate without a restart.
+	// Default: controller-runtime's, $TMPDIR/k8s-webhook-server/serving-certs.
+	CertDir string
+	// Host to bind the webhook to. Default: all interfaces.
+	Host string
+	// Port of the webhook. Default: 9443.
+	Port int
+	// MetricsAddr serves Prometheus metrics; "0" turns them off. Default: ":8080".
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" turns them off. Default: ":8081".
+	HealthAddr string
+	// EnableHTTP2 serves HTTP/2. Off by default, as hardening against HTTP/2
+	// rapid reset (CVE-2023-44487) and stream cancellation attacks.
+	EnableHTTP2 bool
+	// NativeSidecar, when not nil, skips asking the API server whether it
+	// supports native sidecars (Kubernetes >= 1.29).
+	NativeSidecar *bool
+	// WrapMutator, when set, wraps the engine; tests use it to inject faults.
+	WrapMutator func(Mutator) Mutator
+}
+
+func (o *Options) setDefaults() {
+	if o.Port == 0 {
+		o.Port = 9443
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = ":8080"
+	}
+	if o.HealthAddr == "" {
+		o.HealthAddr = ":8081"
+	}
+}
+
+// NativeSidecarMinVersion is the first Kubernetes release with native
+// sidecars on by default.
+var NativeSidecarMinVersion = utilversion.MajorMinor(1, 29)
+
+// NewManager builds a controller-runtime manager that serves the pod
+// mutating webhook at Path, with health checks and metrics. Start it with
+// mgr.Start(ctx).
+func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
+	opts.setDefaults()
+	if opts.Config == nil {
+		return nil, errors.New("webhook: Options.Config is required")
+	}
+	native := false
+	if opts.NativeSidecar != nil {
+		native = *opts.NativeSidecar
+	} else if opts.Config.Sidecar.NativeSidecar == mutate.NativeSidecarAuto {
+		var err error
+		if native, err = ServerSupportsNativeSidecars(restCfg); err != nil {
+			return nil, err
+		}
+	}
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }}
+	if !opts.EnableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	whServer := crwebhook.NewServer(crwebhook.Options{
+		Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir, TLSOpts: tlsOpts,
+	})
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                 scheme,
+		WebhookServer:          whServer,
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress: opts.HealthAddr,
+		// The webhook only reads Services, and only their type, annotations and status.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+
+	engineOpts := mutate.Options{NativeSidecarSupported: native}
+	ready := []healthz.Checker{whServer.StartedChecker()}
+	if *opts.Config.DDSD.DiscoverServices {
+		index := NewELBIndex()
+		informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Service{})
+		if err != nil {
+			return nil, fmt.Errorf("watching Services: %w", err)
+		}
+		if _, err := informer.AddEventHandler(index.EventHandler()); err != nil {
+			return nil, err
+		}
+		engineOpts.ELBs = index
+		// Not ready until the ELB map is complete, so no pod is admitted
+		// with an ELB hostname the map would have known.
+		ready = append(ready, func(*http.Request) error {
+			if !informer.HasSynced() {
+				return errors.New("service informer not synced")
+			}
+			return nil
+		})
+	}
+	engine, err := mutate.NewEngine(opts.Config, engineOpts)
+	if err != nil {
+		return nil, err
+	}
+	var m Mutator = engine
+	if opts.WrapMutator != nil {
+		m = opts.WrapMutator(m)
+	}
+	whServer.Register(Path, &admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}})
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("webhook", func(r *http.Request) error {
+		for _, c := range ready {
+			if err := c(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	ctrl.Log.WithName("inzone").Info("webhook configured", "path", Path, "port", opts.Port,
+		"nativeSidecar", native, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2)
+	return mgr, nil
+}
+
+// ServerSupportsNativeSidecars asks the API server for its version.
+func ServerSupportsNativeSidecars(restCfg *rest.Config) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(restCfg)
+	if err != nil {
+		return false, err
+	}
+	info, err := dc.ServerVersion()
+	if err != nil {
+		return false, fmt.Errorf("reading the API server version for nativeSidecar: auto: %w", err)
+	}
+	v, err := utilversion.ParseGeneric(info.GitVersion)
+	if err != nil {
+		return false, fmt.Errorf("parsing API server version %q: %w", info.GitVersion, err)
+	}
+	return v.AtLeast(NativeSidecarMinVersion), nil
+}
