@@ -113,8 +113,8 @@ type Result struct {
 
 // Change is one thing a mutation did.
 type Change struct {
-	Mutation string
-	Detail   string
+	Mutation string `json:"mutation"`
+	Detail   string `json:"detail"`
 }
 
 // SkipReason is a stable, machine-readable code; it labels metrics.
@@ -134,9 +134,9 @@ const (
 
 // Skip is a mutation not applied to a pod.
 type Skip struct {
-	Mutation string // "" when the whole pod was skipped
-	Reason   SkipReason
-	Message  string
+	Mutation string     `json:"mutation,omitempty"` // "" when the whole pod was skipped
+	Reason   SkipReason `json:"reason"`
+	Message  string     `json:"message"`
 }
 
 // AnnotationError is a per-pod annotation that does not parse. The webhook
@@ -296,7 +296,7 @@ func (e *Engine) annotate(st *podState) {
 		b, _ := json.Marshal(all)
 		set[AnnotationDDSDRewrites] = string(b)
 	}
-	if pod.Annotations == nil {
+	if len(pod.Annotations) == 0 { // "add" of the whole map also replaces an empty one
 		st.add("/metadata/annotations", set)
 		return
 	}

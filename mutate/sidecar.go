@@ -174,6 +174,9 @@ func (e *Engine) sidecarContainer(s proxySettings, bootstrap, localCluster strin
 		"--service-cluster", localCluster,
 		"--service-node", "$(POD_NAME).$(POD_NAMESPACE)",
 		"--log-level", s.logLevel,
+		// A pod never hot-restarts Envoy; without this it wants shared memory.
+		"--disable-hot-restart",
+		"--concurrency", strconv.FormatInt(proxyConcurrency(s.resources), 10),
 	}
 	if zone != nil {
 		env = append(env, *zone)
@@ -215,6 +218,16 @@ func (e *Engine) sidecarContainer(s proxySettings, bootstrap, localCluster strin
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 	}
+}
+
+// proxyConcurrency is Envoy's worker count: by default Envoy starts one per
+// hardware thread of the node, far more than a sidecar's CPU limit can run.
+// The CPU limit rounded up, else 2.
+func proxyConcurrency(r corev1.ResourceRequirements) int64 {
+	if lim, ok := r.Limits[corev1.ResourceCPU]; ok {
+		return max(1, (lim.MilliValue()+999)/1000)
+	}
+	return 2
 }
 
 func hasContainer(pod *corev1.Pod, name string) bool {
