@@ -21,32 +21,44 @@ type DDSDRewrite struct {
 // their sidecar resolves the service through EDS and goes pod to pod in the
 // same zone instead of through the load balancer.
 func (e *Engine) rewriteELBs(st *podState) error {
-	lookup := func(key string) (string, bool) { return e.lookupELB(key, st.pod.Namespace) }
 	for _, list := range appContainers(st.pod) {
 		for i := range list.containers {
 			c := &list.containers[i]
 			if c.Name == SidecarName {
 				continue
 			}
-			base := list.path + "/" + strconv.Itoa(i)
+			// Field names and paths are built only for strings that hold an
+			// ELB hostname: a pod may have thousands of env vars and none.
 			for j := range c.Env {
-				if c.Env[j].Value != "" {
-					e.rewriteOne(st, c.Name, "env["+c.Env[j].Name+"]", base+"/env/"+strconv.Itoa(j)+"/value", c.Env[j].Value, lookup)
+				if v := c.Env[j].Value; v != "" {
+					e.rewriteOne(st, c.Name, v, func() (string, string) {
+						return "env[" + c.Env[j].Name + "]", list.path + "/" + strconv.Itoa(i) + "/env/" + strconv.Itoa(j) + "/value"
+					})
 				}
 			}
 			for j, a := range c.Args {
-				e.rewriteOne(st, c.Name, "args["+strconv.Itoa(j)+"]", base+"/args/"+strconv.Itoa(j), a, lookup)
+				e.rewriteOne(st, c.Name, a, func() (string, string) {
+					return "args[" + strconv.Itoa(j) + "]", list.path + "/" + strconv.Itoa(i) + "/args/" + strconv.Itoa(j)
+				})
 			}
 			for j, a := range c.Command {
-				e.rewriteOne(st, c.Name, "command["+strconv.Itoa(j)+"]", base+"/command/"+strconv.Itoa(j), a, lookup)
+				e.rewriteOne(st, c.Name, a, func() (string, string) {
+					return "command[" + strconv.Itoa(j) + "]", list.path + "/" + strconv.Itoa(i) + "/command/" + strconv.Itoa(j)
+				})
 			}
 		}
 	}
 	return nil
 }
 
-func (e *Engine) rewriteOne(st *podState, container, field, path, s string, lookup func(string) (string, bool)) {
-	out, rewrites, unknown := RewriteELBHostnames(s, lookup)
+// rewriteOne rewrites the ELB hostnames in one string; where names the
+// string's field and JSON pointer.
+func (e *Engine) rewriteOne(st *podState, container, s string, where func() (field, path string)) {
+	out, rewrites, unknown := RewriteELBHostnames(s, func(key string) (string, bool) { return e.lookupELB(key, st.pod.Namespace) })
+	if len(rewrites) == 0 && len(unknown) == 0 {
+		return
+	}
+	field, path := where()
 	for _, u := range unknown {
 		st.warn("container %s %s: load balancer %s has no known DDSD name; left unchanged", container, field, u)
 	}

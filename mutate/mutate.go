@@ -123,6 +123,7 @@ type SkipReason string
 // Skip reasons.
 const (
 	SkipOptedOut            SkipReason = "opted-out"
+	SkipInvalidPod          SkipReason = "invalid-pod"
 	SkipDisabled            SkipReason = "disabled"
 	SkipHostNetwork         SkipReason = "host-network"
 	SkipForeignProxy        SkipReason = "foreign-proxy"
@@ -215,6 +216,12 @@ func (st *podState) warn(format string, args ...any) {
 // error is an *AnnotationError for a per-pod annotation that does not parse.
 func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 	res := &Result{}
+	if pod.Name == "" && pod.GenerateName == "" || len(pod.Spec.Containers) == 0 {
+		// The API server rejects such a pod anyway; its message is clearer
+		// than a patch addressing fields that are not there.
+		res.Skips = append(res.Skips, Skip{Reason: SkipInvalidPod, Message: "pod has no name or no containers; left to the API server's validation"})
+		return res, nil
+	}
 	if optedOut(pod) {
 		res.Skips = append(res.Skips, Skip{Reason: SkipOptedOut, Message: "pod opted out with " + LabelInject + "=false"})
 		return res, nil
