@@ -407,8 +407,8 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 	return c, nil
 }
 
-// strictErrorWithLine adds the line of an unknown field to sigs.k8s.io/yaml's
-// error, which only knows JSON.
+// strictErrorWithLine adds the path and line of an unknown field to
+// sigs.k8s.io/yaml's error, which names only the key.
 func strictErrorWithLine(err error, doc *yamlv3.Node) string {
 	msg := err.Error()
 	const marker = `unknown field "`
@@ -418,10 +418,42 @@ func strictErrorWithLine(err error, doc *yamlv3.Node) string {
 	}
 	rest := msg[i+len(marker):]
 	name := rest[:strings.IndexByte(rest, '"')]
-	if line := lineOf(doc, name); line > 0 {
-		return fmt.Sprintf("line %d: unknown field %q", line, name)
+	if path, line := findKey(doc, name, ""); line > 0 {
+		return fmt.Sprintf("line %d: unknown field %q", line, path)
 	}
 	return fmt.Sprintf("unknown field %q", name)
+}
+
+// findKey finds the first mapping key called name, depth first, and returns
+// its dotted path and line.
+func findKey(n *yamlv3.Node, name, prefix string) (string, int) {
+	switch n.Kind {
+	case yamlv3.DocumentNode, yamlv3.SequenceNode:
+		for i, c := range n.Content {
+			p := prefix
+			if n.Kind == yamlv3.SequenceNode {
+				p += "[" + strconv.Itoa(i) + "]"
+			}
+			if path, line := findKey(c, name, p); line > 0 {
+				return path, line
+			}
+		}
+	case yamlv3.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if prefix != "" {
+				p = prefix + "." + k.Value
+			}
+			if k.Value == name {
+				return p, k.Line
+			}
+			if path, line := findKey(n.Content[i+1], name, p); line > 0 {
+				return path, line
+			}
+		}
+	}
+	return "", 0
 }
 
 // lineOf finds the line of a field path such as "sidecar.uid",

@@ -1,0 +1,59 @@
+# inzone: keeps service-mesh traffic inside its availability zone.
+# `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := $(CURDIR)/bin
+# The control plane the real-cluster tests run (built from the Go module proxy).
+KUBE_VERSION ?= v1.36.3
+ETCD_VERSION ?= v3.6.6
+FUZZTIME ?= 30s
+export KUBEBUILDER_ASSETS := $(BIN)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build the binaries into ./bin
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: bin
+bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager and etcd into ./bin (cached)
+	@KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh $(BIN)
+
+.PHONY: test
+test: verify bin ## run every test: unit, golden, fuzz seeds, and end to end on a real kube-apiserver
+	INZONE_E2E_REQUIRED=1 $(GO) test -count=1 -timeout 30m ./...
+
+.PHONY: unit
+unit: ## run the tests that need no control plane
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+.PHONY: e2e
+e2e: bin ## run the end-to-end tests on a real kube-apiserver and etcd
+	INZONE_E2E_REQUIRED=1 $(GO) test -count=1 -timeout 30m -v ./test/...
+
+.PHONY: verify
+verify: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: golden
+golden: ## rewrite golden files under testdata/ from the current code
+	$(GO) test ./mutate/... ./webhook/... -update
+
+.PHONY: bench
+bench: ## run the benchmarks (figures in README.md)
+	$(GO) test -run '^$$' -bench . -benchmem ./mutate/... ./webhook/...
+
+.PHONY: fuzz
+fuzz: ## fuzz each target for FUZZTIME (default 30s)
+	$(GO) test -run '^$$' -fuzz '^FuzzRewriteELBHostnames$$' -fuzztime $(FUZZTIME) ./mutate
+	$(GO) test -run '^$$' -fuzz '^FuzzCanonicalELBHost$$' -fuzztime $(FUZZTIME) ./mutate
+	$(GO) test -run '^$$' -fuzz '^FuzzHandlerDecode$$' -fuzztime $(FUZZTIME) ./webhook
+
+.PHONY: demo
+demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected
+	$(GO) run ./hack/demo
