@@ -14,7 +14,7 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.6}
 mkdir -p "$BIN"
 BIN=$(cd "$BIN" && pwd)
 STAMP="$BIN/.control-plane-versions"
-WANT="kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION"
+WANT="kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION stamped"
 
 have_all() {
 	for b in kube-apiserver kube-scheduler kube-controller-manager etcd; do
@@ -56,9 +56,16 @@ import (
 )
 EOF
 	go mod tidy -e >/dev/null 2>&1 || go mod tidy
+	# Stamp the version as the release build does: without it the server
+	# reports v0.0.0-master and clients that check it (nativeSidecar: auto)
+	# see a pre-1.29 server.
+	minor=${KUBE_VERSION#v1.}
+	minor=${minor%%.*}
+	vpkg=k8s.io/component-base/version
+	ldflags="-s -w -X $vpkg.gitVersion=$KUBE_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
 	for cmd in kube-apiserver kube-scheduler kube-controller-manager; do
 		echo "building $cmd $KUBE_VERSION"
-		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+		CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd"
 	done
 )
 

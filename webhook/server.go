@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
+	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -112,8 +114,11 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 
+	// GetWebhookServer, not whServer directly: only it adds the server to
+	// the manager's runnables, so only then does mgr.Start serve it.
+	srv := mgr.GetWebhookServer()
 	engineOpts := mutate.Options{NativeSidecarSupported: native}
-	ready := []healthz.Checker{whServer.StartedChecker()}
+	ready := []healthz.Checker{srv.StartedChecker()}
 	if *opts.Config.DDSD.DiscoverServices {
 		index := NewELBIndex()
 		informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Service{})
@@ -141,7 +146,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	if opts.WrapMutator != nil {
 		m = opts.WrapMutator(m)
 	}
-	whServer.Register(Path, &admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}})
+	srv.Register(Path, &admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}})
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
@@ -171,9 +176,30 @@ func ServerSupportsNativeSidecars(restCfg *rest.Config) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading the API server version for nativeSidecar: auto: %w", err)
 	}
-	v, err := utilversion.ParseGeneric(info.GitVersion)
+	v, err := effectiveVersion(info)
 	if err != nil {
-		return false, fmt.Errorf("parsing API server version %q: %w", info.GitVersion, err)
+		return false, err
 	}
 	return v.AtLeast(NativeSidecarMinVersion), nil
+}
+
+// effectiveVersion is the Kubernetes version whose features the server
+// offers: the emulation version when it reports one (a 1.36 server run with
+// --emulated-version=1.28 has no native sidecars), else major.minor, else
+// the git version. major.minor is set even on builds without a stamped git
+// version.
+func effectiveVersion(info *apimachineryversion.Info) (*utilversion.Version, error) {
+	for _, mm := range [][2]string{{info.EmulationMajor, info.EmulationMinor}, {info.Major, info.Minor}} {
+		if mm[0] == "" || mm[1] == "" {
+			continue
+		}
+		if v, err := utilversion.ParseGeneric(mm[0] + "." + strings.TrimSuffix(mm[1], "+")); err == nil {
+			return v, nil
+		}
+	}
+	v, err := utilversion.ParseGeneric(info.GitVersion)
+	if err != nil {
+		return nil, fmt.Errorf("parsing API server version %q: %w", info.GitVersion, err)
+	}
+	return v, nil
 }

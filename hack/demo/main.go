@@ -1,0 +1,193 @@
+// Command demo shows inzone end to end on a throwaway control plane: it
+// starts kube-apiserver and etcd from ./bin, runs the webhook with the
+// built-in default config against it, creates example pods and prints what
+// the API server stored. `make demo` runs it; DEMO_KEEP=1 keeps the control
+// plane up (with a kubeconfig in .demo/) until Ctrl-C.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/test/envtest"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	fmt.Println("starting kube-apiserver and etcd from ./bin ...")
+	env, err := envtest.Start(envtest.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err, "(run `make bin` first)")
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+
+	cfg := mutate.DefaultConfig()
+	// The one thing the default cannot know: which ELBs are which service.
+	cfg.DDSD.ELBs = map[string]string{"internal-orders-1234567890.us-east-1.elb.amazonaws.com": "orders"}
+	fmt.Println("starting inzone-webhook with the built-in default config ...")
+	if err := env.StartWebhook(envtest.WebhookOptions{Config: cfg}); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := demo(ctx, env); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	if os.Getenv("DEMO_KEEP") == "1" {
+		return keep(env)
+	}
+	return 0
+}
+
+func demo(ctx context.Context, env *envtest.Env) error {
+	c := env.Client
+	// A LoadBalancer Service whose ELB the webhook learns from its informer.
+	payments := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "payments", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Ports: []corev1.ServicePort{{Port: 443}}, Selector: map[string]string{"app": "payments"}},
+	}
+	if err := c.Create(ctx, payments); err != nil {
+		return err
+	}
+	payments.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "payments-0123456789abcdef.elb.us-west-2.amazonaws.com"}}
+	if err := c.Status().Update(ctx, payments); err != nil {
+		return err
+	}
+	ns, err := env.CreateNamespace(ctx, "shop-", true)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("namespace %s is labelled %s=%s\n\n", ns.Name, mutate.LabelInject, mutate.InjectEnabled)
+	// Give the Service informer a moment so the payments ELB is known.
+	time.Sleep(500 * time.Millisecond)
+
+	pods := []*corev1.Pod{
+		examplePod(ns.Name, "web", map[string]string{"app.kubernetes.io/name": "web", "pod-template-hash": "7d4b9c8f6"}, nil,
+			[]corev1.EnvVar{
+				{Name: "ORDERS_URL", Value: "http://internal-orders-1234567890.us-east-1.elb.amazonaws.com:8080/v1/orders"},
+				{Name: "PAYMENTS_URL", Value: "https://payments-0123456789abcdef.elb.us-west-2.amazonaws.com/charge"},
+				{Name: "LEGACY_URL", Value: "http://legacy-999.eu-central-1.elb.amazonaws.com"},
+			}),
+		examplePod(ns.Name, "cache", map[string]string{"app": "cache"}, map[string]string{"topology.kubernetes.io/zone": "us-east-1b"}, nil),
+		examplePod(ns.Name, "batch", map[string]string{"app": "batch", mutate.LabelInject: "false"}, nil, nil),
+	}
+	for _, p := range pods {
+		wctx, warnings := envtest.WithWarnings(ctx)
+		if err := c.Create(wctx, p); err != nil {
+			return fmt.Errorf("creating pod %s: %w", p.Name, err)
+		}
+		stored := &corev1.Pod{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(p), stored); err != nil {
+			return err
+		}
+		describe(stored, warnings.List())
+	}
+	return nil
+}
+
+func examplePod(ns, name string, labels, nodeSelector map[string]string, env []corev1.EnvVar) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+		Spec: corev1.PodSpec{
+			NodeSelector: nodeSelector,
+			Containers:   []corev1.Container{{Name: "app", Image: "example/" + name + ":1", Env: env}},
+		},
+	}
+}
+
+// describe prints what inzone did to a stored pod.
+func describe(p *corev1.Pod, warnings []string) {
+	fmt.Printf("pod %s (labels %v)\n", p.Name, p.Labels)
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "  status\t%s\n", or(p.Annotations[mutate.AnnotationStatus], "(not mutated)"))
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		kind := "container"
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			kind = "native sidecar"
+		}
+		fmt.Fprintf(w, "  %s %s\t%s\n", kind, c.Name, c.Image)
+		for _, e := range c.Env {
+			switch {
+			case e.Name == "INZONE_ZONE" && e.ValueFrom != nil:
+				fmt.Fprintf(w, "    env %s\tfrom %s\n", e.Name, e.ValueFrom.FieldRef.FieldPath)
+			case strings.HasSuffix(e.Name, "_URL") || e.Name == "INZONE_ZONE":
+				fmt.Fprintf(w, "    env %s\t%s\n", e.Name, e.Value)
+			}
+		}
+		if c.Name == mutate.SidecarName {
+			args := append([]string{}, c.Args...)
+			for i := range args {
+				if i > 0 && args[i-1] == "--config-yaml" {
+					args[i] = fmt.Sprintf("<%d-byte bootstrap>", len(args[i]))
+				}
+			}
+			fmt.Fprintf(w, "    args\t%s\n", strings.Join(args, " "))
+			sc := c.SecurityContext
+			fmt.Fprintf(w, "    security\trunAsUser %d, nonRoot, readOnlyRootFilesystem, drop ALL, seccomp %s\n", *sc.RunAsUser, sc.SeccompProfile.Type)
+		}
+	}
+	for _, t := range p.Spec.TopologySpreadConstraints {
+		sel, _ := metav1.LabelSelectorAsSelector(t.LabelSelector)
+		fmt.Fprintf(w, "  spread\t%s maxSkew %d %s selector %s matchLabelKeys %v\n", t.TopologyKey, t.MaxSkew, t.WhenUnsatisfiable, sel, t.MatchLabelKeys)
+	}
+	if r := p.Annotations[mutate.AnnotationDDSDRewrites]; r != "" {
+		var rewrites []mutate.DDSDRewrite
+		_ = json.Unmarshal([]byte(r), &rewrites)
+		for _, rw := range rewrites {
+			fmt.Fprintf(w, "  rewrote\t%s %s: %s -> %s\n", rw.Container, rw.Field, rw.From, rw.To)
+		}
+	}
+	for _, warn := range warnings {
+		fmt.Fprintf(w, "  warning\t%s\n", warn)
+	}
+	_ = w.Flush()
+	fmt.Println()
+}
+
+// keep writes a kubeconfig and waits for Ctrl-C.
+func keep(env *envtest.Env) int {
+	dir, _ := filepath.Abs(".demo")
+	_ = os.MkdirAll(dir, 0o700)
+	path := filepath.Join(dir, "kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["demo"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
+	kc.AuthInfos["demo"] = &clientcmdapi.AuthInfo{ClientCertificateData: env.Config.CertData, ClientKeyData: env.Config.KeyData}
+	kc.Contexts["demo"] = &clientcmdapi.Context{Cluster: "demo", AuthInfo: "demo"}
+	kc.CurrentContext = "demo"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	fmt.Printf("control plane kept running: KUBECONFIG=%s kubectl get pods -A\nCtrl-C to stop.\n", path)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	<-sig
+	return 0
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
