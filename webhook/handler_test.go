@@ -252,6 +252,7 @@ func BenchmarkHandler(b *testing.B) {
 		name string
 		pod  *corev1.Pod
 	}{
+		{"small-1x2env", testPod(1, 2)},
 		{"realistic-3x20env", testPod(3, 20)},
 		{"large-1x2000env", testPod(1, 2000)},
 	}
