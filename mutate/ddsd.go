@@ -54,7 +54,7 @@ func (e *Engine) rewriteELBs(st *podState) error {
 // rewriteOne rewrites the ELB hostnames in one string; where names the
 // string's field and JSON pointer.
 func (e *Engine) rewriteOne(st *podState, container, s string, where func() (field, path string)) {
-	out, rewrites, unknown := RewriteELBHostnames(s, func(key string) (string, bool) { return e.lookupELB(key, st.pod.Namespace) })
+	out, rewrites, unknown := RewriteELBHostnames(s, func(key string) (string, bool) { return e.lookupELB(key, st.namespace) })
 	if len(rewrites) == 0 && len(unknown) == 0 {
 		return
 	}

@@ -11,10 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Namespace is the engine's view of the pod's namespace.
+// Namespace is the engine's view of the pod's namespace. Its name fills
+// {namespace} in DDSD names; a pod being created often has no
+// metadata.namespace of its own (the request carries it).
 type Namespace struct {
-	Name   string
-	Labels map[string]string
+	Name string
 }
 
 // ServiceRef names a Kubernetes Service.
@@ -173,8 +174,9 @@ var mutations = []mutation{
 // podState is the working state of one Mutate call.
 type podState struct {
 	pod *corev1.Pod
-	ns  Namespace
-	res *Result
+	// namespace is the pod's, or the namespace view's when the pod has none.
+	namespace string
+	res       *Result
 
 	// zone is the zone env var every container and the sidecar get, nil when
 	// the zone cannot be known at admission; zoneNote says why.
@@ -226,7 +228,10 @@ func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 		res.Skips = append(res.Skips, Skip{Reason: SkipOptedOut, Message: "pod opted out with " + LabelInject + "=false"})
 		return res, nil
 	}
-	st := &podState{pod: pod, ns: ns, res: res}
+	st := &podState{pod: pod, namespace: pod.Namespace, res: res}
+	if st.namespace == "" {
+		st.namespace = ns.Name
+	}
 	st.zone, st.zoneNote = e.zoneEnvVar(pod)
 	for _, m := range mutations {
 		on, err := switchedOn(pod, m.annotation, m.enabled(&e.cfg))

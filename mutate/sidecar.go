@@ -42,7 +42,7 @@ func (e *Engine) injectSidecar(st *podState) error {
 			strings.Join(e.cfg.ServiceLabels, ", "), AnnotationService)
 		return nil
 	}
-	localCluster := e.DDSDName(service, pod.Namespace)
+	localCluster := e.DDSDName(service, st.namespace)
 	bootstrap, err := e.bootstrap.Render(localCluster)
 	if err != nil {
 		// The service name is validated above, so this is a bug, not bad input.

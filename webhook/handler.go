@@ -69,12 +69,8 @@ func (h *PodMutator) Handle(ctx context.Context, req admission.Request) (resp ad
 		h.Metrics.Errors.WithLabelValues("bad-request").Inc()
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding pod: %w", err))
 	}
-	if pod.Namespace == "" {
-		// Pods created without metadata.namespace get it from the request.
-		pod.Namespace = req.Namespace
-	}
-
-	res, err := h.Mutator.Mutate(pod, mutate.Namespace{Name: pod.Namespace})
+	// Pods created without metadata.namespace get it from the request.
+	res, err := h.Mutator.Mutate(pod, mutate.Namespace{Name: req.Namespace})
 	if err != nil {
 		var ae *mutate.AnnotationError
 		if errors.As(err, &ae) {
@@ -94,7 +90,7 @@ func (h *PodMutator) Handle(ctx context.Context, req admission.Request) (resp ad
 		}
 		resp.Patch, resp.PatchType = patch, &jsonPatchType
 	}
-	log.FromContext(ctx).V(1).Info("pod admitted", "namespace", pod.Namespace, "name", podName(pod, &req), "applied", res.Applied, "ops", len(res.Patch))
+	log.FromContext(ctx).V(1).Info("pod admitted", "namespace", req.Namespace, "name", podName(pod, &req), "applied", res.Applied, "ops", len(res.Patch))
 	return resp
 }
 

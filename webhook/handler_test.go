@@ -234,13 +234,24 @@ func TestHandlerUsesRequestNamespace(t *testing.T) {
 	pod := testPod(1, 2)
 	pod.Namespace = ""
 	var seen string
-	h := newMutator(mutatorFunc(func(p *corev1.Pod, _ mutate.Namespace) (*mutate.Result, error) {
-		seen = p.Namespace
+	h := newMutator(mutatorFunc(func(_ *corev1.Pod, ns mutate.Namespace) (*mutate.Result, error) {
+		seen = ns.Name
 		return &mutate.Result{}, nil
 	}))
 	serve(t, h, review(t, podGVK, admissionv1.Create, pod))
 	if seen != "shop" {
-		t.Errorf("pod namespace = %q, want the request's", seen)
+		t.Errorf("namespace = %q, want the request's", seen)
+	}
+	// The engine names the pod's own service with the request's namespace.
+	cfg := mutate.DefaultConfig()
+	cfg.DDSD.NameTemplate = "{service}.{namespace}.svc"
+	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := serve(t, newMutator(e), review(t, podGVK, admissionv1.Create, pod))
+	if !strings.Contains(string(resp.Patch), "web.shop.svc") {
+		t.Error("local cluster does not use the request's namespace")
 	}
 }
 
