@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -388,8 +389,22 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 	}
 	c := &Config{}
 	if len(bytes.TrimSpace(data)) > 0 {
-		if err := yaml.UnmarshalStrict(data, c); err != nil {
-			return nil, &ConfigError{Source: source, Errs: []string{strictErrorWithLine(err, &doc)}}
+		js, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return nil, &ConfigError{Source: source, Errs: []string{err.Error()}}
+		}
+		// Case-sensitive, like the API server: sigs.k8s.io/yaml's strict
+		// mode would accept "maxskew" for "maxSkew".
+		strict, err := sigsjson.UnmarshalStrict(js, c, sigsjson.DisallowUnknownFields, sigsjson.DisallowDuplicateFields)
+		if err != nil {
+			return nil, &ConfigError{Source: source, Errs: []string{err.Error()}}
+		}
+		if len(strict) > 0 {
+			ce := &ConfigError{Source: source}
+			for _, e := range strict {
+				ce.Errs = append(ce.Errs, strictErrorWithLine(e, &doc))
+			}
+			return nil, ce
 		}
 	}
 	c.Default()
@@ -407,8 +422,8 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 	return c, nil
 }
 
-// strictErrorWithLine adds the path and line of an unknown field to
-// sigs.k8s.io/yaml's error, which names only the key.
+// strictErrorWithLine adds the line to sigs.k8s.io/json's strict error,
+// which names the field's path (`unknown field "spread.maxskew"`).
 func strictErrorWithLine(err error, doc *yamlv3.Node) string {
 	msg := err.Error()
 	const marker = `unknown field "`
@@ -417,43 +432,11 @@ func strictErrorWithLine(err error, doc *yamlv3.Node) string {
 		return msg
 	}
 	rest := msg[i+len(marker):]
-	name := rest[:strings.IndexByte(rest, '"')]
-	if path, line := findKey(doc, name, ""); line > 0 {
+	path := rest[:strings.IndexByte(rest, '"')]
+	if line := lineOf(doc, path); line > 0 {
 		return fmt.Sprintf("line %d: unknown field %q", line, path)
 	}
-	return fmt.Sprintf("unknown field %q", name)
-}
-
-// findKey finds the first mapping key called name, depth first, and returns
-// its dotted path and line.
-func findKey(n *yamlv3.Node, name, prefix string) (string, int) {
-	switch n.Kind {
-	case yamlv3.DocumentNode, yamlv3.SequenceNode:
-		for i, c := range n.Content {
-			p := prefix
-			if n.Kind == yamlv3.SequenceNode {
-				p += "[" + strconv.Itoa(i) + "]"
-			}
-			if path, line := findKey(c, name, p); line > 0 {
-				return path, line
-			}
-		}
-	case yamlv3.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			p := k.Value
-			if prefix != "" {
-				p = prefix + "." + k.Value
-			}
-			if k.Value == name {
-				return p, k.Line
-			}
-			if path, line := findKey(n.Content[i+1], name, p); line > 0 {
-				return path, line
-			}
-		}
-	}
-	return "", 0
+	return fmt.Sprintf("unknown field %q", path)
 }
 
 // lineOf finds the line of a field path such as "sidecar.uid",

@@ -15,6 +15,8 @@ func TestLoadConfigNamesFieldAndLine(t *testing.T) {
 	}{
 		{"a negative UID is rejected", "sidecar:\n  image: x\n  uid: -5\n", "line 3", "sidecar.uid"},
 		{"an unknown field is a typo, not a default", "sidecar:\n  imag: envoy\n", "line 2", `unknown field "sidecar.imag"`},
+		{"field names are case-sensitive, as in the API server", "spread:\n  maxskew: 2\n", "line 2", `unknown field "spread.maxskew"`},
+		{"an unknown field in a list names its index", "serviceLabels: [app]\nsidecar:\n  resources:\n    limts: {}\n", "line 4", `unknown field "sidecar.resources.limts"`},
 		{"a bad native sidecar mode lists the choices", "sidecar:\n  nativeSidecar: maybe\n", "line 2", `sidecar.nativeSidecar: Unsupported value: "maybe"`},
 		{"a log level Envoy lacks is rejected", "sidecar:\n  logLevel: verbose\n", "line 2", "sidecar.logLevel"},
 		{"a request above its limit is rejected", "sidecar:\n  resources:\n    requests: {memory: 1Gi}\n    limits: {memory: 128Mi}\n", "line 3", "sidecar.resources.requests[memory]"},

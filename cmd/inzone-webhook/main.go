@@ -4,6 +4,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -13,43 +14,49 @@ import (
 	"github.com/inzone-io/inzone/webhook"
 )
 
-func main() { os.Exit(run()) }
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
 
-func run() int {
+// run parses flags, loads the config and serves until a signal. Exit codes:
+// 0 stopped cleanly, 1 runtime error, 2 bad flags or config (nothing served).
+func run(args []string, stderr io.Writer) int {
 	var (
 		opts       webhook.Options
 		configPath string
 	)
-	flag.StringVar(&configPath, "config", "", "inzone config file (YAML); empty uses the built-in defaults")
-	flag.StringVar(&opts.CertDir, "cert-dir", "", "directory with tls.crt and tls.key, reloaded when they change")
-	flag.StringVar(&opts.Host, "host", "", "address to bind the webhook to")
-	flag.IntVar(&opts.Port, "port", 9443, "webhook port")
-	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `metrics address, "0" to disable`)
-	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", `health probe address, "0" to disable`)
-	flag.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "serve HTTP/2 (off: rapid-reset hardening)")
+	fs := flag.NewFlagSet("inzone-webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&configPath, "config", "", "inzone config file (YAML); empty uses the built-in defaults")
+	fs.StringVar(&opts.CertDir, "cert-dir", "", "directory with tls.crt and tls.key, reloaded when they change")
+	fs.StringVar(&opts.Host, "host", "", "address to bind the webhook to")
+	fs.IntVar(&opts.Port, "port", 9443, "webhook port")
+	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `metrics address, "0" to disable`)
+	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", `health probe address, "0" to disable`)
+	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "serve HTTP/2 (off: rapid-reset hardening)")
 	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	cfg, err := loadConfig(configPath)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
 	opts.Config = cfg
 	restCfg, err := ctrl.GetConfig()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "kubeconfig:", err)
+		fmt.Fprintln(stderr, "kubeconfig:", err)
 		return 1
 	}
 	mgr, err := webhook.NewManager(restCfg, opts)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0

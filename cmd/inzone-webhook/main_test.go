@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadConfigStopsAtStart checks that a config that does not validate
+// stops the process before it reads a kubeconfig or serves anything.
+func TestBadConfigStopsAtStart(t *testing.T) {
+	tests := []struct {
+		name, config string
+		want         []string
+	}{
+		{"an invalid value names file, line and field", "sidecar:\n  logLevel: loud\n", []string{"inzone.yaml", "line 2", "sidecar.logLevel"}},
+		{"an unknown field names file, line and path", "spread:\n  maxskew: 2\n", []string{"inzone.yaml", "line 2", "spread.maxskew"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "inzone.yaml")
+			if err := os.WriteFile(path, []byte(tt.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// No kubeconfig anywhere: reaching it would be a different error.
+			t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+			var stderr bytes.Buffer
+			if code := run([]string{"--config", path}, &stderr); code != 2 {
+				t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+		})
+	}
+	t.Run("a missing config file is an error, not the defaults", func(t *testing.T) {
+		var stderr bytes.Buffer
+		if code := run([]string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, &stderr); code != 2 {
+			t.Fatalf("exit code %d, want 2", code)
+		}
+	})
+	t.Run("an unknown flag is a usage error", func(t *testing.T) {
+		var stderr bytes.Buffer
+		if code := run([]string{"--no-such-flag"}, &stderr); code != 2 {
+			t.Fatalf("exit code %d, want 2", code)
+		}
+	})
+}
