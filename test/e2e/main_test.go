@@ -174,6 +174,13 @@ func webhookOptions(cfg *mutate.Config) envtest.WebhookOptions {
 // restores the package's webhook. Tests using it must not run in parallel.
 func withConfig(t *testing.T, cfg *mutate.Config) {
 	t.Helper()
+	withWebhook(t, webhookOptions(cfg))
+}
+
+// withWebhook runs the webhook with opts for the rest of the test, then
+// restores the package's webhook. Tests using it must not run in parallel.
+func withWebhook(t *testing.T, opts envtest.WebhookOptions) {
+	t.Helper()
 	env := envtest.For(t)
 	if err := env.StopWebhook(); err != nil {
 		t.Fatalf("stopping the webhook: %v", err)
@@ -184,8 +191,8 @@ func withConfig(t *testing.T, cfg *mutate.Config) {
 			t.Fatalf("restarting the package's webhook: %v", err)
 		}
 	})
-	if err := env.StartWebhook(webhookOptions(cfg)); err != nil {
-		t.Fatalf("starting the webhook with another config: %v", err)
+	if err := env.StartWebhook(opts); err != nil {
+		t.Fatalf("starting the webhook with other options: %v", err)
 	}
 }
 
