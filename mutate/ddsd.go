@@ -54,7 +54,7 @@ func (e *Engine) rewriteELBs(st *podState) error {
 // rewriteOne rewrites the ELB hostnames in one string; where names the
 // string's field and JSON pointer.
 func (e *Engine) rewriteOne(st *podState, container, s string, where func() (field, path string)) {
-	out, rewrites, unknown := RewriteELBHostnames(s, func(key string) (string, bool) { return e.lookupELB(key, st.namespace) })
+	out, rewrites, unknown := RewriteELBHostnames(s, func(key string) (string, bool) { return e.LookupELB(key, st.namespace) })
 	if len(rewrites) == 0 && len(unknown) == 0 {
 		return
 	}
@@ -72,9 +72,9 @@ func (e *Engine) rewriteOne(st *podState, container, s string, where func() (fie
 	}
 }
 
-// lookupELB maps a canonical ELB hostname to its DDSD name: the config's map
+// LookupELB maps a canonical ELB hostname to its DDSD name: the config's map
 // first, then the live Services.
-func (e *Engine) lookupELB(key, podNamespace string) (string, bool) {
+func (e *Engine) LookupELB(key, podNamespace string) (string, bool) {
 	if svc, ok := e.elbs[key]; ok {
 		return e.DDSDName(svc, podNamespace), true
 	}
