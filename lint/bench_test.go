@@ -1,0 +1,36 @@
+package lint
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkLintCorpus lints ../shared/corpus (every file, all rules) in
+// process, at 1x, 4x and 16x its size, and reports documents per second.
+// Whole-binary runs, with peak memory and conftest beside them, are
+// hack/bench-lint.sh.
+func BenchmarkLintCorpus(b *testing.B) {
+	corpus := filepath.Join(sharedDir(b), "corpus")
+	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	l := testLinter(b)
+	for _, n := range []int{1, 4, 16} {
+		var batch []File
+		for i := 0; i < n; i++ {
+			batch = append(batch, files...)
+		}
+		b.Run(map[int]string{1: "1x", 4: "4x", 16: "16x"}[n], func(b *testing.B) {
+			b.ReportAllocs()
+			docs := 0
+			for b.Loop() {
+				rep := l.Lint(context.Background(), batch)
+				docs += rep.Documents
+			}
+			b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+}

@@ -1,0 +1,114 @@
+package lint
+
+import (
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/types"
+
+	"github.com/inzone-io/inzone/mutate"
+)
+
+// This file holds the custom Rego builtins the policies may call. Each one is
+// declared with a precise type, so the compiler type-checks calls in rules
+// and tests, and is registered both with rego.New (for linting) and with the
+// tester (for `Verify`), through the same declaration.
+
+// ELBHostnamesName is the Rego name of the ELB hostname builtin.
+const ELBHostnamesName = "inzone.elb_hostnames"
+
+// ELBLookup maps a canonical ELB hostname to its DDSD name; it may be nil.
+type ELBLookup func(key string) (ddsd string, ok bool)
+
+// elbHostnamesResult is the type of one element of the builtin's result.
+var elbHostnamesResult = types.NewObject([]*types.StaticProperty{
+	types.NewStaticProperty("host", types.S),
+	types.NewStaticProperty("key", types.S),
+	types.NewStaticProperty("ddsd", types.S),
+}, nil)
+
+// ELBHostnamesDecl declares inzone.elb_hostnames(s): for every AWS load
+// balancer hostname in the string s, an object {"host": as written, "key":
+// canonical name, "ddsd": DDSD name or ""}, in order; [] when there is none
+// or s is not a string.
+var ELBHostnamesDecl = &rego.Function{
+	Name: ELBHostnamesName,
+	Description: "Returns the AWS load balancer hostnames in a string: " +
+		"[{\"host\": as written, \"key\": canonical, \"ddsd\": DDSD name or \"\"}].",
+	Decl: types.NewFunction(
+		types.Args(types.Named("s", types.S).Description("text to scan")),
+		types.Named("hostnames", types.NewArray(nil, elbHostnamesResult)).
+			Description("the hostnames found, in order"),
+	),
+	Nondeterministic: false,
+}
+
+// Keys of the result objects, shared by every result.
+var (
+	elbHostTerm = ast.StringTerm("host")
+	elbKeyTerm  = ast.StringTerm("key")
+	elbDDSDTerm = ast.StringTerm("ddsd")
+)
+
+// ELBHostnames returns the rego.New option registering inzone.elb_hostnames
+// with lookup answering the DDSD names (nil: none are known).
+func ELBHostnames(lookup ELBLookup) func(*rego.Rego) {
+	return rego.Function1(ELBHostnamesDecl, elbHostnamesImpl(lookup))
+}
+
+// ELBHostnamesBuiltin returns the declaration and implementation of
+// inzone.elb_hostnames in the form the OPA tester takes.
+func ELBHostnamesBuiltin(lookup ELBLookup) *tester.Builtin {
+	return &tester.Builtin{
+		Decl: &ast.Builtin{
+			Name:             ELBHostnamesDecl.Name,
+			Description:      ELBHostnamesDecl.Description,
+			Decl:             ELBHostnamesDecl.Decl,
+			Nondeterministic: ELBHostnamesDecl.Nondeterministic,
+		},
+		Func: ELBHostnames(lookup),
+	}
+}
+
+// Builtins returns the rego.New options registering every inzone builtin.
+func Builtins(lookup ELBLookup) []func(*rego.Rego) {
+	return []func(*rego.Rego){ELBHostnames(lookup)}
+}
+
+// TesterBuiltins returns every inzone builtin in the form the OPA tester
+// takes.
+func TesterBuiltins(lookup ELBLookup) []*tester.Builtin {
+	return []*tester.Builtin{ELBHostnamesBuiltin(lookup)}
+}
+
+// elbHostnamesImpl implements inzone.elb_hostnames. Nearly every string it
+// sees names no load balancer: mutate.FindELBHostnames then returns nil
+// without allocating, and so does this function (it returns the interned
+// empty array).
+func elbHostnamesImpl(lookup ELBLookup) rego.Builtin1 {
+	return func(_ rego.BuiltinContext, op *ast.Term) (*ast.Term, error) {
+		s, ok := op.Value.(ast.String)
+		if !ok {
+			return ast.InternedEmptyArray, nil
+		}
+		found := mutate.FindELBHostnames(string(s))
+		if len(found) == 0 {
+			return ast.InternedEmptyArray, nil
+		}
+		out := make([]*ast.Term, len(found))
+		for i, m := range found {
+			ddsd := ""
+			if lookup != nil {
+				if name, ok := lookup(m.Key); ok {
+					ddsd = name
+				}
+			}
+			out[i] = ast.ObjectTerm(
+				[2]*ast.Term{elbHostTerm, ast.StringTerm(m.Host)},
+				[2]*ast.Term{elbKeyTerm, ast.StringTerm(m.Key)},
+				[2]*ast.Term{elbDDSDTerm, ast.StringTerm(ddsd)},
+			)
+		}
+		return ast.ArrayTerm(out...), nil
+	}
+}

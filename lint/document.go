@@ -1,0 +1,358 @@
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Document is one YAML or JSON document of a file, with the node tree that
+// gives every field its position.
+type Document struct {
+	File  string
+	Index int // 0-based position in the file's stream (List items share their List's)
+	// Node is the document's root content node.
+	Node *yaml.Node
+	// Value is Node as plain Go values (map[string]any, []any, string,
+	// int64, float64, bool, nil), ready for Rego or Envoy parsing.
+	Value any
+	// Base is added to positions inside Node: an Envoy config embedded in a
+	// ConfigMap value is its own YAML text, whose line 1 is somewhere in File.
+	Base Position
+}
+
+// Position is a 1-based line and column; zero means unknown.
+type Position struct {
+	Line, Column int
+}
+
+// ParseDocuments splits a YAML (or JSON) stream into documents. A document
+// that does not parse is an error with its line; the documents before it
+// are still returned, so a caller can report the error and use the rest.
+// `kind: List` documents are expanded into their items.
+func ParseDocuments(file string, data []byte) ([]*Document, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*Document
+	for i := 0; ; i++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return docs, yamlError(file, data, err)
+		}
+		if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
+			continue
+		}
+		root := n.Content[0]
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document between separators
+		}
+		v, err := nodeValue(root, 0)
+		if err != nil {
+			return docs, FileError{File: file, Line: root.Line, Column: root.Column, Message: err.Error()}
+		}
+		doc := &Document{File: file, Index: i, Node: root, Value: v}
+		if items, ok := listItems(doc); ok {
+			docs = append(docs, items...)
+			continue
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// listItems expands a `kind: List` (or any *List kind with items, as
+// `kubectl get -o yaml` writes) into one document per item.
+func listItems(doc *Document) ([]*Document, bool) {
+	m, ok := doc.Value.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	kind, _ := m["kind"].(string)
+	if _, hasAPI := m["apiVersion"]; !hasAPI || !strings.HasSuffix(kind, "List") {
+		return nil, false
+	}
+	items, ok := m["items"].([]any)
+	if !ok {
+		return nil, false
+	}
+	itemsNode := mappingValue(doc.Node, "items")
+	out := make([]*Document, 0, len(items))
+	for j, it := range items {
+		var n *yaml.Node
+		if itemsNode != nil && itemsNode.Kind == yaml.SequenceNode && j < len(itemsNode.Content) {
+			n = itemsNode.Content[j]
+		}
+		out = append(out, &Document{File: doc.File, Index: doc.Index, Node: n, Value: it, Base: doc.Base})
+	}
+	return out, true
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// lastLine is the number of the file's last line with content.
+func lastLine(data []byte) int {
+	data = bytes.TrimRight(data, "\n")
+	return bytes.Count(data, []byte("\n")) + 1
+}
+
+// yamlError turns a yaml.v3 error into a FileError with its line.
+//
+// yaml.v3 reports parser errors (the "did not find expected ..." family) at
+// the 0-based line of the construct they are in, and scanner errors at the
+// 1-based line (decode.go, parser.fail); the parser's are moved to 1-based,
+// so both name the line a person sees.
+// A problem found at the end of the stream is put on the last line.
+func yamlError(file string, data []byte, err error) FileError {
+	msg := err.Error()
+	fe := FileError{File: file, Message: msg}
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return fe
+	}
+	fe.Line, _ = strconv.Atoi(m[1])
+	if strings.Contains(msg, "did not find expected") {
+		fe.Line++
+	}
+	fe.Line = min(fe.Line, lastLine(data))
+	fe.Message = strings.Replace(msg, "line "+m[1], "line "+strconv.Itoa(fe.Line), 1)
+	return fe
+}
+
+// maxDepth bounds nesting, so hostile input cannot exhaust the stack.
+const maxDepth = 200
+
+// nodeValue converts a node to plain Go values with JSON's types: what
+// Kubernetes (and Envoy) read from the same text. Aliases and merge keys are
+// resolved; timestamps and binary stay strings.
+func nodeValue(n *yaml.Node, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("line %d: nesting deeper than %d", n.Line, maxDepth)
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0], depth+1)
+	case yaml.AliasNode:
+		return nodeValue(n.Alias, depth+1)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := nodeValue(c, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		if err := mergeMapping(out, n, depth); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return scalarValue(n)
+	}
+	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+}
+
+// mergeMapping adds n's pairs to out; `<<` merge keys contribute first, so
+// explicit keys win, as in YAML 1.1.
+func mergeMapping(out map[string]any, n *yaml.Node, depth int) error {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			src := v
+			if src.Kind == yaml.AliasNode {
+				src = src.Alias
+			}
+			var sources []*yaml.Node
+			if src.Kind == yaml.SequenceNode {
+				sources = src.Content
+			} else {
+				sources = []*yaml.Node{src}
+			}
+			for _, s := range sources {
+				if s.Kind == yaml.AliasNode {
+					s = s.Alias
+				}
+				if s.Kind != yaml.MappingNode {
+					return fmt.Errorf("line %d: merge key needs a mapping", v.Line)
+				}
+				tmp := map[string]any{}
+				if err := mergeMapping(tmp, s, depth+1); err != nil {
+					return err
+				}
+				for mk, mv := range tmp {
+					if _, set := out[mk]; !set {
+						out[mk] = mv
+					}
+				}
+			}
+			continue
+		}
+		val, err := nodeValue(v, depth+1)
+		if err != nil {
+			return err
+		}
+		key := k.Value
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			key = k.Alias.Value
+		}
+		out[key] = val
+	}
+	return nil
+}
+
+func scalarValue(n *yaml.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err == nil {
+			return i, nil
+		}
+		var f float64 // beyond int64: keep the magnitude
+		if err := n.Decode(&f); err != nil {
+			return nil, err
+		}
+		return f, nil
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return nil, err
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return n.Value, nil // JSON has no such numbers
+		}
+		return f, nil
+	default: // !!str, !!timestamp, !!binary and custom tags read as text
+		return n.Value, nil
+	}
+}
+
+// mappingValue returns the value node of key in mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// Locate returns the position of path (string keys, integer indices) in the
+// document: the key of the deepest field that exists, so a finding about an
+// unset field points at its parent. Keys match their snake_case and
+// lowerCamelCase forms alike, as Envoy's parser does.
+func (d *Document) Locate(path []any) Position {
+	n := d.Node
+	if n == nil {
+		return d.Base
+	}
+	pos := Position{Line: n.Line, Column: n.Column}
+	for _, seg := range path {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			key, ok := seg.(string)
+			if !ok {
+				break
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i].Value; k == key || sameFieldName(k, key) {
+					pos = Position{Line: n.Content[i].Line, Column: n.Content[i].Column}
+					next = n.Content[i+1]
+					break
+				}
+			}
+		case yaml.SequenceNode:
+			if i, ok := index(seg); ok && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+				pos = Position{Line: next.Line, Column: next.Column}
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return d.offset(pos)
+}
+
+// offset maps a position inside Node to the file.
+func (d *Document) offset(p Position) Position {
+	if d.Base.Line == 0 {
+		return p
+	}
+	return Position{Line: d.Base.Line + p.Line - 1, Column: d.Base.Column + p.Column - 1}
+}
+
+func index(seg any) (int, bool) {
+	switch v := seg.(type) {
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	case float64:
+		return int(v), v == math.Trunc(v)
+	case interface{ Int64() (int64, error) }: // json.Number
+		i, err := v.Int64()
+		return int(i), err == nil
+	}
+	return 0, false
+}
+
+// sameFieldName compares a proto field's snake_case and lowerCamelCase
+// spellings (local_cluster_name, localClusterName).
+func sameFieldName(a, b string) bool {
+	if len(a) == 0 || len(b) == 0 || (!strings.Contains(a, "_") && !strings.Contains(b, "_")) {
+		return false
+	}
+	return camel(a) == camel(b)
+}
+
+func camel(s string) string {
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	var b strings.Builder
+	up := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' {
+			up = true
+			continue
+		}
+		if up && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}

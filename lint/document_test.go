@@ -1,0 +1,153 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+const multiDoc = `# leading comment
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: LoadBalancer
+  ports:
+  - port: 80
+---
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: a}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: b}
+`
+
+func TestParseDocumentsSplitsStreamsAndLists(t *testing.T) {
+	docs, err := ParseDocuments("m.yaml", []byte(multiDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range docs {
+		names = append(names, objectRef(d.Value.(map[string]any)).Name)
+	}
+	if got := strings.Join(names, ","); got != "web,a,b" {
+		t.Fatalf("documents = %s, want web,a,b (empty document skipped, List expanded)", got)
+	}
+	if p := docs[2].Locate([]any{"metadata", "name"}); p.Line != 20 {
+		t.Errorf("List item b's name at line %d, want 20", p.Line)
+	}
+}
+
+func TestLocate(t *testing.T) {
+	docs, err := ParseDocuments("m.yaml", []byte(multiDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := docs[0]
+	tests := []struct {
+		name string
+		path []any
+		want Position
+	}{
+		{"a field that exists points at its key", []any{"spec", "type"}, Position{7, 3}},
+		{"an unset field points at its nearest parent", []any{"spec", "externalTrafficPolicy"}, Position{6, 1}},
+		{"a list index points at the element", []any{"spec", "ports", 0, "port"}, Position{9, 5}},
+		{"a JSON number index works too", []any{"spec", "ports", float64(0)}, Position{9, 5}},
+		{"an index past the end stops at the list", []any{"spec", "ports", 3}, Position{8, 3}},
+		{"the empty path is the document", nil, Position{2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := svc.Locate(tt.path); got != tt.want {
+				t.Errorf("Locate(%v) = %+v, want %+v", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLocateMatchesCamelAndSnakeCase(t *testing.T) {
+	docs, err := ParseDocuments("e.json", []byte(`{"clusterManager": {"localClusterName": "x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := docs[0].Locate([]any{"cluster_manager", "local_cluster_name"}); p.Column != 21 {
+		t.Errorf("snake_case path did not find the camelCase key: %+v", p)
+	}
+}
+
+func TestNodeValueResolvesYAMLFeatures(t *testing.T) {
+	src := `base: &base {a: 1, b: two}
+merged:
+  <<: *base
+  b: three
+when: 2024-01-02
+big: 99999999999999999999
+yes_is_string: yes
+nan: .nan
+`
+	docs, err := ParseDocuments("f.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := docs[0].Value.(map[string]any)
+	merged := m["merged"].(map[string]any)
+	if merged["a"] != int64(1) || merged["b"] != "three" {
+		t.Errorf("merge key: %v (explicit keys must win)", merged)
+	}
+	if m["when"] != "2024-01-02" {
+		t.Errorf("timestamp = %#v, want the text", m["when"])
+	}
+	if _, ok := m["big"].(float64); !ok {
+		t.Errorf("an int beyond int64 = %#v, want a float", m["big"])
+	}
+	if m["yes_is_string"] != "yes" { // YAML 1.2, like Kubernetes' decoder
+		t.Errorf("yes = %#v", m["yes_is_string"])
+	}
+	if m["nan"] != ".nan" {
+		t.Errorf("NaN = %#v, want the text (JSON has no NaN)", m["nan"])
+	}
+}
+
+func TestParseDocumentsReportsTheLine(t *testing.T) {
+	tests := []struct {
+		name, src string
+		line      int
+	}{
+		{"an unclosed flow sequence is reported where it starts", "a: 1\nb: 2\nc: 3\nkind: [Service\nd: 4\n", 4},
+		{"after a document separator too", "apiVersion: v1\nkind: ConfigMap\n---\nkind: [\n", 4},
+		{"a bad indentation (a scanner error)", "a: 1\n  b: 2\n", 2},
+		{"an unterminated string", "a: 1\nb: \"unterminated\n", 2},
+		{"a tab in the indentation", "a: 1\n\tb: 2\n", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseDocuments("bad.yaml", []byte(tt.src))
+			var fe FileError
+			if !errors.As(err, &fe) || fe.Line != tt.line || fe.File != "bad.yaml" {
+				t.Fatalf("err = %#v, want a FileError at bad.yaml line %d", err, tt.line)
+			}
+			if !strings.Contains(fe.Message, fmt.Sprintf("line %d", tt.line)) {
+				t.Errorf("message %q names another line", fe.Message)
+			}
+		})
+	}
+	docs, _ := ParseDocuments("bad.yaml", []byte("apiVersion: v1\nkind: ConfigMap\n---\nkind: [\n"))
+	if len(docs) != 1 {
+		t.Errorf("the document before the error is lost: %d documents", len(docs))
+	}
+}
+
+func TestParseDocumentsRefusesHostileNesting(t *testing.T) {
+	src := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	if _, err := ParseDocuments("deep.yaml", []byte(src)); err == nil {
+		t.Fatal("want an error for nesting beyond the limit")
+	}
+}

@@ -1,0 +1,273 @@
+package lint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Rule describes one rule: from a Rego package's METADATA, or built in.
+type Rule struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Severity    Severity `json:"severity"`
+	Remediation string   `json:"remediation"`
+	// Package is the Rego package (data.inzone.rules.<name>), empty for a
+	// built-in rule.
+	Package string `json:"package,omitempty"`
+	// Source is the rule's file.
+	Source string `json:"source,omitempty"`
+}
+
+// RuleEnvoyInvalid reports an Envoy config that Envoy itself would reject.
+// It is built in: there is no parsed config for a policy to look at.
+var RuleEnvoyInvalid = Rule{
+	ID:          "envoy-invalid-config",
+	Title:       "Envoy config does not parse",
+	Description: "The Envoy config does not parse or validate with Envoy's own API types, so Envoy would refuse to load it and whatever it says about zones cannot be checked.",
+	Severity:    SeverityError,
+	Remediation: "Fix the field the message names; Envoy rejects the whole config otherwise.",
+}
+
+// RuleIgnoreWithoutReason reports an inzone.io/lint-ignore annotation that
+// is not honoured because it gives no reason.
+var RuleIgnoreWithoutReason = Rule{
+	ID:          "lint-ignore-without-reason",
+	Title:       "Suppression without a reason",
+	Description: "The object names rules in " + AnnotationIgnore + " but has no " + AnnotationIgnoreReason + " annotation, so the suppression is not honoured: every exception in a repository should say why.",
+	Severity:    SeverityWarning,
+	Remediation: "Add the annotation " + AnnotationIgnoreReason + " saying why the rules do not apply to this object.",
+}
+
+// EngineOptions configure an Engine.
+type EngineOptions struct {
+	// Policies are file systems of Rego files (test files, *_test.rego,
+	// are left out). Typically policies.FS and the user's --policy dirs.
+	Policies []fs.FS
+	// ELBs gives DDSD names to ELB hostnames for the aws-elb-hostname hint.
+	ELBs ELBLookup
+}
+
+// Engine evaluates every rule on a document with one prepared query. It is
+// safe for concurrent use.
+type Engine struct {
+	query rego.PreparedEvalQuery
+	rules map[string]*Rule // by package path, e.g. inzone.rules.envoy_strict_dns
+	list  []*Rule          // sorted by ID, built-in rules included
+}
+
+var ruleIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// NewEngine parses and compiles the policies once and prepares the query.
+func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
+	e := &Engine{rules: map[string]*Rule{}}
+	seen := map[string]string{}
+	for _, r := range []Rule{RuleEnvoyInvalid, RuleIgnoreWithoutReason} {
+		e.list = append(e.list, &r)
+		seen[r.ID] = "built in"
+	}
+
+	regoOpts := []func(*rego.Rego){
+		rego.Query("v := data.inzone.rules[p].violation[_]"),
+		ELBHostnames(opts.ELBs),
+	}
+	for _, fsys := range opts.Policies {
+		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".rego") || strings.HasSuffix(p, "_test.rego") {
+				return nil
+			}
+			src, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return err
+			}
+			m, err := ast.ParseModuleWithOpts(p, string(src), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+			if err != nil {
+				return err
+			}
+			regoOpts = append(regoOpts, rego.ParsedModule(m))
+			pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+			if !strings.HasPrefix(pkg, "inzone.rules.") {
+				return nil // a library package the rules import
+			}
+			r, err := ruleFromModule(m, p)
+			if err != nil {
+				return err
+			}
+			if prev, dup := seen[r.ID]; dup {
+				return fmt.Errorf("%s: rule id %s is already defined in %s", p, r.ID, prev)
+			}
+			seen[r.ID] = p
+			r.Package = pkg
+			e.rules[pkg] = r
+			e.list = append(e.list, r)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("loading policies: %w", err)
+		}
+	}
+	sort.Slice(e.list, func(i, j int) bool { return e.list[i].ID < e.list[j].ID })
+	q, err := rego.New(regoOpts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compiling policies: %w", err)
+	}
+	e.query = q
+	return e, nil
+}
+
+// ruleFromModule reads a rule's package METADATA.
+func ruleFromModule(m *ast.Module, file string) (*Rule, error) {
+	var a *ast.Annotations
+	for _, an := range m.Annotations {
+		if an.Scope == "package" {
+			a = an
+		}
+	}
+	if a == nil {
+		return nil, fmt.Errorf("%s: package %s has no package-scoped METADATA (title, description, custom.id, custom.severity, custom.remediation)", file, m.Package.Path)
+	}
+	str := func(k string) string { s, _ := a.Custom[k].(string); return s }
+	r := &Rule{ID: str("id"), Title: a.Title, Description: strings.TrimSpace(a.Description), Remediation: strings.TrimSpace(str("remediation")), Source: file}
+	var errs []string
+	if !ruleIDRE.MatchString(r.ID) {
+		errs = append(errs, fmt.Sprintf("custom.id %q must be kebab-case", r.ID))
+	}
+	sev, err := ParseSeverity(str("severity"))
+	if err != nil {
+		errs = append(errs, "custom."+err.Error())
+	}
+	r.Severity = sev
+	if r.Title == "" {
+		errs = append(errs, "title is required")
+	}
+	if r.Remediation == "" {
+		errs = append(errs, "custom.remediation is required")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s:%d: METADATA: %s", file, a.Location.Row, strings.Join(errs, "; "))
+	}
+	return r, nil
+}
+
+// Rules lists every rule, sorted by ID.
+func (e *Engine) Rules() []*Rule { return e.list }
+
+// Rule returns the rule with id.
+func (e *Engine) Rule(id string) (*Rule, bool) {
+	for _, r := range e.list {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Violation is one rule's verdict on one document.
+type Violation struct {
+	Rule     *Rule
+	Message  string
+	Path     []any
+	Hint     string
+	Severity Severity
+}
+
+// Eval runs every rule on one input, converted to an ast.Value once.
+func (e *Engine) Eval(ctx context.Context, input ast.Value) ([]Violation, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Violation, 0, len(rs))
+	for _, r := range rs {
+		pkg, _ := r.Bindings["p"].(string)
+		rule, ok := e.rules["inzone.rules."+pkg]
+		if !ok {
+			continue // a package under inzone.rules without METADATA was rejected at load
+		}
+		v, ok := r.Bindings["v"].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("rule %s: a violation must be an object with msg and path, got %T", rule.ID, r.Bindings["v"])
+		}
+		viol := Violation{Rule: rule, Severity: rule.Severity, Hint: rule.Remediation}
+		viol.Message, _ = v["msg"].(string)
+		if viol.Message == "" {
+			return nil, fmt.Errorf("rule %s: a violation has no msg", rule.ID)
+		}
+		viol.Path, _ = v["path"].([]any)
+		if h, ok := v["hint"].(string); ok && h != "" {
+			viol.Hint = h
+		}
+		if s, ok := v["severity"].(string); ok {
+			if sev, err := ParseSeverity(s); err == nil {
+				viol.Severity = sev
+			}
+		}
+		out = append(out, viol)
+	}
+	return out, nil
+}
+
+// globSet is a list of compiled globs: * and ? stay within one path
+// segment, ** spans segments.
+type globSet []*regexp.Regexp
+
+func compileGlobs(globs []string) (globSet, error) {
+	out := make(globSet, 0, len(globs))
+	for _, g := range globs {
+		re, err := globRegexp(g)
+		if err != nil {
+			return nil, fmt.Errorf("bad glob %q: %w", g, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+func (s globSet) match(name string) bool {
+	for _, re := range s {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func globRegexp(glob string) (*regexp.Regexp, error) {
+	if glob == "" {
+		return nil, errors.New("empty glob")
+	}
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(glob); i++ {
+		c := glob[i]
+		switch {
+		case c == '*' && i+1 < len(glob) && glob[i+1] == '*':
+			i++
+			if i+1 < len(glob) && glob[i+1] == '/' {
+				i++
+				b.WriteString("(?:.*/)?") // **/ matches zero or more directories
+			} else {
+				b.WriteString(".*")
+			}
+		case c == '*':
+			b.WriteString("[^/]*")
+		case c == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}

@@ -1,0 +1,77 @@
+package lint
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// FuzzParseEnvoy feeds YAML to DetectEnvoy and ParseEnvoy: they must never
+// panic, ParseEnvoy fails only with *EnvoyParseError, and what it returns is
+// JSON with cluster paths that exist in the document.
+func FuzzParseEnvoy(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		"",
+		"[]",
+		"- name: a\n  type: strict_dns\n",
+		"static_resources: {clusters: {name: a, type: 1}}",
+		`{"resources": [{"type_url": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "value": "CgFhEAE="}]}`,
+		`{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": [{"cluster": {"@type": "type.googleapis.com/envoy.api.v2.Cluster", "name": "a"}}]}]}`,
+		"static_resources:\n  clusters:\n  - name: a\n    metadata: {filter_metadata: {x: {y: [[1], {z: null}]}}}\n    connect_timeout: {seconds: 1, nanos: 5}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var doc any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return
+		}
+		format, ok := DetectEnvoy(doc)
+		if m, isMap := envoyObject(doc); isMap && ok {
+			_, a := m["apiVersion"]
+			_, k := m["kind"]
+			if a && k {
+				t.Fatalf("DetectEnvoy claimed a Kubernetes object as %s", format)
+			}
+		}
+		formats := []EnvoyFormat{EnvoyBootstrap, EnvoyClusters, EnvoyConfigDump}
+		if ok {
+			formats = []EnvoyFormat{format}
+		}
+		for _, f := range formats {
+			out, err := ParseEnvoy(doc, f)
+			if err != nil {
+				var pe *EnvoyParseError
+				if !errors.As(err, &pe) {
+					t.Fatalf("ParseEnvoy(%s) error %T is not an *EnvoyParseError: %v", f, err, err)
+				}
+				continue
+			}
+			if _, err := json.Marshal(out); err != nil {
+				t.Fatalf("ParseEnvoy(%s) result is not JSON: %v", f, err)
+			}
+			clusters, ok := out["clusters"].([]any)
+			if !ok {
+				t.Fatalf(`ParseEnvoy(%s) result has no "clusters" list`, f)
+			}
+			for _, c := range clusters {
+				path := c.(map[string]any)["path"].([]any)
+				if _, ok := envoyObject(envoyPathValue(doc, path)); !ok {
+					t.Fatalf("ParseEnvoy(%s): cluster path %v does not lead to an object", f, path)
+				}
+			}
+		}
+	})
+}

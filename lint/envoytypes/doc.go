@@ -1,0 +1,14 @@
+// Package envoytypes registers every protobuf message of Envoy's API (the
+// go-control-plane envoy module) and of the cncf/xds types Envoy configs use
+// (xds.type.v3.TypedStruct, udpa.type.v1.TypedStruct, matchers...), so that
+// the "@type" of any typed_config resolves in protoregistry.GlobalTypes.
+//
+// Import it for its side effect only:
+//
+//	import _ "github.com/inzone-io/inzone/lint/envoytypes"
+//
+// zz_generated.go is written by hack/gen-envoytypes.sh from the module
+// versions in go.mod; rerun it after upgrading either module.
+package envoytypes
+
+//go:generate ../../hack/gen-envoytypes.sh

@@ -1,0 +1,131 @@
+package lint
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/inzone-io/inzone/test/golden"
+)
+
+func testReport() (*Report, []*Rule) {
+	rules := []*Rule{
+		{ID: "external-traffic-policy-cluster", Title: "Service sends traffic through another node", Description: "d", Severity: SeverityError, Remediation: "Set externalTrafficPolicy: Local."},
+		{ID: "envoy-strict-dns", Title: "Envoy cluster without per-endpoint zones", Description: "d", Severity: SeverityError, Remediation: "Use EDS."},
+		&RuleEnvoyInvalid,
+	}
+	rep := &Report{
+		Findings: []Finding{
+			{Rule: "external-traffic-policy-cluster", Severity: SeverityError, File: "deploy/web svc.yaml", Line: 6, Column: 3,
+				Object:  ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: "shop", Name: "web"},
+				Message: "Service shop/web: externalTrafficPolicy is Cluster", Hint: "Set externalTrafficPolicy: Local."},
+			{Rule: "envoy-strict-dns", Severity: SeverityWarning, File: "envoy/front.yaml", Line: 40, Column: 7,
+				Object:  ObjectRef{APIVersion: "inzone.io/v1alpha1", Kind: "EnvoyConfig", Name: "front.yaml"},
+				Message: "cluster service1: type STRICT_DNS, with a comma, a colon: and 100%", Hint: "Use EDS."},
+		},
+		Errors: []FileError{{File: "broken.yaml", Line: 3, Column: 1, Message: "yaml: line 3: did not find expected key"}},
+	}
+	return rep, rules
+}
+
+func TestFormatsGolden(t *testing.T) {
+	rep, rules := testReport()
+	for _, format := range Formats {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, format, rep, rules, "v0.0.0-test"); err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, filepath.Join("testdata", "format", "report."+format), buf.Bytes())
+		})
+	}
+	if err := Write(&bytes.Buffer{}, "xml", rep, rules, ""); err == nil {
+		t.Error("an unknown format must be an error")
+	}
+}
+
+// TestSARIFIsValid validates the SARIF output against the SARIF 2.1.0
+// schema in ../shared/schemas, and checks what GitHub code scanning needs:
+// rules with help, repo-relative URIs, a start line on every result.
+func TestSARIFIsValid(t *testing.T) {
+	schemaPath := filepath.Join(sharedDir(t), "schemas", "sarif-schema-2.1.0.json")
+	rep, rules := testReport()
+	var buf bytes.Buffer
+	if err := Write(&buf, "sarif", rep, rules, "v1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	schemaDoc, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("sarif.json", sd); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("sarif.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Fatalf("SARIF does not validate: %v", err)
+	}
+
+	var log sarifLog
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	if len(run.Tool.Driver.Rules) != len(rules) || run.Tool.Driver.Rules[0].Help.Text == "" {
+		t.Errorf("driver rules incomplete: %+v", run.Tool.Driver.Rules)
+	}
+	for _, r := range run.Results {
+		loc := r.Locations[0].PhysicalLocation
+		if loc.Region.StartLine < 1 {
+			t.Errorf("result %s has no start line", r.RuleID)
+		}
+		if u := loc.ArtifactLocation.URI; strings.HasPrefix(u, "/") || strings.HasPrefix(u, "file:") || strings.Contains(u, " ") {
+			t.Errorf("URI %q is not a repo-relative URI reference", u)
+		}
+		if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("ruleIndex %d does not point at %s", r.RuleIndex, r.RuleID)
+		}
+	}
+}
+
+// sharedDir is ../shared beside the repository; tests that need it skip
+// when it is absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the test")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("%s is absent: the corpus and schemas live there", shared)
+	}
+	return shared
+}

@@ -1,0 +1,324 @@
+package lint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Annotations that suppress findings on one object.
+const (
+	// AnnotationIgnore lists rule IDs, comma-separated, not to report for
+	// the object.
+	AnnotationIgnore = "inzone.io/lint-ignore"
+	// AnnotationIgnoreReason says why; a suppression without a reason is
+	// not honoured, so every exception in a repository is explained.
+	AnnotationIgnoreReason = "inzone.io/lint-ignore-reason"
+)
+
+// File is one input file: a path (repo-relative, slash-separated) and its
+// content.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Findings []Finding   `json:"findings"`
+	Errors   []FileError `json:"errors"`
+	// Files and Documents count what was read, for progress and benchmarks.
+	Files     int `json:"-"`
+	Documents int `json:"-"`
+}
+
+// Linter lints files with an Engine under a Config.
+type Linter struct {
+	Engine *Engine
+	Config *Config
+	// Workers bounds parallelism; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// Lint lints every file. Files that do not parse are reported in
+// Report.Errors with their position, and the other files are still linted.
+func (l *Linter) Lint(ctx context.Context, files []File) *Report {
+	cfg := l.Config
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	workers := l.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type result struct {
+		findings []Finding
+		errs     []FileError
+		docs     int
+	}
+	results := make([]result, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				f := files[i]
+				if cfg.ignoresFile(f.Path) {
+					continue
+				}
+				fl := fileLinter{engine: l.Engine, cfg: cfg}
+				fl.lintFile(ctx, f)
+				results[i] = result{fl.findings, fl.errs, fl.docs}
+			}
+		}()
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+
+	rep := &Report{Findings: []Finding{}, Errors: []FileError{}, Files: len(files)}
+	for _, r := range results {
+		rep.Findings = append(rep.Findings, r.findings...)
+		rep.Errors = append(rep.Errors, r.errs...)
+		rep.Documents += r.docs
+	}
+	sort.SliceStable(rep.Findings, func(i, j int) bool {
+		a, b := rep.Findings[i], rep.Findings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		return a.Rule < b.Rule
+	})
+	return rep
+}
+
+// fileLinter is the state of linting one file.
+type fileLinter struct {
+	engine   *Engine
+	cfg      *Config
+	findings []Finding
+	errs     []FileError
+	docs     int
+}
+
+func (fl *fileLinter) lintFile(ctx context.Context, f File) {
+	docs, err := ParseDocuments(f.Path, f.Data)
+	if err != nil {
+		var fe FileError
+		if !errors.As(err, &fe) {
+			fe = FileError{File: f.Path, Message: err.Error()}
+		}
+		fl.errs = append(fl.errs, fe)
+	}
+	for _, d := range docs {
+		fl.docs++
+		if err := fl.lintDocument(ctx, d); err != nil {
+			fl.errs = append(fl.errs, FileError{File: f.Path, Line: d.Locate(nil).Line, Message: err.Error()})
+		}
+	}
+}
+
+func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
+	m, isMap := d.Value.(map[string]any)
+	if isMap && isKubernetesObject(m) {
+		ref := objectRef(m)
+		ignored, unexplained := ignoredRules(m)
+		if unexplained {
+			fl.builtin(d, &RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
+				fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.qualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
+		}
+		if err := fl.eval(ctx, d, d.Value, ref, ignored); err != nil {
+			return err
+		}
+		if ref.Kind == "ConfigMap" && (ref.APIVersion == "v1" || ref.APIVersion == "") {
+			return fl.lintEmbeddedEnvoy(ctx, d, m, ref, ignored)
+		}
+		return nil
+	}
+	if format, ok := DetectEnvoy(d.Value); ok {
+		name := path.Base(d.File)
+		if d.Index > 0 {
+			name = fmt.Sprintf("%s#%d", name, d.Index)
+		}
+		return fl.lintEnvoy(ctx, d, format, ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Name: name}, nil)
+	}
+	return nil // neither a Kubernetes object nor an Envoy config: nothing to say
+}
+
+const (
+	envoyAPIVersion = "inzone.io/v1alpha1"
+	envoyKind       = "EnvoyConfig"
+)
+
+// lintEnvoy parses an Envoy config and evaluates the rules on it; a config
+// Envoy would reject is a finding, not a silent pass.
+func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, format EnvoyFormat, ref ObjectRef, ignored map[string]bool) error {
+	input, err := ParseEnvoy(d.Value, format)
+	if err != nil {
+		var pe *EnvoyParseError
+		var p []any
+		msg := err.Error()
+		if errors.As(err, &pe) {
+			p, msg = pe.Path, pe.Reason
+		}
+		if !ignored[RuleEnvoyInvalid.ID] {
+			fl.builtin(d, &RuleEnvoyInvalid, ref, p, fmt.Sprintf("%s %s: %s", envoyKind, ref.Name, msg))
+		}
+		return nil
+	}
+	meta := map[string]any{"name": ref.Name}
+	if ref.Namespace != "" {
+		meta["namespace"] = ref.Namespace
+	}
+	input["apiVersion"], input["kind"], input["metadata"] = envoyAPIVersion, envoyKind, meta
+	return fl.eval(ctx, d, input, ref, ignored)
+}
+
+// lintEmbeddedEnvoy lints Envoy configs held in a ConfigMap's data values.
+// Each value is its own YAML text; positions inside it are offset to the
+// value's place in the file.
+func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map[string]any, ref ObjectRef, ignored map[string]bool) error {
+	data, _ := cm["data"].(map[string]any)
+	dataNode := mappingValue(d.Node, "data")
+	for key, raw := range data {
+		s, ok := raw.(string)
+		if !ok || !looksLikeEnvoy(s) {
+			continue
+		}
+		embedded, err := ParseDocuments(d.File, []byte(s))
+		if err != nil || len(embedded) != 1 {
+			continue // not YAML, or several documents: not a config Envoy reads
+		}
+		e := embedded[0]
+		format, ok := DetectEnvoy(e.Value)
+		if !ok {
+			continue
+		}
+		e.Index = d.Index
+		if vn := mappingValue(dataNode, key); vn != nil {
+			e.Base = embeddedBase(vn, d)
+		}
+		er := ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Namespace: ref.Namespace, Name: ref.Name + "/" + key}
+		if err := fl.lintEnvoy(ctx, e, format, er, ignored); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// looksLikeEnvoy is a cheap test before parsing a ConfigMap value as YAML.
+func looksLikeEnvoy(s string) bool {
+	return strings.Contains(s, "clusters") || strings.Contains(s, "static_resources") ||
+		strings.Contains(s, "staticResources") || strings.Contains(s, "dynamic_resources") ||
+		strings.Contains(s, "envoy.config")
+}
+
+// embeddedBase is where line 1 of a string value's text sits in the file:
+// for a block scalar (| or >) the line after the key, indented; for a
+// quoted or plain one-line value, the value itself.
+func embeddedBase(vn *yaml.Node, d *Document) Position {
+	if vn.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		p := d.offset(Position{Line: vn.Line + 1, Column: vn.Column})
+		return p
+	}
+	return d.offset(Position{Line: vn.Line, Column: vn.Column})
+}
+
+// builtin reports a finding of a rule implemented in Go.
+func (fl *fileLinter) builtin(d *Document, r *Rule, ref ObjectRef, p []any, msg string) {
+	if fl.cfg.ignoresRule(r.ID, d.File) {
+		return
+	}
+	pos := d.Locate(p)
+	fl.findings = append(fl.findings, Finding{
+		Rule: r.ID, Severity: fl.cfg.severity(r, r.Severity),
+		File: d.File, Line: pos.Line, Column: pos.Column, Object: ref,
+		Message: msg, Hint: r.Remediation,
+	})
+}
+
+// eval runs the rules on one input and turns violations into findings.
+func (fl *fileLinter) eval(ctx context.Context, d *Document, input any, ref ObjectRef, ignored map[string]bool) error {
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return fmt.Errorf("converting %s %s for the policies: %w", ref.Kind, ref.Name, err)
+	}
+	viols, err := fl.engine.Eval(ctx, v)
+	if err != nil {
+		return fmt.Errorf("evaluating %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	for _, vi := range viols {
+		if ignored[vi.Rule.ID] || fl.cfg.ignoresRule(vi.Rule.ID, d.File) {
+			continue
+		}
+		pos := d.Locate(vi.Path)
+		fl.findings = append(fl.findings, Finding{
+			Rule: vi.Rule.ID, Severity: fl.cfg.severity(vi.Rule, vi.Severity),
+			File: d.File, Line: pos.Line, Column: pos.Column, Object: ref,
+			Message: vi.Message, Hint: vi.Hint,
+		})
+	}
+	return nil
+}
+
+func isKubernetesObject(m map[string]any) bool {
+	_, a := m["apiVersion"].(string)
+	_, k := m["kind"].(string)
+	return a && k
+}
+
+func objectRef(m map[string]any) ObjectRef {
+	ref := ObjectRef{}
+	ref.APIVersion, _ = m["apiVersion"].(string)
+	ref.Kind, _ = m["kind"].(string)
+	if md, ok := m["metadata"].(map[string]any); ok {
+		ref.Name, _ = md["name"].(string)
+		if ref.Name == "" {
+			if g, _ := md["generateName"].(string); g != "" {
+				ref.Name = g + "*"
+			}
+		}
+		ref.Namespace, _ = md["namespace"].(string)
+	}
+	return ref
+}
+
+// ignoredRules reads the object's lint-ignore annotation. Without a reason
+// annotation it is not honoured, and unexplained says so.
+func ignoredRules(m map[string]any) (ignored map[string]bool, unexplained bool) {
+	md, _ := m["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	list, _ := ann[AnnotationIgnore].(string)
+	reason, _ := ann[AnnotationIgnoreReason].(string)
+	if strings.TrimSpace(list) == "" {
+		return nil, false
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, true
+	}
+	out := map[string]bool{}
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out[id] = true
+		}
+	}
+	return out, false
+}

@@ -1,0 +1,235 @@
+package lint
+
+import (
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// SourceOptions configure Collect.
+type SourceOptions struct {
+	// Ignore are globs of paths not to read (see IgnoreEntry).
+	Ignore []string
+	// Values is a values file (YAML) for Helm charts.
+	Values []byte
+	// ReleaseName and Namespace render Helm charts. Defaults: inzone-lint, default.
+	ReleaseName, Namespace string
+}
+
+// manifestExts are the files a directory walk reads.
+var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+
+// Collect reads the named paths from fsys (slash-separated, relative to its
+// root): a file is read as it is; a directory is walked recursively for
+// YAML and JSON files, except that a Helm chart (a directory with
+// Chart.yaml) is rendered with the Helm SDK and a kustomize directory (with
+// kustomization.yaml) is built with the kustomize API, each into manifests.
+// Errors name the path; the other paths are still collected.
+func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileError) {
+	ignore, err := compileGlobs(opts.Ignore)
+	if err != nil {
+		return nil, []FileError{{File: "--ignore", Message: err.Error()}}
+	}
+	c := &collector{fsys: fsys, opts: opts, ignore: ignore, seen: map[string]bool{}}
+	for _, p := range paths {
+		p = path.Clean(strings.TrimPrefix(p, "./"))
+		st, err := fs.Stat(fsys, p)
+		if err != nil {
+			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+			continue
+		}
+		if st.IsDir() {
+			c.walk(p)
+		} else {
+			c.readFile(p)
+		}
+	}
+	sort.Slice(c.files, func(i, j int) bool { return c.files[i].Path < c.files[j].Path })
+	return c.files, c.errs
+}
+
+type collector struct {
+	fsys   fs.FS
+	opts   SourceOptions
+	ignore globSet
+	files  []File
+	errs   []FileError
+	seen   map[string]bool
+	mem    filesys.FileSystem // the tree in memory, for kustomize
+}
+
+func (c *collector) ignored(p string) bool { return c.ignore.match(p) }
+
+func (c *collector) readFile(p string) {
+	if c.seen[p] || c.ignored(p) {
+		return
+	}
+	c.seen[p] = true
+	data, err := fs.ReadFile(c.fsys, p)
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+		return
+	}
+	c.files = append(c.files, File{Path: p, Data: data})
+}
+
+func (c *collector) walk(root string) {
+	err := fs.WalkDir(c.fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+			return nil
+		}
+		if c.ignored(p) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir // .git and friends
+			}
+			if isFile(c.fsys, path.Join(p, "Chart.yaml")) {
+				c.renderHelm(p)
+				return fs.SkipDir
+			}
+			if k := kustomizationFile(c.fsys, p); k != "" {
+				c.renderKustomize(p)
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if manifestExts[strings.ToLower(path.Ext(p))] {
+			c.readFile(p)
+		}
+		return nil
+	})
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: root, Message: err.Error()})
+	}
+}
+
+func isFile(fsys fs.FS, p string) bool {
+	st, err := fs.Stat(fsys, p)
+	return err == nil && !st.IsDir()
+}
+
+func kustomizationFile(fsys fs.FS, dir string) string {
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if isFile(fsys, path.Join(dir, n)) {
+			return n
+		}
+	}
+	return ""
+}
+
+// renderHelm renders a chart from its files in memory. Each rendered
+// template becomes a File named after its template; lines are those of the
+// rendered text.
+func (c *collector) renderHelm(dir string) {
+	var bufs []*loader.BufferedFile
+	err := fs.WalkDir(c.fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(c.fsys, p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(p, dir+"/")
+		bufs = append(bufs, &loader.BufferedFile{Name: rel, Data: data})
+		return nil
+	})
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: dir, Message: "reading Helm chart: " + err.Error()})
+		return
+	}
+	chrt, err := loader.LoadFiles(bufs)
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: dir, Message: "loading Helm chart: " + err.Error()})
+		return
+	}
+	vals := map[string]any{}
+	if len(c.opts.Values) > 0 {
+		if vals, err = chartutil.ReadValues(c.opts.Values); err != nil {
+			c.errs = append(c.errs, FileError{File: dir, Message: "values: " + err.Error()})
+			return
+		}
+	}
+	rel := chartutil.ReleaseOptions{Name: or(c.opts.ReleaseName, "inzone-lint"), Namespace: or(c.opts.Namespace, "default"), IsInstall: true, Revision: 1}
+	rv, err := chartutil.ToRenderValues(chrt, vals, rel, chartutil.DefaultCapabilities)
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: dir, Message: "Helm values: " + err.Error()})
+		return
+	}
+	out, err := engine.Render(chrt, rv)
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: dir, Message: "rendering Helm chart: " + err.Error()})
+		return
+	}
+	for name, text := range out {
+		if strings.TrimSpace(text) == "" || !manifestExts[strings.ToLower(path.Ext(name))] {
+			continue // NOTES.txt, helpers, templates that rendered to nothing
+		}
+		// name is <chart name>/templates/x.yaml; report it under the chart's directory.
+		_, inChart, _ := strings.Cut(name, "/")
+		c.files = append(c.files, File{Path: path.Join(dir, inChart), Data: []byte(text)})
+	}
+}
+
+// renderKustomize builds a kustomization with the kustomize API on an
+// in-memory copy of the tree; the output is one File named after the
+// kustomization file.
+func (c *collector) renderKustomize(dir string) {
+	if c.mem == nil {
+		// One copy per run: a kustomization may reach ../ anywhere in the tree.
+		if err := c.copyToMemory(); err != nil {
+			c.errs = append(c.errs, FileError{File: dir, Message: "reading kustomization: " + err.Error()})
+			return
+		}
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(c.mem, "/"+dir)
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
+		return
+	}
+	out, err := rm.AsYaml()
+	if err != nil {
+		c.errs = append(c.errs, FileError{File: dir, Message: "kustomize output: " + err.Error()})
+		return
+	}
+	c.files = append(c.files, File{Path: path.Join(dir, kustomizationFile(c.fsys, dir)), Data: out})
+}
+
+func (c *collector) copyToMemory() error {
+	mem := filesys.MakeFsInMemory()
+	err := fs.WalkDir(c.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return mem.MkdirAll("/" + p)
+		}
+		data, err := fs.ReadFile(c.fsys, p)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile("/"+p, data)
+	})
+	c.mem = mem
+	return err
+}
+
+// StdinPath names standard input in reports.
+const StdinPath = "<stdin>"
