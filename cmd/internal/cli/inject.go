@@ -1,0 +1,347 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inzone-io/inzone/inject"
+	"github.com/inzone-io/inzone/mutate"
+)
+
+// InjectOptions are `inzone inject`'s flags.
+type InjectOptions struct {
+	Files         []string // -f: files, directories, - for stdin
+	ConfigPath    string   // --config: the webhook's config file
+	NativeSidecar string   // --native-sidecar: "" (the config's), auto, true, false
+	Output        string   // -o: write the stream here instead of stdout
+	InPlace       bool     // --in-place: rewrite each file
+
+	streams Streams
+	engine  *mutate.Engine
+	inputs  []string // Files with directories expanded, in order, no duplicates
+}
+
+func newInjectCommand(s Streams) *cobra.Command {
+	o := &InjectOptions{streams: s}
+	cmd := &cobra.Command{
+		Use:   "inject -f FILE|DIR|- [-f ...]",
+		Short: "Apply the webhook's mutations to manifests offline",
+		Long: `Apply the same mutations as inzone's admission webhook (sidecar, zone env,
+zone spread, ELB to DDSD rewrite) to every Pod and pod template in Kubernetes
+manifests, like istioctl kube-inject, so a GitOps repository can commit the
+mutated form.
+
+Documents that need no change, and everything that is not a Pod, Deployment,
+StatefulSet, DaemonSet, ReplicaSet, Job or CronJob, are written back byte for
+byte; in a changed document only the lines the mutation touches change.
+Running inject on its own output changes nothing. A changed JSON document
+stays JSON.
+
+What was applied or skipped goes to stderr, one line per object. Exit codes:
+0 success, 2 usage, parse or config errors (nothing is written).`,
+		Example: `  inzone inject -f deploy.yaml > deploy.injected.yaml
+  inzone inject -f manifests/ --config inzone.yaml --in-place
+  kustomize build overlays/prod | inzone inject -f - -o rendered.yaml`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			if err := o.Validate(); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			if err := o.Run(); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.Files, "filename", "f", nil, "manifest file, directory (walked recursively for *.yaml, *.yml, *.json) or - for stdin; repeatable")
+	f.StringVar(&o.ConfigPath, "config", "", "inzone config file, the same as the webhook's; empty uses the built-in defaults")
+	f.StringVar(&o.NativeSidecar, "native-sidecar", "", "auto, true or false; overrides the config's sidecar.nativeSidecar. "+
+		"There is no API server to ask offline, so auto means true (native sidecars need Kubernetes >= 1.29, supported everywhere today)")
+	f.StringVarP(&o.Output, "output", "o", "", "write the result to this file instead of stdout")
+	f.BoolVar(&o.InPlace, "in-place", false, "rewrite each input file (only if it changes); no file is written unless every file succeeds")
+	return cmd
+}
+
+// Complete loads the config, builds the engine and expands directories.
+func (o *InjectOptions) Complete() error {
+	if len(o.Files) == 0 {
+		return errors.New("no input: give at least one -f FILE, -f DIR or -f -")
+	}
+	cfg := mutate.DefaultConfig()
+	if o.ConfigPath != "" {
+		data, err := os.ReadFile(o.ConfigPath)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if cfg, err = mutate.LoadConfig(data, o.ConfigPath); err != nil {
+			return err
+		}
+	}
+	switch mode := mutate.NativeSidecarMode(o.NativeSidecar); mode {
+	case "":
+	case mutate.NativeSidecarAuto, mutate.NativeSidecarTrue, mutate.NativeSidecarFalse:
+		cfg.Sidecar.NativeSidecar = mode
+	default:
+		return fmt.Errorf("--native-sidecar %q: must be auto, true or false", o.NativeSidecar)
+	}
+	// Offline, auto resolves to true.
+	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true})
+	if err != nil {
+		return err
+	}
+	o.engine = e
+
+	o.inputs = nil
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			o.inputs = append(o.inputs, p)
+		}
+	}
+	for _, f := range o.Files {
+		if f == "-" {
+			add(f)
+			continue
+		}
+		files, err := injectExpand(f)
+		if err != nil {
+			return err
+		}
+		for _, p := range files {
+			add(p)
+		}
+	}
+	return nil
+}
+
+// injectExpand lists a file, or a directory's *.yaml, *.yml and *.json files
+// (recursively, sorted, skipping hidden directories).
+func injectExpand(path string) ([]string, error) {
+	path = filepath.Clean(path)
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != path && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".yaml", ".yml", ".json":
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// Validate checks that the flags go together.
+func (o *InjectOptions) Validate() error {
+	if o.InPlace && o.Output != "" {
+		return errors.New("--in-place and -o are exclusive: --in-place rewrites each input file")
+	}
+	if o.InPlace && slices.Contains(o.inputs, "-") {
+		return errors.New("--in-place cannot rewrite stdin (-f -)")
+	}
+	if n := slices.Index(o.Files, "-"); n >= 0 && slices.Index(o.Files[n+1:], "-") >= 0 {
+		return errors.New("-f - given more than once: stdin can be read once")
+	}
+	if len(o.inputs) == 0 {
+		return fmt.Errorf("no *.yaml, *.yml or *.json files in %s", strings.Join(o.Files, ", "))
+	}
+	return nil
+}
+
+// injectResult is one input's outcome.
+type injectResult struct {
+	path    string
+	in, out []byte
+}
+
+// Run injects every input, reports to stderr, and only then writes: to
+// stdout, -o, or each changed file with --in-place.
+func (o *InjectOptions) Run() error {
+	results := make([]injectResult, 0, len(o.inputs))
+	for _, path := range o.inputs {
+		var data []byte
+		var err error
+		if path == "-" {
+			data, err = io.ReadAll(o.streams.In)
+		} else {
+			data, err = os.ReadFile(path)
+		}
+		if err != nil {
+			return err
+		}
+		out, reports, err := inject.Manifests(data, o.engine)
+		if err != nil {
+			name := path
+			if path == "-" {
+				name = "stdin"
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		for _, r := range reports {
+			injectReport(o.streams.Err, &r)
+		}
+		results = append(results, injectResult{path, data, out})
+	}
+
+	if o.InPlace {
+		var changed []injectResult
+		for _, r := range results {
+			if !bytes.Equal(r.in, r.out) {
+				changed = append(changed, r)
+			}
+		}
+		if err := injectWriteAll(changed); err != nil {
+			return err
+		}
+		for _, r := range changed {
+			fmt.Fprintf(o.streams.Err, "inject: wrote %s\n", r.path)
+		}
+		return nil
+	}
+
+	var stream bytes.Buffer
+	for _, r := range results {
+		if len(bytes.TrimSpace(r.out)) == 0 {
+			continue
+		}
+		if stream.Len() > 0 {
+			if !bytes.HasSuffix(stream.Bytes(), []byte("\n")) {
+				stream.WriteByte('\n')
+			}
+			if !injectStartsWithMarker(r.out) {
+				stream.WriteString("---\n")
+			}
+		}
+		stream.Write(r.out)
+	}
+	if o.Output != "" {
+		return injectWriteAll([]injectResult{{path: o.Output, out: stream.Bytes()}})
+	}
+	_, err := o.streams.Out.Write(stream.Bytes())
+	return err
+}
+
+func injectStartsWithMarker(b []byte) bool {
+	first, _, _ := bytes.Cut(b, []byte("\n"))
+	first = bytes.TrimRight(first, "\r")
+	return bytes.Equal(first, []byte("---")) || bytes.HasPrefix(first, []byte("--- "))
+}
+
+// injectReport writes one object's line, then its warnings:
+//
+//	inject: Deployment shop/web: applied sidecar, zone-env, spread, ddsd-rewrite
+//	inject: DaemonSet infra/agent: applied sidecar, zone-env; skipped spread (daemonset)
+//	warning: CronJob shop/report: zone spread not added: ...
+func injectReport(w io.Writer, r *inject.Report) {
+	var parts []string
+	if len(r.Applied) > 0 {
+		parts = append(parts, "applied "+strings.Join(r.Applied, ", "))
+	}
+	var skipped []string
+	for _, s := range r.Skips {
+		if s.Mutation == "" { // the whole pod
+			parts = append(parts, "skipped: "+s.Message)
+			continue
+		}
+		skipped = append(skipped, fmt.Sprintf("%s (%s)", s.Mutation, s.Reason))
+	}
+	if len(skipped) > 0 {
+		parts = append(parts, "skipped "+strings.Join(skipped, ", "))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "unchanged (nothing to apply)")
+	}
+	fmt.Fprintf(w, "inject: %s: %s\n", r.Object(), strings.Join(parts, "; "))
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s: %s\n", r.Object(), warn)
+	}
+}
+
+// injectWriteAll writes every file through a temporary file in its
+// directory, renaming them into place only once all were written, so that a
+// failure leaves every file as it was.
+func injectWriteAll(files []injectResult) error {
+	var temps []string
+	cleanup := func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}
+	for _, f := range files {
+		tmp, err := injectWriteTemp(f.path, f.out)
+		if err != nil {
+			cleanup()
+			return err
+		}
+		temps = append(temps, tmp)
+	}
+	for i, f := range files {
+		if err := os.Rename(temps[i], f.path); err != nil {
+			cleanup()
+			return fmt.Errorf("%s: %w (files before it were already rewritten)", f.path, err)
+		}
+		temps[i] = ""
+	}
+	return nil
+}
+
+func injectWriteTemp(path string, data []byte) (string, error) {
+	mode := fs.FileMode(0o644)
+	if info, err := os.Stat(path); err == nil {
+		mode = info.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".inzone-*")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, mode)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return tmp, nil
+}

@@ -1,0 +1,318 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/policies"
+)
+
+// LintOptions are `inzone lint`'s flags.
+type LintOptions struct {
+	Format        string
+	FailOn        string
+	Policies      []string
+	ConfigPath    string // the inzone config, for ELB->DDSD hints
+	LintConfig    string // .inzone.yaml
+	Ignore        []string
+	Values        string
+	Paths         []string
+	streams       Streams
+	cfg           *lint.Config
+	engine        *lint.Engine
+	stdin         []byte
+	readFromStdin bool
+}
+
+func newLintCommand(s Streams) *cobra.Command {
+	o := &LintOptions{streams: s}
+	cmd := &cobra.Command{
+		Use:   "lint [PATH ...]",
+		Short: "Find what defeats zone locality in manifests and Envoy configs",
+		Long: `Lint Kubernetes manifests, Helm charts, kustomize directories and Envoy
+configs for what sends traffic across zones or through an extra hop.
+
+PATH is a file, a directory (walked recursively), or - for standard input;
+the default is the current directory. Exit codes: 0 clean, 1 findings at or
+above --fail-on, 2 usage, parse or config errors.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Paths = args
+			if err := o.Complete(cmd.Context()); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			if err := o.Validate(); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Format, "format", "o", "text", "output format: "+strings.Join(lint.Formats, ", "))
+	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 when a finding has this severity or higher: error, warning, info (default error, or failOn in .inzone.yaml)")
+	f.StringArrayVar(&o.Policies, "policy", nil, "directory of additional Rego policies (repeatable)")
+	f.StringVar(&o.ConfigPath, "config", "", "inzone config (the webhook's), whose ddsd.elbs map gives DDSD names in hints")
+	f.StringVar(&o.LintConfig, "lint-config", "", "lint config (default: "+lint.ConfigFile+" in the current directory, if present)")
+	f.StringArrayVar(&o.Ignore, "ignore", nil, "glob of paths not to lint (repeatable; ** spans directories)")
+	f.StringVar(&o.Values, "values", "", "values file for Helm charts")
+	cmd.AddCommand(newLintVerifyCommand(s), newLintRulesCommand(s))
+	return cmd
+}
+
+// Complete loads the policies and configs and reads stdin.
+func (o *LintOptions) Complete(ctx context.Context) error {
+	if len(o.Paths) == 0 {
+		o.Paths = []string{"."}
+	}
+	var lookup lint.ELBLookup
+	if o.ConfigPath != "" {
+		data, err := os.ReadFile(o.ConfigPath)
+		if err != nil {
+			return err
+		}
+		mc, err := mutate.LoadConfig(data, o.ConfigPath)
+		if err != nil {
+			return err
+		}
+		me, err := mutate.NewEngine(mc, mutate.Options{})
+		if err != nil {
+			return err
+		}
+		lookup = func(key string) (string, bool) { return me.LookupELB(key, "") }
+	}
+	fss, err := policyFS(o.Policies)
+	if err != nil {
+		return err
+	}
+	o.engine, err = lint.NewEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
+	if err != nil {
+		return err
+	}
+	path, required := o.LintConfig, true
+	if path == "" {
+		path, required = lint.ConfigFile, false
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if o.cfg, err = lint.LoadConfig(data, path, o.engine); err != nil {
+			return err
+		}
+	case errors.Is(err, fs.ErrNotExist) && !required:
+		o.cfg = &lint.Config{}
+	default:
+		return err
+	}
+	for _, p := range o.Paths {
+		if p == "-" {
+			if o.stdin, err = io.ReadAll(o.streams.In); err != nil {
+				return fmt.Errorf("reading stdin: %w", err)
+			}
+			o.readFromStdin = true
+		}
+	}
+	return nil
+}
+
+// policyFS is the shipped policies plus the user's directories.
+func policyFS(dirs []string) ([]fs.FS, error) {
+	fss := []fs.FS{policies.FS}
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("--policy %s: not a directory", d)
+		}
+		fss = append(fss, os.DirFS(d))
+	}
+	return fss, nil
+}
+
+// Validate checks the flags.
+func (o *LintOptions) Validate() error {
+	if !contains(lint.Formats, o.Format) {
+		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(lint.Formats, ", "))
+	}
+	if o.FailOn != "" {
+		if _, err := lint.ParseSeverity(o.FailOn); err != nil {
+			return fmt.Errorf("--fail-on: %w", err)
+		}
+	}
+	return nil
+}
+
+// Run lints and writes the report; the exit code follows the worst finding.
+func (o *LintOptions) Run(ctx context.Context) error {
+	var files []lint.File
+	var errs []lint.FileError
+	if o.readFromStdin {
+		files = append(files, lint.File{Path: lint.StdinPath, Data: o.stdin})
+	}
+	var values []byte
+	if o.Values != "" {
+		var err error
+		if values, err = os.ReadFile(o.Values); err != nil {
+			return withCode(ExitUsage, err)
+		}
+	}
+	ignore := o.Ignore
+	for _, ig := range o.cfg.Ignore {
+		if len(ig.Rules) == 0 {
+			ignore = append(ignore, ig.Paths...)
+		}
+	}
+	for root, paths := range groupByRoot(o.Paths) {
+		fsys := os.DirFS(root)
+		fl, fe := lint.Collect(fsys, paths, lint.SourceOptions{Ignore: ignore, Values: values})
+		prefix := ""
+		if root != "." {
+			prefix = root
+		}
+		for _, f := range fl {
+			f.Path = filepath.ToSlash(filepath.Join(prefix, f.Path))
+			files = append(files, f)
+		}
+		for _, e := range fe {
+			e.File = filepath.ToSlash(filepath.Join(prefix, e.File))
+			errs = append(errs, e)
+		}
+	}
+	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
+	rep := l.Lint(ctx, files)
+	rep.Errors = append(errs, rep.Errors...)
+	if err := lint.Write(o.streams.Out, o.Format, rep, o.engine.Rules(), version()); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if len(rep.Errors) > 0 {
+		return withCode(ExitUsage, fmt.Errorf("%d file(s) could not be linted", len(rep.Errors)))
+	}
+	failOn := lint.SeverityError
+	if o.cfg.FailOn != "" {
+		failOn = o.cfg.FailOn
+	}
+	if o.FailOn != "" {
+		failOn = lint.Severity(o.FailOn)
+	}
+	for _, f := range rep.Findings {
+		if f.Severity.Rank() >= failOn.Rank() {
+			return withCode(ExitFindings, nil)
+		}
+	}
+	return nil
+}
+
+// groupByRoot maps each path to a root directory and a slash path under it:
+// paths under the working directory stay relative (the repo-relative paths
+// SARIF wants); others are read from their own absolute root.
+func groupByRoot(paths []string) map[string][]string {
+	out := map[string][]string{}
+	cwd, _ := os.Getwd()
+	for _, p := range paths {
+		if p == "-" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			abs = p
+		}
+		if rel, err := filepath.Rel(cwd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			out["."] = append(out["."], filepath.ToSlash(rel))
+			continue
+		}
+		root := filepath.VolumeName(abs) + string(filepath.Separator)
+		out[root] = append(out[root], filepath.ToSlash(strings.TrimPrefix(abs, root)))
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// version is the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newLintVerifyCommand(s Streams) *cobra.Command {
+	var dirs []string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Run the policies' Rego unit tests (test_ rules), the shipped ones and --policy dirs",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fss, err := policyFS(dirs)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			results, err := lint.Verify(cmd.Context(), fss...)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			failed := 0
+			for _, r := range results {
+				status := "PASS"
+				if !r.Pass {
+					status, failed = "FAIL", failed+1
+				}
+				fmt.Fprintf(s.Out, "%s %s.%s (%s)\n", status, r.Package, r.Name, r.Duration)
+				if !r.Pass && r.Fail != "" {
+					fmt.Fprintf(s.Out, "    %s\n", r.Fail)
+				}
+			}
+			fmt.Fprintf(s.Out, "%d passed, %d failed\n", len(results)-failed, failed)
+			if failed > 0 {
+				return withCode(ExitFindings, nil)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "directory of additional Rego policies and tests (repeatable)")
+	return cmd
+}
+
+func newLintRulesCommand(s Streams) *cobra.Command {
+	var dirs []string
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "List the rules with their severity and fix",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fss, err := policyFS(dirs)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			e, err := lint.NewEngine(cmd.Context(), lint.EngineOptions{Policies: fss})
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			w := tabwriter.NewWriter(s.Out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "RULE\tSEVERITY\tTITLE")
+			for _, r := range e.Rules() {
+				fmt.Fprintf(w, "%s\t%s\t%s\n", r.ID, r.Severity, r.Title)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "directory of additional Rego policies (repeatable)")
+	return cmd
+}

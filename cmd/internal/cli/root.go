@@ -1,0 +1,72 @@
+// Package cli holds inzone's cobra commands. Each command is an Options
+// struct bound to its flags with Complete, Validate and Run steps; the mains
+// in cmd/ only build streams and exit with Run's code.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Streams are a command's standard streams.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Exit codes shared by the commands.
+const (
+	ExitOK       = 0
+	ExitFindings = 1 // lint: findings at or above --fail-on
+	ExitUsage    = 2 // usage, parse or config errors
+)
+
+// exitError carries an exit code out of a cobra RunE.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+// withCode makes err exit with code.
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// NewRootCommand builds the inzone command tree.
+func NewRootCommand(s Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "inzone",
+		Short:         "Keep service-mesh traffic inside its availability zone",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	// An explicit list rather than init() self-registration: the tree is
+	// read here.
+	root.AddCommand(newLintCommand(s), newInjectCommand(s))
+	return root
+}
+
+// Run executes the command line and returns the process exit code.
+func Run(args []string, s Streams) int {
+	root := NewRootCommand(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(s.Err, "inzone:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(s.Err, "inzone:", err)
+	return ExitUsage
+}
