@@ -27,7 +27,7 @@ measure() {
 	local best="" rss=""
 	for _ in $(seq 1 "$RUNS"); do
 		/usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-		read -r s k <"$work/time"
+		read -r s k < <(tail -n 1 "$work/time")
 		if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; rss=$k; fi
 	done
 	echo "$best $rss"

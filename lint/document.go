@@ -56,7 +56,8 @@ func ParseDocuments(file string, data []byte) ([]*Document, error) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue // an empty document between separators
 		}
-		v, err := nodeValue(root, 0)
+		budget := aliasBudget(len(data))
+		v, err := nodeValue(root, 0, &budget)
 		if err != nil {
 			return docs, FileError{File: file, Line: root.Line, Column: root.Column, Message: err.Error()}
 		}
@@ -130,25 +131,35 @@ func yamlError(file string, data []byte, err error) FileError {
 // maxDepth bounds nesting, so hostile input cannot exhaust the stack.
 const maxDepth = 200
 
+// aliasBudget is how many values a document may expand to. Aliases let a
+// few lines stand for billions of values ("billion laughs"); ordinary
+// anchors for repeated blocks stay far below 100 values per input byte.
+func aliasBudget(size int) int { return 10_000 + 100*size }
+
+var errAliasBomb = errors.New("document expands to too many values through aliases")
+
 // nodeValue converts a node to plain Go values with JSON's types: what
 // Kubernetes (and Envoy) read from the same text. Aliases and merge keys are
 // resolved; timestamps and binary stay strings.
-func nodeValue(n *yaml.Node, depth int) (any, error) {
+func nodeValue(n *yaml.Node, depth int, budget *int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("line %d: nesting deeper than %d", n.Line, maxDepth)
+	}
+	if *budget--; *budget < 0 {
+		return nil, errAliasBomb
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return nodeValue(n.Content[0], depth+1)
+		return nodeValue(n.Content[0], depth+1, budget)
 	case yaml.AliasNode:
-		return nodeValue(n.Alias, depth+1)
+		return nodeValue(n.Alias, depth+1, budget)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := nodeValue(c, depth+1)
+			v, err := nodeValue(c, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -157,7 +168,7 @@ func nodeValue(n *yaml.Node, depth int) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
-		if err := mergeMapping(out, n, depth); err != nil {
+		if err := mergeMapping(out, n, depth, budget); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -169,7 +180,7 @@ func nodeValue(n *yaml.Node, depth int) (any, error) {
 
 // mergeMapping adds n's pairs to out; `<<` merge keys contribute first, so
 // explicit keys win, as in YAML 1.1.
-func mergeMapping(out map[string]any, n *yaml.Node, depth int) error {
+func mergeMapping(out map[string]any, n *yaml.Node, depth int, budget *int) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
@@ -191,7 +202,7 @@ func mergeMapping(out map[string]any, n *yaml.Node, depth int) error {
 					return fmt.Errorf("line %d: merge key needs a mapping", v.Line)
 				}
 				tmp := map[string]any{}
-				if err := mergeMapping(tmp, s, depth+1); err != nil {
+				if err := mergeMapping(tmp, s, depth+1, budget); err != nil {
 					return err
 				}
 				for mk, mv := range tmp {
@@ -202,7 +213,10 @@ func mergeMapping(out map[string]any, n *yaml.Node, depth int) error {
 			}
 			continue
 		}
-		val, err := nodeValue(v, depth+1)
+		if k.Tag == "!ignore" {
+			continue // Envoy drops such keys; configs use them to hold anchors
+		}
+		val, err := nodeValue(v, depth+1, budget)
 		if err != nil {
 			return err
 		}

@@ -92,6 +92,8 @@ when: 2024-01-02
 big: 99999999999999999999
 yes_is_string: yes
 nan: .nan
+!ignore defaults: &d {x: 1}
+uses: *d
 `
 	docs, err := ParseDocuments("f.yaml", []byte(src))
 	if err != nil {
@@ -110,6 +112,9 @@ nan: .nan
 	}
 	if m["yes_is_string"] != "yes" { // YAML 1.2, like Kubernetes' decoder
 		t.Errorf("yes = %#v", m["yes_is_string"])
+	}
+	if _, kept := m["defaults"]; kept || m["uses"].(map[string]any)["x"] != int64(1) {
+		t.Errorf("an !ignore key must be dropped while its anchor still works: %v", m)
 	}
 	if m["nan"] != ".nan" {
 		t.Errorf("NaN = %#v, want the text (JSON has no NaN)", m["nan"])
@@ -149,5 +154,21 @@ func TestParseDocumentsRefusesHostileNesting(t *testing.T) {
 	src := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
 	if _, err := ParseDocuments("deep.yaml", []byte(src)); err == nil {
 		t.Fatal("want an error for nesting beyond the limit")
+	}
+}
+
+func TestParseDocumentsRefusesAliasBombs(t *testing.T) {
+	src := "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+	prev := "a"
+	for _, name := range []string{"b", "c", "d", "e", "f", "g", "h"} {
+		src += name + ": &" + name + " [" + strings.Repeat("*"+prev+",", 9) + "*" + prev + "]\n"
+		prev = name
+	}
+	if _, err := ParseDocuments("bomb.yaml", []byte(src)); !errors.Is(err, errAliasBomb) && (err == nil || !strings.Contains(err.Error(), errAliasBomb.Error())) {
+		t.Fatalf("err = %v, want the alias bomb refused", err)
+	}
+	ok := "base: &b {a: 1, b: 2}\nx: *b\ny: *b\nz: {<<: *b, c: 3}\n"
+	if _, err := ParseDocuments("ok.yaml", []byte(ok)); err != nil {
+		t.Fatalf("ordinary anchors refused: %v", err)
 	}
 }
