@@ -20,12 +20,47 @@ type Document struct {
 	Index int // 0-based position in the file's stream (List items share their List's)
 	// Node is the document's root content node.
 	Node *yaml.Node
-	// Value is Node as plain Go values (map[string]any, []any, string,
-	// int64, float64, bool, nil), ready for Rego or Envoy parsing.
-	Value any
 	// Base is added to positions inside Node: an Envoy config embedded in a
 	// ConfigMap value is its own YAML text, whose line 1 is somewhere in File.
 	Base Position
+
+	// The plain value is built on first use (Decode): most bytes of a
+	// typical repository are CRDs and other kinds no rule reads.
+	value   any
+	decoded bool
+	err     error
+	budget  int
+}
+
+// Decode returns Node as plain Go values (map[string]any, []any, string,
+// int64, float64, bool, nil), ready for Rego or Envoy parsing. Aliases are
+// expanded within a budget, so a document that would expand without bound
+// is an error.
+func (d *Document) Decode() (any, error) {
+	if !d.decoded {
+		d.decoded = true
+		if d.Node != nil {
+			budget := d.budget
+			d.value, d.err = nodeValue(d.Node, 0, &budget)
+			if d.err != nil {
+				d.err = fmt.Errorf("line %d: %w", d.Node.Line, d.err)
+			}
+		}
+	}
+	return d.value, d.err
+}
+
+// Kind is the document's top-level kind, read from the node without
+// decoding the document; "" when it has none.
+func (d *Document) Kind() string {
+	k := mappingValue(d.Node, "kind")
+	for k != nil && k.Kind == yaml.AliasNode {
+		k = k.Alias
+	}
+	if k == nil || k.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return k.Value
 }
 
 // Position is a 1-based line and column; zero means unknown.
@@ -56,12 +91,7 @@ func ParseDocuments(file string, data []byte) ([]*Document, error) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue // an empty document between separators
 		}
-		budget := aliasBudget(len(data))
-		v, err := nodeValue(root, 0, &budget)
-		if err != nil {
-			return docs, FileError{File: file, Line: root.Line, Column: root.Column, Message: err.Error()}
-		}
-		doc := &Document{File: file, Index: i, Node: root, Value: v}
+		doc := &Document{File: file, Index: i, Node: root, budget: aliasBudget(len(data))}
 		if items, ok := listItems(doc); ok {
 			docs = append(docs, items...)
 			continue
@@ -73,26 +103,16 @@ func ParseDocuments(file string, data []byte) ([]*Document, error) {
 // listItems expands a `kind: List` (or any *List kind with items, as
 // `kubectl get -o yaml` writes) into one document per item.
 func listItems(doc *Document) ([]*Document, bool) {
-	m, ok := doc.Value.(map[string]any)
-	if !ok {
+	if !strings.HasSuffix(doc.Kind(), "List") || mappingValue(doc.Node, "apiVersion") == nil {
 		return nil, false
 	}
-	kind, _ := m["kind"].(string)
-	if _, hasAPI := m["apiVersion"]; !hasAPI || !strings.HasSuffix(kind, "List") {
+	items := mappingValue(doc.Node, "items")
+	if items == nil || items.Kind != yaml.SequenceNode {
 		return nil, false
 	}
-	items, ok := m["items"].([]any)
-	if !ok {
-		return nil, false
-	}
-	itemsNode := mappingValue(doc.Node, "items")
-	out := make([]*Document, 0, len(items))
-	for j, it := range items {
-		var n *yaml.Node
-		if itemsNode != nil && itemsNode.Kind == yaml.SequenceNode && j < len(itemsNode.Content) {
-			n = itemsNode.Content[j]
-		}
-		out = append(out, &Document{File: doc.File, Index: doc.Index, Node: n, Value: it, Base: doc.Base})
+	out := make([]*Document, 0, len(items.Content))
+	for _, n := range items.Content {
+		out = append(out, &Document{File: doc.File, Index: doc.Index, Node: n, Base: doc.Base, budget: doc.budget})
 	}
 	return out, true
 }

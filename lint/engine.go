@@ -20,6 +20,9 @@ type Rule struct {
 	Description string   `json:"description"`
 	Severity    Severity `json:"severity"`
 	Remediation string   `json:"remediation"`
+	// Kinds are the input kinds the rule reads (METADATA custom.kinds);
+	// empty means any.
+	Kinds []string `json:"kinds,omitempty"`
 	// Package is the Rego package (data.inzone.rules.<name>), empty for a
 	// built-in rule.
 	Package string `json:"package,omitempty"`
@@ -62,7 +65,13 @@ type Engine struct {
 	query rego.PreparedEvalQuery
 	rules map[string]*Rule // by package path, e.g. inzone.rules.envoy_strict_dns
 	list  []*Rule          // sorted by ID, built-in rules included
+	// kinds are the input kinds some rule reads; nil when a rule does not
+	// say (custom.kinds), and then every document is evaluated.
+	kinds map[string]bool
 }
+
+// Wants reports whether some rule reads inputs of this kind.
+func (e *Engine) Wants(kind string) bool { return e.kinds == nil || e.kinds[kind] }
 
 var ruleIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
@@ -118,6 +127,16 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 		}
 	}
 	sort.Slice(e.list, func(i, j int) bool { return e.list[i].ID < e.list[j].ID })
+	e.kinds = map[string]bool{}
+	for _, r := range e.rules {
+		if len(r.Kinds) == 0 {
+			e.kinds = nil
+			break
+		}
+		for _, k := range r.Kinds {
+			e.kinds[k] = true
+		}
+	}
 	q, err := rego.New(regoOpts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("compiling policies: %w", err)
@@ -148,6 +167,17 @@ func ruleFromModule(m *ast.Module, file string) (*Rule, error) {
 		errs = append(errs, "custom."+err.Error())
 	}
 	r.Severity = sev
+	if ks, ok := a.Custom["kinds"]; ok {
+		list, _ := ks.([]any)
+		for _, k := range list {
+			if s, ok := k.(string); ok && s != "" {
+				r.Kinds = append(r.Kinds, s)
+			}
+		}
+		if len(r.Kinds) == 0 || len(r.Kinds) != len(list) {
+			errs = append(errs, "custom.kinds must be a non-empty list of kinds")
+		}
+	}
 	if r.Title == "" {
 		errs = append(errs, "title is required")
 	}

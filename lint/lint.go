@@ -137,7 +137,16 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 }
 
 func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
-	m, isMap := d.Value.(map[string]any)
+	// Kinds no rule reads are parsed (a syntax error is still reported) but
+	// neither decoded nor evaluated. ConfigMaps may hold Envoy configs.
+	if kind := d.Kind(); kind != "" && kind != "ConfigMap" && !fl.engine.Wants(kind) {
+		return nil
+	}
+	v, err := d.Decode()
+	if err != nil {
+		return err
+	}
+	m, isMap := v.(map[string]any)
 	if isMap && isKubernetesObject(m) {
 		ref := objectRef(m)
 		ignored, unexplained := ignoredRules(m)
@@ -145,20 +154,22 @@ func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
 			fl.builtin(d, &RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
 				fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.qualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
 		}
-		if err := fl.eval(ctx, d, d.Value, ref, ignored); err != nil {
-			return err
+		if fl.engine.Wants(ref.Kind) {
+			if err := fl.eval(ctx, d, v, ref, ignored); err != nil {
+				return err
+			}
 		}
 		if ref.Kind == "ConfigMap" && (ref.APIVersion == "v1" || ref.APIVersion == "") {
 			return fl.lintEmbeddedEnvoy(ctx, d, m, ref, ignored)
 		}
 		return nil
 	}
-	if format, ok := DetectEnvoy(d.Value); ok {
+	if format, ok := DetectEnvoy(v); ok {
 		name := path.Base(d.File)
 		if d.Index > 0 {
 			name = fmt.Sprintf("%s#%d", name, d.Index)
 		}
-		return fl.lintEnvoy(ctx, d, format, ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Name: name}, nil)
+		return fl.lintEnvoy(ctx, d, v, format, ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Name: name}, nil)
 	}
 	return nil // neither a Kubernetes object nor an Envoy config: nothing to say
 }
@@ -170,8 +181,8 @@ const (
 
 // lintEnvoy parses an Envoy config and evaluates the rules on it; a config
 // Envoy would reject is a finding, not a silent pass.
-func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, format EnvoyFormat, ref ObjectRef, ignored map[string]bool) error {
-	input, err := ParseEnvoy(d.Value, format)
+func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format EnvoyFormat, ref ObjectRef, ignored map[string]bool) error {
+	input, err := ParseEnvoy(v, format)
 	if err != nil {
 		var pe *EnvoyParseError
 		var p []any
@@ -208,7 +219,11 @@ func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map
 			continue // not YAML, or several documents: not a config Envoy reads
 		}
 		e := embedded[0]
-		format, ok := DetectEnvoy(e.Value)
+		ev, err := e.Decode()
+		if err != nil {
+			continue
+		}
+		format, ok := DetectEnvoy(ev)
 		if !ok {
 			continue
 		}
@@ -217,7 +232,7 @@ func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map
 			e.Base = embeddedBase(vn, d)
 		}
 		er := ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Namespace: ref.Namespace, Name: ref.Name + "/" + key}
-		if err := fl.lintEnvoy(ctx, e, format, er, ignored); err != nil {
+		if err := fl.lintEnvoy(ctx, e, ev, format, er, ignored); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/golden"
@@ -190,5 +191,34 @@ func TestCorpus(t *testing.T) {
 	sort.Strings(diffs)
 	for _, d := range diffs {
 		t.Error(d)
+	}
+}
+
+// TestKindsNoRuleReadsAreNotEvaluated: a document of a kind outside every
+// rule's custom.kinds is parsed but neither decoded nor evaluated; a syntax
+// error in it is still reported.
+func TestKindsNoRuleReadsAreNotEvaluated(t *testing.T) {
+	l := testLinter(t)
+	if l.Engine.Wants("CustomResourceDefinition") || !l.Engine.Wants("Service") || !l.Engine.Wants("EnvoyConfig") {
+		t.Fatalf("Wants: CRD %v, Service %v, EnvoyConfig %v", l.Engine.Wants("CustomResourceDefinition"), l.Engine.Wants("Service"), l.Engine.Wants("EnvoyConfig"))
+	}
+	crd := "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\nspec:\n  url: http://internal-orders-1234567890.us-east-1.elb.amazonaws.com\n"
+	rep := l.Lint(context.Background(), []File{{Path: "crd.yaml", Data: []byte(crd)}})
+	if len(rep.Findings) != 0 || len(rep.Errors) != 0 || rep.Documents != 1 {
+		t.Errorf("findings %v, errors %v, documents %d", rep.Findings, rep.Errors, rep.Documents)
+	}
+	rep = l.Lint(context.Background(), []File{{Path: "crd.yaml", Data: []byte(crd + "---\nkind: CustomResourceDefinition\nspec: [\n")}})
+	if len(rep.Errors) != 1 {
+		t.Errorf("a syntax error in a skipped kind must still be reported: %v", rep.Errors)
+	}
+	// With a rule that names no kinds, every document is evaluated.
+	custom := fstest.MapFS{"any.rego": {Data: []byte("# METADATA\n# title: t\n# scope: package\n# custom:\n#   id: any-kind\n#   severity: info\n#   remediation: r\npackage inzone.rules.any_kind\n\nviolation contains {\"msg\": \"m\", \"path\": []} if input.kind == \"CustomResourceDefinition\"\n")}}
+	e, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{policies.FS, custom}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = (&Linter{Engine: e}).Lint(context.Background(), []File{{Path: "crd.yaml", Data: []byte(crd)}})
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != "any-kind" {
+		t.Errorf("a rule without custom.kinds did not see the CRD: %v", rep.Findings)
 	}
 }

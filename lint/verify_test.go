@@ -294,8 +294,11 @@ func TestMetadata(t *testing.T) {
 		if rem, _ := a.Custom["remediation"].(string); strings.TrimSpace(rem) == "" {
 			t.Errorf("%s: custom.remediation is empty", file)
 		}
+		if kinds, _ := a.Custom["kinds"].([]any); len(kinds) == 0 {
+			t.Errorf("%s: custom.kinds is empty: list the input kinds the rule reads, so documents of other kinds are not evaluated", file)
+		}
 		for k := range a.Custom {
-			if k != "id" && k != "severity" && k != "remediation" {
+			if k != "id" && k != "severity" && k != "remediation" && k != "kinds" {
 				t.Errorf("%s: unknown custom.%s", file, k)
 			}
 		}

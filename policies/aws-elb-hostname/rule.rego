@@ -9,6 +9,7 @@
 # custom:
 #   id: aws-elb-hostname
 #   severity: warning
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, ConfigMap]
 #   remediation: >-
 #     Call the service by its in-cluster or DDSD name instead of the load
 #     balancer's hostname (the inzone webhook can rewrite known ones).

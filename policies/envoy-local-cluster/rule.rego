@@ -11,6 +11,7 @@
 # custom:
 #   id: envoy-local-cluster
 #   severity: error
+#   kinds: [EnvoyConfig]
 #   remediation: >-
 #     Set cluster_manager.local_cluster_name to the cluster (static or from
 #     CDS) whose endpoints are this Envoy fleet.

@@ -8,6 +8,7 @@
 # custom:
 #   id: envoy-locality-weighted-lb
 #   severity: warning
+#   kinds: [EnvoyConfig]
 #   remediation: >-
 #     Remove common_lb_config.locality_weighted_lb_config and configure
 #     zone_aware_lb_config (with a local cluster) instead.

@@ -10,6 +10,7 @@
 # custom:
 #   id: envoy-min-cluster-size
 #   severity: warning
+#   kinds: [EnvoyConfig]
 #   remediation: >-
 #     Lower common_lb_config.zone_aware_lb_config.min_cluster_size to at most
 #     the number of endpoints, or add endpoints.

@@ -9,6 +9,7 @@
 # custom:
 #   id: envoy-no-zone
 #   severity: warning
+#   kinds: [EnvoyConfig]
 #   remediation: >-
 #     Set node.locality.zone in the bootstrap (from the node's
 #     topology.kubernetes.io/zone label), or start Envoy with --service-zone.

@@ -9,6 +9,7 @@
 # custom:
 #   id: envoy-strict-dns
 #   severity: error
+#   kinds: [EnvoyConfig, EnvoyFilter]
 #   remediation: >-
 #     Serve the cluster over EDS from the control plane, so that each endpoint
 #     carries its own zone.

@@ -9,6 +9,7 @@
 # custom:
 #   id: external-traffic-policy-cluster
 #   severity: error
+#   kinds: [Service]
 #   remediation: >-
 #     Set spec.externalTrafficPolicy: Local, or send the load balancer straight
 #     to pod IPs (service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip).

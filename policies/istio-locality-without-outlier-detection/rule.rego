@@ -10,6 +10,7 @@
 # custom:
 #   id: istio-locality-without-outlier-detection
 #   severity: warning
+#   kinds: [DestinationRule]
 #   remediation: >-
 #     Add outlierDetection (for example consecutive5xxErrors: 5, interval: 10s,
 #     baseEjectionTime: 30s) to the traffic policy that sets localityLbSetting.

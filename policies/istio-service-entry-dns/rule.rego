@@ -9,6 +9,7 @@
 # custom:
 #   id: istio-service-entry-dns
 #   severity: warning
+#   kinds: [ServiceEntry]
 #   remediation: >-
 #     Use resolution STATIC with endpoints that carry their locality, or a
 #     WorkloadEntry per backend, so that Istio serves the hosts over EDS.

@@ -9,6 +9,7 @@
 # custom:
 #   id: service-no-topology-aware-routing
 #   severity: info
+#   kinds: [Service]
 #   remediation: >-
 #     Set spec.trafficDistribution: PreferSameZone (PreferClose before
 #     Kubernetes 1.33), or the annotation service.kubernetes.io/topology-mode: Auto.

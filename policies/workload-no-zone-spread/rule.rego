@@ -9,6 +9,7 @@
 # custom:
 #   id: workload-no-zone-spread
 #   severity: warning
+#   kinds: [Deployment, StatefulSet]
 #   remediation: >-
 #     Add a topologySpreadConstraint with maxSkew 1, topologyKey
 #     topology.kubernetes.io/zone, whenUnsatisfiable ScheduleAnyway, a

@@ -8,6 +8,7 @@
 # custom:
 #   id: zone-spread-do-not-schedule
 #   severity: warning
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: >-
 #     Use whenUnsatisfiable: ScheduleAnyway (zone-aware routing copes with an
 #     uneven spread), or allow a larger maxSkew.

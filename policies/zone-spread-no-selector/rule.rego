@@ -8,6 +8,7 @@
 # custom:
 #   id: zone-spread-no-selector
 #   severity: error
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: >-
 #     Give the constraint a labelSelector matching the pod template's labels
 #     (and matchLabelKeys [pod-template-hash] for a Deployment).

@@ -6,6 +6,7 @@
 #   id: custom-no-latest
 #   severity: warning
 #   remediation: Pin the image to a version.
+#   kinds: [Pod]
 package inzone.rules.custom_no_latest
 
 violation contains {"msg": msg, "path": ["spec", "containers", i, "image"]} if {
