@@ -42,17 +42,31 @@ verify: ## gofmt and go vet
 
 .PHONY: golden
 golden: ## rewrite golden files under testdata/ from the current code
-	$(GO) test ./mutate/... ./webhook/... -update
+	$(GO) test ./mutate/... ./webhook/... ./lint/... ./inject/... -update
+
+.PHONY: docs
+docs: ## regenerate policies/<rule>/README.md from each rule's METADATA and testdata
+	$(GO) test ./lint -run 'TestRuleDocsAreCurrent' -update
+
+.PHONY: verify-policies
+verify-policies: ## run the policies' Rego unit tests through inzone lint verify
+	$(GO) run ./cmd/inzone lint verify
 
 .PHONY: bench
 bench: ## run the benchmarks (figures in README.md)
-	$(GO) test -run '^$$' -bench . -benchmem ./mutate/... ./webhook/...
+	$(GO) test -run '^$$' -bench . -benchmem ./mutate/... ./webhook/... ./lint/...
+
+.PHONY: bench-lint
+bench-lint: ## whole-binary inzone lint on ../shared/corpus 1x/4x/16x, beside conftest when installed
+	hack/bench-lint.sh
 
 .PHONY: fuzz
 fuzz: ## fuzz each target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzRewriteELBHostnames$$' -fuzztime $(FUZZTIME) ./mutate
 	$(GO) test -run '^$$' -fuzz '^FuzzCanonicalELBHost$$' -fuzztime $(FUZZTIME) ./mutate
 	$(GO) test -run '^$$' -fuzz '^FuzzHandlerDecode$$' -fuzztime $(FUZZTIME) ./webhook
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDocuments$$' -fuzztime $(FUZZTIME) ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./lint
 
 .PHONY: demo
 demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected

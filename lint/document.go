@@ -73,16 +73,25 @@ type Position struct {
 // are still returned, so a caller can report the error and use the rest.
 // `kind: List` documents are expanded into their items.
 func ParseDocuments(file string, data []byte) ([]*Document, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*Document
+	err := EachDocument(file, data, func(d *Document) { docs = append(docs, d) })
+	return docs, err
+}
+
+// EachDocument is ParseDocuments one document at a time, so only one
+// document's node tree is alive at once (a 2 MB install.yaml of CRDs would
+// otherwise be held whole).
+func EachDocument(file string, data []byte, fn func(*Document)) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	budget := aliasBudget(len(data))
 	for i := 0; ; i++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
-			return docs, nil
+			return nil
 		}
 		if err != nil {
-			return docs, yamlError(file, data, err)
+			return yamlError(file, data, err)
 		}
 		if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
 			continue
@@ -91,12 +100,14 @@ func ParseDocuments(file string, data []byte) ([]*Document, error) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue // an empty document between separators
 		}
-		doc := &Document{File: file, Index: i, Node: root, budget: aliasBudget(len(data))}
+		doc := &Document{File: file, Index: i, Node: root, budget: budget}
 		if items, ok := listItems(doc); ok {
-			docs = append(docs, items...)
+			for _, it := range items {
+				fn(it)
+			}
 			continue
 		}
-		docs = append(docs, doc)
+		fn(doc)
 	}
 }
 

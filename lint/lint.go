@@ -120,19 +120,18 @@ type fileLinter struct {
 }
 
 func (fl *fileLinter) lintFile(ctx context.Context, f File) {
-	docs, err := ParseDocuments(f.Path, f.Data)
+	err := EachDocument(f.Path, f.Data, func(d *Document) {
+		fl.docs++
+		if err := fl.lintDocument(ctx, d); err != nil {
+			fl.errs = append(fl.errs, FileError{File: f.Path, Line: d.Locate(nil).Line, Message: err.Error()})
+		}
+	})
 	if err != nil {
 		var fe FileError
 		if !errors.As(err, &fe) {
 			fe = FileError{File: f.Path, Message: err.Error()}
 		}
 		fl.errs = append(fl.errs, fe)
-	}
-	for _, d := range docs {
-		fl.docs++
-		if err := fl.lintDocument(ctx, d); err != nil {
-			fl.errs = append(fl.errs, FileError{File: f.Path, Line: d.Locate(nil).Line, Message: err.Error()})
-		}
 	}
 }
 
