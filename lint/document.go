@@ -363,6 +363,8 @@ func index(seg any) (int, bool) {
 		return v, true
 	case int64:
 		return int(v), true
+	case int32:
+		return int(v), true
 	case float64:
 		return int(v), v == math.Trunc(v)
 	case interface{ Int64() (int64, error) }: // json.Number

@@ -65,28 +65,11 @@ func (e *EnvoyParseError) Error() string {
 	return "envoy config: " + formatEnvoyPath(e.Path) + ": " + e.Reason
 }
 
-// envoyIndex is seg as a list index, if it is an integer.
-func envoyIndex(seg any) (int, bool) {
-	switch v := seg.(type) {
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	case int32:
-		return int(v), true
-	case float64:
-		if v == math.Trunc(v) {
-			return int(v), true
-		}
-	}
-	return 0, false
-}
-
 // formatEnvoyPath renders a path as a.b[2].c.
 func formatEnvoyPath(p []any) string {
 	var b strings.Builder
 	for i, seg := range p {
-		if n, ok := envoyIndex(seg); ok {
+		if n, ok := index(seg); ok {
 			fmt.Fprintf(&b, "[%d]", n)
 			continue
 		}
@@ -1837,7 +1820,7 @@ func envoyDocPath(doc any, base []any, segs []envoySeg) []any {
 func envoyValueAt(doc any, path []any) any {
 	cur := doc
 	for _, seg := range path {
-		if i, ok := envoyIndex(seg); ok {
+		if i, ok := index(seg); ok {
 			l, ok := cur.([]any)
 			if !ok || i < 0 || i >= len(l) {
 				return cur // a single value in place of a list

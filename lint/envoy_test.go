@@ -627,25 +627,10 @@ func envoyPathValue(doc any, path []any) any {
 	return cur
 }
 
-// envoySharedCorpus finds ../shared/corpus next to the repository root (the
-// directory holding go.mod), or skips.
+// envoySharedCorpus is ../shared/corpus, or skips.
 func envoySharedCorpus(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
+	corpus := filepath.Join(sharedDir(tb), "corpus")
 	if _, err := os.Stat(filepath.Join(corpus, "truth.json")); err != nil {
 		tb.Skipf("the shared corpus is absent (%s): %v", corpus, err)
 	}
