@@ -25,10 +25,12 @@ const (
 )
 
 // File is one input file: a path (repo-relative, slash-separated) and its
-// content.
+// content, or a Load that reads it when its turn comes, so a large tree is
+// never held in memory whole.
 type File struct {
 	Path string
 	Data []byte
+	Load func() ([]byte, error)
 }
 
 // Report is the outcome of a run.
@@ -120,7 +122,15 @@ type fileLinter struct {
 }
 
 func (fl *fileLinter) lintFile(ctx context.Context, f File) {
-	err := EachDocument(f.Path, f.Data, func(d *Document) {
+	data := f.Data
+	if data == nil && f.Load != nil {
+		var err error
+		if data, err = f.Load(); err != nil {
+			fl.errs = append(fl.errs, FileError{File: f.Path, Message: err.Error()})
+			return
+		}
+	}
+	err := EachDocument(f.Path, data, func(d *Document) {
 		fl.docs++
 		if err := fl.lintDocument(ctx, d); err != nil {
 			fl.errs = append(fl.errs, FileError{File: f.Path, Line: d.Locate(nil).Line, Message: err.Error()})

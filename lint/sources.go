@@ -72,12 +72,8 @@ func (c *collector) readFile(p string) {
 		return
 	}
 	c.seen[p] = true
-	data, err := fs.ReadFile(c.fsys, p)
-	if err != nil {
-		c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
-		return
-	}
-	c.files = append(c.files, File{Path: p, Data: data})
+	fsys := c.fsys
+	c.files = append(c.files, File{Path: p, Load: func() ([]byte, error) { return fs.ReadFile(fsys, p) }})
 }
 
 func (c *collector) walk(root string) {
