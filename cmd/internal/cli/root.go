@@ -48,7 +48,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 	root.SetErr(s.Err)
 	// An explicit list rather than init() self-registration: the tree is
 	// read here.
-	root.AddCommand(newLintCommand(s), newInjectCommand(s))
+	root.AddCommand(newLintCommand(s), newInjectCommand(s), newSimulateCommand(s))
 	return root
 }
 
