@@ -84,10 +84,7 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 		seen[r.ID] = "built in"
 	}
 
-	regoOpts := []func(*rego.Rego){
-		rego.Query("v := data.inzone.rules[p].violation[_]"),
-		ELBHostnames(opts.ELBs),
-	}
+	regoOpts := append([]func(*rego.Rego){rego.Query("v := data.inzone.rules[p].violation[_]")}, Builtins(opts.ELBs)...)
 	for _, fsys := range opts.Policies {
 		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
