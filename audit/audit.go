@@ -1,0 +1,465 @@
+// Package audit computes what keeps a live cluster's traffic from staying in
+// its zone, from objects already read from the API server: how each
+// workload's pods spread over zones, which pods run without the inzone
+// sidecar and why, which nodes have no zone, how much of each Service's
+// traffic Envoy's zone-aware routing is predicted to send across zones, and
+// the lint policies' findings on the live objects. It does no I/O, so it is
+// tested on built objects; `kubectl inzone audit` lists the objects and calls
+// Audit.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/simulate"
+)
+
+// ZoneLabel is the node label a pod's zone is read from.
+const ZoneLabel = corev1.LabelTopologyZone
+
+// Why a pod runs without the inzone-proxy sidecar.
+const (
+	ReasonOptedOut      = "opted-out"
+	ReasonHostNetwork   = "hostNetwork"
+	ReasonNotInjected   = "created before injection or namespace not enabled"
+	workloadKindApp     = "app"
+	workloadKindBarePod = "Pod"
+)
+
+// Input is what the audit reads: the objects as listed from the API server.
+type Input struct {
+	Nodes          []corev1.Node
+	Pods           []corev1.Pod
+	Services       []corev1.Service
+	EndpointSlices []discoveryv1.EndpointSlice
+	// ConfigMaps are linted (Envoy configs embedded in them); they are
+	// optional.
+	ConfigMaps []corev1.ConfigMap
+}
+
+// Options tune the audit.
+type Options struct {
+	// Simulate are Envoy's zone_aware_lb_config knobs for the prediction.
+	Simulate simulate.Options
+	// Lint, when set, evaluates the lint policies on the live Services and
+	// ConfigMaps.
+	Lint *lint.Linter
+}
+
+// Report is the audit's result. Its JSON form is `kubectl inzone audit -o
+// json`'s output.
+type Report struct {
+	// Zones are the zones that have nodes, sorted.
+	Zones            []string            `json:"zones"`
+	Workloads        []Workload          `json:"workloads"`
+	Coverage         []NamespaceCoverage `json:"coverage"`
+	NodesWithoutZone []string            `json:"nodesWithoutZone"`
+	Services         []ServiceTraffic    `json:"services"`
+	LintFindings     []lint.Finding      `json:"lintFindings"`
+	LintErrors       []lint.FileError    `json:"lintErrors,omitempty"`
+}
+
+// Workload is the zone spread of one workload's pods.
+type Workload struct {
+	Namespace string `json:"namespace"`
+	// Kind is the controller's kind (Deployment for pods of a ReplicaSet
+	// with a pod-template-hash), "app" for pods grouped by their app label,
+	// or Pod for a bare pod.
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	Pods int    `json:"pods"`
+	// PodsPerZone has every zone with nodes, 0 included.
+	PodsPerZone map[string]int `json:"podsPerZone"`
+	// Unplaced counts pods not bound to a node, or on a node without a zone.
+	Unplaced int `json:"unplaced,omitempty"`
+	// Skew is max-min of PodsPerZone over the zones that have nodes.
+	Skew int `json:"skew"`
+	// ZoneSpread counts the pods carrying a topology spread constraint on
+	// topology.kubernetes.io/zone (the one inzone's webhook adds).
+	ZoneSpread int `json:"podsWithZoneSpread"`
+}
+
+// HasZoneSpread is whether every pod carries the zone spread constraint.
+func (w Workload) HasZoneSpread() bool { return w.Pods > 0 && w.ZoneSpread == w.Pods }
+
+// NamespaceCoverage is the inzone-proxy sidecar coverage of a namespace.
+type NamespaceCoverage struct {
+	Namespace    string `json:"namespace"`
+	Pods         int    `json:"pods"`
+	WithProxy    int    `json:"withProxy"`
+	WithoutProxy int    `json:"withoutProxy"`
+	// Reasons counts the pods without the proxy by reason.
+	Reasons map[string]int `json:"reasons,omitempty"`
+}
+
+// ServiceTraffic is the predicted cross-zone traffic of one Service.
+type ServiceTraffic struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Callers are the pods calling the Service per zone: by default the
+	// Service's own workload (the pods its selector selects).
+	Callers map[string]int `json:"callers"`
+	// Callees are the Service's ready endpoints per zone.
+	Callees map[string]int `json:"callees"`
+	// EndpointsWithoutZone are ready endpoints whose zone is unknown; they
+	// are left out of Callees.
+	EndpointsWithoutZone int `json:"endpointsWithoutZone,omitempty"`
+	// Skipped says why there is no prediction; the fractions are then 0.
+	Skipped string `json:"skipped,omitempty"`
+	// ZoneAwareCrossZone is the fraction of requests crossing zones with
+	// Envoy's zone-aware routing, RoundRobinCrossZone with plain round
+	// robin, and Saved the difference (round robin minus zone-aware).
+	ZoneAwareCrossZone  float64 `json:"zoneAwareCrossZone"`
+	RoundRobinCrossZone float64 `json:"roundRobinCrossZone"`
+	Saved               float64 `json:"saved"`
+	Routes              []Route `json:"routes,omitempty"`
+}
+
+// Route is where one caller zone's requests go (simulate.Route).
+type Route struct {
+	CallerZone string             `json:"callerZone"`
+	Mode       string             `json:"mode"`
+	Reason     string             `json:"reason,omitempty"`
+	To         map[string]float64 `json:"to"`
+	CrossZone  float64            `json:"crossZone"`
+}
+
+// Audit computes the report. ctx is only used by the lint engine.
+func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
+	rep := &Report{
+		Zones: []string{}, Workloads: []Workload{}, Coverage: []NamespaceCoverage{},
+		NodesWithoutZone: []string{}, Services: []ServiceTraffic{}, LintFindings: []lint.Finding{},
+	}
+	nodeZone := map[string]string{}
+	zoneSet := map[string]bool{}
+	for _, n := range in.Nodes {
+		z := n.Labels[ZoneLabel]
+		nodeZone[n.Name] = z
+		if z == "" {
+			rep.NodesWithoutZone = append(rep.NodesWithoutZone, n.Name)
+			continue
+		}
+		zoneSet[z] = true
+	}
+	for z := range zoneSet {
+		rep.Zones = append(rep.Zones, z)
+	}
+	sort.Strings(rep.Zones)
+	sort.Strings(rep.NodesWithoutZone)
+
+	pods := make([]*corev1.Pod, 0, len(in.Pods))
+	for i := range in.Pods {
+		if p := &in.Pods[i]; p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			pods = append(pods, p)
+		}
+	}
+	rep.Workloads = workloads(pods, nodeZone, rep.Zones)
+	rep.Coverage = coverage(pods)
+	rep.Services = services(in, pods, nodeZone, opts.Simulate)
+
+	if opts.Lint != nil {
+		files, err := lintFiles(in)
+		if err != nil {
+			return nil, err
+		}
+		lr := opts.Lint.Lint(ctx, files)
+		rep.LintFindings = append(rep.LintFindings, lr.Findings...)
+		rep.LintErrors = lr.Errors
+	}
+	return rep, nil
+}
+
+// WorkloadOf names the workload a pod belongs to: its controller owner (a
+// ReplicaSet with a pod-template-hash is reported as its Deployment), else
+// its app.kubernetes.io/name or app label, else the pod itself.
+func WorkloadOf(p *corev1.Pod) (kind, name string) {
+	for _, o := range p.OwnerReferences {
+		if o.Controller == nil || !*o.Controller {
+			continue
+		}
+		if o.Kind == "ReplicaSet" {
+			if h := p.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(o.Name, "-"+h) {
+				return "Deployment", strings.TrimSuffix(o.Name, "-"+h)
+			}
+		}
+		return o.Kind, o.Name
+	}
+	for _, k := range []string{"app.kubernetes.io/name", "app"} {
+		if v := p.Labels[k]; v != "" {
+			return workloadKindApp, v
+		}
+	}
+	return workloadKindBarePod, p.Name
+}
+
+func workloads(pods []*corev1.Pod, nodeZone map[string]string, zones []string) []Workload {
+	type key struct{ ns, kind, name string }
+	byKey := map[key]*Workload{}
+	for _, p := range pods {
+		kind, name := WorkloadOf(p)
+		k := key{p.Namespace, kind, name}
+		w := byKey[k]
+		if w == nil {
+			w = &Workload{Namespace: p.Namespace, Kind: kind, Name: name, PodsPerZone: map[string]int{}}
+			for _, z := range zones {
+				w.PodsPerZone[z] = 0
+			}
+			byKey[k] = w
+		}
+		w.Pods++
+		if z := nodeZone[p.Spec.NodeName]; p.Spec.NodeName != "" && z != "" {
+			w.PodsPerZone[z]++
+		} else {
+			w.Unplaced++
+		}
+		if hasZoneSpread(p) {
+			w.ZoneSpread++
+		}
+	}
+	out := make([]Workload, 0, len(byKey))
+	for _, w := range byKey {
+		w.Skew = Skew(w.PodsPerZone, zones)
+		out = append(out, *w)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Kind < b.Kind
+	})
+	return out
+}
+
+// Skew is max-min of counts over zones (missing zones count 0); 0 for no
+// zones.
+func Skew(counts map[string]int, zones []string) int {
+	if len(zones) == 0 {
+		return 0
+	}
+	lo, hi := math.MaxInt, math.MinInt
+	for _, z := range zones {
+		c := counts[z]
+		lo, hi = min(lo, c), max(hi, c)
+	}
+	return hi - lo
+}
+
+func hasZoneSpread(p *corev1.Pod) bool {
+	for _, c := range p.Spec.TopologySpreadConstraints {
+		if c.TopologyKey == ZoneLabel {
+			return true
+		}
+	}
+	return false
+}
+
+// HasProxy is whether the pod runs the inzone-proxy sidecar (a container or
+// a native sidecar init container).
+func HasProxy(p *corev1.Pod) bool {
+	for _, c := range p.Spec.Containers {
+		if c.Name == mutate.SidecarName {
+			return true
+		}
+	}
+	for _, c := range p.Spec.InitContainers {
+		if c.Name == mutate.SidecarName {
+			return true
+		}
+	}
+	return false
+}
+
+// NoProxyReason is why a pod without the proxy has none.
+func NoProxyReason(p *corev1.Pod) string {
+	switch {
+	case p.Labels[mutate.LabelInject] == "false" || p.Annotations[mutate.LabelInject] == "false":
+		return ReasonOptedOut
+	case p.Spec.HostNetwork:
+		return ReasonHostNetwork
+	default:
+		return ReasonNotInjected
+	}
+}
+
+func coverage(pods []*corev1.Pod) []NamespaceCoverage {
+	byNS := map[string]*NamespaceCoverage{}
+	for _, p := range pods {
+		c := byNS[p.Namespace]
+		if c == nil {
+			c = &NamespaceCoverage{Namespace: p.Namespace}
+			byNS[p.Namespace] = c
+		}
+		c.Pods++
+		if HasProxy(p) {
+			c.WithProxy++
+			continue
+		}
+		c.WithoutProxy++
+		if c.Reasons == nil {
+			c.Reasons = map[string]int{}
+		}
+		c.Reasons[NoProxyReason(p)]++
+	}
+	out := make([]NamespaceCoverage, 0, len(byNS))
+	for _, c := range byNS {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
+	return out
+}
+
+func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, opts simulate.Options) []ServiceTraffic {
+	slices := map[string][]*discoveryv1.EndpointSlice{}
+	for i := range in.EndpointSlices {
+		s := &in.EndpointSlices[i]
+		if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {
+			k := s.Namespace + "/" + name
+			slices[k] = append(slices[k], s)
+		}
+	}
+	out := []ServiceTraffic{}
+	for i := range in.Services {
+		svc := &in.Services[i]
+		if svc.Spec.Type == corev1.ServiceTypeExternalName {
+			continue
+		}
+		st := ServiceTraffic{Namespace: svc.Namespace, Name: svc.Name, Callers: map[string]int{}, Callees: map[string]int{}}
+		st.Callees, st.EndpointsWithoutZone = callees(slices[svc.Namespace+"/"+svc.Name], nodeZone)
+		if len(svc.Spec.Selector) > 0 {
+			sel := labels.SelectorFromSet(svc.Spec.Selector)
+			for _, p := range pods {
+				if p.Namespace != svc.Namespace || !sel.Matches(labels.Set(p.Labels)) {
+					continue
+				}
+				if z := nodeZone[p.Spec.NodeName]; p.Spec.NodeName != "" && z != "" {
+					st.Callers[z]++
+				}
+			}
+		}
+		switch {
+		case len(svc.Spec.Selector) == 0:
+			st.Skipped = "no selector: callers unknown"
+		case len(st.Callers) == 0:
+			st.Skipped = "no caller pods in a known zone"
+		case len(st.Callees) == 0:
+			st.Skipped = "no ready endpoints in a known zone"
+		}
+		if st.Skipped == "" {
+			plan, err := simulate.ZoneAware(simulate.Zones(st.Callers), simulate.Zones(st.Callees), opts)
+			if err != nil {
+				st.Skipped = err.Error()
+			} else {
+				st.ZoneAwareCrossZone = plan.CrossZone
+				st.RoundRobinCrossZone = plan.RoundRobinCrossZone
+				st.Saved = plan.RoundRobinCrossZone - plan.CrossZone
+				for _, r := range plan.Routes {
+					st.Routes = append(st.Routes, Route{CallerZone: r.CallerZone, Mode: string(r.Mode), Reason: r.Reason, To: r.To, CrossZone: r.CrossZone})
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// callees counts the ready endpoints per zone: the endpoint's zone field, or
+// its node's zone. Endpoints repeated across slices (dual stack) count once.
+func callees(slices []*discoveryv1.EndpointSlice, nodeZone map[string]string) (map[string]int, int) {
+	out := map[string]int{}
+	unknown := 0
+	seen := map[string]bool{}
+	for _, s := range slices {
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
+			}
+			var key string
+			switch {
+			case e.TargetRef != nil:
+				key = e.TargetRef.Kind + "/" + e.TargetRef.Namespace + "/" + e.TargetRef.Name
+			case len(e.Addresses) > 0:
+				key = e.Addresses[0]
+			}
+			if key != "" {
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+			}
+			z := ""
+			if e.Zone != nil {
+				z = *e.Zone
+			}
+			if z == "" && e.NodeName != nil {
+				z = nodeZone[*e.NodeName]
+			}
+			if z == "" {
+				unknown++
+				continue
+			}
+			out[z]++
+		}
+	}
+	return out, unknown
+}
+
+// FilePath is the lint.File path of a live object: <kind>/<namespace>/<name>.
+func FilePath(kind, namespace, name string) string {
+	return kind + "/" + namespace + "/" + name
+}
+
+// lintFiles marshals the live Services and ConfigMaps to YAML for the
+// linter, with their apiVersion and kind (lists leave them empty) and
+// without managedFields.
+func lintFiles(in Input) ([]lint.File, error) {
+	var files []lint.File
+	add := func(gvk schema.GroupVersionKind, namespace, name string, obj any) error {
+		data, err := yaml.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("%s %s/%s: %w", gvk.Kind, namespace, name, err)
+		}
+		files = append(files, lint.File{Path: FilePath(gvk.Kind, namespace, name), Data: data})
+		return nil
+	}
+	for i := range in.Services {
+		s := in.Services[i].DeepCopy()
+		gvk := corev1.SchemeGroupVersion.WithKind("Service")
+		s.APIVersion, s.Kind = gvk.GroupVersion().String(), gvk.Kind
+		s.ManagedFields = nil
+		if err := add(gvk, s.Namespace, s.Name, s); err != nil {
+			return nil, err
+		}
+	}
+	for i := range in.ConfigMaps {
+		c := in.ConfigMaps[i].DeepCopy()
+		gvk := corev1.SchemeGroupVersion.WithKind("ConfigMap")
+		c.APIVersion, c.Kind = gvk.GroupVersion().String(), gvk.Kind
+		c.ManagedFields = nil
+		if err := add(gvk, c.Namespace, c.Name, c); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
