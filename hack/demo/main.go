@@ -18,8 +18,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inzone-io/inzone/mutate"
@@ -169,12 +167,7 @@ func keep(env *envtest.Env) int {
 	dir, _ := filepath.Abs(".demo")
 	_ = os.MkdirAll(dir, 0o700)
 	path := filepath.Join(dir, "kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["demo"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
-	kc.AuthInfos["demo"] = &clientcmdapi.AuthInfo{ClientCertificateData: env.Config.CertData, ClientKeyData: env.Config.KeyData}
-	kc.Contexts["demo"] = &clientcmdapi.Context{Cluster: "demo", AuthInfo: "demo"}
-	kc.CurrentContext = "demo"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+	if err := env.WriteKubeconfig(path); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}

@@ -21,8 +21,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/audit"
@@ -276,17 +274,11 @@ func buildPlugin(t *testing.T, dir string) {
 	}
 }
 
-// writeKubeconfig writes a kubeconfig for the test API server (the admin
-// client certificate) into dir.
+// writeKubeconfig writes a kubeconfig for the test API server into dir.
 func writeKubeconfig(t *testing.T, env *envtest.Env, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
-	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{ClientCertificateData: env.Config.CertData, ClientKeyData: env.Config.KeyData}
-	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest"}
-	kc.CurrentContext = "envtest"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+	if err := env.WriteKubeconfig(path); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -3,6 +3,8 @@ package envtest
 import (
 	"context"
 	"fmt"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"os"
 	"strings"
 	"sync"
@@ -204,4 +206,15 @@ func (e *Env) RawGet(ctx context.Context, path string) ([]byte, error) {
 		return nil, err
 	}
 	return dc.RESTClient().Get().AbsPath(path).DoRaw(ctx)
+}
+
+// WriteKubeconfig writes a kubeconfig for the API server with the admin
+// client certificate, for kubectl and plugins run against it.
+func (e *Env) WriteKubeconfig(path string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: e.Config.Host, CertificateAuthorityData: e.Config.CAData}
+	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{ClientCertificateData: e.Config.CertData, ClientKeyData: e.Config.KeyData}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest"}
+	kc.CurrentContext = "envtest"
+	return clientcmd.WriteToFile(*kc, path)
 }

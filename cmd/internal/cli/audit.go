@@ -83,21 +83,7 @@ func NewPluginCommand(s Streams) *cobra.Command {
 
 // RunPlugin executes kubectl-inzone's command line and returns the exit code.
 func RunPlugin(args []string, s Streams) int {
-	root := NewPluginCommand(s)
-	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return ExitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(s.Err, "kubectl inzone:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(s.Err, "kubectl inzone:", err)
-	return ExitUsage
+	return execute(NewPluginCommand(s), args, s, "kubectl inzone")
 }
 
 func newAuditCommand(s Streams) *cobra.Command {

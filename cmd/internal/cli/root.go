@@ -53,8 +53,11 @@ func NewRootCommand(s Streams) *cobra.Command {
 }
 
 // Run executes the command line and returns the process exit code.
-func Run(args []string, s Streams) int {
-	root := NewRootCommand(s)
+func Run(args []string, s Streams) int { return execute(NewRootCommand(s), args, s, "inzone") }
+
+// execute runs a command tree and turns its error into an exit code, with
+// the error on stderr after name.
+func execute(root *cobra.Command, args []string, s Streams, name string) int {
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -63,10 +66,10 @@ func Run(args []string, s Streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(s.Err, "inzone:", ee.err)
+			fmt.Fprintln(s.Err, name+":", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(s.Err, "inzone:", err)
+	fmt.Fprintln(s.Err, name+":", err)
 	return ExitUsage
 }
