@@ -271,24 +271,12 @@ func hasZoneSpread(p *corev1.Pod) bool {
 
 // HasProxy is whether the pod runs the inzone-proxy sidecar (a container or
 // a native sidecar init container).
-func HasProxy(p *corev1.Pod) bool {
-	for _, c := range p.Spec.Containers {
-		if c.Name == mutate.SidecarName {
-			return true
-		}
-	}
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == mutate.SidecarName {
-			return true
-		}
-	}
-	return false
-}
+func HasProxy(p *corev1.Pod) bool { return mutate.HasSidecar(p) }
 
 // NoProxyReason is why a pod without the proxy has none.
 func NoProxyReason(p *corev1.Pod) string {
 	switch {
-	case p.Labels[mutate.LabelInject] == "false" || p.Annotations[mutate.LabelInject] == "false":
+	case mutate.OptedOut(p):
 		return ReasonOptedOut
 	case p.Spec.HostNetwork:
 		return ReasonHostNetwork

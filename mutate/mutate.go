@@ -224,7 +224,7 @@ func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 		res.Skips = append(res.Skips, Skip{Reason: SkipInvalidPod, Message: "pod has no name or no containers; left to the API server's validation"})
 		return res, nil
 	}
-	if optedOut(pod) {
+	if OptedOut(pod) {
 		res.Skips = append(res.Skips, Skip{Reason: SkipOptedOut, Message: "pod opted out with " + LabelInject + "=false"})
 		return res, nil
 	}
@@ -252,8 +252,17 @@ func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 	return res, nil
 }
 
-// optedOut reports the pod-level opt-out, as a label or an annotation.
-func optedOut(pod *corev1.Pod) bool {
+// MutationNames lists the mutations in the order they run.
+func MutationNames() []string {
+	names := make([]string, len(mutations))
+	for i, m := range mutations {
+		names[i] = m.name
+	}
+	return names
+}
+
+// OptedOut reports the pod-level opt-out, as a label or an annotation.
+func OptedOut(pod *corev1.Pod) bool {
 	return pod.Labels[LabelInject] == "false" || pod.Annotations[LabelInject] == "false"
 }
 

@@ -230,6 +230,10 @@ func proxyConcurrency(r corev1.ResourceRequirements) int64 {
 	return 2
 }
 
+// HasSidecar reports whether the pod carries the inzone proxy, as a
+// container or a native sidecar.
+func HasSidecar(pod *corev1.Pod) bool { return hasContainer(pod, SidecarName) }
+
 func hasContainer(pod *corev1.Pod, name string) bool {
 	for _, list := range appContainers(pod) {
 		for i := range list.containers {

@@ -123,11 +123,14 @@ func (h *PodMutator) failOpen(err error) admission.Response {
 		WithWarnings("inzone: internal error, pod admitted without mutation: " + err.Error())
 }
 
+// mutationNames is read once: record runs on every admission.
+var mutationNames = mutate.MutationNames()
+
 func (h *PodMutator) record(res *mutate.Result) {
 	for _, s := range res.Skips {
 		h.Metrics.Skips.WithLabelValues(s.Mutation, string(s.Reason)).Inc()
 	}
-	for _, name := range []string{mutate.MutationSidecar, mutate.MutationZoneEnv, mutate.MutationSpread, mutate.MutationDDSDRewrite} {
+	for _, name := range mutationNames {
 		result := "unchanged"
 		if slices.Contains(res.Applied, name) {
 			result = "applied"

@@ -67,16 +67,8 @@ type AuditOptions struct {
 // NewPluginCommand builds the kubectl-inzone command tree (`kubectl inzone
 // ...` when the binary is on PATH).
 func NewPluginCommand(s Streams) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "kubectl-inzone",
-		Short:         "Audit a live cluster for what sends traffic across zones",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl inzone"},
-	}
-	root.SetIn(s.In)
-	root.SetOut(s.Out)
-	root.SetErr(s.Err)
+	root := newRoot("kubectl-inzone", "Audit a live cluster for what sends traffic across zones", s)
+	root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl inzone"}
 	root.AddCommand(newAuditCommand(s))
 	return root
 }

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,24 +14,10 @@ var injectTestdata = filepath.Join("..", "..", "..", "inject", "testdata")
 var injectConfig = filepath.Join(injectTestdata, "config", "inzone.yaml")
 
 // runInject runs `inzone inject args...` through cobra, mapping its error to
-// an exit code the way Run does.
+// an exit code with Run itself.
 func runInject(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := newInjectCommand(Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	code = ExitOK
-	if err := cmd.Execute(); err != nil {
-		code = ExitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		fmt.Fprintln(&errb, "inzone:", err)
-	}
-	return code, out.String(), errb.String()
+	return runInzone(t, stdin, append([]string{"inject"}, args...)...)
 }
 
 func readTestFile(t *testing.T, path string) string {

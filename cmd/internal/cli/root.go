@@ -35,17 +35,19 @@ func (e *exitError) Error() string { return e.err.Error() }
 // withCode makes err exit with code.
 func withCode(code int, err error) error { return &exitError{code: code, err: err} }
 
-// NewRootCommand builds the inzone command tree.
-func NewRootCommand(s Streams) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "inzone",
-		Short:         "Keep service-mesh traffic inside its availability zone",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+// newRoot is the root of a command tree on s; errors are printed once, by
+// execute, not by cobra.
+func newRoot(use, short string, s Streams) *cobra.Command {
+	root := &cobra.Command{Use: use, Short: short, SilenceUsage: true, SilenceErrors: true}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
+	return root
+}
+
+// NewRootCommand builds the inzone command tree.
+func NewRootCommand(s Streams) *cobra.Command {
+	root := newRoot("inzone", "Keep service-mesh traffic inside its availability zone", s)
 	// An explicit list rather than init() self-registration: the tree is
 	// read here.
 	root.AddCommand(newLintCommand(s), newInjectCommand(s), newSimulateCommand(s))

@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -13,24 +10,10 @@ import (
 )
 
 // runSimulate runs `inzone simulate args...` through cobra, mapping its
-// error to an exit code the way Run does.
+// error to an exit code with Run itself.
 func runSimulate(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := newSimulateCommand(Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	code = ExitOK
-	if err := cmd.Execute(); err != nil {
-		code = ExitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		fmt.Fprintln(&errb, "inzone:", err)
-	}
-	return code, out.String(), errb.String()
+	return runInzone(t, "", append([]string{"simulate"}, args...)...)
 }
 
 func TestSimulateTable(t *testing.T) {
