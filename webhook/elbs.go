@@ -47,18 +47,7 @@ func (x *ELBIndex) Len() int {
 // inzone.io/ddsd-name annotation.
 func (x *ELBIndex) Set(svc *corev1.Service) {
 	key := mutate.ServiceRef{Namespace: svc.Namespace, Name: svc.Name}
-	target := key
-	if n := svc.Annotations[mutate.AnnotationDDSDName]; n != "" {
-		target.Name = n
-	}
-	var hosts []string
-	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		for _, ing := range svc.Status.LoadBalancer.Ingress {
-			if h, ok := mutate.CanonicalELBHost(ing.Hostname); ok {
-				hosts = append(hosts, h)
-			}
-		}
-	}
+	target, hosts := mutate.ServiceELBs(svc)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dropLocked(key)
