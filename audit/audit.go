@@ -15,9 +15,15 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
@@ -44,19 +50,54 @@ type Input struct {
 	Pods           []corev1.Pod
 	Services       []corev1.Service
 	EndpointSlices []discoveryv1.EndpointSlice
-	// ConfigMaps are linted (Envoy configs embedded in them); they are
-	// optional.
+	// ConfigMaps are linted (Envoy configs embedded in them) and scanned
+	// for ELB hostnames; they are optional.
 	ConfigMaps []corev1.ConfigMap
+
+	// The workloads are linted and scanned for ELB hostnames: every
+	// Deployment, StatefulSet, DaemonSet and CronJob, the ReplicaSets not
+	// owned by a Deployment, the Jobs not owned by a CronJob and the pods
+	// owned by no controller. They are optional.
+	Deployments  []appsv1.Deployment
+	StatefulSets []appsv1.StatefulSet
+	DaemonSets   []appsv1.DaemonSet
+	ReplicaSets  []appsv1.ReplicaSet
+	Jobs         []batchv1.Job
+	CronJobs     []batchv1.CronJob
+
+	// Istio are networking.istio.io objects (ServiceEntry, DestinationRule)
+	// as read through the dynamic client; they are linted.
+	Istio []unstructured.Unstructured
 }
 
 // Options tune the audit.
 type Options struct {
 	// Simulate are Envoy's zone_aware_lb_config knobs for the prediction.
 	Simulate simulate.Options
-	// Lint, when set, evaluates the lint policies on the live Services and
-	// ConfigMaps.
+	// Lint, when set, evaluates the lint policies on the live Services,
+	// ConfigMaps, workloads and Istio objects.
 	Lint *lint.Linter
+	// DDSD names the DDSD name of a Service (its config's nameTemplate and
+	// env) for the ELB findings; nil means the default config's.
+	DDSD *mutate.Engine
+
+	// From, when set, is the caller of every Service instead of the
+	// Service's own pods.
+	From *WorkloadRef
+	// CallGraph are caller -> Service edges to predict, with their rates.
+	CallGraph []Edge
+	// PricePerGB is the price of a GB crossing zones, charged on each side;
+	// 0 means DefaultPricePerGB.
+	PricePerGB float64
+	// CrossZoneThreshold is the zone-aware cross-zone fraction at and above
+	// which a Service or edge is a finding; 0 means
+	// DefaultCrossZoneThreshold, negative never.
+	CrossZoneThreshold float64
 }
+
+// DefaultCrossZoneThreshold is Options.CrossZoneThreshold's default: 10% of
+// the requests crossing zones despite zone-aware routing.
+const DefaultCrossZoneThreshold = 0.1
 
 // Report is the audit's result. Its JSON form is `kubectl inzone audit -o
 // json`'s output.
@@ -66,9 +107,24 @@ type Report struct {
 	Workloads        []Workload          `json:"workloads"`
 	Coverage         []NamespaceCoverage `json:"coverage"`
 	NodesWithoutZone []string            `json:"nodesWithoutZone"`
-	Services         []ServiceTraffic    `json:"services"`
-	LintFindings     []lint.Finding      `json:"lintFindings"`
-	LintErrors       []lint.FileError    `json:"lintErrors,omitempty"`
+	// Callers says who calls each Service in Services: "own pods" or the
+	// --from workload.
+	Callers  string           `json:"callers"`
+	Services []ServiceTraffic `json:"services"`
+	// Edges are the call graph's edges, and EdgeTotals their sums; absent
+	// without a call graph.
+	Edges      []EdgeTraffic `json:"edges,omitempty"`
+	EdgeTotals *EdgeTotals   `json:"edgeTotals,omitempty"`
+	// ELBReferences are live objects calling a LoadBalancer Service by its
+	// ELB hostname instead of its DDSD name.
+	ELBReferences []ELBReference   `json:"elbReferences"`
+	LintFindings  []lint.Finding   `json:"lintFindings"`
+	LintErrors    []lint.FileError `json:"lintErrors,omitempty"`
+
+	// threshold is Options.CrossZoneThreshold, for Findings.
+	threshold float64
+	// rules are the lint engine's rules, for SARIF.
+	rules []*lint.Rule
 }
 
 // Workload is the zone spread of one workload's pods.
@@ -141,6 +197,23 @@ func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
 	rep := &Report{
 		Zones: []string{}, Workloads: []Workload{}, Coverage: []NamespaceCoverage{},
 		NodesWithoutZone: []string{}, Services: []ServiceTraffic{}, LintFindings: []lint.Finding{},
+		ELBReferences: []ELBReference{}, Callers: CallersOwnPods,
+	}
+	if opts.PricePerGB == 0 {
+		opts.PricePerGB = DefaultPricePerGB
+	}
+	switch {
+	case opts.CrossZoneThreshold == 0:
+		rep.threshold = DefaultCrossZoneThreshold
+	case opts.CrossZoneThreshold > 0:
+		rep.threshold = opts.CrossZoneThreshold
+	}
+	if opts.DDSD == nil {
+		e, err := mutate.NewEngine(mutate.DefaultConfig(), mutate.Options{})
+		if err != nil {
+			return nil, err
+		}
+		opts.DDSD = e
 	}
 	nodeZone := map[string]string{}
 	zoneSet := map[string]bool{}
@@ -167,19 +240,40 @@ func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
 	}
 	rep.Workloads = workloads(pods, nodeZone, rep.Zones)
 	rep.Coverage = coverage(pods)
-	rep.Services = services(in, pods, nodeZone, opts.Simulate)
+	callers := newCallerIndex(pods, nodeZone)
+	var from map[string]int
+	if opts.From != nil {
+		rep.Callers = opts.From.String()
+		from = callers[*opts.From]
+		if len(from) == 0 {
+			return nil, fmt.Errorf("--from %s: no pods of %s %s/%s on a node with a zone", opts.From.Kind+"/"+opts.From.Name, opts.From.Kind, opts.From.Namespace, opts.From.Name)
+		}
+	}
+	var calleesOf func(string) (map[string]int, bool)
+	rep.Services, calleesOf = services(in, pods, nodeZone, from, opts.Simulate)
+	if opts.CallGraph != nil {
+		rep.Edges, rep.EdgeTotals = edges(opts.CallGraph, callers, calleesOf, opts)
+	}
 
+	live := liveWorkloads(in, pods)
+	rep.ELBReferences = elbReferences(in, live, opts.DDSD)
 	if opts.Lint != nil {
-		files, err := lintFiles(in)
+		files, err := lintFiles(in, live)
 		if err != nil {
 			return nil, err
 		}
 		lr := opts.Lint.Lint(ctx, files)
 		rep.LintFindings = append(rep.LintFindings, lr.Findings...)
 		rep.LintErrors = lr.Errors
+		if opts.Lint.Engine != nil {
+			rep.rules = opts.Lint.Engine.Rules()
+		}
 	}
 	return rep, nil
 }
+
+// CallersOwnPods is Report.Callers without --from.
+const CallersOwnPods = "own pods"
 
 // WorkloadOf names the workload a pod belongs to: its controller owner (a
 // ReplicaSet with a pod-template-hash is reported as its Deployment), else
@@ -312,7 +406,10 @@ func coverage(pods []*corev1.Pod) []NamespaceCoverage {
 	return out
 }
 
-func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, opts simulate.Options) []ServiceTraffic {
+// services predicts each Service's traffic from its own pods, or from the
+// from callers when set; calleesOf gives any Service's ready endpoints per
+// zone by namespace/name, and whether the Service exists.
+func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, from map[string]int, opts simulate.Options) ([]ServiceTraffic, func(string) (map[string]int, bool)) {
 	slices := map[string][]*discoveryv1.EndpointSlice{}
 	for i := range in.EndpointSlices {
 		s := &in.EndpointSlices[i]
@@ -322,6 +419,7 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, opts sim
 		}
 	}
 	out := []ServiceTraffic{}
+	calleesBy := map[string]map[string]int{}
 	for i := range in.Services {
 		svc := &in.Services[i]
 		if svc.Spec.Type == corev1.ServiceTypeExternalName {
@@ -329,7 +427,10 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, opts sim
 		}
 		st := ServiceTraffic{Namespace: svc.Namespace, Name: svc.Name, Callers: map[string]int{}, Callees: map[string]int{}}
 		st.Callees, st.EndpointsWithoutZone = callees(slices[svc.Namespace+"/"+svc.Name], nodeZone)
-		if len(svc.Spec.Selector) > 0 {
+		calleesBy[svc.Namespace+"/"+svc.Name] = st.Callees
+		if from != nil {
+			st.Callers = from
+		} else if len(svc.Spec.Selector) > 0 {
 			sel := labels.SelectorFromSet(svc.Spec.Selector)
 			for _, p := range pods {
 				if p.Namespace != svc.Namespace || !sel.Matches(labels.Set(p.Labels)) {
@@ -340,26 +441,11 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, opts sim
 				}
 			}
 		}
-		switch {
-		case len(svc.Spec.Selector) == 0:
+		if from == nil && len(svc.Spec.Selector) == 0 {
 			st.Skipped = "no selector: callers unknown"
-		case len(st.Callers) == 0:
-			st.Skipped = "no caller pods in a known zone"
-		case len(st.Callees) == 0:
-			st.Skipped = "no ready endpoints in a known zone"
-		}
-		if st.Skipped == "" {
-			plan, err := simulate.ZoneAware(simulate.Zones(st.Callers), simulate.Zones(st.Callees), opts)
-			if err != nil {
-				st.Skipped = err.Error()
-			} else {
-				st.ZoneAwareCrossZone = plan.CrossZone
-				st.RoundRobinCrossZone = plan.RoundRobinCrossZone
-				st.Saved = plan.RoundRobinCrossZone - plan.CrossZone
-				for _, r := range plan.Routes {
-					st.Routes = append(st.Routes, Route{CallerZone: r.CallerZone, Mode: string(r.Mode), Reason: r.Reason, To: r.To, CrossZone: r.CrossZone})
-				}
-			}
+		} else {
+			st.ZoneAwareCrossZone, st.RoundRobinCrossZone, st.Routes, st.Skipped = predict(st.Callers, st.Callees, opts)
+			st.Saved = st.RoundRobinCrossZone - st.ZoneAwareCrossZone
 		}
 		out = append(out, st)
 	}
@@ -369,7 +455,10 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, opts sim
 		}
 		return out[i].Name < out[j].Name
 	})
-	return out
+	return out, func(key string) (map[string]int, bool) {
+		c, ok := calleesBy[key]
+		return c, ok
+	}
 }
 
 // callees counts the ready endpoints per zone: the endpoint's zone field, or
@@ -418,34 +507,114 @@ func FilePath(kind, namespace, name string) string {
 	return kind + "/" + namespace + "/" + name
 }
 
-// lintFiles marshals the live Services and ConfigMaps to YAML for the
-// linter, with their apiVersion and kind (lists leave them empty) and
-// without managedFields.
-func lintFiles(in Input) ([]lint.File, error) {
-	var files []lint.File
-	add := func(gvk schema.GroupVersionKind, namespace, name string, obj any) error {
-		data, err := yaml.Marshal(obj)
+// liveWorkload is a live object with a pod template (or a bare pod), as
+// linted and scanned for ELB hostnames.
+type liveWorkload struct {
+	gvk                   schema.GroupVersionKind
+	kind, namespace, name string
+	obj                   runtime.Object
+	spec                  *corev1.PodSpec
+}
+
+// liveWorkloads are the objects that define pods: Deployments,
+// StatefulSets, DaemonSets, CronJobs, ReplicaSets not owned by a
+// Deployment, Jobs not owned by a CronJob, and pods owned by no controller;
+// an owned object's template is its owner's, linted once.
+func liveWorkloads(in Input, pods []*corev1.Pod) []liveWorkload {
+	var out []liveWorkload
+	add := func(gvk schema.GroupVersionKind, obj runtime.Object, spec *corev1.PodSpec) {
+		m, err := meta.Accessor(obj)
 		if err != nil {
-			return fmt.Errorf("%s %s/%s: %w", gvk.Kind, namespace, name, err)
+			return
 		}
-		files = append(files, lint.File{Path: FilePath(gvk.Kind, namespace, name), Data: data})
+		out = append(out, liveWorkload{gvk: gvk, kind: gvk.Kind, namespace: m.GetNamespace(), name: m.GetName(), obj: obj, spec: spec})
+	}
+	apps := appsv1.SchemeGroupVersion
+	batch := batchv1.SchemeGroupVersion
+	for i := range in.Deployments {
+		d := &in.Deployments[i]
+		add(apps.WithKind("Deployment"), d, &d.Spec.Template.Spec)
+	}
+	for i := range in.StatefulSets {
+		d := &in.StatefulSets[i]
+		add(apps.WithKind("StatefulSet"), d, &d.Spec.Template.Spec)
+	}
+	for i := range in.DaemonSets {
+		d := &in.DaemonSets[i]
+		add(apps.WithKind("DaemonSet"), d, &d.Spec.Template.Spec)
+	}
+	for i := range in.ReplicaSets {
+		d := &in.ReplicaSets[i]
+		if !ownedBy(d.OwnerReferences, "Deployment") {
+			add(apps.WithKind("ReplicaSet"), d, &d.Spec.Template.Spec)
+		}
+	}
+	for i := range in.Jobs {
+		d := &in.Jobs[i]
+		if !ownedBy(d.OwnerReferences, "CronJob") {
+			add(batch.WithKind("Job"), d, &d.Spec.Template.Spec)
+		}
+	}
+	for i := range in.CronJobs {
+		d := &in.CronJobs[i]
+		add(batch.WithKind("CronJob"), d, &d.Spec.JobTemplate.Spec.Template.Spec)
+	}
+	for _, p := range pods {
+		if !ownedBy(p.OwnerReferences, "") {
+			add(corev1.SchemeGroupVersion.WithKind("Pod"), p, &p.Spec)
+		}
+	}
+	return out
+}
+
+// ownedBy is whether refs has a controller of kind ("" for any kind).
+func ownedBy(refs []metav1.OwnerReference, kind string) bool {
+	for _, o := range refs {
+		if o.Controller != nil && *o.Controller && (kind == "" || o.Kind == kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// lintFiles marshals the live objects to YAML for the linter, with their
+// apiVersion and kind (lists leave them empty) and without managedFields:
+// Services, ConfigMaps, the workloads and the Istio objects.
+func lintFiles(in Input, ws []liveWorkload) ([]lint.File, error) {
+	files := make([]lint.File, 0, len(in.Services)+len(in.ConfigMaps)+len(ws)+len(in.Istio))
+	add := func(gvk schema.GroupVersionKind, obj runtime.Object) error {
+		c := obj.DeepCopyObject()
+		c.GetObjectKind().SetGroupVersionKind(gvk)
+		m, err := meta.Accessor(c)
+		if err != nil {
+			return err
+		}
+		m.SetManagedFields(nil)
+		data, err := yaml.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("%s %s/%s: %w", gvk.Kind, m.GetNamespace(), m.GetName(), err)
+		}
+		files = append(files, lint.File{Path: FilePath(gvk.Kind, m.GetNamespace(), m.GetName()), Data: data})
 		return nil
 	}
 	for i := range in.Services {
-		s := in.Services[i].DeepCopy()
-		gvk := corev1.SchemeGroupVersion.WithKind("Service")
-		s.APIVersion, s.Kind = gvk.GroupVersion().String(), gvk.Kind
-		s.ManagedFields = nil
-		if err := add(gvk, s.Namespace, s.Name, s); err != nil {
+		if err := add(corev1.SchemeGroupVersion.WithKind("Service"), &in.Services[i]); err != nil {
 			return nil, err
 		}
 	}
 	for i := range in.ConfigMaps {
-		c := in.ConfigMaps[i].DeepCopy()
-		gvk := corev1.SchemeGroupVersion.WithKind("ConfigMap")
-		c.APIVersion, c.Kind = gvk.GroupVersion().String(), gvk.Kind
-		c.ManagedFields = nil
-		if err := add(gvk, c.Namespace, c.Name, c); err != nil {
+		if err := add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), &in.ConfigMaps[i]); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range ws {
+		if err := add(w.gvk, w.obj); err != nil {
+			return nil, err
+		}
+	}
+	for i := range in.Istio {
+		u := &in.Istio[i]
+		if err := add(u.GroupVersionKind(), u); err != nil {
 			return nil, err
 		}
 	}

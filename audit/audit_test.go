@@ -316,7 +316,7 @@ func TestLintAndWrite(t *testing.T) {
 		t.Errorf("lint findings = %+v, want external-traffic-policy-cluster", rep.LintFindings)
 	}
 	var buf bytes.Buffer
-	if err := Write(&buf, "table", rep); err != nil {
+	if err := Write(&buf, "table", rep, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"== WORKLOADS", "== SIDECAR COVERAGE", "== NODES WITHOUT A ZONE", "== SERVICES", "== LINT FINDINGS", "external-traffic-policy-cluster"} {
@@ -325,14 +325,14 @@ func TestLintAndWrite(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	if err := Write(&buf, "json", rep); err != nil {
+	if err := Write(&buf, "json", rep, ""); err != nil {
 		t.Fatal(err)
 	}
 	var back Report
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back.LintFindings) != len(rep.LintFindings) {
 		t.Errorf("json round trip: %v, %d findings", err, len(back.LintFindings))
 	}
-	if err := Write(&buf, "xml", rep); err == nil {
+	if err := Write(&buf, "xml", rep, ""); err == nil {
 		t.Error("Write xml: want error")
 	}
 }

@@ -5,20 +5,41 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/inzone-io/inzone/lint"
 )
 
 // Formats are the output formats of Write.
-var Formats = []string{"table", "json"}
+var Formats = []string{"table", "json", "yaml", "sarif"}
 
-// Write writes the report in format (table or json).
-func Write(w io.Writer, format string, rep *Report) error {
+// Write writes the report in format: table, json, yaml (the JSON form's
+// fields), or sarif (SARIF 2.1.0 as `inzone lint --format sarif` writes it:
+// the audit's findings and the lint policies', each located at its object's
+// Kind/namespace/name). version is inzone's, for SARIF's tool.driver.
+func Write(w io.Writer, format string, rep *Report, version string) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
+	case "yaml":
+		data, err := yaml.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	case "sarif":
+		lr := &lint.Report{Findings: rep.Findings(), Errors: rep.LintErrors}
+		if lr.Errors == nil {
+			lr.Errors = []lint.FileError{}
+		}
+		return lint.Write(w, "sarif", lr, rep.Rules(), version)
 	case "table", "":
 		return WriteTable(w, rep)
 	default:
@@ -72,7 +93,11 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 
 	fmt.Fprintln(tw)
-	section("SERVICES: PREDICTED CROSS-ZONE TRAFFIC (callers: the Service's own pods)")
+	callers := "the Service's own pods"
+	if rep.Callers != "" && rep.Callers != CallersOwnPods {
+		callers = rep.Callers
+	}
+	section("SERVICES: PREDICTED CROSS-ZONE TRAFFIC (callers: " + callers + ")")
 	if len(rep.Services) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	} else {
@@ -84,6 +109,51 @@ func WriteTable(w io.Writer, rep *Report) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, zoneCounts(s.Callers), zoneCounts(s.Callees),
 				pct(s.ZoneAwareCrossZone), pct(s.RoundRobinCrossZone), pct(s.Saved))
+		}
+	}
+
+	if rep.Edges != nil {
+		fmt.Fprintln(tw)
+		section("CALL GRAPH: PREDICTED CROSS-ZONE TRAFFIC PER EDGE (cost: 30 days, 2 x price per cross-zone GB)")
+		fmt.Fprintln(tw, "FROM\tTO\tREQ/S\tBYTES/S\tZONE-AWARE\tROUND-ROBIN\tSAVED\tUSD/MONTH ZONE-AWARE\tUSD/MONTH ROUND-ROBIN\tUSD/MONTH SAVED")
+		for _, e := range rep.Edges {
+			if e.Skipped != "" {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t(%s)\t\t\t\n", e.From, e.To, rate(e.RequestsPerSecond), rate(e.BytesPerSecond), e.Skipped)
+				continue
+			}
+			ca, cr, cs := "-", "-", "-"
+			if e.Cost != nil {
+				ca, cr, cs = usd(e.Cost.ZoneAwareUSDPerMonth), usd(e.Cost.RoundRobinUSDPerMonth), usd(e.Cost.SavedUSDPerMonth)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.From, e.To, rate(e.RequestsPerSecond), rate(e.BytesPerSecond),
+				pct(e.ZoneAwareCrossZone), pct(e.RoundRobinCrossZone), pct(e.Saved), ca, cr, cs)
+		}
+		if t := rep.EdgeTotals; t != nil {
+			ca, cr, cs := "-", "-", "-"
+			if t.Cost != nil {
+				ca, cr, cs = usd(t.Cost.ZoneAwareUSDPerMonth), usd(t.Cost.RoundRobinUSDPerMonth), usd(t.Cost.SavedUSDPerMonth)
+			}
+			label := fmt.Sprintf("TOTAL (%d edges", t.Edges-t.Skipped)
+			if t.Skipped > 0 {
+				label += fmt.Sprintf(", %d skipped", t.Skipped)
+			}
+			if t.WeightedBy != "" {
+				label += ", weighted by " + t.WeightedBy
+			}
+			label += ")"
+			fmt.Fprintf(tw, "%s\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label, rate(t.RequestsPerSecond), rate(t.BytesPerSecond),
+				pct(t.ZoneAwareCrossZone), pct(t.RoundRobinCrossZone), pct(t.Saved), ca, cr, cs)
+		}
+	}
+
+	fmt.Fprintln(tw)
+	section("ELB HOSTNAMES STILL REFERENCED (call the DDSD name instead)")
+	if len(rep.ELBReferences) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	} else {
+		fmt.Fprintln(tw, "OBJECT\tWHERE\tSERVICE\tELB HOSTNAME\tUSE")
+		for _, e := range rep.ELBReferences {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Object, e.Field, e.Service, e.Host, e.DDSD)
 		}
 	}
 
@@ -121,3 +191,14 @@ func zoneCounts(m map[string]int) string {
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+// usd is dollars with cents.
+func usd(f float64) string { return fmt.Sprintf("$%.2f", f) }
+
+// rate is a per-second rate without trailing zeros; "-" for none.
+func rate(f float64) string {
+	if f == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
