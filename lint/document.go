@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	yaml "go.yaml.in/yaml/v3"
+	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
 )
 
 // Document is one YAML or JSON document of a file, with the node tree that
@@ -82,7 +82,15 @@ func ParseDocuments(file string, data []byte) ([]*Document, error) {
 // document's node tree is alive at once (a 2 MB install.yaml of CRDs would
 // otherwise be held whole).
 func EachDocument(file string, data []byte, fn func(*Document)) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	return eachDocument(file, data, nil, fn)
+}
+
+// eachDocument is EachDocument where skip, when not nil, names the kinds
+// of documents the caller will not read beyond their Kind: their text is
+// parsed and checked as usual, but their node tree holds only the keys up
+// to "kind", which saves building the nodes of every CRD.
+func eachDocument(file string, data []byte, skip func(kind string) bool, fn func(*Document)) error {
+	dec := yaml.NewDocumentDecoder(data, skip)
 	budget := aliasBudget(len(data))
 	for i := 0; ; i++ {
 		var n yaml.Node

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
 	"github.com/open-policy-agent/opa/v1/ast"
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // Annotations that suppress findings on one object.
@@ -130,7 +130,7 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 			return
 		}
 	}
-	err := EachDocument(f.Path, data, func(d *Document) {
+	err := eachDocument(f.Path, data, fl.skips, func(d *Document) {
 		fl.docs++
 		if err := fl.lintDocument(ctx, d); err != nil {
 			fl.errs = append(fl.errs, FileError{File: f.Path, Line: d.Locate(nil).Line, Message: err.Error()})
@@ -143,6 +143,12 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 		}
 		fl.errs = append(fl.errs, fe)
 	}
+}
+
+// skips says which documents lintDocument reads no further than their
+// kind (a List's items each have theirs).
+func (fl *fileLinter) skips(kind string) bool {
+	return kind != "" && kind != "ConfigMap" && !fl.engine.Wants(kind) && !strings.HasSuffix(kind, "List")
 }
 
 func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
