@@ -1,0 +1,207 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
+	upstream "go.yaml.in/yaml/v3"
+)
+
+// The parser is a copy of go.yaml.in/yaml/v3 that reads input in bulk and,
+// for the documents lintFile skips, builds no nodes past "kind". These
+// tests hold it to upstream: the same documents, node trees (comments
+// aside), errors and kinds, on every fixture, the shared corpus, and fuzzed
+// input.
+
+// skipAll skips every document with a kind, as far as lintFile ever could.
+func skipAll(kind string) bool { return kind != "" && !strings.HasSuffix(kind, "List") }
+
+func skipSeeds(t testing.TB) map[string][]byte {
+	seeds := map[string][]byte{
+		"anchors across documents": []byte("kind: A\nx: &a {y: 1}\n---\nkind: B\nz: *a\n"),
+		"anchor after kind":        []byte("a: 1\nkind: Secret\nb: &k [1, {c: &d 2}]\n---\nkind: Pod\nspec: {x: *k, y: *d}\n"),
+		"unknown anchor skipped":   []byte("kind: Secret\nb: *nope\n---\nkind: Pod\n"),
+		"error after kind":         []byte("kind: Secret\ndata:\n  a: [1, 2\n---\nkind: Pod\n"),
+		"alias kind":               []byte("x: &k Secret\nkind: *k\ny: {a: 1}\n"),
+		"kind twice":               []byte("kind: Secret\nkind: Pod\nspec: {}\n"),
+		"kind not scalar":          []byte("kind: [Secret]\nspec: {}\n"),
+		"list":                     []byte("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, data: {a: b}}\n- {apiVersion: v1, kind: Pod}\n"),
+		"non-ascii":                []byte("kind: Secret\ndata: {a: \"héllo ✓ \U0001F600\"}\n---\nkind: Pod\nmetadata: {name: ü}\n"),
+		"control character":        []byte("kind: Secret\ndata: {a: \"x\x01\"}\n"),
+		"tabs and crlf":            []byte("kind: Secret\r\ndata:\r\n  a: \"b\tc\"\r\n---\r\nkind: Pod\r\n"),
+		"tail comments":            []byte("kind: Secret\na:\n  b: 1\n  # tail\n# foot\nc: 2\n"),
+		"empty":                    []byte(""),
+		"bom":                      []byte("\xef\xbb\xbfkind: Secret\na: 1\n"),
+		"utf16":                    []byte("\xff\xfek\x00i\x00n\x00d\x00:\x00 \x00S\x00\n\x00"),
+		"long":                     []byte(strings.Repeat("kind: Secret\nx: "+strings.Repeat("abcdefgh", 200)+"\n---\n", 20)),
+	}
+	for _, glob := range []string{"testdata/fixtures/*.yaml", "testdata/envoy/*", "testdata/*/*.yaml"} {
+		paths, _ := filepath.Glob(glob)
+		for _, p := range paths {
+			if data, err := os.ReadFile(p); err == nil {
+				seeds[p] = data
+			}
+		}
+	}
+	return seeds
+}
+
+func TestSkipAgreesWithUpstream(t *testing.T) {
+	seeds := skipSeeds(t)
+	if testing.Short() {
+		for name, data := range seeds {
+			checkSkipAgrees(t, name, data)
+		}
+		return
+	}
+	corpus := filepath.Join(sharedDir(t), "corpus")
+	_ = filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".json")) {
+			if data, err := os.ReadFile(p); err == nil {
+				seeds[p] = data
+			}
+		}
+		return nil
+	})
+	for name, data := range seeds {
+		checkSkipAgrees(t, name, data)
+	}
+}
+
+func FuzzSkipAgreesWithUpstream(f *testing.F) {
+	for _, data := range skipSeeds(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkSkipAgrees(t, "fuzz", data) })
+}
+
+type parsed struct {
+	docs []*Document
+	err  error
+}
+
+func parseWith(data []byte, skip func(string) bool) (p parsed) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	p.err = eachDocument("f.yaml", data, skip, func(d *Document) { p.docs = append(p.docs, d) })
+	return p
+}
+
+// upstreamDocs parses data with go.yaml.in/yaml/v3 as EachDocument did
+// before the copy, returning root nodes and their 0-based indices.
+func upstreamDocs(data []byte) (roots []*upstream.Node, idx []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	dec := upstream.NewDecoder(strings.NewReader(string(data)))
+	for i := 0; ; i++ {
+		var n upstream.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return roots, idx, nil
+		}
+		if err != nil {
+			return roots, idx, yamlError("f.yaml", data, err)
+		}
+		if n.Kind != upstream.DocumentNode || len(n.Content) == 0 {
+			continue
+		}
+		root := n.Content[0]
+		if root.Kind == upstream.ScalarNode && root.Tag == "!!null" {
+			continue
+		}
+		roots, idx = append(roots, root), append(idx, i)
+	}
+}
+
+func checkSkipAgrees(t *testing.T, name string, data []byte) {
+	t.Helper()
+	full, skipped := parseWith(data, nil), parseWith(data, skipAll)
+	roots, idx, uerr := upstreamDocs(data)
+	if fmt.Sprint(full.err) != fmt.Sprint(uerr) || fmt.Sprint(skipped.err) != fmt.Sprint(uerr) {
+		t.Fatalf("%s: errors differ: upstream %v, copy %v, skipping %v", name, uerr, full.err, skipped.err)
+	}
+	// List expansion aside, documents are upstream's, node for node.
+	var want []*Document
+	for i, r := range roots {
+		d := &Document{File: "f.yaml", Index: idx[i], Node: fromUpstream(r, map[*upstream.Node]*yaml.Node{}), budget: aliasBudget(len(data))}
+		if items, ok := listItems(d); ok {
+			want = append(want, items...)
+		} else {
+			want = append(want, d)
+		}
+	}
+	if len(full.docs) != len(want) || len(skipped.docs) != len(want) {
+		t.Fatalf("%s: %d documents upstream, %d in the copy, %d skipping", name, len(want), len(full.docs), len(skipped.docs))
+	}
+	for i, w := range want {
+		f, s := full.docs[i], skipped.docs[i]
+		if f.Index != w.Index || s.Index != w.Index {
+			t.Fatalf("%s: document %d: index %d upstream, %d, %d", name, i, w.Index, f.Index, s.Index)
+		}
+		if err := sameNode(w.Node, f.Node); err != nil {
+			t.Fatalf("%s: document %d: %v", name, i, err)
+		}
+		if s.Kind() != w.Kind() {
+			t.Fatalf("%s: document %d: kind %q skipping, %q upstream", name, i, s.Kind(), w.Kind())
+		}
+		if !skipAll(w.Kind()) {
+			if err := sameNode(w.Node, s.Node); err != nil {
+				t.Fatalf("%s: document %d (not skipped): %v", name, i, err)
+			}
+		}
+	}
+}
+
+// fromUpstream converts an upstream node tree without comments.
+func fromUpstream(n *upstream.Node, seen map[*upstream.Node]*yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if c, ok := seen[n]; ok {
+		return c
+	}
+	c := &yaml.Node{Kind: yaml.Kind(n.Kind), Style: yaml.Style(n.Style), Tag: n.Tag, Value: n.Value, Anchor: n.Anchor, Line: n.Line, Column: n.Column}
+	seen[n] = c
+	c.Alias = fromUpstream(n.Alias, seen)
+	for _, k := range n.Content {
+		c.Content = append(c.Content, fromUpstream(k, seen))
+	}
+	return c
+}
+
+func sameNode(a, b *yaml.Node) error {
+	if (a == nil) != (b == nil) {
+		return fmt.Errorf("nil node vs %v", b)
+	}
+	if a == nil {
+		return nil
+	}
+	if a.Kind != b.Kind || a.Style != b.Style || a.Tag != b.Tag || a.Value != b.Value || a.Anchor != b.Anchor || a.Line != b.Line || a.Column != b.Column || len(a.Content) != len(b.Content) {
+		return fmt.Errorf("line %d col %d: upstream %+v, copy %+v", a.Line, a.Column, *a, *b)
+	}
+	if a.Kind == yaml.AliasNode {
+		if (a.Alias == nil) != (b.Alias == nil) || a.Alias != nil && (a.Alias.Line != b.Alias.Line || a.Alias.Column != b.Alias.Column) {
+			return fmt.Errorf("line %d: alias targets differ", a.Line)
+		}
+		return nil
+	}
+	for i := range a.Content {
+		if err := sameNode(a.Content[i], b.Content[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
