@@ -4,46 +4,74 @@ package cli
 // traffic from staying in its zone (see package audit).
 //
 // It is read-only: it only lists, in pages of 500 (limit/continue). The RBAC
-// it needs, as a ClusterRole (bind it with a ClusterRoleBinding for -A, or
-// with a RoleBinding per namespace for -n, plus the nodes rule cluster-wide):
-//
-//	apiVersion: rbac.authorization.k8s.io/v1
-//	kind: ClusterRole
-//	metadata:
-//	  name: inzone-audit
-//	rules:
-//	- apiGroups: [""]
-//	  resources: [nodes, pods, services, configmaps]
-//	  verbs: [get, list]
-//	- apiGroups: [discovery.k8s.io]
-//	  resources: [endpointslices]
-//	  verbs: [get, list]
-//
+// it needs is AuditClusterRole (bind it with a ClusterRoleBinding for -A, or
+// with a RoleBinding per namespace for -n, plus the nodes rule cluster-wide).
 // Nodes are cluster-scoped and always listed (a pod's zone is its node's
 // topology.kubernetes.io/zone label). ConfigMaps are read for the lint
-// policies on embedded Envoy configs. On a 403 the command names the verb
-// and resource that was forbidden.
+// policies on embedded Envoy configs and for ELB hostnames; the workloads
+// for the lint policies and ELB hostnames; Istio's ServiceEntries and
+// DestinationRules, when the networking.istio.io API exists, for the lint
+// policies. On a 403 the command names the verb and resource that was
+// forbidden.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/inzone-io/inzone/audit"
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/simulate"
 )
+
+// AuditClusterRole is the RBAC `kubectl inzone audit` needs: get and list,
+// nothing else. The networking.istio.io rule matters only where Istio's
+// CRDs are installed (--no-istio skips them).
+const AuditClusterRole = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: inzone-audit
+rules:
+- apiGroups: [""]
+  resources: [nodes, pods, services, configmaps]
+  verbs: [get, list]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets, replicasets]
+  verbs: [get, list]
+- apiGroups: [batch]
+  resources: [jobs, cronjobs]
+  verbs: [get, list]
+- apiGroups: [networking.istio.io]
+  resources: [serviceentries, destinationrules]
+  verbs: [get, list]
+`
+
+// rbacSummary is AuditClusterRole in one sentence, for 403 messages.
+const rbacSummary = "get and list on nodes, pods, services, configmaps, endpointslices.discovery.k8s.io, " +
+	"deployments, statefulsets, daemonsets and replicasets.apps, jobs and cronjobs.batch, " +
+	"and where Istio is installed serviceentries and destinationrules.networking.istio.io (kubectl inzone audit --help shows the ClusterRole)"
 
 // PageSize is the limit of each list request.
 const PageSize = 500
@@ -56,12 +84,35 @@ type AuditOptions struct {
 	Timeout       time.Duration
 	// NoConfigMaps skips listing ConfigMaps (and linting their Envoy configs).
 	NoConfigMaps bool
+	// NoIstio skips Istio's ServiceEntries and DestinationRules.
+	NoIstio bool
+	// From is the caller workload, [namespace/]kind/name, for every Service.
+	From string
+	// CallGraph is a call graph file (see audit.ParseCallGraph).
+	CallGraph string
+	// PricePerGB is the price of a GB crossing zones, on each side.
+	PricePerGB float64
+	// ConfigPath is the inzone config (the webhook's), for DDSD names.
+	ConfigPath string
+	// CrossZoneThreshold: a zone-aware cross-zone fraction at or above it is
+	// a finding.
+	CrossZoneThreshold float64
+	// MinClusterSize is Envoy's zone_aware_lb_config.min_cluster_size.
+	MinClusterSize int
 
-	// Client is the API client; Complete builds it from ConfigFlags unless
-	// set (tests set a fake).
-	Client    kubernetes.Interface
-	namespace string // "" for all namespaces
-	streams   Streams
+	// Client is the API client and Dynamic the dynamic one (for Istio's
+	// objects); Complete builds them from ConfigFlags unless set (tests
+	// set fakes).
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface
+
+	namespace        string // "" for all namespaces
+	defaultNamespace string // -n or the kubeconfig's, for --from and the call graph
+	from             *audit.WorkloadRef
+	edges            []audit.Edge
+	mcfg             *mutate.Config
+	progress         *progress
+	streams          Streams
 }
 
 // NewPluginCommand builds the kubectl-inzone command tree (`kubectl inzone
@@ -82,20 +133,39 @@ func newAuditCommand(s Streams) *cobra.Command {
 	o := &AuditOptions{streams: s, ConfigFlags: genericclioptions.NewConfigFlags(true)}
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Report zone spread, sidecar coverage, nodes without zone, predicted cross-zone traffic and lint findings",
+		Short: "Report zone spread, sidecar coverage, nodes without zone, predicted cross-zone traffic and cost, ELB hostnames and lint findings",
 		Long: `Audit a live cluster, read-only, for what keeps traffic from staying in its
 availability zone: per workload, pods per zone and the skew, and whether the
 pods carry a zone spread constraint; per namespace, pods with and without the
 inzone-proxy sidecar and why; nodes without a topology.kubernetes.io/zone
 label; per Service, the fraction of requests predicted to cross zones with
 Envoy's zone-aware routing and with round robin (callers: the Service's own
-pods); and the inzone lint policies on the live Services and ConfigMaps.
+pods, or the --from workload); per --call-graph edge the same, weighted by
+request rate, with the monthly cost of the cross-zone bytes; objects still
+calling a LoadBalancer Service by its ELB hostname instead of its DDSD name;
+and the inzone lint policies on the live Services, ConfigMaps, workloads and
+Istio ServiceEntries and DestinationRules.
 
-Needs get/list on nodes, pods, services, configmaps and
-endpointslices.discovery.k8s.io. Exit codes: 0 done, 2 usage, access or API
-errors.`,
+Cost: GB/month = bytesPerSecond x cross-zone fraction x 2,592,000 s / 10^9;
+USD/month = GB/month x 2 x --price-per-gb (each GB is charged leaving one
+zone and entering the other).
+
+Call graph file (YAML or JSON), a list of edges:
+
+  - from: deployment/frontend   # [namespace/]kind/name of the caller
+    to: checkout                # [namespace/]name of the Service
+    namespace: shop             # optional; default -n or the kubeconfig's
+    requestsPerSecond: 250      # at least one of the two rates
+    bytesPerSecond: 4000000     # both directions
+
+Exit codes: 0 done, 2 usage, access or API errors. The RBAC it needs:
+
+` + AuditClusterRole,
 		Example: `  kubectl inzone audit -A
-  kubectl inzone audit -n shop -o json`,
+  kubectl inzone audit -n shop -o json
+  kubectl inzone audit -n shop --from deployment/frontend
+  kubectl inzone audit -n shop --call-graph edges.yaml --price-per-gb 0.01 -o yaml
+  kubectl inzone audit -A -o sarif > audit.sarif`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return withCode(ExitUsage, err)
@@ -114,7 +184,14 @@ errors.`,
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "audit every namespace (nodes are always read cluster-wide)")
 	f.StringVarP(&o.Output, "output", "o", "table", "output format: "+strings.Join(audit.Formats, ", "))
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up reading the cluster after this long (0: no limit)")
-	f.BoolVar(&o.NoConfigMaps, "no-configmaps", false, "do not read ConfigMaps (their Envoy configs are then not linted)")
+	f.BoolVar(&o.NoConfigMaps, "no-configmaps", false, "do not read ConfigMaps (their Envoy configs are then not linted nor scanned for ELB hostnames)")
+	f.BoolVar(&o.NoIstio, "no-istio", false, "do not read Istio ServiceEntries and DestinationRules")
+	f.StringVar(&o.From, "from", "", "caller of every Service: a workload as [namespace/]kind/name, e.g. deployment/frontend (default: each Service's own pods)")
+	f.StringVar(&o.CallGraph, "call-graph", "", "YAML or JSON file of caller -> Service edges with requestsPerSecond and/or bytesPerSecond")
+	f.Float64Var(&o.PricePerGB, "price-per-gb", audit.DefaultPricePerGB, "USD per GB crossing zones, charged on each side (so a cross-zone GB costs twice this)")
+	f.StringVar(&o.ConfigPath, "config", "", "inzone config (the webhook's): ddsd.nameTemplate, env and elbs give the DDSD names")
+	f.Float64Var(&o.CrossZoneThreshold, "cross-zone-threshold", audit.DefaultCrossZoneThreshold, "zone-aware cross-zone fraction at or above which a Service or edge is a finding (sarif)")
+	f.IntVar(&o.MinClusterSize, "min-cluster-size", simulate.DefaultMinClusterSize, "Envoy's zone_aware_lb_config.min_cluster_size: fewer endpoints disable zone-aware routing")
 	return cmd
 }
 
@@ -126,19 +203,63 @@ func (o *AuditOptions) Validate() error {
 	if o.Timeout < 0 {
 		return fmt.Errorf("--timeout %s: must not be negative", o.Timeout)
 	}
+	if o.PricePerGB < 0 {
+		return fmt.Errorf("--price-per-gb %v: must not be negative", o.PricePerGB)
+	}
+	if o.CrossZoneThreshold < 0 || o.CrossZoneThreshold > 1 {
+		return fmt.Errorf("--cross-zone-threshold %v: want a fraction between 0 and 1", o.CrossZoneThreshold)
+	}
+	if o.MinClusterSize < 0 {
+		return fmt.Errorf("--min-cluster-size %d: must not be negative", o.MinClusterSize)
+	}
 	return nil
 }
 
-// Complete resolves the namespace and builds the client.
+// Complete resolves the namespace, reads the call graph and config, and
+// builds the clients.
 func (o *AuditOptions) Complete() error {
-	if o.AllNamespaces {
-		o.namespace = ""
-	} else if o.ConfigFlags != nil {
+	if o.ConfigFlags != nil {
 		ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 		if err != nil {
 			return fmt.Errorf("resolving the namespace: %w", err)
 		}
-		o.namespace = ns
+		o.defaultNamespace = ns
+	}
+	if o.defaultNamespace == "" {
+		o.defaultNamespace = metav1.NamespaceDefault
+	}
+	o.namespace = o.defaultNamespace
+	if o.AllNamespaces {
+		o.namespace = ""
+	}
+	if o.From != "" {
+		ref, err := audit.ParseWorkloadRef(o.From, o.defaultNamespace)
+		if err != nil {
+			return fmt.Errorf("--from %w", err)
+		}
+		o.from = &ref
+	}
+	if o.CallGraph != "" {
+		data, err := os.ReadFile(o.CallGraph)
+		if err != nil {
+			return fmt.Errorf("--call-graph: %w", err)
+		}
+		if o.edges, err = audit.ParseCallGraph(o.CallGraph, data, o.defaultNamespace); err != nil {
+			return fmt.Errorf("--call-graph %w", err)
+		}
+	}
+	o.mcfg = mutate.DefaultConfig()
+	if o.ConfigPath != "" {
+		data, err := os.ReadFile(o.ConfigPath)
+		if err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+		if o.mcfg, err = mutate.LoadConfig(data, o.ConfigPath); err != nil {
+			return err
+		}
+	}
+	if o.progress == nil {
+		o.progress = newProgress(o.streams.Err)
 	}
 	if o.Client != nil {
 		return nil
@@ -148,7 +269,10 @@ func (o *AuditOptions) Complete() error {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kubectl-inzone/" + version()
-	o.Client, err = kubernetes.NewForConfig(cfg)
+	if o.Client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
+	o.Dynamic, err = dynamic.NewForConfig(cfg)
 	return err
 }
 
@@ -162,6 +286,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
+	defer o.progress.done()
 	in, err := o.read(ctx)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -169,15 +294,36 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: policyFSs()})
+	o.progress.show("auditing…")
+	mcfg := o.mcfg
+	if mcfg == nil {
+		mcfg = mutate.DefaultConfig()
+	}
+	// The live LoadBalancer Services' ELB hostnames name their DDSD names,
+	// in the lint hints too, as in the webhook.
+	ddsd, err := mutate.NewEngine(mcfg, mutate.Options{ELBs: audit.NewELBIndex(in.Services)})
 	if err != nil {
 		return err
 	}
-	rep, err := audit.Audit(ctx, in, audit.Options{Lint: &lint.Linter{Engine: engine}})
+	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: policyFSs(), ELBs: func(key string) (string, bool) { return ddsd.LookupELB(key, "") }})
 	if err != nil {
 		return err
 	}
-	return audit.Write(o.streams.Out, o.Output, rep)
+	threshold := o.CrossZoneThreshold
+	if threshold == 0 {
+		threshold = -1 // explicitly 0 on the command line: never
+	}
+	rep, err := audit.Audit(ctx, in, audit.Options{
+		Lint: &lint.Linter{Engine: engine}, DDSD: ddsd,
+		From: o.from, CallGraph: o.edges, PricePerGB: o.PricePerGB,
+		CrossZoneThreshold: threshold,
+		Simulate:           simulate.Options{MinClusterSize: o.MinClusterSize},
+	})
+	if err != nil {
+		return err
+	}
+	o.progress.done()
+	return audit.Write(o.streams.Out, o.Output, rep, version())
 }
 
 func policyFSs() []fs.FS { return []fs.FS{policies.FS} }
@@ -186,8 +332,8 @@ func policyFSs() []fs.FS { return []fs.FS{policies.FS} }
 func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 	var in audit.Input
 	var err error
-	c, ns := o.Client, o.namespace
-	if in.Nodes, err = listAll(ctx, "nodes", "", func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
+	c, ns, p := o.Client, o.namespace, o.progress
+	if in.Nodes, err = listAll(ctx, p, "nodes", "", func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
 		l, err := c.CoreV1().Nodes().List(ctx, opts)
 		if err != nil {
 			return nil, "", err
@@ -196,7 +342,7 @@ func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 	}); err != nil {
 		return in, err
 	}
-	if in.Pods, err = listAll(ctx, "pods", ns, func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
+	if in.Pods, err = listAll(ctx, p, "pods", ns, func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
 		l, err := c.CoreV1().Pods(ns).List(ctx, opts)
 		if err != nil {
 			return nil, "", err
@@ -205,7 +351,7 @@ func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 	}); err != nil {
 		return in, err
 	}
-	if in.Services, err = listAll(ctx, "services", ns, func(opts metav1.ListOptions) ([]corev1.Service, string, error) {
+	if in.Services, err = listAll(ctx, p, "services", ns, func(opts metav1.ListOptions) ([]corev1.Service, string, error) {
 		l, err := c.CoreV1().Services(ns).List(ctx, opts)
 		if err != nil {
 			return nil, "", err
@@ -214,7 +360,7 @@ func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 	}); err != nil {
 		return in, err
 	}
-	if in.EndpointSlices, err = listAll(ctx, "endpointslices.discovery.k8s.io", ns, func(opts metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+	if in.EndpointSlices, err = listAll(ctx, p, "endpointslices.discovery.k8s.io", ns, func(opts metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
 		l, err := c.DiscoveryV1().EndpointSlices(ns).List(ctx, opts)
 		if err != nil {
 			return nil, "", err
@@ -224,7 +370,7 @@ func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 		return in, err
 	}
 	if !o.NoConfigMaps {
-		if in.ConfigMaps, err = listAll(ctx, "configmaps", ns, func(opts metav1.ListOptions) ([]corev1.ConfigMap, string, error) {
+		if in.ConfigMaps, err = listAll(ctx, p, "configmaps", ns, func(opts metav1.ListOptions) ([]corev1.ConfigMap, string, error) {
 			l, err := c.CoreV1().ConfigMaps(ns).List(ctx, opts)
 			if err != nil {
 				return nil, "", err
@@ -234,20 +380,163 @@ func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 			return in, err
 		}
 	}
+	if err := o.readWorkloads(ctx, &in); err != nil {
+		return in, err
+	}
+	if !o.NoIstio {
+		if in.Istio, err = o.readIstio(ctx); err != nil {
+			return in, err
+		}
+	}
 	return in, nil
 }
 
-// listAll pages through a list (PageSize items a request) and turns a 403
-// into a message naming the verb, resource and scope that were forbidden.
-func listAll[T any](ctx context.Context, resource, namespace string, list func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
+// readWorkloads lists the objects with pod templates.
+func (o *AuditOptions) readWorkloads(ctx context.Context, in *audit.Input) error {
+	var err error
+	c, ns, p := o.Client, o.namespace, o.progress
+	if in.Deployments, err = listAll(ctx, p, "deployments.apps", ns, func(opts metav1.ListOptions) ([]appsv1.Deployment, string, error) {
+		l, err := c.AppsV1().Deployments(ns).List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}); err != nil {
+		return err
+	}
+	if in.StatefulSets, err = listAll(ctx, p, "statefulsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
+		l, err := c.AppsV1().StatefulSets(ns).List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}); err != nil {
+		return err
+	}
+	if in.DaemonSets, err = listAll(ctx, p, "daemonsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
+		l, err := c.AppsV1().DaemonSets(ns).List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}); err != nil {
+		return err
+	}
+	if in.ReplicaSets, err = listAll(ctx, p, "replicasets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.ReplicaSet, string, error) {
+		l, err := c.AppsV1().ReplicaSets(ns).List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}); err != nil {
+		return err
+	}
+	if in.Jobs, err = listAll(ctx, p, "jobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.Job, string, error) {
+		l, err := c.BatchV1().Jobs(ns).List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}); err != nil {
+		return err
+	}
+	in.CronJobs, err = listAll(ctx, p, "cronjobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.CronJob, string, error) {
+		l, err := c.BatchV1().CronJobs(ns).List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	return err
+}
+
+// IstioGroup is the API group of Istio's networking objects.
+const IstioGroup = "networking.istio.io"
+
+// istioResources are the Istio resources the lint policies read.
+var istioResources = []string{"serviceentries", "destinationrules"}
+
+// readIstio lists Istio's ServiceEntries and DestinationRules in the
+// group's preferred version, found with the discovery client. Without the
+// networking.istio.io API it returns nothing; a 403 names the resource.
+func (o *AuditOptions) readIstio(ctx context.Context) ([]unstructured.Unstructured, error) {
+	groups, err := o.Client.Discovery().ServerGroups()
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("forbidden: cannot discover the API groups (GET /apis): needed to find %s; pass --no-istio to skip Istio (API server said: %v)", IstioGroup, err)
+		}
+		return nil, fmt.Errorf("discovering the API groups: %w", err)
+	}
+	var gv string
+	for _, g := range groups.Groups {
+		if g.Name == IstioGroup {
+			gv = g.PreferredVersion.GroupVersion
+			if gv == "" && len(g.Versions) > 0 {
+				gv = g.Versions[0].GroupVersion
+			}
+		}
+	}
+	if gv == "" {
+		return nil, nil // Istio is not installed
+	}
+	resources, err := o.Client.Discovery().ServerResourcesForGroupVersion(gv)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("discovering %s: %w", gv, err)
+	}
+	version, err := schema.ParseGroupVersion(gv)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, r := range resources.APIResources {
+		have[r.Name] = true
+	}
+	if o.Dynamic == nil {
+		return nil, errors.New("no dynamic client for " + IstioGroup)
+	}
+	var out []unstructured.Unstructured
+	ns, p := o.namespace, o.progress
+	for _, res := range istioResources {
+		if !have[res] {
+			continue
+		}
+		gvr := version.WithResource(res)
+		items, err := listAll(ctx, p, res+"."+IstioGroup, ns, func(opts metav1.ListOptions) ([]unstructured.Unstructured, string, error) {
+			l, err := o.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.GetContinue(), nil
+		})
+		if err != nil {
+			var fe *forbiddenError
+			if errors.As(err, &fe) {
+				return nil, fmt.Errorf("%w; pass --no-istio to skip Istio", err)
+			}
+			return nil, err
+		}
+		out = append(out, items...)
+	}
+	return out, nil
+}
+
+// listAll pages through a list (PageSize items a request), shows the count
+// read so far on p, and turns a 403 into a message naming the verb,
+// resource and scope that were forbidden.
+func listAll[T any](ctx context.Context, p *progress, resource, namespace string, list func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
 	var out []T
 	opts := metav1.ListOptions{Limit: PageSize}
+	p.reading(resource, 0)
 	for {
 		items, cont, err := list(opts)
 		if err != nil {
 			return nil, listError(resource, namespace, err)
 		}
 		out = append(out, items...)
+		p.reading(resource, len(out))
 		if cont == "" {
 			return out, nil
 		}
@@ -258,13 +547,26 @@ func listAll[T any](ctx context.Context, resource, namespace string, list func(m
 	}
 }
 
+// forbiddenError is a 403 on a list, naming what was forbidden; it wraps
+// the API server's error.
+type forbiddenError struct {
+	resource, scope string
+	err             error
+}
+
+func (e *forbiddenError) Error() string {
+	return fmt.Sprintf("forbidden: cannot list %s %s: the audit needs %s (API server said: %v)", e.resource, e.scope, rbacSummary, e.err)
+}
+
+func (e *forbiddenError) Unwrap() error { return e.err }
+
 func listError(resource, namespace string, err error) error {
 	scope := "at the cluster scope"
 	if namespace != "" {
 		scope = "in namespace " + namespace
 	}
 	if apierrors.IsForbidden(err) {
-		return fmt.Errorf("forbidden: cannot list %s %s: the audit needs get and list on nodes, pods, services, configmaps and endpointslices.discovery.k8s.io (API server said: %v)", resource, scope, err)
+		return &forbiddenError{resource: resource, scope: scope, err: err}
 	}
 	return fmt.Errorf("listing %s %s: %w", resource, scope, err)
 }

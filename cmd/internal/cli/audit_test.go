@@ -158,7 +158,7 @@ func TestAuditForbidden(t *testing.T) {
 }
 
 func TestAuditValidate(t *testing.T) {
-	for _, o := range []*AuditOptions{{Output: "yaml"}, {Output: "json", Timeout: -time.Second}} {
+	for _, o := range []*AuditOptions{{Output: "xml"}, {Output: "json", Timeout: -time.Second}, {Output: "json", PricePerGB: -1}, {Output: "json", CrossZoneThreshold: 1.5}, {Output: "json", MinClusterSize: -1}} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("%+v: want an error", o)
 		}
