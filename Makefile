@@ -7,6 +7,7 @@ BIN := $(CURDIR)/bin
 # The control plane the real-cluster tests run (built from the Go module proxy).
 KUBE_VERSION ?= v1.36.3
 ETCD_VERSION ?= v3.6.6
+HELM_VERSION ?= v3.22.0
 FUZZTIME ?= 30s
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -19,8 +20,9 @@ build: ## build the binaries into ./bin
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: bin
-bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager and etcd into ./bin (cached)
+bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd and helm into ./bin (cached)
 	@KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh $(BIN)
+	@HELM_VERSION=$(HELM_VERSION) hack/build-helm.sh $(BIN)
 
 .PHONY: test
 test: verify bin ## run every test: unit, golden, fuzz seeds, and end to end on a real kube-apiserver

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -53,6 +56,10 @@ type Options struct {
 	// NativeSidecar, when not nil, skips asking the API server whether it
 	// supports native sidecars (Kubernetes >= 1.29).
 	NativeSidecar *bool
+	// CertRotation, when set, has the webhook manage its own CA and serving
+	// certificate in a Secret mounted at CertDir (see CertRotation). Unset,
+	// something else (cert-manager, a test) puts them in CertDir.
+	CertRotation *CertRotation
 	// WrapMutator, when set, wraps the engine; tests use it to inject faults.
 	WrapMutator func(Mutator) Mutator
 }
@@ -66,6 +73,11 @@ func (o *Options) setDefaults() {
 	}
 	if o.HealthAddr == "" {
 		o.HealthAddr = ":8081"
+	}
+	if o.CertDir == "" {
+		// controller-runtime's own default, spelled out so the certificate
+		// gate watches the folder the server reads.
+		o.CertDir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
 	}
 }
 
@@ -114,11 +126,31 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 
-	// GetWebhookServer, not whServer directly: only it adds the server to
-	// the manager's runnables, so only then does mgr.Start serve it.
-	srv := mgr.GetWebhookServer()
+	// The handler is registered now, but the server joins the manager (via
+	// GetWebhookServer, the only path that makes mgr.Start serve it) once
+	// certGate sees a certificate to serve.
+	srv := whServer
 	engineOpts := mutate.Options{NativeSidecarSupported: native}
 	ready := []healthz.Checker{srv.StartedChecker()}
+	var rotated <-chan struct{}
+	if opts.CertRotation != nil {
+		if rotated, err = addCertRotation(mgr, *opts.CertRotation, opts.CertDir); err != nil {
+			return nil, err
+		}
+		// Ready only once the CA is in the webhook configuration, so the API
+		// server trusts the certificate this replica serves.
+		ready = append(ready, func(*http.Request) error {
+			select {
+			case <-rotated:
+				return nil
+			default:
+				return errors.New("certificate not yet issued and injected")
+			}
+		})
+	}
+	if err := mgr.Add(&certGate{mgr: mgr, certDir: opts.CertDir, rotated: rotated, poll: 500 * time.Millisecond, logPeriod: 30 * time.Second}); err != nil {
+		return nil, err
+	}
 	if *opts.Config.DDSD.DiscoverServices {
 		index := NewELBIndex()
 		informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Service{})
@@ -162,7 +194,8 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, err
 	}
 	ctrl.Log.WithName("inzone").Info("webhook configured", "path", Path, "port", opts.Port,
-		"nativeSidecar", native, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2)
+		"nativeSidecar", native, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2,
+		"certDir", opts.CertDir, "selfManagedCerts", opts.CertRotation != nil)
 	return mgr, nil
 }
 

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -22,6 +25,9 @@ func run(args []string, stderr io.Writer) int {
 	var (
 		opts       webhook.Options
 		configPath string
+		certSecret string
+		certs      webhook.CertRotation
+		dnsNames   string
 	)
 	fs := flag.NewFlagSet("inzone-webhook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -32,12 +38,39 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `metrics address, "0" to disable`)
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", `health probe address, "0" to disable`)
 	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "serve HTTP/2 (off: rapid-reset hardening)")
+	fs.StringVar(&certSecret, "cert-secret", "", "NAMESPACE/NAME of a Secret in which the webhook keeps its own CA and serving certificate (self-managed certificates); the Secret must be mounted at --cert-dir. Empty: certificates come from elsewhere (cert-manager)")
+	fs.StringVar(&certs.WebhookConfiguration, "webhook-configuration", "inzone", "with --cert-secret: the MutatingWebhookConfiguration whose caBundle is kept current")
+	fs.StringVar(&dnsNames, "cert-dns-names", "", "with --cert-secret: comma-separated DNS names of the serving certificate, the Service's <name>.<namespace>.svc first")
+	fs.DurationVar(&certs.Validity, "cert-validity", webhook.DefaultCertValidity, "with --cert-secret: validity of each serving certificate")
+	fs.DurationVar(&certs.RenewBefore, "cert-renew-before", webhook.DefaultCertRenewBefore, "with --cert-secret: renew a serving certificate this long before it expires")
+	fs.DurationVar(&certs.CheckInterval, "cert-check-interval", webhook.DefaultCertCheckInterval, "with --cert-secret: how often to check the certificate's expiry")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+		return 2
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if certSecret != "" {
+		ns, name, ok := strings.Cut(certSecret, "/")
+		if !ok {
+			fmt.Fprintf(stderr, "--cert-secret %q: want NAMESPACE/NAME\n", certSecret)
+			return 2
+		}
+		certs.Secret = types.NamespacedName{Namespace: ns, Name: name}
+		if dnsNames != "" {
+			certs.DNSNames = strings.Split(dnsNames, ",")
+		}
+		if err := certs.Validate(); err != nil {
+			fmt.Fprintf(stderr, "--cert-secret: %v\n", err)
+			return 2
+		}
+		opts.CertRotation = &certs
+	}
 
 	cfg, err := loadConfig(configPath)
 	if err != nil {

@@ -50,3 +50,31 @@ func TestBadConfigStopsAtStart(t *testing.T) {
 		}
 	})
 }
+
+// TestBadCertFlagsStopAtStart checks that self-managed certificate flags
+// that cannot work stop the process with a message naming the flag.
+func TestBadCertFlagsStopAtStart(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a secret without namespace", []string{"--cert-secret", "inzone-cert", "--cert-dns-names", "a.b.svc"}, "want NAMESPACE/NAME"},
+		{"no DNS name", []string{"--cert-secret", "inzone-system/inzone-cert"}, "DNS name"},
+		{"no webhook configuration", []string{"--cert-secret", "inzone-system/inzone-cert", "--cert-dns-names", "a.b.svc", "--webhook-configuration", ""}, "MutatingWebhookConfiguration"},
+		{"renewal not before expiry", []string{"--cert-secret", "inzone-system/inzone-cert", "--cert-dns-names", "a.b.svc", "--cert-validity", "1h", "--cert-renew-before", "2h"}, "renew-before (2h0m0s) must be shorter than the validity (1h0m0s)"},
+		{"a stray argument", []string{"serve"}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+			var stderr bytes.Buffer
+			if code := run(tt.args, &stderr); code != 2 {
+				t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, stderr.String())
+			}
+		})
+	}
+}
