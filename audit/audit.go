@@ -86,8 +86,8 @@ type Options struct {
 	From *WorkloadRef
 	// CallGraph are caller -> Service edges to predict, with their rates.
 	CallGraph []Edge
-	// PricePerGB is the price of a GB crossing zones, charged on each side;
-	// 0 means DefaultPricePerGB.
+	// PricePerGB is the price of a GB crossing zones, charged on each side
+	// (the command's default is DefaultPricePerGB).
 	PricePerGB float64
 	// CrossZoneThreshold is the zone-aware cross-zone fraction at and above
 	// which a Service or edge is a finding; 0 means
@@ -198,9 +198,6 @@ func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
 		Zones: []string{}, Workloads: []Workload{}, Coverage: []NamespaceCoverage{},
 		NodesWithoutZone: []string{}, Services: []ServiceTraffic{}, LintFindings: []lint.Finding{},
 		ELBReferences: []ELBReference{}, Callers: CallersOwnPods,
-	}
-	if opts.PricePerGB == 0 {
-		opts.PricePerGB = DefaultPricePerGB
 	}
 	switch {
 	case opts.CrossZoneThreshold == 0:
@@ -502,8 +499,12 @@ func callees(slices []*discoveryv1.EndpointSlice, nodeZone map[string]string) (m
 	return out, unknown
 }
 
-// FilePath is the lint.File path of a live object: <kind>/<namespace>/<name>.
+// FilePath is the lint.File path of a live object: <kind>/<namespace>/<name>,
+// or <kind>/<name> for a cluster-scoped one.
 func FilePath(kind, namespace, name string) string {
+	if namespace == "" {
+		return kind + "/" + name
+	}
 	return kind + "/" + namespace + "/" + name
 }
 

@@ -215,7 +215,7 @@ func TestNodesWithoutZone(t *testing.T) {
 	}
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
 
 // TestPredictedCrossZone checks a hand-worked layout: callers 4/1/1, callees
 // 2/2/2. Local percentages 6666/1666/1666, upstream 3333 each. zone-a:

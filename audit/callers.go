@@ -133,11 +133,11 @@ func (e *CallGraphError) Error() string {
 
 // ParseCallGraph reads a call graph: a YAML or JSON list of edges,
 //
-//	- from: deployment/frontend      # [namespace/]kind/name of the caller
-//	  to: checkout                   # [namespace/]name of the callee Service
-//	  namespace: shop                # default namespace of both (optional)
-//	  requestsPerSecond: 250         # at least one of the two rates
-//	  bytesPerSecond: 4000000        # both directions
+//   - from: deployment/frontend      # [namespace/]kind/name of the caller
+//     to: checkout                   # [namespace/]name of the callee Service
+//     namespace: shop                # default namespace of both (optional)
+//     requestsPerSecond: 250         # at least one of the two rates
+//     bytesPerSecond: 4000000        # both directions
 //
 // Namespaces default to the edge's namespace, else defaultNamespace.
 // Unknown fields, wrong types, negative or missing rates are errors naming

@@ -1,0 +1,264 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+)
+
+func TestParseWorkloadRef(t *testing.T) {
+	for _, tt := range []struct {
+		in, want, err string
+	}{
+		{in: "deployment/frontend", want: "shop/Deployment/frontend"},
+		{in: "deploy/frontend", want: "shop/Deployment/frontend"},
+		{in: "StatefulSets/db", want: "shop/StatefulSet/db"},
+		{in: "other/ds/agent", want: "other/DaemonSet/agent"},
+		{in: "app/web", want: "shop/app/web"},
+		{in: "po/web-0", want: "shop/Pod/web-0"},
+		{in: "frontend", err: "want kind/name"},
+		{in: "a/b/c/d", err: "want kind/name"},
+		{in: "service/frontend", err: "unknown kind"},
+		{in: "deployment/", err: "empty"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			ref, err := ParseWorkloadRef(tt.in, "shop")
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || ref.String() != tt.want {
+				t.Errorf("= %s, %v; want %s", ref, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseCallGraph(t *testing.T) {
+	valid := `# edges
+- from: deployment/frontend
+  to: checkout
+  requestsPerSecond: 100
+  bytesPerSecond: 1e6
+- from: pay/sts/worker
+  to: shop/checkout
+  bytesPerSecond: 2000
+- namespace: ops
+  from: app/cron
+  to: api
+  requestsPerSecond: 0.5
+`
+	edges, err := ParseCallGraph("g.yaml", []byte(valid), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Edge{
+		{From: WorkloadRef{"shop", "Deployment", "frontend"}, To: "shop/checkout", RequestsPerSecond: 100, BytesPerSecond: 1e6, Line: 2},
+		{From: WorkloadRef{"pay", "StatefulSet", "worker"}, To: "shop/checkout", BytesPerSecond: 2000, Line: 6},
+		{From: WorkloadRef{"ops", "app", "cron"}, To: "ops/api", RequestsPerSecond: 0.5, Line: 9},
+	}
+	if len(edges) != len(want) {
+		t.Fatalf("edges = %+v", edges)
+	}
+	for i := range want {
+		if edges[i] != want[i] {
+			t.Errorf("edge %d = %+v, want %+v", i, edges[i], want[i])
+		}
+	}
+	jsonEdges, err := ParseCallGraph("g.json", []byte(`[{"from": "deployment/frontend", "to": "checkout", "requestsPerSecond": 3}]`), "shop")
+	if err != nil || len(jsonEdges) != 1 || jsonEdges[0].RequestsPerSecond != 3 {
+		t.Errorf("JSON: %+v, %v", jsonEdges, err)
+	}
+
+	for _, tt := range []struct {
+		name  string
+		data  string
+		line  int
+		field string
+		msg   string
+	}{
+		{"not a list", "from: x\n", 1, "", "want a list"},
+		{"empty", "", 0, "", "empty"},
+		{"not YAML", "- from: [\n", 1, "", "not YAML"},
+		{"an item that is not a map", "- 3\n", 1, "[0]", "want an edge"},
+		{"an unknown field", "- from: deployment/a\n  to: b\n  rps: 3\n", 3, "[0].rps", "unknown field"},
+		{"a missing from", "- to: b\n  requestsPerSecond: 1\n", 1, "[0].from", "required"},
+		{"a bad kind", "- from: svc/a\n  to: b\n  requestsPerSecond: 1\n", 1, "[0].from", "unknown kind"},
+		{"a missing to", "- from: deployment/a\n  requestsPerSecond: 1\n", 1, "[0].to", "required"},
+		{"a bad Service name", "- from: deployment/a\n  to: B_x\n  requestsPerSecond: 1\n", 2, "[0].to", "not a Service name"},
+		{"no rate", "- from: deployment/a\n  to: b\n", 1, "[0]", "needs requestsPerSecond"},
+		{"a rate that is a string", "- from: deployment/a\n  to: b\n  requestsPerSecond: many\n", 3, "[0].requestsPerSecond", "want a number"},
+		{"a quoted number", "- from: deployment/a\n  to: b\n  bytesPerSecond: \"5\"\n", 3, "[0].bytesPerSecond", "want a number"},
+		{"a negative rate", "- from: deployment/a\n  to: b\n  requestsPerSecond: 1\n- from: deployment/a\n  to: c\n  bytesPerSecond: -1\n", 6, "[1].bytesPerSecond", "negative"},
+		{"an infinite rate", "- from: deployment/a\n  to: b\n  bytesPerSecond: .inf\n", 3, "[0].bytesPerSecond", "finite"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseCallGraph("graph.yaml", []byte(tt.data), "shop")
+			var ce *CallGraphError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a CallGraphError", err)
+			}
+			if ce.File != "graph.yaml" || ce.Line != tt.line || ce.Field != tt.field || !strings.Contains(ce.Msg, tt.msg) {
+				t.Errorf("err = %#v, want line %d field %q msg ~%q", ce, tt.line, tt.field, tt.msg)
+			}
+			if !strings.HasPrefix(err.Error(), "graph.yaml") {
+				t.Errorf("message %q does not start with the file", err)
+			}
+		})
+	}
+}
+
+func TestMonthlyCost(t *testing.T) {
+	for _, tt := range []struct {
+		name                     string
+		bytesPerSecond, frac, gb float64
+		price, usd               float64
+	}{
+		// 1 MB/s for 30 days is 2,592 GB; a third crosses zones.
+		{"a third of 1 MB/s", 1e6, 1.0 / 3, 864, 0.01, 17.28},
+		{"all of 10 kB/s", 1e4, 1, 25.92, 0.02, 1.0368},
+		{"nothing crosses", 1e9, 0, 0, 0.01, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if gb := CrossZoneGBPerMonth(tt.bytesPerSecond, tt.frac); !near(gb, tt.gb) {
+				t.Errorf("GB = %v, want %v", gb, tt.gb)
+			}
+			if usd := MonthlyCost(tt.bytesPerSecond, tt.frac, tt.price); !near(usd, tt.usd) {
+				t.Errorf("USD = %v, want %v", usd, tt.usd)
+			}
+		})
+	}
+}
+
+// TestCallers: --from replaces each Service's callers, and call graph edges
+// are predicted, costed and summed.
+func TestCallers(t *testing.T) {
+	pods := append(spread("shop", "skewed", []string{"a1", "a2", "a1", "a2", "b1", "c1"}, replicaSet("skewed-5d8f", "5d8f")),
+		spread("shop", "balanced", []string{"a1", "b1", "c1"})...)
+	for i := range pods[:6] {
+		pods[i].Labels["app"] = "skewed" // the Deployment's pods keep their app label
+	}
+	in := Input{
+		Nodes: threeZones(),
+		Pods:  pods,
+		Services: []corev1.Service{
+			service("shop", "api", map[string]string{"app": "api"}),
+			service("shop", "balanced", map[string]string{"app": "balanced"}),
+		},
+		EndpointSlices: []discoveryv1.EndpointSlice{
+			sliceNamed(slice("shop", "api", "zone-a", "zone-a", "zone-b", "zone-b", "zone-c", "zone-c"), "api-1"),
+			sliceNamed(slice("shop", "balanced", "zone-a", "zone-a", "zone-b", "zone-b", "zone-c", "zone-c"), "balanced-1"),
+		},
+	}
+	t.Run("--from replaces the Service's own pods", func(t *testing.T) {
+		rep, err := Audit(context.Background(), in, Options{From: &WorkloadRef{"shop", "Deployment", "skewed"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Callers != "shop/Deployment/skewed" {
+			t.Errorf("callers = %q", rep.Callers)
+		}
+		for _, s := range rep.Services {
+			// 4/1/1 callers to 2/2/2 endpoints: a third crosses with
+			// zone-aware routing, two thirds with round robin.
+			if s.Callers["zone-a"] != 4 || !near(s.ZoneAwareCrossZone, 1.0/3) || !near(s.RoundRobinCrossZone, 2.0/3) {
+				t.Errorf("%s: callers %v, zone-aware %v, round robin %v", s.Name, s.Callers, s.ZoneAwareCrossZone, s.RoundRobinCrossZone)
+			}
+		}
+	})
+	t.Run("--from a workload without pods is an error", func(t *testing.T) {
+		_, err := Audit(context.Background(), in, Options{From: &WorkloadRef{"shop", "Deployment", "nope"}})
+		if err == nil || !strings.Contains(err.Error(), "Deployment shop/nope") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("call graph edges with rates and cost", func(t *testing.T) {
+		graph := []Edge{
+			{From: WorkloadRef{"shop", "Deployment", "skewed"}, To: "shop/api", RequestsPerSecond: 300, BytesPerSecond: 1e6},
+			{From: WorkloadRef{"shop", "app", "balanced"}, To: "shop/api", RequestsPerSecond: 100, BytesPerSecond: 3e6},
+			{From: WorkloadRef{"shop", "app", "balanced"}, To: "shop/missing", RequestsPerSecond: 50},
+			{From: WorkloadRef{"shop", "Deployment", "ghost"}, To: "shop/api", RequestsPerSecond: 50},
+		}
+		rep, err := Audit(context.Background(), in, Options{CallGraph: graph, PricePerGB: 0.01})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKey := map[string]EdgeTraffic{}
+		for _, e := range rep.Edges {
+			byKey[e.From+"->"+e.To] = e
+		}
+		for _, tt := range []struct {
+			key          string
+			za, rr       float64
+			zaUSD, rrUSD float64
+			skipped      string
+		}{
+			// 1 MB/s: a third crosses, 864 GB a month, 17.28 USD at
+			// 2 x 0.01; round robin twice that.
+			{key: "shop/Deployment/skewed->shop/api", za: 1.0 / 3, rr: 2.0 / 3, zaUSD: 17.28, rrUSD: 34.56},
+			// balanced callers keep everything local; round robin sends
+			// 2/3 of 3 MB/s across: 5,184 GB, 103.68 USD.
+			{key: "shop/app/balanced->shop/api", za: 0, rr: 2.0 / 3, zaUSD: 0, rrUSD: 103.68},
+			{key: "shop/app/balanced->shop/missing", skipped: "no Service shop/missing"},
+			{key: "shop/Deployment/ghost->shop/api", skipped: "no pods of shop/Deployment/ghost"},
+		} {
+			e, ok := byKey[tt.key]
+			if !ok {
+				t.Errorf("no edge %s in %+v", tt.key, rep.Edges)
+				continue
+			}
+			if tt.skipped != "" {
+				if !strings.Contains(e.Skipped, tt.skipped) || e.Cost != nil {
+					t.Errorf("%s: skipped %q cost %+v, want %q", tt.key, e.Skipped, e.Cost, tt.skipped)
+				}
+				continue
+			}
+			if e.Skipped != "" || e.Cost == nil {
+				t.Fatalf("%s: skipped %q, cost %+v", tt.key, e.Skipped, e.Cost)
+			}
+			if !near(e.ZoneAwareCrossZone, tt.za) || !near(e.RoundRobinCrossZone, tt.rr) || !near(e.Saved, tt.rr-tt.za) {
+				t.Errorf("%s: %v %v %v, want %v %v", tt.key, e.ZoneAwareCrossZone, e.RoundRobinCrossZone, e.Saved, tt.za, tt.rr)
+			}
+			if !near(e.Cost.ZoneAwareUSDPerMonth, tt.zaUSD) || !near(e.Cost.RoundRobinUSDPerMonth, tt.rrUSD) || !near(e.Cost.SavedUSDPerMonth, tt.rrUSD-tt.zaUSD) {
+				t.Errorf("%s: cost %+v, want %v and %v", tt.key, *e.Cost, tt.zaUSD, tt.rrUSD)
+			}
+		}
+		tot := rep.EdgeTotals
+		// Weighted by requests: (300 x 1/3 + 100 x 0) / 400 = 1/4 with
+		// zone-aware routing, 2/3 with round robin.
+		if tot.Edges != 4 || tot.Skipped != 2 || tot.WeightedBy != "requests" || tot.RequestsPerSecond != 400 || tot.BytesPerSecond != 4e6 {
+			t.Errorf("totals = %+v", tot)
+		}
+		if !near(tot.ZoneAwareCrossZone, 0.25) || !near(tot.RoundRobinCrossZone, 2.0/3) || !near(tot.Saved, 2.0/3-0.25) {
+			t.Errorf("total fractions = %v %v %v", tot.ZoneAwareCrossZone, tot.RoundRobinCrossZone, tot.Saved)
+		}
+		if tot.Cost == nil || !near(tot.Cost.ZoneAwareUSDPerMonth, 17.28) || !near(tot.Cost.RoundRobinUSDPerMonth, 138.24) || !near(tot.Cost.SavedUSDPerMonth, 120.96) {
+			t.Errorf("total cost = %+v", tot.Cost)
+		}
+	})
+	t.Run("without request rates the totals are weighted by bytes", func(t *testing.T) {
+		graph := []Edge{
+			{From: WorkloadRef{"shop", "Deployment", "skewed"}, To: "shop/api", BytesPerSecond: 1e6},
+			{From: WorkloadRef{"shop", "app", "balanced"}, To: "shop/api", BytesPerSecond: 3e6},
+		}
+		rep, err := Audit(context.Background(), in, Options{CallGraph: graph, PricePerGB: 0.01})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// (1 x 1/3 + 3 x 0) / 4 = 1/12.
+		if tot := rep.EdgeTotals; tot.WeightedBy != "bytes" || !near(tot.ZoneAwareCrossZone, 1.0/12) {
+			t.Errorf("totals = %+v", tot)
+		}
+	})
+}
+
+func sliceNamed(s discoveryv1.EndpointSlice, name string) discoveryv1.EndpointSlice {
+	s.Name = name
+	return s
+}
