@@ -74,6 +74,9 @@ type Options struct {
 	// The API server calls configurations in name order, so a name after
 	// "inzone" (e.g. "zz-…") runs after inzone.
 	ExtraMutatingWebhooks []*admissionv1.MutatingWebhookConfiguration
+	// WithoutInzoneWebhook leaves out the harness's own inzone webhook
+	// configuration, for tests that install the chart's.
+	WithoutInzoneWebhook bool
 }
 
 // Env is a running control plane and, once started, the inzone webhook.
@@ -193,7 +196,10 @@ func Start(opts Options) (*Env, error) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
-	hooks := []*admissionv1.MutatingWebhookConfiguration{InzoneWebhookConfiguration()}
+	var hooks []*admissionv1.MutatingWebhookConfiguration
+	if !opts.WithoutInzoneWebhook {
+		hooks = append(hooks, InzoneWebhookConfiguration())
+	}
 	for _, h := range opts.ExtraMutatingWebhooks {
 		hooks = append(hooks, h.DeepCopy())
 	}
