@@ -31,6 +31,16 @@ type File struct {
 	Path string
 	Data []byte
 	Load func() ([]byte, error)
+	// Size is Load's size when known, a hint for scheduling.
+	Size int64
+}
+
+// size is the file's size, as far as known before reading it.
+func (f *File) size() int64 {
+	if f.Data != nil {
+		return int64(len(f.Data))
+	}
+	return f.Size
 }
 
 // Report is the outcome of a run.
@@ -84,7 +94,14 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 			}
 		}()
 	}
-	for i := range files {
+	// Largest files first, so that no large file is left for last while
+	// the other workers have nothing to do; results keep the files' order.
+	order := make([]int, len(files))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return files[order[a]].size() > files[order[b]].size() })
+	for _, i := range order {
 		jobs <- i
 	}
 	close(jobs)

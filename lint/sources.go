@@ -104,6 +104,9 @@ func (c *collector) walk(root string) {
 		}
 		if manifestExts[strings.ToLower(path.Ext(p))] {
 			c.readFile(p)
+			if info, err := d.Info(); err == nil && len(c.files) > 0 && c.files[len(c.files)-1].Path == p {
+				c.files[len(c.files)-1].Size = info.Size()
+			}
 		}
 		return nil
 	})
