@@ -20,9 +20,10 @@ build: ## build the binaries into ./bin
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: bin
-bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd and helm into ./bin (cached)
+bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd and helm, and fetch the chart's optional CRDs, into ./bin (cached)
 	@KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh $(BIN)
 	@HELM_VERSION=$(HELM_VERSION) hack/build-helm.sh $(BIN)
+	@hack/fetch-crds.sh $(BIN)
 
 .PHONY: test
 test: verify bin ## run every test: unit, golden, fuzz seeds, and end to end on a real kube-apiserver
