@@ -8,6 +8,9 @@ BIN := $(CURDIR)/bin
 KUBE_VERSION ?= v1.36.3
 ETCD_VERSION ?= v3.6.6
 HELM_VERSION ?= v3.22.0
+# The image `make image` builds.
+PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/inzone/Chart.yaml)
 FUZZTIME ?= 30s
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -18,6 +21,10 @@ help: ## list the targets
 .PHONY: build
 build: ## build the binaries into ./bin
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: image
+image: ## build the container image as an OCI archive, dist/inzone-image.tar, without a container engine
+	$(GO) run ./hack/image -o dist/inzone-image.tar -platforms $(PLATFORMS) -tag $(IMAGE_TAG)
 
 .PHONY: bin
 bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd and helm, and fetch the chart's optional CRDs, into ./bin (cached)
