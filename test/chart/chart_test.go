@@ -172,7 +172,7 @@ var toggles = []toggle{
 func TestChartToggles(t *testing.T) {
 	for _, tt := range toggles {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := helm(t, append([]string{"lint", "--strict", chartDir(t), "--namespace", namespace}, setArgs(tt.sets)...)...); err != nil {
+			if _, err := helm(t, append([]string{"lint", "--strict", chartDir(t), "--namespace", namespace}, envtest.SetArgs(tt.sets)...)...); err != nil {
 				t.Fatal(err)
 			}
 			raw, objs := render(t, tt.sets...)
@@ -334,7 +334,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
-			_, err := helm(t, append([]string{"template", release, chartDir(t), "--namespace", namespace}, setArgs([]string{tt.set})...)...)
+			_, err := helm(t, append([]string{"template", release, chartDir(t), "--namespace", namespace}, envtest.SetArgs([]string{tt.set})...)...)
 			if err == nil {
 				t.Fatalf("helm template accepted %s", tt.set)
 			}

@@ -1,0 +1,579 @@
+package envtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/inzone-io/inzone/webhook"
+)
+
+// The release the harness installs the chart as, in the namespace the
+// README's install command uses.
+const (
+	ChartRelease   = "inzone"
+	ChartNamespace = "inzone-system"
+	// ChartFieldOwner owns what the harness applies (server-side apply).
+	ChartFieldOwner = "inzone-envtest"
+)
+
+// ErrNoHelm means ./bin/helm is missing.
+var ErrNoHelm = errors.New("helm not found")
+
+// HelmBinary is ./bin/helm (or $KUBEBUILDER_ASSETS/helm), built by `make
+// bin` (hack/build-helm.sh).
+func HelmBinary() (string, error) {
+	dir, err := AssetsDir()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "helm")
+	if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("%w: %s is missing; run `make bin` (hack/build-helm.sh)", ErrNoHelm, p)
+	}
+	return p, nil
+}
+
+// ChartDir is charts/inzone in the repository.
+func ChartDir() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "charts", "inzone"), nil
+}
+
+// Helm runs ./bin/helm with a private home, so no user config or repository
+// cache leaks in, and returns stdout, or an error carrying stderr.
+func Helm(ctx context.Context, args ...string) ([]byte, error) {
+	bin, err := HelmBinary()
+	if err != nil {
+		return nil, err
+	}
+	home, err := os.MkdirTemp("", "inzone-helm-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(home)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(home, "cache"),
+		"HELM_CONFIG_HOME="+filepath.Join(home, "config"), "HELM_DATA_HOME="+filepath.Join(home, "data"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// SetArgs turns "key=value" pairs into helm --set flags; a pair starting
+// with "string:" becomes --set-string.
+func SetArgs(sets []string) []string {
+	var args []string
+	for _, s := range sets {
+		if v, ok := strings.CutPrefix(s, "string:"); ok {
+			args = append(args, "--set-string", v)
+			continue
+		}
+		args = append(args, "--set", s)
+	}
+	return args
+}
+
+// RenderChart runs helm template on charts/inzone as ChartRelease in
+// ChartNamespace and returns the output and its objects.
+func RenderChart(ctx context.Context, sets ...string) ([]byte, []*unstructured.Unstructured, error) {
+	dir, err := ChartDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := Helm(ctx, append([]string{"template", ChartRelease, dir, "--namespace", ChartNamespace}, SetArgs(sets)...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := DecodeObjects(out)
+	if err != nil {
+		return out, nil, fmt.Errorf("rendered manifests do not decode: %w", err)
+	}
+	return out, objs, nil
+}
+
+// DecodeObjects splits a YAML stream into objects, skipping empty documents.
+func DecodeObjects(stream []byte) ([]*unstructured.Unstructured, error) {
+	dec := yamlv3.NewDecoder(bytes.NewReader(stream))
+	var objs []*unstructured.Unstructured
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			return objs, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if doc == nil {
+			continue
+		}
+		// Through JSON, so numbers and maps have the types unstructured expects.
+		data, err := yaml.Marshal(doc)
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(data, &u.Object); err != nil {
+			return nil, err
+		}
+		objs = append(objs, u)
+	}
+}
+
+// Apply server-side applies an object as ChartFieldOwner.
+func (e *Env) Apply(ctx context.Context, o *unstructured.Unstructured, opts ...client.ApplyOption) error {
+	opts = append(opts, client.FieldOwner(ChartFieldOwner), client.ForceOwnership)
+	return e.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), opts...)
+}
+
+// EnsureNamespace creates a namespace, or adds labels to an existing one.
+func (e *Env) EnsureNamespace(ctx context.Context, name string, labels map[string]string) error {
+	err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}})
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	if len(labels) == 0 {
+		return nil
+	}
+	cur := &corev1.Namespace{}
+	if err := e.Client.Get(ctx, types.NamespacedName{Name: name}, cur); err != nil {
+		return err
+	}
+	before := cur.DeepCopy()
+	if cur.Labels == nil {
+		cur.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		cur.Labels[k] = v
+	}
+	return e.Client.Patch(ctx, cur, client.MergeFrom(before))
+}
+
+// ChartOptions configure InstallChart.
+type ChartOptions struct {
+	// Sets are helm --set values ("string:" prefix for --set-string).
+	Sets []string
+	// Flags override the webhook's flags from the rendered Deployment (name
+	// without dashes -> value).
+	Flags map[string]string
+	// Logs receives the webhook's output. Default: kept in ChartInstall.Logs.
+	Logs io.Writer
+}
+
+// ChartInstall is the chart installed on the control plane, with the
+// inzone-webhook binary running out of cluster as the chart's ServiceAccount.
+type ChartInstall struct {
+	// Objects are what helm rendered.
+	Objects []*unstructured.Unstructured
+	// Args the webhook runs with: the Deployment's, adjusted for running
+	// out of cluster.
+	Args []string
+	// Port of the webhook and of its health probes, on 127.0.0.1.
+	Port, HealthPort int
+	// CertDir is where the Secret is projected.
+	CertDir string
+	// Logs holds the webhook's output unless ChartOptions.Logs was set.
+	Logs *bytes.Buffer
+
+	env         *Env
+	dir         string
+	cmd         *exec.Cmd
+	exited      chan error
+	stopped     bool
+	stopProject context.CancelFunc
+	projectDone chan struct{}
+}
+
+// InstallChart renders the chart, applies everything it renders for real
+// (the webhook configuration pointed at https://localhost:<port>, as the
+// Service would be in a cluster), and starts the built inzone-webhook with
+// the Deployment's own flags, as the chart's ServiceAccount (impersonated,
+// so the chart's RBAC is what authorizes it). Nothing writes the cert dir
+// until ProjectSecret, as nothing does in a pod until the kubelet mounts
+// the Secret. Stop it with Stop.
+func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstall, error) {
+	bin, err := BuildBinary("./cmd/inzone-webhook")
+	if err != nil {
+		return nil, err
+	}
+	_, objs, err := RenderChart(ctx, opts.Sets...)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "inzone-chart-")
+	if err != nil {
+		return nil, err
+	}
+	ci := &ChartInstall{Objects: objs, CertDir: filepath.Join(dir, "certs"), Logs: &bytes.Buffer{}, env: e, dir: dir, exited: make(chan error, 1)}
+	fail := func(err error) (*ChartInstall, error) {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := os.MkdirAll(ci.CertDir, 0o755); err != nil {
+		return fail(err)
+	}
+	if ci.Port, err = freePort(); err != nil {
+		return fail(err)
+	}
+	if ci.HealthPort, err = freePort(); err != nil {
+		return fail(err)
+	}
+	if err := e.EnsureNamespace(ctx, ChartNamespace, nil); err != nil {
+		return fail(err)
+	}
+	var deployment, configMap *unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "MutatingWebhookConfiguration":
+			o = o.DeepCopy()
+			hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
+			for _, h := range hooks {
+				h.(map[string]any)["clientConfig"] = map[string]any{"url": fmt.Sprintf("https://localhost:%d%s", ci.Port, webhook.Path)}
+			}
+			if err := unstructured.SetNestedSlice(o.Object, hooks, "webhooks"); err != nil {
+				return fail(err)
+			}
+		case "Secret":
+			// A fresh install: the Secret starts empty.
+			_ = e.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: o.GetNamespace(), Name: o.GetName()}})
+		case "Deployment":
+			deployment = o
+		case "ConfigMap":
+			configMap = o
+		}
+		if err := e.Apply(ctx, o); err != nil {
+			return fail(fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err))
+		}
+	}
+	if deployment == nil || configMap == nil {
+		return fail(errors.New("the chart rendered no Deployment or no ConfigMap"))
+	}
+
+	config, _, _ := unstructured.NestedString(configMap.Object, "data", "config.yaml")
+	configPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+		return fail(err)
+	}
+	sa, _, _ := unstructured.NestedString(deployment.Object, "spec", "template", "spec", "serviceAccountName")
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := e.writeImpersonatingKubeconfig(kubeconfig, "system:serviceaccount:"+ChartNamespace+":"+sa); err != nil {
+		return fail(err)
+	}
+	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
+	var args []string
+	for _, a := range containers[0].(map[string]any)["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	set := map[string]string{
+		"config": configPath, "cert-dir": ci.CertDir, "host": "127.0.0.1", "port": strconv.Itoa(ci.Port),
+		"metrics-bind-address": "0", "health-probe-bind-address": "127.0.0.1:" + strconv.Itoa(ci.HealthPort),
+	}
+	if dns := FlagValue(args, "cert-dns-names"); dns != "" {
+		// The API server calls localhost out of cluster.
+		set["cert-dns-names"] = dns + ",localhost"
+	}
+	for k, v := range opts.Flags {
+		set[k] = v
+	}
+	ci.Args = OverrideFlags(args, set)
+	ci.cmd = exec.Command(bin, ci.Args...)
+	ci.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	var logs io.Writer = ci.Logs
+	if opts.Logs != nil {
+		logs = opts.Logs
+	}
+	ci.cmd.Stdout, ci.cmd.Stderr = logs, logs
+	if err := ci.cmd.Start(); err != nil {
+		return fail(err)
+	}
+	go func() { ci.exited <- ci.cmd.Wait() }()
+	return ci, nil
+}
+
+// Object returns the rendered object of kind, or nil.
+func (ci *ChartInstall) Object(kind string) *unstructured.Unstructured {
+	for _, o := range ci.Objects {
+		if o.GetKind() == kind {
+			return o
+		}
+	}
+	return nil
+}
+
+// Stop stops projecting the Secret and the webhook (SIGTERM, then kill).
+// The installed objects stay; Uninstall removes the webhook configuration.
+// Idempotent.
+func (ci *ChartInstall) Stop() error {
+	if ci.stopProject != nil {
+		ci.stopProject()
+		<-ci.projectDone
+		ci.stopProject = nil
+	}
+	var errs []error
+	if !ci.stopped {
+		ci.stopped = true
+		_ = ci.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-ci.exited:
+		case <-time.After(15 * time.Second):
+			_ = ci.cmd.Process.Kill()
+			<-ci.exited
+			errs = append(errs, errors.New("inzone-webhook did not stop within 15s of SIGTERM"))
+		}
+	}
+	errs = append(errs, os.RemoveAll(ci.dir))
+	return errors.Join(errs...)
+}
+
+// Uninstall deletes the webhook configuration, so it no longer points at
+// a stopped process.
+func (ci *ChartInstall) Uninstall(ctx context.Context) error {
+	if o := ci.Object("MutatingWebhookConfiguration"); o != nil {
+		return client.IgnoreNotFound(ci.env.Client.Delete(ctx, o.DeepCopy()))
+	}
+	return nil
+}
+
+// Readyz returns the status code and body of GET /readyz.
+func (ci *ChartInstall) Readyz() (int, string) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", ci.HealthPort))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// WaitReady waits for /readyz to answer 200, or the process to exit.
+func (ci *ChartInstall) WaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-ci.exited:
+			ci.stopped = true
+			return fmt.Errorf("inzone-webhook exited: %v", err)
+		default:
+		}
+		if code, _ := ci.Readyz(); code == http.StatusOK {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	code, body := ci.Readyz()
+	return fmt.Errorf("inzone-webhook not ready within %s: %d %s", timeout, code, body)
+}
+
+// ServedCertificate is the SHA-256 of the leaf certificate the webhook
+// presents now.
+func (ci *ChartInstall) ServedCertificate() ([32]byte, error) {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ci.Port)),
+		&tls.Config{InsecureSkipVerify: true}) // only reading which certificate is served
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer conn.Close()
+	certs := conn.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return [32]byte{}, errors.New("no certificate")
+	}
+	return sha256.Sum256(certs[0].Raw), nil
+}
+
+// ProjectSecret does what the kubelet does for the Deployment's Secret
+// volume: it writes the Secret's keys into CertDir whenever the Secret
+// changes (polled every 200 ms), swapping a ..data symlink so a reader
+// never sees half of an update. Stop ends it.
+func (ci *ChartInstall) ProjectSecret() {
+	secret := ci.Object("Secret")
+	name := "inzone-webhook-cert"
+	if secret != nil {
+		name = secret.GetName()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ci.stopProject, ci.projectDone = cancel, make(chan struct{})
+	go func() {
+		defer close(ci.projectDone)
+		lastRV := ""
+		for ctx.Err() == nil {
+			s := &corev1.Secret{}
+			if err := ci.env.Client.Get(ctx, types.NamespacedName{Namespace: ChartNamespace, Name: name}, s); err == nil && s.ResourceVersion != lastRV && len(s.Data) > 0 {
+				if err := atomicWrite(ci.CertDir, s.Data); err == nil {
+					lastRV = s.ResourceVersion
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+// atomicWrite follows the kubelet's AtomicWriter layout:
+// dir/..<ts>/<key> files, dir/..data -> ..<ts>, dir/<key> -> ..data/<key>.
+func atomicWrite(dir string, data map[string][]byte) error {
+	ts, err := os.MkdirTemp(dir, "..ts-")
+	if err != nil {
+		return err
+	}
+	for k, v := range data {
+		if err := os.WriteFile(filepath.Join(ts, k), v, 0o600); err != nil {
+			return err
+		}
+	}
+	tmpLink := filepath.Join(dir, "..data_tmp")
+	_ = os.Remove(tmpLink)
+	if err := os.Symlink(filepath.Base(ts), tmpLink); err != nil {
+		return err
+	}
+	old, _ := os.Readlink(filepath.Join(dir, "..data"))
+	if err := os.Rename(tmpLink, filepath.Join(dir, "..data")); err != nil {
+		return err
+	}
+	for k := range data {
+		link := filepath.Join(dir, k)
+		if _, err := os.Lstat(link); errors.Is(err, os.ErrNotExist) {
+			if err := os.Symlink(filepath.Join("..data", k), link); err != nil {
+				return err
+			}
+		}
+	}
+	if old != "" {
+		_ = os.RemoveAll(filepath.Join(dir, old))
+	}
+	return nil
+}
+
+var (
+	buildMu    sync.Mutex
+	builtBins  = map[string]string{}
+	builtDir   string
+	buildError = map[string]error{}
+)
+
+// BuildBinary builds a main package of the repository (e.g.
+// "./cmd/inzone-webhook") once per process and returns its path.
+func BuildBinary(pkg string) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := builtBins[pkg]; ok {
+		return p, buildError[pkg]
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	if builtDir == "" {
+		if builtDir, err = os.MkdirTemp("", "inzone-bin-"); err != nil {
+			return "", err
+		}
+	}
+	out := filepath.Join(builtDir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		buildError[pkg] = fmt.Errorf("building %s: %v\n%s", pkg, err, b)
+	}
+	builtBins[pkg] = out
+	return out, buildError[pkg]
+}
+
+// writeImpersonatingKubeconfig writes a kubeconfig that authenticates as
+// the admin and impersonates user, so every request is authorized as user.
+func (e *Env) writeImpersonatingKubeconfig(path, user string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: e.Config.Host, CertificateAuthorityData: e.Config.CAData}
+	kc.AuthInfos["as"] = &clientcmdapi.AuthInfo{ClientCertificateData: e.Config.CertData, ClientKeyData: e.Config.KeyData, Impersonate: user}
+	kc.Contexts["as"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "as"}
+	kc.CurrentContext = "as"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FlagValue is the value of --name=value in args.
+func FlagValue(args []string, name string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// OverrideFlags replaces --name=value flags in args and appends those args
+// lacks, in name order; every other flag is kept.
+func OverrideFlags(args []string, set map[string]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if v, ok := set[name]; ok {
+			out = append(out, "--"+name+"="+v)
+			seen[name] = true
+			continue
+		}
+		out = append(out, a)
+	}
+	var rest []string
+	for name := range set {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	slices.Sort(rest)
+	for _, name := range rest {
+		out = append(out, "--"+name+"="+set[name])
+	}
+	return out
+}
+
+// Into converts an unstructured object into a typed one.
+func Into[T any](u *unstructured.Unstructured) (*T, error) {
+	v := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, v, true); err != nil {
+		return nil, fmt.Errorf("%s %s does not convert to %T: %w", u.GetKind(), u.GetName(), v, err)
+	}
+	return v, nil
+}
