@@ -417,6 +417,10 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, from map
 	}
 	out := []ServiceTraffic{}
 	calleesBy := map[string]map[string]int{}
+	var byLabel podLabelIndex
+	if from == nil {
+		byLabel = newPodLabelIndex(pods)
+	}
 	for i := range in.Services {
 		svc := &in.Services[i]
 		if svc.Spec.Type == corev1.ServiceTypeExternalName {
@@ -428,9 +432,8 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, from map
 		if from != nil {
 			st.Callers = from
 		} else if len(svc.Spec.Selector) > 0 {
-			sel := labels.SelectorFromSet(svc.Spec.Selector)
-			for _, p := range pods {
-				if p.Namespace != svc.Namespace || !sel.Matches(labels.Set(p.Labels)) {
+			for _, p := range byLabel.candidates(svc.Namespace, svc.Spec.Selector) {
+				if !labels.SelectorFromValidatedSet(svc.Spec.Selector).Matches(labels.Set(p.Labels)) {
 					continue
 				}
 				if z := nodeZone[p.Spec.NodeName]; p.Spec.NodeName != "" && z != "" {
@@ -456,6 +459,44 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, from map
 		c, ok := calleesBy[key]
 		return c, ok
 	}
+}
+
+// podLabelIndex finds the pods that may match a selector without a pass
+// over every pod per Service: pods by namespace, label key and value.
+type podLabelIndex map[string]map[string]map[string][]*corev1.Pod
+
+func newPodLabelIndex(pods []*corev1.Pod) podLabelIndex {
+	idx := podLabelIndex{}
+	for _, p := range pods {
+		byKey := idx[p.Namespace]
+		if byKey == nil {
+			byKey = map[string]map[string][]*corev1.Pod{}
+			idx[p.Namespace] = byKey
+		}
+		for k, v := range p.Labels {
+			byValue := byKey[k]
+			if byValue == nil {
+				byValue = map[string][]*corev1.Pod{}
+				byKey[k] = byValue
+			}
+			byValue[v] = append(byValue[v], p)
+		}
+	}
+	return idx
+}
+
+// candidates are the pods in namespace having the selector's rarest
+// key=value; the caller still matches the whole selector.
+func (x podLabelIndex) candidates(namespace string, selector map[string]string) []*corev1.Pod {
+	var best []*corev1.Pod
+	first := true
+	for k, v := range selector {
+		c := x[namespace][k][v]
+		if first || len(c) < len(best) {
+			best, first = c, false
+		}
+	}
+	return best
 }
 
 // callees counts the ready endpoints per zone: the endpoint's zone field, or

@@ -35,6 +35,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/inzone-io/inzone/audit"
 	"github.com/inzone-io/inzone/lint"
@@ -269,7 +270,13 @@ func (o *AuditOptions) Complete() error {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kubectl-inzone/" + version()
-	if o.Client, err = kubernetes.NewForConfig(cfg); err != nil {
+	// The built-in types come as protobuf: on 10,000 pods it decodes
+	// faster and leaves less garbage than JSON. The dynamic client (Istio's
+	// objects) speaks JSON.
+	typed := rest.CopyConfig(cfg)
+	typed.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	typed.ContentType = "application/vnd.kubernetes.protobuf"
+	if o.Client, err = kubernetes.NewForConfig(typed); err != nil {
 		return err
 	}
 	o.Dynamic, err = dynamic.NewForConfig(cfg)
