@@ -2,6 +2,7 @@ package lint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -84,7 +85,7 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 		seen[r.ID] = "built in"
 	}
 
-	regoOpts := append([]func(*rego.Rego){rego.Query("v := data.inzone.rules[p].violation[_]")}, Builtins(opts.ELBs)...)
+	regoOpts := Builtins(opts.ELBs)
 	for _, fsys := range opts.Policies {
 		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -134,12 +135,74 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 			e.kinds[k] = true
 		}
 	}
+	dispatch, err := ast.ParseModuleWithOpts("inzone-dispatch.rego", dispatchModule(e.rules), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return nil, fmt.Errorf("compiling policies: %w", err)
+	}
+	regoOpts = append(regoOpts, rego.ParsedModule(dispatch), rego.Query(dispatchQuery))
 	q, err := rego.New(regoOpts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("compiling policies: %w", err)
 	}
 	e.query = q
 	return e, nil
+}
+
+// The query evaluates, for an input of some kind, only the rules that read
+// that kind (custom.kinds) or say nothing of kinds, instead of every
+// rule's guard on input.kind. Its results are those of
+// `v := data.inzone.rules[p].violation[_]`, in the same order (by package,
+// then violation) for every rule that reads the input's kind.
+const (
+	dispatchPackage = "inzone_lint_dispatch"
+	dispatchQuery   = "x := data." + dispatchPackage + ".violations[_]; p := x[0]; v := x[1]"
+)
+
+// dispatchModule is the Rego module behind dispatchQuery: rules, by
+// package path under inzone.rules.
+func dispatchModule(rules map[string]*Rule) string {
+	byKind := map[string][]string{}
+	var any []string
+	for pkg, r := range rules {
+		name := strings.TrimPrefix(pkg, "inzone.rules.")
+		if strings.Contains(name, ".") {
+			continue // not a child of data.inzone.rules, so never evaluated
+		}
+		if len(r.Kinds) == 0 {
+			any = append(any, name)
+		}
+		for _, k := range r.Kinds {
+			byKind[k] = append(byKind[k], name)
+		}
+	}
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	var b strings.Builder
+	b.WriteString("package " + dispatchPackage + "\n\n_by_kind := {")
+	kinds := make([]string, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for i, k := range kinds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(q(k) + ": {")
+		for j, p := range byKind[k] {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(q(p))
+		}
+		b.WriteString("}")
+	}
+	b.WriteString("}\n\n_packages contains p if some p in _by_kind[input.kind]\n\n")
+	sort.Strings(any)
+	for _, p := range any {
+		b.WriteString("_packages contains " + q(p) + "\n\n")
+	}
+	b.WriteString("violations contains [p, v] if {\n\tsome p in _packages\n\tsome v in data.inzone.rules[p].violation\n}\n")
+	return b.String()
 }
 
 // ruleFromModule reads a rule's package METADATA.
