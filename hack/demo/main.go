@@ -1,13 +1,19 @@
-// Command demo shows inzone end to end on a throwaway control plane: it
-// starts kube-apiserver and etcd from ./bin, runs the webhook with the
-// built-in default config against it, creates example pods and prints what
-// the API server stored. `make demo` runs it; DEMO_KEEP=1 keeps the control
-// plane up (with a kubeconfig in .demo/) until Ctrl-C.
+// Command demo shows inzone end to end on a throwaway control plane, on the
+// path a user takes: it starts kube-apiserver and etcd from ./bin, installs
+// what `helm install inzone charts/inzone` installs (RBAC, config, Secret,
+// webhook configuration; the Deployment's pods are this process's child,
+// run with the chart's own flags as the chart's ServiceAccount), waits for
+// the webhook to issue its own certificate, then creates example pods and
+// prints what the API server stored. `make demo` runs it; DEMO_KEEP=1 keeps
+// the control plane up (with a kubeconfig in .demo/) until Ctrl-C.
 package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,24 +35,38 @@ func main() { os.Exit(run()) }
 
 func run() int {
 	fmt.Println("starting kube-apiserver and etcd from ./bin ...")
-	env, err := envtest.Start(envtest.Options{})
+	env, err := envtest.Start(envtest.Options{WithoutInzoneWebhook: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err, "(run `make bin` first)")
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
 
-	cfg := mutate.DefaultConfig()
-	// The one thing the default cannot know: which ELBs are which service.
-	cfg.DDSD.ELBs = map[string]string{"internal-orders-1234567890.us-east-1.elb.amazonaws.com": "orders"}
-	fmt.Println("starting inzone-webhook with the built-in default config ...")
-	if err := env.StartWebhook(envtest.WebhookOptions{Config: cfg}); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fmt.Println("installing charts/inzone (helm template | kubectl apply --server-side) and starting inzone-webhook with its flags ...")
+	// The one thing the default config cannot know: which ELBs are which
+	// service (Services of type LoadBalancer are learned on their own).
+	chart, err := env.InstallChart(ctx, envtest.ChartOptions{Sets: []string{
+		`config.ddsd.elbs.internal-orders-1234567890\.us-east-1\.elb\.amazonaws\.com=orders`,
+	}})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	defer func() { _ = chart.Stop() }()
+	for _, o := range chart.Objects {
+		fmt.Printf("  %s %s\n", o.GetKind(), o.GetName())
+	}
+	chart.ProjectSecret()
+	if err := chart.WaitReady(90 * time.Second); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\n%s", err, chart.Logs.String())
+		return 1
+	}
+	if err := showCertificate(ctx, env); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
 	if err := demo(ctx, env); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
@@ -54,6 +75,26 @@ func run() int {
 		return keep(env)
 	}
 	return 0
+}
+
+// showCertificate prints what the webhook did for its own TLS: the CA it
+// created, now the caBundle the API server trusts.
+func showCertificate(ctx context.Context, env *envtest.Env) error {
+	mwc := &admissionv1.MutatingWebhookConfiguration{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: envtest.ChartRelease}, mwc); err != nil {
+		return err
+	}
+	block, _ := pem.Decode(mwc.Webhooks[0].ClientConfig.CABundle)
+	if block == nil {
+		return errors.New("the webhook configuration has no caBundle")
+	}
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("inzone-webhook is ready: it created CA %q (valid until %s) in Secret %s/inzone-webhook-cert\nand wrote it into MutatingWebhookConfiguration %s's caBundle\n\n",
+		ca.Subject.CommonName, ca.NotAfter.Format("2006-01-02"), envtest.ChartNamespace, mwc.Name)
+	return nil
 }
 
 func demo(ctx context.Context, env *envtest.Env) error {
