@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -335,126 +336,158 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 
 func policyFSs() []fs.FS { return []fs.FS{policies.FS} }
 
-// read lists every object the audit needs.
+// readConcurrency bounds the lists in flight: the API server serves them
+// from its watch cache on several cores, and one list at a time leaves the
+// audit waiting on it.
+const readConcurrency = 4
+
+// read lists every object the audit needs, up to readConcurrency lists at
+// a time. On failure it returns the error of the first list in the order
+// below (nodes first), so the message does not depend on timing.
 func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
 	var in audit.Input
-	var err error
 	c, ns, p := o.Client, o.namespace, o.progress
-	if in.Nodes, err = listAll(ctx, p, "nodes", "", func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
-		l, err := c.CoreV1().Nodes().List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return in, err
-	}
-	if in.Pods, err = listAll(ctx, p, "pods", ns, func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
-		l, err := c.CoreV1().Pods(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return in, err
-	}
-	if in.Services, err = listAll(ctx, p, "services", ns, func(opts metav1.ListOptions) ([]corev1.Service, string, error) {
-		l, err := c.CoreV1().Services(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return in, err
-	}
-	if in.EndpointSlices, err = listAll(ctx, p, "endpointslices.discovery.k8s.io", ns, func(opts metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
-		l, err := c.DiscoveryV1().EndpointSlices(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return in, err
-	}
-	if !o.NoConfigMaps {
-		if in.ConfigMaps, err = listAll(ctx, p, "configmaps", ns, func(opts metav1.ListOptions) ([]corev1.ConfigMap, string, error) {
-			l, err := c.CoreV1().ConfigMaps(ns).List(ctx, opts)
-			if err != nil {
-				return nil, "", err
+	tasks := []func() error{
+		func() (err error) {
+			in.Nodes, err = listAll(ctx, p, "nodes", "", func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
+				l, err := c.CoreV1().Nodes().List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.Pods, err = listAll(ctx, p, "pods", ns, func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
+				l, err := c.CoreV1().Pods(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.Services, err = listAll(ctx, p, "services", ns, func(opts metav1.ListOptions) ([]corev1.Service, string, error) {
+				l, err := c.CoreV1().Services(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.EndpointSlices, err = listAll(ctx, p, "endpointslices.discovery.k8s.io", ns, func(opts metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+				l, err := c.DiscoveryV1().EndpointSlices(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			if o.NoConfigMaps {
+				return nil
 			}
-			return l.Items, l.Continue, nil
-		}); err != nil {
-			return in, err
-		}
+			in.ConfigMaps, err = listAll(ctx, p, "configmaps", ns, func(opts metav1.ListOptions) ([]corev1.ConfigMap, string, error) {
+				l, err := c.CoreV1().ConfigMaps(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.Deployments, err = listAll(ctx, p, "deployments.apps", ns, func(opts metav1.ListOptions) ([]appsv1.Deployment, string, error) {
+				l, err := c.AppsV1().Deployments(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.StatefulSets, err = listAll(ctx, p, "statefulsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
+				l, err := c.AppsV1().StatefulSets(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.DaemonSets, err = listAll(ctx, p, "daemonsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
+				l, err := c.AppsV1().DaemonSets(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.ReplicaSets, err = listAll(ctx, p, "replicasets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.ReplicaSet, string, error) {
+				l, err := c.AppsV1().ReplicaSets(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.Jobs, err = listAll(ctx, p, "jobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.Job, string, error) {
+				l, err := c.BatchV1().Jobs(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			in.CronJobs, err = listAll(ctx, p, "cronjobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.CronJob, string, error) {
+				l, err := c.BatchV1().CronJobs(ns).List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
+			return err
+		},
+		func() (err error) {
+			if o.NoIstio {
+				return nil
+			}
+			in.Istio, err = o.readIstio(ctx)
+			return err
+		},
 	}
-	if err := o.readWorkloads(ctx, &in); err != nil {
-		return in, err
+	errs := make([]error, len(tasks))
+	sem := make(chan struct{}, readConcurrency)
+	var wg sync.WaitGroup
+	for i, task := range tasks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = task()
+		}()
 	}
-	if !o.NoIstio {
-		if in.Istio, err = o.readIstio(ctx); err != nil {
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return in, err
 		}
 	}
 	return in, nil
-}
-
-// readWorkloads lists the objects with pod templates.
-func (o *AuditOptions) readWorkloads(ctx context.Context, in *audit.Input) error {
-	var err error
-	c, ns, p := o.Client, o.namespace, o.progress
-	if in.Deployments, err = listAll(ctx, p, "deployments.apps", ns, func(opts metav1.ListOptions) ([]appsv1.Deployment, string, error) {
-		l, err := c.AppsV1().Deployments(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return err
-	}
-	if in.StatefulSets, err = listAll(ctx, p, "statefulsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
-		l, err := c.AppsV1().StatefulSets(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return err
-	}
-	if in.DaemonSets, err = listAll(ctx, p, "daemonsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
-		l, err := c.AppsV1().DaemonSets(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return err
-	}
-	if in.ReplicaSets, err = listAll(ctx, p, "replicasets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.ReplicaSet, string, error) {
-		l, err := c.AppsV1().ReplicaSets(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return err
-	}
-	if in.Jobs, err = listAll(ctx, p, "jobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.Job, string, error) {
-		l, err := c.BatchV1().Jobs(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}); err != nil {
-		return err
-	}
-	in.CronJobs, err = listAll(ctx, p, "cronjobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.CronJob, string, error) {
-		l, err := c.BatchV1().CronJobs(ns).List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	return err
 }
 
 // IstioGroup is the API group of Istio's networking objects.
