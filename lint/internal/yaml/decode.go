@@ -47,6 +47,8 @@ type parser struct {
 	skipKind   func(kind string) bool
 	rootNext   bool
 	noComments bool
+	slab       []Node
+	slabSize   int
 }
 
 func newParser(b []byte) *parser {
@@ -191,11 +193,21 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 	} else if kind == ScalarNode {
 		tag, _ = resolve("", value)
 	}
-	n := &Node{
-		Kind:  kind,
-		Tag:   tag,
-		Value: value,
-		Style: style,
+	var n *Node
+	if p.skipKind != nil || p.noComments { // inzone: nodes come in slabs
+		if len(p.slab) == 0 {
+			p.slabSize = min(max(2*p.slabSize, 8), 64)
+			p.slab = make([]Node, p.slabSize)
+		}
+		n, p.slab = &p.slab[0], p.slab[1:]
+		*n = Node{Kind: kind, Tag: tag, Value: value, Style: style}
+	} else {
+		n = &Node{
+			Kind:  kind,
+			Tag:   tag,
+			Value: value,
+			Style: style,
+		}
 	}
 	if !p.textless {
 		n.Line = p.event.start_mark.line + 1

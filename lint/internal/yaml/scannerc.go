@@ -547,7 +547,7 @@ func read(parser *yaml_parser_t, s []byte) []byte {
 	if w == 0 {
 		panic("invalid character sequence")
 	}
-	if len(s) == 0 {
+	if cap(s) == 0 { // inzone: was len, so scratch buffers are reused
 		s = make([]byte, 0, 32)
 	}
 	if w == 1 && len(s)+w <= cap(s) {
@@ -562,6 +562,25 @@ func read(parser *yaml_parser_t, s []byte) []byte {
 	parser.mark.column++
 	parser.unread--
 	return s
+}
+
+// inzone: yaml_keep copies a scalar's value, built in a scratch buffer,
+// into the parser's arena: one allocation per up to 16 KiB of values rather
+// than one per value. Values are never written to once kept; nodes copy them.
+func yaml_keep(parser *yaml_parser_t, s []byte) []byte {
+	if len(s) == 0 {
+		return nil // as a value that was never appended to
+	}
+	if len(s) > 1024 {
+		return append([]byte(nil), s...)
+	}
+	if len(parser.arena)+len(s) > cap(parser.arena) {
+		// Chunks grow from 2 KiB to 16 KiB: small files stay small.
+		parser.arena = make([]byte, 0, min(max(2*cap(parser.arena), 2<<10), 16<<10))
+	}
+	i := len(parser.arena)
+	parser.arena = append(parser.arena, s...)
+	return parser.arena[i:len(parser.arena):len(parser.arena)]
 }
 
 // Copy a line break character to a string buffer and advance pointers.
@@ -2302,6 +2321,10 @@ func yaml_parser_scan_block_scalar(parser *yaml_parser_t, token *yaml_token_t, l
 
 	// Scan the leading line breaks and determine the indentation level if needed.
 	var s, leading_break, trailing_breaks []byte
+	s, leading_break, trailing_breaks = parser.scratch[0][:0], parser.scratch[1][:0], parser.scratch[2][:0] // inzone
+	defer func() {
+		parser.scratch[0], parser.scratch[1], parser.scratch[2] = s[:0], leading_break[:0], trailing_breaks[:0]
+	}()
 	if !yaml_parser_scan_block_scalar_breaks(parser, &indent, &trailing_breaks, start_mark, &end_mark) {
 		return false
 	}
@@ -2369,7 +2392,7 @@ func yaml_parser_scan_block_scalar(parser *yaml_parser_t, token *yaml_token_t, l
 		typ:        yaml_SCALAR_TOKEN,
 		start_mark: start_mark,
 		end_mark:   end_mark,
-		value:      s,
+		value:      yaml_keep(parser, s), // inzone
 		style:      yaml_LITERAL_SCALAR_STYLE,
 	}
 	if !literal {
@@ -2441,6 +2464,10 @@ func yaml_parser_scan_flow_scalar(parser *yaml_parser_t, token *yaml_token_t, si
 
 	// Consume the content of the quoted scalar.
 	var s, leading_break, trailing_breaks, whitespaces []byte
+	s, leading_break, trailing_breaks, whitespaces = parser.scratch[0][:0], parser.scratch[1][:0], parser.scratch[2][:0], parser.scratch[3][:0] // inzone
+	defer func() {
+		parser.scratch = [4][]byte{s[:0], leading_break[:0], trailing_breaks[:0], whitespaces[:0]}
+	}()
 	for {
 		// Check that there are no document indicators at the beginning of the line.
 		if parser.unread < 4 && !yaml_parser_update_buffer(parser, 4) {
@@ -2680,7 +2707,7 @@ func yaml_parser_scan_flow_scalar(parser *yaml_parser_t, token *yaml_token_t, si
 		typ:        yaml_SCALAR_TOKEN,
 		start_mark: start_mark,
 		end_mark:   end_mark,
-		value:      s,
+		value:      yaml_keep(parser, s), // inzone
 		style:      yaml_SINGLE_QUOTED_SCALAR_STYLE,
 	}
 	if !single {
@@ -2693,6 +2720,10 @@ func yaml_parser_scan_flow_scalar(parser *yaml_parser_t, token *yaml_token_t, si
 func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) bool {
 
 	var s, leading_break, trailing_breaks, whitespaces []byte
+	s, leading_break, trailing_breaks, whitespaces = parser.scratch[0][:0], parser.scratch[1][:0], parser.scratch[2][:0], parser.scratch[3][:0] // inzone
+	defer func() {
+		parser.scratch = [4][]byte{s[:0], leading_break[:0], trailing_breaks[:0], whitespaces[:0]}
+	}()
 	var leading_blanks bool
 	var indent = parser.indent + 1
 
@@ -2822,7 +2853,7 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 		typ:        yaml_SCALAR_TOKEN,
 		start_mark: start_mark,
 		end_mark:   end_mark,
-		value:      s,
+		value:      yaml_keep(parser, s), // inzone
 		style:      yaml_PLAIN_SCALAR_STYLE,
 	}
 

@@ -553,6 +553,10 @@ type yaml_alias_data_t struct {
 // All members are internal. Manage the structure using the
 // yaml_parser_ family of functions.
 type yaml_parser_t struct {
+	// inzone: scratch buffers of the scalar scanners, and the arena their
+	// values are kept in (yaml_keep).
+	scratch [4][]byte
+	arena   []byte
 
 	// Error handling
 
