@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -261,4 +262,34 @@ func TestCallers(t *testing.T) {
 func sliceNamed(s discoveryv1.EndpointSlice, name string) discoveryv1.EndpointSlice {
 	s.Name = name
 	return s
+}
+
+// TestServiceSelectors: a Service's own pods are those its whole selector
+// matches in its namespace (the label index only narrows the search).
+func TestServiceSelectors(t *testing.T) {
+	label := func(k, v string) podOpt { return func(p *corev1.Pod) { p.Labels[k] = v } }
+	pods := []corev1.Pod{
+		pod("shop", "match-a", "a1", app("web"), label("tier", "front")),
+		pod("shop", "match-b", "b1", app("web"), label("tier", "front")),
+		pod("shop", "one-key-only", "c1", app("web"), label("tier", "back")),
+		pod("shop", "other-app", "c1", app("api"), label("tier", "front")),
+		pod("other", "other-namespace", "c1", app("web"), label("tier", "front")),
+	}
+	for _, tt := range []struct {
+		name     string
+		selector map[string]string
+		want     map[string]int
+	}{
+		{"both keys must match", map[string]string{"app": "web", "tier": "front"}, map[string]int{"zone-a": 1, "zone-b": 1}},
+		{"one key matches more pods", map[string]string{"app": "web"}, map[string]int{"zone-a": 1, "zone-b": 1, "zone-c": 1}},
+		{"a value no pod has matches none", map[string]string{"app": "web", "tier": "db"}, map[string]int{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := run(t, Input{Nodes: threeZones(), Pods: pods, Services: []corev1.Service{service("shop", "svc", tt.selector)},
+				EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "svc", "zone-a", "zone-b", "zone-c")}})
+			if got := rep.Services[0].Callers; fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("callers = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
