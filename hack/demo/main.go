@@ -54,7 +54,10 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}
-	defer func() { _ = chart.Stop() }()
+	defer func() {
+		_ = chart.Stop()
+		_ = chart.Uninstall(context.Background())
+	}()
 	for _, o := range chart.Objects {
 		fmt.Printf("  %s %s\n", o.GetKind(), o.GetName())
 	}

@@ -146,6 +146,35 @@ func TestInstalledChartMutatesPods(t *testing.T) {
 	if err := env.Client.Create(ctx, plainPod(shop, "app", nil)); err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
 		t.Errorf("with the webhook down and failurePolicy Fail, a selected pod must be refused; got %v", err)
 	}
+
+	// helm upgrade, with the webhook down so nothing re-injects, keeps what
+	// the webhook wrote: the Secret's certificates and the caBundle (no
+	// manifest sets them, so helm's three-way merge leaves them).
+	if err := wh.PointWebhookAtService(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := wh.Upgrade(ctx, "webhook.timeoutSeconds=7"); err != nil {
+		t.Fatal(err)
+	}
+	after := &corev1.Secret{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(secret), after); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range secret.Data {
+		if !bytes.Equal(after.Data[k], v) {
+			t.Errorf("helm upgrade changed the Secret's %s", k)
+		}
+	}
+	upgraded := &admissionv1.MutatingWebhookConfiguration{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(mwc), upgraded); err != nil {
+		t.Fatal(err)
+	}
+	if *upgraded.Webhooks[0].TimeoutSeconds != 7 {
+		t.Errorf("the upgrade did not apply: timeoutSeconds %d", *upgraded.Webhooks[0].TimeoutSeconds)
+	}
+	if !bytes.Equal(upgraded.Webhooks[0].ClientConfig.CABundle, secret.Data["ca.crt"]) {
+		t.Error("helm upgrade dropped the caBundle the webhook injected")
+	}
 }
 
 // TestCertificateRotationDuringPodCreation has the webhook renew its

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -204,6 +205,8 @@ type ChartInstall struct {
 	Port, HealthPort int
 	// CertDir is where the Secret is projected.
 	CertDir string
+	// Kubeconfig is the admin kubeconfig helm runs with.
+	Kubeconfig string
 	// Logs holds the webhook's output unless ChartOptions.Logs was set.
 	Logs *bytes.Buffer
 
@@ -216,19 +219,20 @@ type ChartInstall struct {
 	projectDone chan struct{}
 }
 
-// InstallChart renders the chart, applies everything it renders for real
-// (the webhook configuration pointed at https://localhost:<port>, as the
-// Service would be in a cluster), and starts the built inzone-webhook with
-// the Deployment's own flags, as the chart's ServiceAccount (impersonated,
-// so the chart's RBAC is what authorizes it). Nothing writes the cert dir
-// until ProjectSecret, as nothing does in a pod until the kubelet mounts
-// the Secret. Stop it with Stop.
+// InstallChart runs `helm install` of charts/inzone as ChartRelease into
+// ChartNamespace on the control plane, points the webhook configuration at
+// https://localhost:<port> (where the Service would route in a cluster), and
+// starts the built inzone-webhook with the Deployment's own flags, as the
+// chart's ServiceAccount (impersonated, so the chart's RBAC is what
+// authorizes it). Nothing writes the cert dir until ProjectSecret, as
+// nothing does in a pod until the kubelet mounts the Secret. Stop stops the
+// webhook; Uninstall runs `helm uninstall`.
 func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstall, error) {
 	bin, err := BuildBinary("./cmd/inzone-webhook")
 	if err != nil {
 		return nil, err
 	}
-	_, objs, err := RenderChart(ctx, opts.Sets...)
+	chartDir, err := ChartDir()
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +240,8 @@ func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstal
 	if err != nil {
 		return nil, err
 	}
-	ci := &ChartInstall{Objects: objs, CertDir: filepath.Join(dir, "certs"), Logs: &bytes.Buffer{}, env: e, dir: dir, exited: make(chan error, 1)}
+	ci := &ChartInstall{CertDir: filepath.Join(dir, "certs"), Logs: &bytes.Buffer{}, env: e, dir: dir, exited: make(chan error, 1),
+		Kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
 	fail := func(err error) (*ChartInstall, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -250,35 +255,26 @@ func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstal
 	if ci.HealthPort, err = freePort(); err != nil {
 		return fail(err)
 	}
-	if err := e.EnsureNamespace(ctx, ChartNamespace, nil); err != nil {
+	if err := e.WriteKubeconfig(ci.Kubeconfig); err != nil {
 		return fail(err)
 	}
-	var deployment, configMap *unstructured.Unstructured
-	for _, o := range objs {
-		switch o.GetKind() {
-		case "MutatingWebhookConfiguration":
-			o = o.DeepCopy()
-			hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
-			for _, h := range hooks {
-				h.(map[string]any)["clientConfig"] = map[string]any{"url": fmt.Sprintf("https://localhost:%d%s", ci.Port, webhook.Path)}
-			}
-			if err := unstructured.SetNestedSlice(o.Object, hooks, "webhooks"); err != nil {
-				return fail(err)
-			}
-		case "Secret":
-			// A fresh install: the Secret starts empty.
-			_ = e.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: o.GetNamespace(), Name: o.GetName()}})
-		case "Deployment":
-			deployment = o
-		case "ConfigMap":
-			configMap = o
-		}
-		if err := e.Apply(ctx, o); err != nil {
-			return fail(fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err))
-		}
+	install := append([]string{"install", ChartRelease, chartDir, "--namespace", ChartNamespace, "--create-namespace", "--kubeconfig", ci.Kubeconfig}, SetArgs(opts.Sets)...)
+	if _, err := Helm(ctx, install...); err != nil {
+		return fail(err)
 	}
+	manifest, err := Helm(ctx, "get", "manifest", ChartRelease, "--namespace", ChartNamespace, "--kubeconfig", ci.Kubeconfig)
+	if err != nil {
+		return fail(err)
+	}
+	if ci.Objects, err = DecodeObjects(manifest); err != nil {
+		return fail(err)
+	}
+	if err := ci.PointWebhookAtLocalhost(ctx); err != nil {
+		return fail(err)
+	}
+	deployment, configMap := ci.Object("Deployment"), ci.Object("ConfigMap")
 	if deployment == nil || configMap == nil {
-		return fail(errors.New("the chart rendered no Deployment or no ConfigMap"))
+		return fail(errors.New("the chart installed no Deployment or no ConfigMap"))
 	}
 
 	config, _, _ := unstructured.NestedString(configMap.Object, "data", "config.yaml")
@@ -353,17 +349,58 @@ func (ci *ChartInstall) Stop() error {
 			errs = append(errs, errors.New("inzone-webhook did not stop within 15s of SIGTERM"))
 		}
 	}
-	errs = append(errs, os.RemoveAll(ci.dir))
 	return errors.Join(errs...)
 }
 
-// Uninstall deletes the webhook configuration, so it no longer points at
-// a stopped process.
+// Uninstall runs `helm uninstall`, which also removes the webhook
+// configuration, so nothing points at a stopped process, and removes the
+// webhook's files. Call it after Stop.
 func (ci *ChartInstall) Uninstall(ctx context.Context) error {
-	if o := ci.Object("MutatingWebhookConfiguration"); o != nil {
-		return client.IgnoreNotFound(ci.env.Client.Delete(ctx, o.DeepCopy()))
+	_, err := Helm(ctx, "uninstall", ChartRelease, "--namespace", ChartNamespace, "--kubeconfig", ci.Kubeconfig, "--wait")
+	return errors.Join(err, os.RemoveAll(ci.dir))
+}
+
+// Upgrade runs `helm upgrade --reuse-values` with more values.
+func (ci *ChartInstall) Upgrade(ctx context.Context, sets ...string) error {
+	dir, err := ChartDir()
+	if err != nil {
+		return err
 	}
-	return nil
+	_, err = Helm(ctx, append([]string{"upgrade", ChartRelease, dir, "--namespace", ChartNamespace, "--kubeconfig", ci.Kubeconfig, "--reuse-values"}, SetArgs(sets)...)...)
+	return err
+}
+
+// PointWebhookAtLocalhost sets the installed webhook configuration's
+// clientConfig to the local webhook, keeping its caBundle.
+func (ci *ChartInstall) PointWebhookAtLocalhost(ctx context.Context) error {
+	url := fmt.Sprintf("https://localhost:%d%s", ci.Port, webhook.Path)
+	return ci.setClientConfig(ctx, func(cc *admissionv1.WebhookClientConfig, _ int) {
+		cc.Service, cc.URL = nil, &url
+	})
+}
+
+// PointWebhookAtService puts back the clientConfig the chart installed
+// (the Service), keeping the caBundle: the state of a real cluster, which
+// `helm upgrade` expects.
+func (ci *ChartInstall) PointWebhookAtService(ctx context.Context) error {
+	rendered, err := Into[admissionv1.MutatingWebhookConfiguration](ci.Object("MutatingWebhookConfiguration"))
+	if err != nil {
+		return err
+	}
+	return ci.setClientConfig(ctx, func(cc *admissionv1.WebhookClientConfig, i int) {
+		cc.Service, cc.URL = rendered.Webhooks[i].ClientConfig.Service, nil
+	})
+}
+
+func (ci *ChartInstall) setClientConfig(ctx context.Context, set func(cc *admissionv1.WebhookClientConfig, i int)) error {
+	mwc := &admissionv1.MutatingWebhookConfiguration{}
+	if err := ci.env.Client.Get(ctx, types.NamespacedName{Name: ChartRelease}, mwc); err != nil {
+		return err
+	}
+	for i := range mwc.Webhooks {
+		set(&mwc.Webhooks[i].ClientConfig, i)
+	}
+	return ci.env.Client.Update(ctx, mwc)
 }
 
 // Readyz returns the status code and body of GET /readyz.
