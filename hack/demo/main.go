@@ -44,7 +44,7 @@ func run() int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	fmt.Println("installing charts/inzone (helm template | kubectl apply --server-side) and starting inzone-webhook with its flags ...")
+	fmt.Println("helm install inzone charts/inzone -n inzone-system, then inzone-webhook with the chart's flags as its ServiceAccount ...")
 	// The one thing the default config cannot know: which ELBs are which
 	// service (Services of type LoadBalancer are learned on their own).
 	chart, err := env.InstallChart(ctx, envtest.ChartOptions{Sets: []string{
