@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -241,6 +242,15 @@ func TestCallers(t *testing.T) {
 		}
 		if tot.Cost == nil || !near(tot.Cost.ZoneAwareUSDPerMonth, 17.28) || !near(tot.Cost.RoundRobinUSDPerMonth, 138.24) || !near(tot.Cost.SavedUSDPerMonth, 120.96) {
 			t.Errorf("total cost = %+v", tot.Cost)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, "table", rep, ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"== CALL GRAPH", "$17.28", "$103.68", "$120.96", "TOTAL (2 of 4 edges, weighted by requests)", "(no Service shop/missing)"} {
+			if !strings.Contains(buf.String(), want) {
+				t.Errorf("table lacks %q:\n%s", want, buf.String())
+			}
 		}
 	})
 	t.Run("without request rates the totals are weighted by bytes", func(t *testing.T) {

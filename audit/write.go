@@ -118,7 +118,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintln(tw, "FROM\tTO\tREQ/S\tBYTES/S\tZONE-AWARE\tROUND-ROBIN\tSAVED\tUSD/MONTH ZONE-AWARE\tUSD/MONTH ROUND-ROBIN\tUSD/MONTH SAVED")
 		for _, e := range rep.Edges {
 			if e.Skipped != "" {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t(%s)\t\t\t\n", e.From, e.To, rate(e.RequestsPerSecond), rate(e.BytesPerSecond), e.Skipped)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t(%s)\n", e.From, e.To, rate(e.RequestsPerSecond), rate(e.BytesPerSecond), e.Skipped)
 				continue
 			}
 			ca, cr, cs := "-", "-", "-"
@@ -133,10 +133,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 			if t.Cost != nil {
 				ca, cr, cs = usd(t.Cost.ZoneAwareUSDPerMonth), usd(t.Cost.RoundRobinUSDPerMonth), usd(t.Cost.SavedUSDPerMonth)
 			}
-			label := fmt.Sprintf("TOTAL (%d edges", t.Edges-t.Skipped)
-			if t.Skipped > 0 {
-				label += fmt.Sprintf(", %d skipped", t.Skipped)
-			}
+			label := fmt.Sprintf("TOTAL (%d of %d edges", t.Edges-t.Skipped, t.Edges)
 			if t.WeightedBy != "" {
 				label += ", weighted by " + t.WeightedBy
 			}
