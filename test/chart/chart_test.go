@@ -158,6 +158,46 @@ var toggles = []toggle{
 				t.Errorf("image = %s", got)
 			}
 		}},
+	{name: "scheduling and pod metadata", sets: []string{"priorityClassName=system-cluster-critical", "nodeSelector.pool=system",
+		"tolerations[0].key=dedicated", "tolerations[0].operator=Exists", "podAnnotations.team=platform", "podLabels.team=platform",
+		"imagePullSecrets[0].name=regcred", "podDisruptionBudget.minAvailable=50%"}, kinds: selfManagedKinds,
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			spec := deployment(t, objs).Spec.Template
+			if spec.Spec.PriorityClassName != "system-cluster-critical" || spec.Spec.NodeSelector["pool"] != "system" ||
+				len(spec.Spec.Tolerations) != 1 || spec.Spec.Tolerations[0].Key != "dedicated" ||
+				spec.Annotations["team"] != "platform" || spec.Labels["team"] != "platform" ||
+				len(spec.Spec.ImagePullSecrets) != 1 || spec.Spec.ImagePullSecrets[0].Name != "regcred" {
+				t.Errorf("pod template = %+v", spec)
+			}
+			if spec.Annotations["checksum/config"] == "" {
+				t.Error("podAnnotations replaced the config checksum")
+			}
+			pdb := find(t, objs, "PodDisruptionBudget", "")
+			if got, _, _ := unstructured.NestedString(pdb.Object, "spec", "minAvailable"); got != "50%" {
+				t.Errorf("PDB minAvailable = %q", got)
+			}
+		}},
+	{name: "ports, logging, HTTP/2 and certificate lifetimes", sets: []string{"webhook.port=10443", "metrics.port=9090", "healthPort=9091",
+		"logLevel=debug", "webhook.enableHTTP2=true", "certs.selfManaged.validity=720h", "certs.selfManaged.renewBefore=240h", "certs.selfManaged.checkInterval=1h"},
+		kinds: selfManagedKinds,
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			c := deployment(t, objs).Spec.Template.Spec.Containers[0]
+			for _, want := range []string{"--port=10443", "--metrics-bind-address=:9090", "--health-probe-bind-address=:9091", "--zap-log-level=debug",
+				"--enable-http2=true", "--cert-validity=720h", "--cert-renew-before=240h", "--cert-check-interval=1h"} {
+				if !slices.Contains(c.Args, want) {
+					t.Errorf("args lack %s: %q", want, c.Args)
+				}
+			}
+			ports := map[string]int32{}
+			for _, p := range c.Ports {
+				ports[p.Name] = p.ContainerPort
+			}
+			if ports["https-webhook"] != 10443 || ports["http-metrics"] != 9090 || ports["http-health"] != 9091 {
+				t.Errorf("container ports = %v", ports)
+			}
+		}},
+	{name: "PDB off", sets: []string{"podDisruptionBudget.enabled=false"},
+		kinds: slices.DeleteFunc(slices.Clone(selfManagedKinds), func(k string) bool { return k == "PodDisruptionBudget" })},
 	{name: "config overrides reach the ConfigMap", sets: []string{"config.ddsd.env=staging", "config.spread.whenUnsatisfiable=DoNotSchedule", "config.ddsd.elbs.internal-api-1234\\.us-east-1\\.elb\\.amazonaws\\.com=api"}, kinds: selfManagedKinds,
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			cfg := configOf(t, objs)
