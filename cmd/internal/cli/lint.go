@@ -190,6 +190,9 @@ func (o *LintOptions) Run(ctx context.Context) error {
 			errs = append(errs, e)
 		}
 	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(lint.GCPercent(files))
+	}
 	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
 	rep := l.Lint(ctx, files)
 	rep.Errors = append(errs, rep.Errors...)
