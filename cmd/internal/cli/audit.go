@@ -575,6 +575,7 @@ func listAll[T any](ctx context.Context, p *progress, resource, namespace string
 		if err != nil {
 			return nil, listError(resource, namespace, err)
 		}
+		trim(items)
 		out = append(out, items...)
 		p.reading(resource, len(out))
 		if cont == "" {
@@ -583,6 +584,28 @@ func listAll[T any](ctx context.Context, p *progress, resource, namespace string
 		opts.Continue = cont
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// lastApplied is kubectl apply's copy of the object, as large as the
+// object and read by nothing in the audit.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// trim drops from each listed object what the audit never reads, as each
+// page arrives, so a large cluster's lists are not held whole: managed
+// fields, the last-applied annotation, and a pod's status but its phase.
+func trim[T any](items []T) {
+	for i := range items {
+		obj := any(&items[i])
+		if m, ok := obj.(metav1.Object); ok {
+			m.SetManagedFields(nil)
+			if a := m.GetAnnotations(); a[lastApplied] != "" {
+				delete(a, lastApplied)
+			}
+		}
+		if p, ok := obj.(*corev1.Pod); ok {
+			p.Status = corev1.PodStatus{Phase: p.Status.Phase}
 		}
 	}
 }

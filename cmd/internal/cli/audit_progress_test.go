@@ -93,3 +93,24 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 		}
 	})
 }
+
+func TestTrim(t *testing.T) {
+	pods := []corev1.Pod{{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+			Annotations: map[string]string{lastApplied: "{...}", "inzone.io/lint-ignore": "x"}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}},
+	}}
+	trim(pods)
+	p := pods[0]
+	if p.ManagedFields != nil || p.Annotations[lastApplied] != "" || p.Annotations["inzone.io/lint-ignore"] != "x" {
+		t.Errorf("metadata after trim = %+v", p.ObjectMeta)
+	}
+	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP != "" || p.Status.Conditions != nil {
+		t.Errorf("status after trim = %+v", p.Status)
+	}
+	svcs := []corev1.Service{{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}}, Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{Hostname: "h"}}}}}}
+	trim(svcs)
+	if svcs[0].ManagedFields != nil || len(svcs[0].Status.LoadBalancer.Ingress) != 1 {
+		t.Errorf("service after trim = %+v", svcs[0])
+	}
+}
