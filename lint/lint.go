@@ -33,6 +33,8 @@ type File struct {
 	Load func() ([]byte, error)
 	// Size is Load's size when known, a hint for scheduling.
 	Size int64
+	// readInto, when set, is Load into a buffer the caller reuses.
+	readInto func(buf []byte) ([]byte, error)
 }
 
 // size is the file's size, as far as known before reading it.
@@ -98,12 +100,13 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // the worker's file buffer
 			for i := range jobs {
 				f := files[i]
 				if cfg.ignoresFile(f.Path) {
 					continue
 				}
-				fl := fileLinter{engine: l.Engine, cfg: cfg}
+				fl := fileLinter{engine: l.Engine, cfg: cfg, buf: &buf}
 				fl.lintFile(ctx, f)
 				results[i] = result{fl.findings, fl.errs, fl.docs}
 			}
@@ -151,10 +154,17 @@ type fileLinter struct {
 	findings []Finding
 	errs     []FileError
 	docs     int
+	buf      *[]byte // reused for reading files, when not nil
 }
 
 func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 	data := f.Data
+	if data == nil && f.readInto != nil && fl.buf != nil {
+		if b, err := f.readInto(*fl.buf); err == nil {
+			data, *fl.buf = b, b[:0]
+		}
+		// on an error, Load below reads again and reports it as ever
+	}
 	if data == nil && f.Load != nil {
 		var err error
 		if data, err = f.Load(); err != nil {

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -73,7 +74,40 @@ func (c *collector) readFile(p string) {
 	}
 	c.seen[p] = true
 	fsys := c.fsys
-	c.files = append(c.files, File{Path: p, Load: func() ([]byte, error) { return fs.ReadFile(fsys, p) }})
+	c.files = append(c.files, File{Path: p, Load: func() ([]byte, error) { return fs.ReadFile(fsys, p) },
+		readInto: func(buf []byte) ([]byte, error) { return readInto(fsys, p, buf) }})
+}
+
+// readInto reads file name into buf, reallocated when too small: a worker
+// reuses one buffer for all its files rather than allocating each file
+// afresh (the bytes are not referenced once the file is linted).
+func readInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if size := st.Size() + 512; int64(cap(buf)) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (c *collector) walk(root string) {
