@@ -34,3 +34,32 @@ func BenchmarkLintCorpus(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParseCorpus parses ../shared/corpus as lintFile does, skipping
+// the documents of kinds no rule reads: the YAML side of BenchmarkLintCorpus.
+func BenchmarkParseCorpus(b *testing.B) {
+	corpus := filepath.Join(sharedDir(b), "corpus")
+	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	var data [][]byte
+	size := 0
+	for _, f := range files {
+		d, err := f.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, size = append(data, d), size+len(d)
+	}
+	fl := fileLinter{engine: testLinter(b).Engine}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, d := range data {
+			if err := eachDocument(files[i].Path, d, fl.skips, func(*Document) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

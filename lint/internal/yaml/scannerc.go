@@ -583,6 +583,27 @@ func yaml_keep(parser *yaml_parser_t, s []byte) []byte {
 	return parser.arena[i:len(parser.arena):len(parser.arena)]
 }
 
+// inzone: yaml_plain_run is the length of the run of characters at the
+// buffer position that a plain scalar's inner loop would read one at a
+// time: printable ASCII but blanks and ':' (and, in flow context, the flow
+// indicators), leaving at least 2 characters unread.
+func yaml_plain_run(parser *yaml_parser_t) int {
+	buf, pos, limit := parser.buffer, parser.buffer_pos, parser.unread-2
+	flow := parser.flow_level > 0
+	n := 0
+	for n < limit {
+		c := buf[pos+n]
+		if c <= ' ' || c >= 0x7F || c == ':' {
+			break
+		}
+		if flow && (c == ',' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}') {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // Copy a line break character to a string buffer and advance pointers.
 func read_line(parser *yaml_parser_t, s []byte) []byte {
 	buf := parser.buffer
@@ -2794,6 +2815,20 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 			end_mark = parser.mark
 			if parser.unread < 2 && !yaml_parser_update_buffer(parser, 2) {
 				return false
+			}
+
+			// inzone: and the printable ASCII characters after it that
+			// neither end the scalar nor need folding, at once: what the
+			// loop would do one by one (never leaving fewer than 2 unread,
+			// so no buffer update is skipped).
+			if n := yaml_plain_run(parser); n > 0 {
+				s = append(s, parser.buffer[parser.buffer_pos:parser.buffer_pos+n]...)
+				parser.buffer_pos += n
+				parser.mark.index += n
+				parser.mark.column += n
+				parser.unread -= n
+				parser.newlines = 0
+				end_mark = parser.mark
 			}
 		}
 
