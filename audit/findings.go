@@ -21,7 +21,7 @@ var (
 	RuleNoProxy = lint.Rule{
 		ID:          "audit-pods-without-proxy",
 		Title:       "Pods run without the inzone-proxy sidecar",
-		Description: "Pods were created before injection was enabled, or in a namespace without inzone.io/inject=enabled: their calls skip zone-aware routing.",
+		Description: "Pods were created before injection was enabled, or in a namespace without inzone.io/inject=enabled: their calls skip zone-aware routing. A warning where other pods of the namespace have the sidecar (they predate injection), info where none has (the namespace may not be meant for the mesh).",
 		Severity:    lint.SeverityWarning,
 		Remediation: "Label the namespace inzone.io/inject=enabled and restart the workloads (kubectl rollout restart).",
 	}
@@ -78,8 +78,15 @@ func (r *Report) Findings() []lint.Finding {
 		}
 	}
 	for _, c := range r.Coverage {
-		if n := c.Reasons[ReasonNotInjected]; n > 0 {
-			add(&RuleNoProxy, "Namespace", "", c.Namespace, fmt.Sprintf("namespace %s: %d of %d pods run without inzone-proxy (%s)", c.Namespace, n, c.Pods, ReasonNotInjected))
+		n := c.Reasons[ReasonNotInjected]
+		switch {
+		case n > 0 && c.WithProxy > 0:
+			// Injection works here: these pods predate it.
+			add(&RuleNoProxy, "Namespace", "", c.Namespace, fmt.Sprintf("namespace %s: %d of %d pods run without inzone-proxy while %d have it: created before injection, restart them", c.Namespace, n, c.Pods, c.WithProxy))
+		case n > 0:
+			// No pod has it: most likely a namespace not meant for the mesh.
+			add(&RuleNoProxy, "Namespace", "", c.Namespace, fmt.Sprintf("namespace %s: none of its %d pods runs inzone-proxy (namespace not enabled?)", c.Namespace, c.Pods))
+			out[len(out)-1].Severity = lint.SeverityInfo
 		}
 	}
 	for _, n := range r.NodesWithoutZone {

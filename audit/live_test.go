@@ -212,6 +212,38 @@ func findingsReport(t *testing.T, threshold float64) *Report {
 	return rep
 }
 
+func TestNoProxySeverity(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		pods []corev1.Pod
+		want lint.Severity
+		msg  string
+	}{
+		{"pods beside injected ones predate injection", append(spread("shop", "old", []string{"a1", "b1"}), spread("shop", "new", []string{"c1"}, withProxy(false))...), lint.SeverityWarning, "created before injection"},
+		{"a namespace without any proxy may not be meant for the mesh", spread("shop", "old", []string{"a1", "b1"}), lint.SeverityInfo, "namespace not enabled"},
+		{"opted-out pods are no finding", spread("shop", "x", []string{"a1"}, func(p *corev1.Pod) { p.Labels["inzone.io/inject"] = "false" }), "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := run(t, Input{Nodes: threeZones(), Pods: tt.pods})
+			var got []lint.Finding
+			for _, f := range rep.Findings() {
+				if f.Rule == RuleNoProxy.ID {
+					got = append(got, f)
+				}
+			}
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Errorf("findings %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Severity != tt.want || !strings.Contains(got[0].Message, tt.msg) {
+				t.Errorf("findings %+v, want one %s mentioning %q", got, tt.want, tt.msg)
+			}
+		})
+	}
+}
+
 func TestFindings(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
