@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -143,6 +144,12 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 			t.Fatalf("kubectl inzone audit %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
 		}
 		return stdout.String(), stderr.String()
+	}
+	runErr := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, kubectl, append([]string{"inzone", "audit"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig, "HOME="+dir)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
 	}
 
 	// --call-graph with request and byte rates, at 0.02 USD a GB each way.
@@ -283,6 +290,10 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 		}
 	})
 
+	t.Run("the documented ClusterRole is enough, Istio's rule included", func(t *testing.T) {
+		testDocumentedRBAC(ctx, t, env, dir, run, runErr)
+	})
+
 	t.Run("sarif", func(t *testing.T) {
 		out, _ := run("-n", ns.Name, "-o", "sarif", "--call-graph", graph)
 		var log struct {
@@ -319,6 +330,80 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testDocumentedRBAC binds the ClusterRole `kubectl inzone audit --help`
+// prints to a user and audits as that user: it must be enough, Istio
+// included; without its networking.istio.io rule the 403 names the resource
+// and --no-istio, which then works.
+func testDocumentedRBAC(ctx context.Context, t *testing.T, env *envtest.Env, dir string, run func(...string) (string, string), runErr func(...string) (string, error)) {
+	help, _ := run("--help")
+	i := strings.Index(help, "apiVersion: rbac.authorization.k8s.io/v1")
+	j := strings.Index(help, "\nUsage:")
+	if i < 0 || j < i {
+		t.Fatalf("--help shows no ClusterRole:\n%s", help)
+	}
+	var role rbacv1.ClusterRole
+	if err := sigsyaml.UnmarshalStrict([]byte(help[i:j]), &role); err != nil {
+		t.Fatalf("the ClusterRole in --help does not parse: %v\n%s", err, help[i:j])
+	}
+	bind := func(user string, role *rbacv1.ClusterRole) {
+		t.Helper()
+		role.Name = "inzone-audit-" + user
+		if err := env.Client.Create(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		b := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: user}},
+		}
+		if err := env.Client.Create(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := role.DeepCopy()
+	bind("auditor", full)
+	noIstio := role.DeepCopy()
+	noIstio.Rules = nil
+	for _, r := range role.Rules {
+		if len(r.APIGroups) == 1 && r.APIGroups[0] == "networking.istio.io" {
+			continue
+		}
+		noIstio.Rules = append(noIstio.Rules, r)
+	}
+	if len(noIstio.Rules) != len(role.Rules)-1 {
+		t.Fatalf("no networking.istio.io rule in %+v", role.Rules)
+	}
+	bind("auditor-no-istio", noIstio)
+
+	// RBAC is cached by the authorizer: retry briefly.
+	var out string
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if out, err = runErr("-A", "-o", "json", "--as", "auditor"); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("audit as a user with the documented ClusterRole: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "istio-service-entry-dns") {
+		t.Errorf("audit as auditor read no ServiceEntry")
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if out, err = runErr("-A", "--as", "auditor-no-istio"); err != nil && strings.Contains(out, "serviceentries") {
+			break
+		}
+	}
+	for _, want := range []string{"forbidden: cannot list serviceentries.networking.istio.io at the cluster scope", "--no-istio"} {
+		if err == nil || !strings.Contains(out, want) {
+			t.Errorf("audit without the Istio rule: %v, output lacks %q:\n%s", err, want, out)
+		}
+	}
+	if out, err := runErr("-A", "--as", "auditor-no-istio", "--no-istio"); err != nil {
+		t.Errorf("audit --no-istio without the Istio rule: %v\n%s", err, out)
+	}
 }
 
 // nearRel compares money and volumes to a relative 1e-9.
