@@ -235,9 +235,10 @@ func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
 			pods = append(pods, p)
 		}
 	}
-	rep.Workloads = workloads(pods, nodeZone, rep.Zones)
+	owners := newJobOwners(in.Jobs)
+	rep.Workloads = workloads(pods, nodeZone, rep.Zones, owners)
 	rep.Coverage = coverage(pods)
-	callers := newCallerIndex(pods, nodeZone)
+	callers := newCallerIndex(pods, nodeZone, owners)
 	var from map[string]int
 	if opts.From != nil {
 		rep.Callers = opts.From.String()
@@ -295,11 +296,39 @@ func WorkloadOf(p *corev1.Pod) (kind, name string) {
 	return workloadKindBarePod, p.Name
 }
 
-func workloads(pods []*corev1.Pod, nodeZone map[string]string, zones []string) []Workload {
+// jobOwners maps namespace/job to the CronJob that owns the Job, so a
+// CronJob's pods are one workload rather than one per run.
+type jobOwners map[string]string
+
+func newJobOwners(jobs []batchv1.Job) jobOwners {
+	out := jobOwners{}
+	for i := range jobs {
+		j := &jobs[i]
+		for _, o := range j.OwnerReferences {
+			if o.Kind == "CronJob" && o.Controller != nil && *o.Controller {
+				out[j.Namespace+"/"+j.Name] = o.Name
+			}
+		}
+	}
+	return out
+}
+
+// workloadOf is WorkloadOf, with a CronJob's Job reported as the CronJob.
+func (x jobOwners) workloadOf(p *corev1.Pod) (kind, name string) {
+	kind, name = WorkloadOf(p)
+	if kind == "Job" {
+		if cj, ok := x[p.Namespace+"/"+name]; ok {
+			return "CronJob", cj
+		}
+	}
+	return kind, name
+}
+
+func workloads(pods []*corev1.Pod, nodeZone map[string]string, zones []string, owners jobOwners) []Workload {
 	type key struct{ ns, kind, name string }
 	byKey := map[key]*Workload{}
 	for _, p := range pods {
-		kind, name := WorkloadOf(p)
+		kind, name := owners.workloadOf(p)
 		k := key{p.Namespace, kind, name}
 		w := byKey[k]
 		if w == nil {

@@ -30,8 +30,9 @@ const (
 // graph's `from` do: [namespace/]kind/name.
 type WorkloadRef struct {
 	Namespace string `json:"namespace"`
-	// Kind is as WorkloadOf reports it: Deployment, StatefulSet, DaemonSet,
-	// ReplicaSet, Job, Pod, or app (pods grouped by their app label).
+	// Kind is as the workloads section reports it: Deployment,
+	// StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, or app (pods
+	// grouped by their app label).
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 }
@@ -46,12 +47,13 @@ var workloadKinds = map[string]string{
 	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
 	"replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
 	"job": "Job", "jobs": "Job",
+	"cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
 	"pod": "Pod", "pods": "Pod", "po": "Pod",
 	"app": workloadKindApp,
 }
 
 // WorkloadKindNames are the kinds ParseWorkloadRef accepts, for messages.
-const WorkloadKindNames = "deployment, statefulset, daemonset, replicaset, job, pod or app"
+const WorkloadKindNames = "deployment, statefulset, daemonset, replicaset, job, cronjob, pod or app"
 
 // ParseWorkloadRef parses [namespace/]kind/name; namespace defaults to
 // defaultNamespace.
@@ -337,10 +339,10 @@ type EdgeTotals struct {
 // callerIndex finds the pods of a workload by zone.
 type callerIndex map[WorkloadRef]map[string]int
 
-func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string) callerIndex {
+func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string, owners jobOwners) callerIndex {
 	idx := callerIndex{}
 	for _, p := range pods {
-		kind, name := WorkloadOf(p)
+		kind, name := owners.workloadOf(p)
 		refs := []WorkloadRef{{Namespace: p.Namespace, Kind: kind, Name: name}}
 		// A pod is also its app's and, as a caller, itself.
 		if kind != workloadKindApp {

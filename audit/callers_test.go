@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestParseWorkloadRef(t *testing.T) {
@@ -301,5 +304,45 @@ func TestServiceSelectors(t *testing.T) {
 				t.Errorf("callers = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCronJobPods: the pods of a CronJob's Jobs are one workload, the
+// CronJob, and can be a caller; a Job without a CronJob stays a Job.
+func TestCronJobPods(t *testing.T) {
+	jobPod := func(name, job, node string) corev1.Pod {
+		return pod("shop", name, node, func(p *corev1.Pod) {
+			p.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: job, Controller: ptr.To(true)}}
+		})
+	}
+	in := Input{
+		Nodes: threeZones(),
+		Pods:  []corev1.Pod{jobPod("n1-x", "nightly-1", "a1"), jobPod("n2-x", "nightly-2", "b1"), jobPod("once-x", "once", "c1")},
+		Jobs: []batchv1.Job{
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-1", OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-2", OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "once"}},
+		},
+		Services:       []corev1.Service{service("shop", "api", map[string]string{"app": "api"})},
+		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "api", "zone-a", "zone-b", "zone-c")},
+	}
+	rep := run(t, in)
+	var got []string
+	for _, w := range rep.Workloads {
+		got = append(got, fmt.Sprintf("%s/%s=%d", w.Kind, w.Name, w.Pods))
+	}
+	if want := "CronJob/nightly=2 Job/once=1"; strings.Join(got, " ") != want {
+		t.Errorf("workloads = %v, want %s", got, want)
+	}
+	ref, err := ParseWorkloadRef("cj/nightly", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Audit(context.Background(), in, Options{From: &ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Services[0].Callers; c["zone-a"] != 1 || c["zone-b"] != 1 || len(c) != 2 {
+		t.Errorf("callers from the CronJob = %v", c)
 	}
 }
