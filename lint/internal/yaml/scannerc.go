@@ -604,6 +604,53 @@ func yaml_plain_run(parser *yaml_parser_t) int {
 	return n
 }
 
+// inzone: yaml_skip_spaces skips a run of at most max spaces at once, as
+// skip would one by one, leaving at least 1 character unread (so no
+// buffer update is skipped); it returns how many.
+func yaml_skip_spaces(parser *yaml_parser_t, max int) int {
+	buf, pos := parser.buffer, parser.buffer_pos
+	max = min(max, parser.unread-1)
+	n := 0
+	for n < max && buf[pos+n] == ' ' {
+		n++
+	}
+	parser.mark.index += n
+	parser.mark.column += n
+	parser.unread -= n
+	parser.buffer_pos += n
+	return n
+}
+
+// inzone: yaml_read_line_run appends to s the run of printable ASCII
+// characters and tabs at the buffer position, as read would one by one,
+// leaving at least 1 character unread.
+func yaml_read_line_run(parser *yaml_parser_t, s []byte) []byte {
+	buf, pos, max := parser.buffer, parser.buffer_pos, parser.unread-1
+	n, blank := 0, true
+	for n < max {
+		c := buf[pos+n]
+		if c != '\t' && (c < ' ' || c >= 0x7F) {
+			break
+		}
+		if c != ' ' && c != '\t' {
+			blank = false
+		}
+		n++
+	}
+	if n == 0 {
+		return s
+	}
+	s = append(s, buf[pos:pos+n]...)
+	if !blank {
+		parser.newlines = 0
+	}
+	parser.mark.index += n
+	parser.mark.column += n
+	parser.unread -= n
+	parser.buffer_pos += n
+	return s
+}
+
 // Copy a line break character to a string buffer and advance pointers.
 func read_line(parser *yaml_parser_t, s []byte) []byte {
 	buf := parser.buffer
@@ -1595,6 +1642,7 @@ func yaml_parser_scan_to_next_token(parser *yaml_parser_t) bool {
 			return false
 		}
 
+		yaml_skip_spaces(parser, parser.unread) // inzone
 		for parser.buffer[parser.buffer_pos] == ' ' || ((parser.flow_level > 0 || !parser.simple_key_allowed) && parser.buffer[parser.buffer_pos] == '\t') {
 			skip(parser)
 			if parser.unread < 1 && !yaml_parser_update_buffer(parser, 1) {
@@ -2380,6 +2428,7 @@ func yaml_parser_scan_block_scalar(parser *yaml_parser_t, token *yaml_token_t, l
 		leading_blank = is_blank(parser.buffer, parser.buffer_pos)
 
 		// Consume the current line.
+		s = yaml_read_line_run(parser, s) // inzone
 		for !is_breakz(parser.buffer, parser.buffer_pos) {
 			s = read(parser, s)
 			if parser.unread < 1 && !yaml_parser_update_buffer(parser, 1) {
@@ -2433,6 +2482,11 @@ func yaml_parser_scan_block_scalar_breaks(parser *yaml_parser_t, indent *int, br
 		// Eat the indentation spaces.
 		if parser.unread < 1 && !yaml_parser_update_buffer(parser, 1) {
 			return false
+		}
+		if *indent == 0 { // inzone
+			yaml_skip_spaces(parser, parser.unread)
+		} else {
+			yaml_skip_spaces(parser, *indent-parser.mark.column)
 		}
 		for (*indent == 0 || parser.mark.column < *indent) && is_space(parser.buffer, parser.buffer_pos) {
 			skip(parser)
@@ -2676,7 +2730,7 @@ func yaml_parser_scan_flow_scalar(parser *yaml_parser_t, token *yaml_token_t, si
 				// Consume a space or a tab character.
 				if !leading_blanks {
 					whitespaces = read(parser, whitespaces)
-				} else {
+				} else if yaml_skip_spaces(parser, parser.unread) == 0 { // inzone
 					skip(parser)
 				}
 			} else {
@@ -2855,7 +2909,7 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 				// Consume a space or a tab character.
 				if !leading_blanks {
 					whitespaces = read(parser, whitespaces)
-				} else {
+				} else if yaml_skip_spaces(parser, parser.unread) == 0 { // inzone
 					skip(parser)
 				}
 			} else {
