@@ -178,8 +178,13 @@ func ParseCallGraph(file string, data []byte, defaultNamespace string) ([]Edge, 
 		e := Edge{Line: item.Line}
 		var from, to, ns *yaml.Node
 		var rps, bps *yaml.Node
+		seen := map[string]bool{}
 		for j := 0; j+1 < len(item.Content); j += 2 {
 			k, v := item.Content[j], item.Content[j+1]
+			if seen[k.Value] {
+				return nil, fail(k, at+"."+k.Value, "given twice")
+			}
+			seen[k.Value] = true
 			switch k.Value {
 			case "from":
 				from = v

@@ -101,6 +101,7 @@ func TestParseCallGraph(t *testing.T) {
 		{"a rate that is a string", "- from: deployment/a\n  to: b\n  requestsPerSecond: many\n", 3, "[0].requestsPerSecond", "want a number"},
 		{"a quoted number", "- from: deployment/a\n  to: b\n  bytesPerSecond: \"5\"\n", 3, "[0].bytesPerSecond", "want a number"},
 		{"a negative rate", "- from: deployment/a\n  to: b\n  requestsPerSecond: 1\n- from: deployment/a\n  to: c\n  bytesPerSecond: -1\n", 6, "[1].bytesPerSecond", "negative"},
+		{"a field given twice", "- from: deployment/a\n  to: b\n  to: c\n  requestsPerSecond: 1\n", 3, "[0].to", "twice"},
 		{"an infinite rate", "- from: deployment/a\n  to: b\n  bytesPerSecond: .inf\n", 3, "[0].bytesPerSecond", "finite"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
