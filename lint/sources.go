@@ -110,8 +110,57 @@ func readInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
 	}
 }
 
+// listingFS lists each directory once: the walk lists a directory to look
+// for Chart.yaml and kustomization files (rather than stat four names in
+// every directory), and fs.WalkDir then gets that listing.
+type listingFS struct {
+	fs.FS
+	cache map[string]listing
+}
+
+type listing struct {
+	entries []fs.DirEntry
+	err     error
+}
+
+func (l *listingFS) list(dir string) listing {
+	if ls, ok := l.cache[dir]; ok {
+		return ls
+	}
+	entries, err := fs.ReadDir(l.FS, dir)
+	l.cache[dir] = listing{entries, err}
+	return l.cache[dir]
+}
+
+// ReadDir is fs.ReadDir, from the listing when the walk made one.
+func (l *listingFS) ReadDir(dir string) ([]fs.DirEntry, error) {
+	if ls, ok := l.cache[dir]; ok {
+		delete(l.cache, dir)
+		return ls.entries, ls.err
+	}
+	return fs.ReadDir(l.FS, dir)
+}
+
+func (l *listingFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(l.FS, name) }
+
+// has says whether the listing of dir may hold name: a name that differs
+// only in case counts, for case-insensitive file systems; without a listing
+// the answer is yes, and the caller's stat decides as before.
+func (ls listing) has(name string) bool {
+	if ls.err != nil {
+		return true
+	}
+	for _, e := range ls.entries {
+		if strings.EqualFold(e.Name(), name) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *collector) walk(root string) {
-	err := fs.WalkDir(c.fsys, root, func(p string, d fs.DirEntry, err error) error {
+	lfs := &listingFS{FS: c.fsys, cache: map[string]listing{}}
+	err := fs.WalkDir(lfs, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
 			return nil
@@ -126,11 +175,14 @@ func (c *collector) walk(root string) {
 			if p != root && strings.HasPrefix(d.Name(), ".") {
 				return fs.SkipDir // .git and friends
 			}
-			if isFile(c.fsys, path.Join(p, "Chart.yaml")) {
+			ls := lfs.list(p)
+			if ls.has("Chart.yaml") && isFile(c.fsys, path.Join(p, "Chart.yaml")) {
+				delete(lfs.cache, p)
 				c.renderHelm(p)
 				return fs.SkipDir
 			}
-			if k := kustomizationFile(c.fsys, p); k != "" {
+			if (ls.has("kustomization.yaml") || ls.has("kustomization.yml") || ls.has("Kustomization")) && kustomizationFile(c.fsys, p) != "" {
+				delete(lfs.cache, p)
 				c.renderKustomize(p)
 				return fs.SkipDir
 			}
