@@ -1852,6 +1852,44 @@ func envoyValueAt(doc any, path []any) any {
 // validateEnvoy checks the protoc-gen-validate rules of msg, which was read
 // from v at path, and of every message inside its Anys, as Envoy does when
 // it loads a config and instantiates its extensions.
+// envoyAnyReach caches envoyMayHoldAny by message name.
+var envoyAnyReach sync.Map
+
+// envoyMayHoldAny says whether a message of type md is an Any or can hold
+// one somewhere in its fields: validateEnvoy need not walk the others.
+func envoyMayHoldAny(md protoreflect.MessageDescriptor) bool {
+	if v, ok := envoyAnyReach.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	r := envoyReachesAny(md, map[protoreflect.FullName]bool{})
+	envoyAnyReach.Store(md.FullName(), r)
+	return r
+}
+
+// envoyReachesAny searches the message types reachable from md through its
+// fields (list elements and map entries included) for Any; seen holds the
+// types already searched.
+func envoyReachesAny(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	name := md.FullName()
+	if name == "google.protobuf.Any" {
+		return true
+	}
+	if v, ok := envoyAnyReach.Load(name); ok {
+		return v.(bool)
+	}
+	if seen[name] {
+		return false
+	}
+	seen[name] = true
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		if sub := fields.Get(i).Message(); sub != nil && envoyReachesAny(sub, seen) {
+			return true
+		}
+	}
+	return false
+}
+
 func validateEnvoy(msg proto.Message, v any, path []any) error {
 	var first *EnvoyParseError
 	count := 0
@@ -1891,6 +1929,13 @@ func validateEnvoy(msg proto.Message, v any, path []any) error {
 		m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
 			if fd.Message() == nil || (fd.IsMap() && fd.MapValue().Message() == nil) {
 				return true
+			}
+			sub := fd.Message()
+			if fd.IsMap() {
+				sub = fd.MapValue().Message()
+			}
+			if !envoyMayHoldAny(sub) {
+				return true // validated with its parent, and no Any inside
 			}
 			seg := envoyFieldSeg(string(fd.Name()), fd.JSONName())
 			step := func(sub protoreflect.Message, extra ...envoySeg) {
