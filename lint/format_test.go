@@ -129,3 +129,38 @@ func sharedDir(t testing.TB) string {
 	}
 	return shared
 }
+
+// TestReportJSONIsEncodingJSON holds appendReportJSON to encoding/json's
+// output, on awkward strings and empty and nil lists.
+func TestReportJSONIsEncodingJSON(t *testing.T) {
+	odd := []string{"", "plain", "quote \" backslash \\ slash /", "<html> & more", "tab\tnl\ncr\rbs\bff\f", "ctl \x00\x01\x1f\x7f",
+		"héllo ✓ \U0001F600", "bad \xff\xfe utf8 \xc3", "sep \u2028 \u2029", "é\xe2\x80"}
+	var findings []Finding
+	for i, s := range odd {
+		findings = append(findings, Finding{Rule: s, Severity: Severity(s), File: s, Line: i, Column: -i,
+			Object:  ObjectRef{APIVersion: s, Kind: odd[(i+1)%len(odd)], Namespace: odd[(i+2)%len(odd)], Name: odd[(i+3)%len(odd)]},
+			Message: s, Hint: s})
+	}
+	var errs []FileError
+	for i, s := range odd {
+		errs = append(errs, FileError{File: s, Line: i % 3, Column: i % 2, Message: s})
+	}
+	for _, rep := range []*Report{
+		{},
+		{Findings: []Finding{}, Errors: []FileError{}},
+		{Findings: findings, Errors: errs},
+		{Findings: findings[:1]},
+		{Errors: errs[:1]},
+		{Findings: []Finding{{}}},
+	} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendReportJSON(nil, rep); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("appendReportJSON:\n%s\nencoding/json:\n%s", got, want.Bytes())
+		}
+	}
+}
