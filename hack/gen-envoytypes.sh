@@ -5,7 +5,8 @@
 # envoy-contrib build: kafka, mysql, postgres, golang...) and
 # github.com/cncf/xds/go (TypedStruct, matchers) that holds generated protobuf
 # code (*.pb.go), so that every message Envoy knows is in the global registry
-# and protojson can resolve the "@type" of any typed_config.
+# and protojson can resolve the "@type" of any typed_config. Then it
+# regenerates lint/envoy_successors.go (the v2 -> v3 type table) from them.
 #
 # The modules must be in go.mod; the contrib module has no tags, so it is
 # required at a pseudo-version (go get github.com/envoyproxy/go-control-plane/contrib@<version>).
@@ -79,3 +80,7 @@ gofmt -l "$tmp" >/dev/null
 mv "$tmp" "$OUT"
 trap - EXIT
 echo "gen-envoytypes: wrote $OUT (${#good[@]} packages)" >&2
+
+# The v2 -> v3 type successor table is derived from the same registry.
+INZONE_UPDATE_SUCCESSORS=1 go test -count=1 -run '^TestEnvoySuccessorsGenerated$' ./lint >/dev/null
+echo "gen-envoytypes: regenerated lint/envoy_successors.go" >&2
