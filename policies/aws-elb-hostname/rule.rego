@@ -16,15 +16,13 @@
 package inzone.rules.aws_elb_hostname
 
 violation contains v if {
-	some s in _strings
-	hosts := inzone.elb_hostnames(s.value)
-	count(hosts) > 0
-	names := {h.host | some h in hosts}
+	some s in _hits
+	names := {h.host | some h in s.hosts}
 	msg := sprintf(
 		"%s: %s holds AWS load balancer %s %s: the client bypasses the mesh's service discovery and zone-aware routing",
 		[_ref, s.where, _noun(count(names)), concat(", ", names)],
 	)
-	v := _violation(msg, s.path, hosts)
+	v := _violation(msg, s.path, s.hosts)
 }
 
 _noun(1) := "hostname"
@@ -40,41 +38,57 @@ _violation(msg, path, hosts) := {"msg": msg, "path": path, "hint": hint} if {
 	hint := concat("; ", uses)
 } else := {"msg": msg, "path": path}
 
-# The strings of a workload's containers that may name a host: env values,
-# args and command.
-_strings contains {"path": array.concat(c.path, ["env", i, "value"]), "where": where, "value": e.value} if {
-	some c in _containers
-	is_array(c.container.env)
-	some i, e in c.container.env
+# The strings of a workload's containers that may name a host (env values,
+# args and command) and of a ConfigMap's data, that do. Each string is
+# looked at before anything is built for it: nearly none names a host.
+_hits contains {"path": array.concat(_container_path(ref), ["env", i, "value"]), "where": where, "hosts": hosts} if {
+	some ref in _containers
+	c := _pod_spec.spec[ref[0]][ref[1]]
+	is_array(c.env)
+	some i, e in c.env
 	is_string(e.value)
-	where := sprintf("%s env %v", [c.name, object.get(e, "name", i)])
+	hosts := inzone.elb_hostnames(e.value)
+	count(hosts) > 0
+	where := sprintf("%s env %v", [_container_name(ref, c), object.get(e, "name", i)])
 }
 
-_strings contains {"path": array.concat(c.path, [field, i]), "where": where, "value": s} if {
-	some c in _containers
+_hits contains {"path": array.concat(_container_path(ref), [field, i]), "where": where, "hosts": hosts} if {
+	some ref in _containers
+	c := _pod_spec.spec[ref[0]][ref[1]]
 	some field in ["args", "command"]
-	is_array(c.container[field])
-	some i, s in c.container[field]
+	is_array(c[field])
+	some i, s in c[field]
 	is_string(s)
-	where := sprintf("%s %s[%d]", [c.name, field, i])
+	hosts := inzone.elb_hostnames(s)
+	count(hosts) > 0
+	where := sprintf("%s %s[%d]", [_container_name(ref, c), field, i])
 }
 
-_strings contains {"path": ["data", key], "where": sprintf("data key %s", [key]), "value": value} if {
+_hits contains {"path": ["data", key], "where": sprintf("data key %s", [key]), "hosts": hosts} if {
 	input.kind == "ConfigMap"
 	is_object(input.data)
 	some key, value in input.data
 	is_string(value)
+	hosts := inzone.elb_hostnames(value)
+	count(hosts) > 0
 }
 
-_containers contains {"path": array.concat(ps.path, [field, i]), "name": name, "container": c} if {
+# The containers of the pod spec, as [field, index]: small set elements,
+# not whole containers.
+_containers contains [field, i] if {
 	ps := _pod_spec
 	is_object(ps.spec)
-	some field, label in {"containers": "container", "initContainers": "init container"}
+	some field in ["containers", "initContainers"]
 	is_array(ps.spec[field])
 	some i, c in ps.spec[field]
 	is_object(c)
-	name := sprintf("%s %v", [label, object.get(c, "name", i)])
 }
+
+_container_path(ref) := array.concat(_pod_spec.path, ref)
+
+_container_labels := {"containers": "container", "initContainers": "init container"}
+
+_container_name(ref, c) := sprintf("%s %v", [_container_labels[ref[0]], object.get(c, "name", ref[1])])
 
 _template_kinds := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
 
