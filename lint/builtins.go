@@ -70,6 +70,15 @@ func ELBHostnamesBuiltin(lookup ELBLookup) *tester.Builtin {
 	}
 }
 
+// builtinDecls declares the custom builtins to a compiler.
+func builtinDecls() map[string]*ast.Builtin {
+	decls := map[string]*ast.Builtin{}
+	for _, f := range []*rego.Function{ELBHostnamesDecl} {
+		decls[f.Name] = &ast.Builtin{Name: f.Name, Decl: f.Decl}
+	}
+	return decls
+}
+
 // Builtins returns the rego.New options registering every inzone builtin.
 func Builtins(lookup ELBLookup) []func(*rego.Rego) {
 	return []func(*rego.Rego){ELBHostnames(lookup)}

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
 // Rule describes one rule: from a Rego package's METADATA, or built in.
@@ -63,9 +67,18 @@ type EngineOptions struct {
 // Engine evaluates every rule on a document with one prepared query. It is
 // safe for concurrent use.
 type Engine struct {
-	query rego.PreparedEvalQuery
-	rules map[string]*Rule // by package path, e.g. inzone.rules.envoy_strict_dns
-	list  []*Rule          // sorted by ID, built-in rules included
+	// compiler holds the compiled policies; each kind's query is prepared
+	// against it, the first time an input of that kind is evaluated.
+	compiler *ast.Compiler
+	store    storage.Store
+	builtins []func(*rego.Rego)
+	queries  sync.Map // kind (or otherKinds) -> *kindQuery
+	// byKind are the rule packages (names under inzone.rules) each kind
+	// is evaluated by, sorted; anyKind, those for every kind.
+	byKind  map[string][]string
+	anyKind []string
+	rules   map[string]*Rule // by package path, e.g. inzone.rules.envoy_strict_dns
+	list    []*Rule          // sorted by ID, built-in rules included
 	// kinds are the input kinds some rule reads; nil when a rule does not
 	// say (custom.kinds), and then every document is evaluated.
 	kinds map[string]bool
@@ -135,32 +148,37 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 			e.kinds[k] = true
 		}
 	}
-	dispatch, err := ast.ParseModuleWithOpts("inzone-dispatch.rego", dispatchModule(e.rules), ast.ParserOptions{RegoVersion: ast.RegoV1})
-	if err != nil {
+	e.byKind, e.anyKind = packagesByKind(e.rules)
+	e.builtins = Builtins(opts.ELBs)
+	// The compiler as rego.New makes it, with the custom builtins declared.
+	e.compiler = ast.NewCompiler().
+		WithBuiltins(builtinDecls()).
+		WithUseTypeCheckAnnotations(true)
+	e.store = inmem.New()
+	regoOpts = append(regoOpts, rego.Compiler(e.compiler), rego.Store(e.store), rego.Query("true"))
+	if _, err := rego.New(regoOpts...).PrepareForEval(ctx); err != nil {
 		return nil, fmt.Errorf("compiling policies: %w", err)
 	}
-	regoOpts = append(regoOpts, rego.ParsedModule(dispatch), rego.Query(dispatchQuery))
-	q, err := rego.New(regoOpts...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("compiling policies: %w", err)
-	}
-	e.query = q
 	return e, nil
 }
 
-// The query evaluates, for an input of some kind, only the rules that read
-// that kind (custom.kinds) or say nothing of kinds, instead of every
-// rule's guard on input.kind. Its results are those of
-// `v := data.inzone.rules[p].violation[_]`, in the same order (by package,
-// then violation) for every rule that reads the input's kind.
-const (
-	dispatchPackage = "inzone_lint_dispatch"
-	dispatchQuery   = "x := data." + dispatchPackage + ".violations[_]; p := x[0]; v := x[1]"
-)
+// otherKinds keys the query for inputs of the kinds no rule names.
+const otherKinds = "\x00other"
 
-// dispatchModule is the Rego module behind dispatchQuery: rules, by
-// package path under inzone.rules.
-func dispatchModule(rules map[string]*Rule) string {
+// kindQuery evaluates, for an input of one kind, only the rules that read
+// that kind (custom.kinds) or say nothing of kinds, instead of every
+// rule's guard on input.kind. Binding xI is the set of violations of
+// package pkgs[I]: together, in order, they are the results of
+// `v := data.inzone.rules[p].violation[_]` by package, then violation.
+type kindQuery struct {
+	pkgs  []string
+	vars  []string
+	query rego.PreparedEvalQuery
+}
+
+// packagesByKind lists the rule packages (names under inzone.rules) of each
+// kind, and those of every kind, each sorted.
+func packagesByKind(rules map[string]*Rule) (map[string][]string, []string) {
 	byKind := map[string][]string{}
 	var any []string
 	for pkg, r := range rules {
@@ -172,37 +190,56 @@ func dispatchModule(rules map[string]*Rule) string {
 			any = append(any, name)
 		}
 		for _, k := range r.Kinds {
-			byKind[k] = append(byKind[k], name)
-		}
-	}
-	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	var b strings.Builder
-	b.WriteString("package " + dispatchPackage + "\n\n_by_kind := {")
-	kinds := make([]string, 0, len(byKind))
-	for k := range byKind {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for i, k := range kinds {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(q(k) + ": {")
-		for j, p := range byKind[k] {
-			if j > 0 {
-				b.WriteString(", ")
+			if !slices.Contains(byKind[k], name) {
+				byKind[k] = append(byKind[k], name)
 			}
-			b.WriteString(q(p))
 		}
-		b.WriteString("}")
 	}
-	b.WriteString("}\n\n_packages contains p if some p in _by_kind[input.kind]\n\n")
+	for k, ps := range byKind {
+		for _, p := range any {
+			if !slices.Contains(ps, p) {
+				ps = append(ps, p)
+			}
+		}
+		sort.Strings(ps)
+		byKind[k] = ps
+	}
 	sort.Strings(any)
-	for _, p := range any {
-		b.WriteString("_packages contains " + q(p) + "\n\n")
+	return byKind, any
+}
+
+// kindQuery returns the query for inputs of kind, prepared on first use.
+func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error) {
+	if _, ok := e.byKind[kind]; !ok {
+		kind = otherKinds
 	}
-	b.WriteString("violations contains [p, v] if {\n\tsome p in _packages\n\tsome v in data.inzone.rules[p].violation\n}\n")
-	return b.String()
+	if q, ok := e.queries.Load(kind); ok {
+		return q.(*kindQuery), nil
+	}
+	pkgs := e.byKind[kind]
+	if kind == otherKinds {
+		pkgs = e.anyKind
+	}
+	kq := &kindQuery{pkgs: pkgs}
+	if len(pkgs) > 0 {
+		var b strings.Builder
+		for i, p := range pkgs {
+			name, _ := json.Marshal(p)
+			v := fmt.Sprintf("x%d", i)
+			kq.vars = append(kq.vars, v)
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s := {v | some v in data.inzone.rules[%s].violation}", v, name)
+		}
+		q, err := rego.New(append(e.builtins, rego.Compiler(e.compiler), rego.Store(e.store), rego.Query(b.String()))...).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("compiling policies: %w", err)
+		}
+		kq.query = q
+	}
+	q, _ := e.queries.LoadOrStore(kind, kq)
+	return q.(*kindQuery), nil
 }
 
 // ruleFromModule reads a rule's package METADATA.
@@ -272,41 +309,60 @@ type Violation struct {
 	Severity Severity
 }
 
-// Eval runs every rule on one input, converted to an ast.Value once.
+// Eval runs every rule that reads the input's kind on one input, converted
+// to an ast.Value once.
 func (e *Engine) Eval(ctx context.Context, input ast.Value) ([]Violation, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	kind := ""
+	if obj, ok := input.(ast.Object); ok {
+		if t := obj.Get(kindTerm); t != nil {
+			if s, ok := t.Value.(ast.String); ok {
+				kind = string(s)
+			}
+		}
+	}
+	kq, err := e.kindQuery(ctx, kind)
+	if err != nil || len(kq.pkgs) == 0 {
+		return nil, err
+	}
+	rs, err := kq.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Violation, 0, len(rs))
+	var out []Violation
 	for _, r := range rs {
-		pkg, _ := r.Bindings["p"].(string)
-		rule, ok := e.rules["inzone.rules."+pkg]
-		if !ok {
-			continue // a package under inzone.rules without METADATA was rejected at load
-		}
-		v, ok := r.Bindings["v"].(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("rule %s: a violation must be an object with msg and path, got %T", rule.ID, r.Bindings["v"])
-		}
-		viol := Violation{Rule: rule, Severity: rule.Severity, Hint: rule.Remediation}
-		viol.Message, _ = v["msg"].(string)
-		if viol.Message == "" {
-			return nil, fmt.Errorf("rule %s: a violation has no msg", rule.ID)
-		}
-		viol.Path, _ = v["path"].([]any)
-		if h, ok := v["hint"].(string); ok && h != "" {
-			viol.Hint = h
-		}
-		if s, ok := v["severity"].(string); ok {
-			if sev, err := ParseSeverity(s); err == nil {
-				viol.Severity = sev
+		for i, pkg := range kq.pkgs {
+			rule, ok := e.rules["inzone.rules."+pkg]
+			if !ok {
+				continue // a package under inzone.rules without METADATA was rejected at load
+			}
+			vs, _ := r.Bindings[kq.vars[i]].([]any)
+			for _, x := range vs {
+				v, ok := x.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("rule %s: a violation must be an object with msg and path, got %T", rule.ID, x)
+				}
+				viol := Violation{Rule: rule, Severity: rule.Severity, Hint: rule.Remediation}
+				viol.Message, _ = v["msg"].(string)
+				if viol.Message == "" {
+					return nil, fmt.Errorf("rule %s: a violation has no msg", rule.ID)
+				}
+				viol.Path, _ = v["path"].([]any)
+				if h, ok := v["hint"].(string); ok && h != "" {
+					viol.Hint = h
+				}
+				if s, ok := v["severity"].(string); ok {
+					if sev, err := ParseSeverity(s); err == nil {
+						viol.Severity = sev
+					}
+				}
+				out = append(out, viol)
 			}
 		}
-		out = append(out, viol)
 	}
 	return out, nil
 }
+
+var kindTerm = ast.StringTerm("kind")
 
 // globSet is a list of compiled globs: * and ? stay within one path
 // segment, ** spans segments.
