@@ -4,8 +4,10 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -112,30 +114,112 @@ func readInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
 
 // listingFS lists each directory once: the walk lists a directory to look
 // for Chart.yaml and kustomization files (rather than stat four names in
-// every directory), and fs.WalkDir then gets that listing.
+// every directory), and fs.WalkDir then gets that listing. Listing a
+// directory starts listing its subdirectories, and theirs in turn, and
+// stat-ing their manifests (the walk wants their sizes), in the
+// background, a few at a time, so that the walk, a system call or two per entry, is not done on
+// one core alone while the others wait for it; the walk still visits, and
+// reports, everything in the same order.
 type listingFS struct {
 	fs.FS
-	cache map[string]listing
+	// prefetch says whether a subdirectory may be listed ahead of the walk
+	// (not one the walk will skip).
+	prefetch func(dir string) bool
+	mu       sync.Mutex
+	cache    map[string]*listing
+	sem      chan struct{}
+	wg       sync.WaitGroup
 }
 
 type listing struct {
 	entries []fs.DirEntry
 	err     error
+	done    chan struct{} // closed once entries and err are set
 }
 
-func (l *listingFS) list(dir string) listing {
-	if ls, ok := l.cache[dir]; ok {
-		return ls
+func newListingFS(fsys fs.FS, prefetch func(dir string) bool) *listingFS {
+	return &listingFS{FS: fsys, prefetch: prefetch, cache: map[string]*listing{}, sem: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
+
+// read lists dir into ls, with the manifests' file info.
+func (l *listingFS) read(dir string, ls *listing) {
+	ls.entries, ls.err = fs.ReadDir(l.FS, dir)
+	for i, e := range ls.entries {
+		if !e.IsDir() && manifestExts[strings.ToLower(path.Ext(e.Name()))] {
+			info, err := e.Info()
+			ls.entries[i] = statEntry{e, info, err}
+		}
 	}
-	entries, err := fs.ReadDir(l.FS, dir)
-	l.cache[dir] = listing{entries, err}
-	return l.cache[dir]
+	close(ls.done)
+	l.startSubdirs(dir, ls)
+}
+
+// statEntry is a DirEntry whose Info was read with its directory.
+type statEntry struct {
+	fs.DirEntry
+	info fs.FileInfo
+	err  error
+}
+
+func (e statEntry) Info() (fs.FileInfo, error) { return e.info, e.err }
+
+func (l *listingFS) list(dir string) *listing {
+	l.mu.Lock()
+	ls, ok := l.cache[dir]
+	if !ok {
+		ls = &listing{done: make(chan struct{})}
+		l.cache[dir] = ls
+	}
+	l.mu.Unlock()
+	if !ok {
+		l.read(dir, ls)
+	}
+	<-ls.done
+	return ls
+}
+
+// startSubdirs starts listing the subdirectories in a listing.
+func (l *listingFS) startSubdirs(dir string, ls *listing) {
+	for _, e := range ls.entries {
+		if sub := path.Join(dir, e.Name()); e.IsDir() && !strings.HasPrefix(e.Name(), ".") && l.prefetch(sub) {
+			l.startList(sub)
+		}
+	}
+}
+
+// startList lists dir in the background, unless it is listed already.
+func (l *listingFS) startList(dir string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.cache[dir]; ok {
+		return
+	}
+	ls := &listing{done: make(chan struct{})}
+	l.cache[dir] = ls
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		l.sem <- struct{}{}
+		l.read(dir, ls)
+		<-l.sem
+	}()
+}
+
+// forget drops the listing of a directory the walk does not descend into.
+func (l *listingFS) forget(dir string) {
+	l.mu.Lock()
+	delete(l.cache, dir)
+	l.mu.Unlock()
 }
 
 // ReadDir is fs.ReadDir, from the listing when the walk made one.
 func (l *listingFS) ReadDir(dir string) ([]fs.DirEntry, error) {
-	if ls, ok := l.cache[dir]; ok {
-		delete(l.cache, dir)
+	l.mu.Lock()
+	ls, ok := l.cache[dir]
+	delete(l.cache, dir)
+	l.mu.Unlock()
+	if ok {
+		<-ls.done
 		return ls.entries, ls.err
 	}
 	return fs.ReadDir(l.FS, dir)
@@ -146,7 +230,7 @@ func (l *listingFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(l.FS
 // has says whether the listing of dir may hold name: a name that differs
 // only in case counts, for case-insensitive file systems; without a listing
 // the answer is yes, and the caller's stat decides as before.
-func (ls listing) has(name string) bool {
+func (ls *listing) has(name string) bool {
 	if ls.err != nil {
 		return true
 	}
@@ -159,7 +243,8 @@ func (ls listing) has(name string) bool {
 }
 
 func (c *collector) walk(root string) {
-	lfs := &listingFS{FS: c.fsys, cache: map[string]listing{}}
+	lfs := newListingFS(c.fsys, func(dir string) bool { return !c.ignored(dir) })
+	defer lfs.wg.Wait()
 	err := fs.WalkDir(lfs, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
@@ -177,12 +262,12 @@ func (c *collector) walk(root string) {
 			}
 			ls := lfs.list(p)
 			if ls.has("Chart.yaml") && isFile(c.fsys, path.Join(p, "Chart.yaml")) {
-				delete(lfs.cache, p)
+				lfs.forget(p)
 				c.renderHelm(p)
 				return fs.SkipDir
 			}
 			if (ls.has("kustomization.yaml") || ls.has("kustomization.yml") || ls.has("Kustomization")) && kustomizationFile(c.fsys, p) != "" {
-				delete(lfs.cache, p)
+				lfs.forget(p)
 				c.renderKustomize(p)
 				return fs.SkipDir
 			}
