@@ -60,6 +60,10 @@ type Options struct {
 	// certificate in a Secret mounted at CertDir (see CertRotation). Unset,
 	// something else (cert-manager, a test) puts them in CertDir.
 	CertRotation *CertRotation
+	// Draining, when closed, fails readiness while the webhook keeps
+	// serving: the process is about to stop, and the API server should be
+	// sent elsewhere before it does (see cmd/inzone-webhook's --shutdown-delay).
+	Draining <-chan struct{}
 	// WrapMutator, when set, wraps the engine; tests use it to inject faults.
 	WrapMutator func(Mutator) Mutator
 }
@@ -132,6 +136,16 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	srv := whServer
 	engineOpts := mutate.Options{NativeSidecarSupported: native}
 	ready := []healthz.Checker{srv.StartedChecker()}
+	if opts.Draining != nil {
+		ready = append(ready, func(*http.Request) error {
+			select {
+			case <-opts.Draining:
+				return errors.New("shutting down")
+			default:
+				return nil
+			}
+		})
+	}
 	var rotated <-chan struct{}
 	if opts.CertRotation != nil {
 		if rotated, err = addCertRotation(mgr, *opts.CertRotation, opts.CertDir); err != nil {

@@ -2,11 +2,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
@@ -28,6 +32,7 @@ func run(args []string, stderr io.Writer) int {
 		certSecret string
 		certs      webhook.CertRotation
 		dnsNames   string
+		drainDelay time.Duration
 	)
 	fs := flag.NewFlagSet("inzone-webhook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -38,6 +43,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `metrics address, "0" to disable`)
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", `health probe address, "0" to disable`)
 	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "serve HTTP/2 (off: rapid-reset hardening)")
+	fs.DurationVar(&drainDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, keep serving this long with readiness failing, so Service endpoints drop the pod before it stops answering")
 	fs.StringVar(&certSecret, "cert-secret", "", "NAMESPACE/NAME of a Secret in which the webhook keeps its own CA and serving certificate (self-managed certificates); the Secret must be mounted at --cert-dir. Empty: certificates come from elsewhere (cert-manager)")
 	fs.StringVar(&certs.WebhookConfiguration, "webhook-configuration", "inzone", "with --cert-secret: the MutatingWebhookConfiguration whose caBundle is kept current")
 	fs.StringVar(&dnsNames, "cert-dns-names", "", "with --cert-secret: comma-separated DNS names of the serving certificate, the Service's <name>.<namespace>.svc first")
@@ -83,16 +89,44 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kubeconfig:", err)
 		return 1
 	}
+	draining := make(chan struct{})
+	opts.Draining = draining
 	mgr, err := webhook.NewManager(restCfg, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(drainOnSignal(draining, drainDelay)); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// drainOnSignal returns a context cancelled drainDelay after SIGTERM or
+// SIGINT; draining is closed at the signal. The webhook keeps answering in
+// between: endpoint removal reaches the API server's webhook client a moment
+// after the pod turns unready, and with failurePolicy Fail a webhook that
+// stopped at once would reject the pods sent to it meanwhile. A second
+// signal exits at once.
+func drainOnSignal(draining chan<- struct{}, drainDelay time.Duration) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sig
+		close(draining)
+		ctrl.Log.WithName("inzone").Info("shutting down: readiness fails now, serving stops after the delay", "delay", drainDelay)
+		select {
+		case <-time.After(drainDelay):
+		case <-sig:
+			os.Exit(1)
+		}
+		cancel()
+		<-sig
+		os.Exit(1)
+	}()
+	return ctx
 }
 
 // loadConfig reads and validates the config; any error stops the process at

@@ -178,12 +178,12 @@ var toggles = []toggle{
 			}
 		}},
 	{name: "ports, logging, HTTP/2 and certificate lifetimes", sets: []string{"webhook.port=10443", "metrics.port=9090", "healthPort=9091",
-		"logLevel=debug", "webhook.enableHTTP2=true", "certs.selfManaged.validity=720h", "certs.selfManaged.renewBefore=240h", "certs.selfManaged.checkInterval=1h"},
+		"logLevel=debug", "webhook.enableHTTP2=true", "webhook.shutdownDelay=10s", "certs.selfManaged.validity=720h", "certs.selfManaged.renewBefore=240h", "certs.selfManaged.checkInterval=1h"},
 		kinds: selfManagedKinds,
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			c := deployment(t, objs).Spec.Template.Spec.Containers[0]
 			for _, want := range []string{"--port=10443", "--metrics-bind-address=:9090", "--health-probe-bind-address=:9091", "--zap-log-level=debug",
-				"--enable-http2=true", "--cert-validity=720h", "--cert-renew-before=240h", "--cert-check-interval=1h"} {
+				"--enable-http2=true", "--shutdown-delay=10s", "--cert-validity=720h", "--cert-renew-before=240h", "--cert-check-interval=1h"} {
 				if !slices.Contains(c.Args, want) {
 					t.Errorf("args lack %s: %q", want, c.Args)
 				}
@@ -360,6 +360,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"webhook.failurePolicy=Never", "/webhook/failurePolicy"},
 		{"webhook.timeoutSeconds=60", "/webhook/timeoutSeconds"},
 		{"webhook.port=443", "/webhook/port"},
+		{"webhook.shutdownDelay=1h", "/webhook/shutdownDelay"},
 		{"certs.mode=manual", "/certs/mode"},
 		{"certs.selfManaged.validity=1year", "/certs/selfManaged/validity"},
 		{"config.spread.maxSkew=0", "/config/spread/maxSkew"},

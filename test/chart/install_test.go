@@ -130,6 +130,23 @@ func TestInstalledChartMutatesPods(t *testing.T) {
 		})
 	}
 
+	// Termination drains: on SIGTERM readiness fails at once, so the
+	// Service drops the pod, while reviews are still answered for
+	// --shutdown-delay (5 s), so none lands on a closed port meanwhile.
+	if err := wh.Terminate(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if code, body := wh.Readyz(); code == http.StatusOK || code == 0 {
+		t.Errorf("while draining, /readyz = %d %s; want a failure from a live server", code, body)
+	}
+	drained := plainPod(shop, "draining", nil)
+	if err := env.Client.Create(ctx, drained); err != nil {
+		t.Errorf("a review during the drain failed: %v", err)
+	} else if drained.Annotations[mutate.AnnotationStatus] == "" {
+		t.Error("a pod created during the drain was not mutated")
+	}
+
 	// No deadlock: with the webhook down (failurePolicy Fail), inzone's own
 	// pods and kube-system's are still admitted; only selected pods fail.
 	if err := wh.Stop(); err != nil {

@@ -215,6 +215,7 @@ type ChartInstall struct {
 	cmd         *exec.Cmd
 	exited      chan error
 	stopped     bool
+	terminated  bool
 	stopProject context.CancelFunc
 	projectDone chan struct{}
 }
@@ -340,13 +341,15 @@ func (ci *ChartInstall) Stop() error {
 	var errs []error
 	if !ci.stopped {
 		ci.stopped = true
-		_ = ci.cmd.Process.Signal(syscall.SIGTERM)
+		if !ci.terminated {
+			_ = ci.cmd.Process.Signal(syscall.SIGTERM)
+		}
 		select {
 		case <-ci.exited:
-		case <-time.After(15 * time.Second):
+		case <-time.After(30 * time.Second):
 			_ = ci.cmd.Process.Kill()
 			<-ci.exited
-			errs = append(errs, errors.New("inzone-webhook did not stop within 15s of SIGTERM"))
+			errs = append(errs, errors.New("inzone-webhook did not stop within 30s of SIGTERM"))
 		}
 	}
 	return errors.Join(errs...)
@@ -401,6 +404,13 @@ func (ci *ChartInstall) setClientConfig(ctx context.Context, set func(cc *admiss
 		set(&mwc.Webhooks[i].ClientConfig, i)
 	}
 	return ci.env.Client.Update(ctx, mwc)
+}
+
+// Terminate sends SIGTERM, as the kubelet does to a terminating pod, and
+// returns at once; Stop then waits for the exit.
+func (ci *ChartInstall) Terminate() error {
+	ci.terminated = true
+	return ci.cmd.Process.Signal(syscall.SIGTERM)
 }
 
 // Readyz returns the status code and body of GET /readyz.
