@@ -84,6 +84,9 @@ func (c *collector) readFile(p string) {
 // reuses one buffer for all its files rather than allocating each file
 // afresh (the bytes are not referenced once the file is linted).
 func readInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
+	if b, ok := readRaw(fsys, name, buf); ok {
+		return b, nil
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
@@ -104,6 +107,11 @@ func readInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
 		n, err := f.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
+			return buf, nil
+		}
+		// A regular file read short, at the size it was stat-ed at, is at
+		// its end: no second read to be told so.
+		if err == nil && len(buf) < cap(buf) && int64(len(buf)) == st.Size() && st.Mode().IsRegular() {
 			return buf, nil
 		}
 		if err != nil {
