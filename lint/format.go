@@ -19,7 +19,7 @@ func Write(w io.Writer, format string, rep *Report, rules []*Rule, version strin
 	case "text":
 		return writeText(w, rep)
 	case "json":
-		_, err := w.Write(appendReportJSON(nil, rep))
+		_, err := w.Write(appendReportJSON(make([]byte, 0, reportJSONSize(rep)), rep))
 		return err
 	case "sarif":
 		enc := json.NewEncoder(w)
@@ -351,6 +351,21 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 		b = append(b, "\n  ]"...)
 	}
 	return append(b, "\n}\n"...)
+}
+
+// reportJSONSize is about the size of rep's JSON, a little over for a
+// report of plain text: the buffer is allocated once, not grown.
+func reportJSONSize(rep *Report) int {
+	n := 64
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		n += 260 + len(f.Rule) + len(f.Severity) + len(f.File) + len(f.Object.APIVersion) + len(f.Object.Kind) +
+			len(f.Object.Namespace) + len(f.Object.Name) + len(f.Message) + len(f.Hint)
+	}
+	for i := range rep.Errors {
+		n += 100 + len(rep.Errors[i].File) + len(rep.Errors[i].Message)
+	}
+	return n
 }
 
 // appendJSONString appends s quoted as encoding/json quotes strings, HTML
