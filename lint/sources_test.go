@@ -2,10 +2,14 @@ package lint
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestCollect(t *testing.T) {
@@ -83,4 +87,79 @@ func hasFinding(rep *Report, rule, inMessage string) bool {
 		}
 	}
 	return false
+}
+
+// The walk's read-ahead (listings and sizes from background goroutines)
+// gives the files, sizes and order of a plain fs.WalkDir, on a tree deep
+// and wide enough to have listings pending when the walk reaches them.
+func TestCollectReadAheadKeepsOrder(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 5; j++ {
+			d := filepath.Join(dir, fmt.Sprintf("d%d", i), fmt.Sprintf("e%d", j), "f")
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < 3; k++ {
+				name := fmt.Sprintf("m%d.yaml", k)
+				if err := os.WriteFile(filepath.Join(d, name), []byte(strings.Repeat("a: b\n", i+j+k+1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, fmt.Sprintf("d%d/e%d/f/%s", i, j, name))
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "d1", ".git", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d1", ".git", "x", "c.yaml"), []byte("a: b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		files, errs := Collect(os.DirFS(dir), []string{"."}, SourceOptions{Ignore: []string{"d5/**"}})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		var got []string
+		for _, f := range files {
+			got = append(got, f.Path)
+			data, err := fs.ReadFile(os.DirFS(dir), f.Path)
+			if err != nil || f.Size != int64(len(data)) {
+				t.Fatalf("%s: size %d, file has %d bytes (%v)", f.Path, f.Size, len(data), err)
+			}
+		}
+		if !slices.Equal(got, want[:len(want)-15]) {
+			t.Fatalf("files = %v\nwant %v", got, want[:len(want)-15])
+		}
+	}
+}
+
+// readInto, by its fast path or not, reads what fs.ReadFile reads, and
+// fails as it fails.
+func TestReadInto(t *testing.T) {
+	dir := t.TempDir()
+	big := []byte(strings.Repeat("0123456789abcdef", 10000))
+	if err := os.WriteFile(filepath.Join(dir, "big.yaml"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "empty.yaml"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, fsys := range []fs.FS{os.DirFS(dir), fstest.MapFS{"big.yaml": {Data: big}, "empty.yaml": {}}} {
+		for _, buf := range [][]byte{nil, make([]byte, 0, 10), make([]byte, 0, 1<<20)} {
+			for _, name := range []string{"big.yaml", "empty.yaml"} {
+				got, err := readInto(fsys, name, buf)
+				want, _ := fs.ReadFile(fsys, name)
+				if err != nil || string(got) != string(want) {
+					t.Errorf("%T %s (buffer of %d): %d bytes, %v; want %d bytes", fsys, name, cap(buf), len(got), err, len(want))
+				}
+			}
+		}
+		_, err := readInto(fsys, "missing.yaml", nil)
+		_, want := fs.ReadFile(fsys, "missing.yaml")
+		if err == nil || err.Error() != want.Error() {
+			t.Errorf("%T missing file: %v, want %v", fsys, err, want)
+		}
+	}
 }
