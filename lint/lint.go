@@ -199,6 +199,11 @@ func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
 	if kind := d.Kind(); kind != "" && kind != "ConfigMap" && !fl.engine.Wants(kind) {
 		return nil
 	}
+	if kind := d.Kind(); kind != "" && kind != "ConfigMap" {
+		if done, err := fl.lintObjectAST(ctx, d); done || err != nil {
+			return err
+		}
+	}
 	v, err := d.Decode()
 	if err != nil {
 		return err
@@ -229,6 +234,67 @@ func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
 		return fl.lintEnvoy(ctx, d, v, format, ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Name: name}, nil)
 	}
 	return nil // neither a Kubernetes object nor an Envoy config: nothing to say
+}
+
+// lintObjectAST lints a Kubernetes object other than a ConfigMap as
+// lintDocument does, from its Rego value alone: built from the nodes, it
+// is what ast.InterfaceToValue makes of Decode's value, and the object's
+// reference and annotations are read from it, so the plain Go value is
+// never built. done is false for a document that is not such an object
+// (a ConfigMap, an Envoy config, not an object): lintDocument goes on.
+func (fl *fileLinter) lintObjectAST(ctx context.Context, d *Document) (done bool, err error) {
+	av, err := d.decodeAST()
+	if err != nil {
+		return true, err
+	}
+	obj, ok := av.(ast.Object)
+	if !ok {
+		return false, nil
+	}
+	ref := ObjectRef{}
+	apiVersion, a := astString(obj, "apiVersion")
+	kind, k := astString(obj, "kind")
+	if !a || !k || kind == "ConfigMap" {
+		return false, nil
+	}
+	ref.APIVersion, ref.Kind = apiVersion, kind
+	md, _ := astGet(obj, "metadata").(ast.Object)
+	ref.Name, _ = astString(md, "name")
+	if ref.Name == "" {
+		if g, _ := astString(md, "generateName"); g != "" {
+			ref.Name = g + "*"
+		}
+	}
+	ref.Namespace, _ = astString(md, "namespace")
+	ann, _ := astGet(md, "annotations").(ast.Object)
+	list, _ := astString(ann, AnnotationIgnore)
+	reason, _ := astString(ann, AnnotationIgnoreReason)
+	ignored, unexplained := parseIgnored(list, reason)
+	if unexplained {
+		fl.builtin(d, &RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
+			fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.qualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
+	}
+	if fl.engine.Wants(ref.Kind) {
+		return true, fl.evalValue(ctx, d, av, ref, ignored)
+	}
+	return true, nil
+}
+
+// astGet is obj[key], nil when obj is nil or has no such key.
+func astGet(obj ast.Object, key string) ast.Value {
+	if obj == nil {
+		return nil
+	}
+	if t := obj.Get(ast.InternedTerm(key)); t != nil {
+		return t.Value
+	}
+	return nil
+}
+
+// astString is obj[key] when it is a string.
+func astString(obj ast.Object, key string) (string, bool) {
+	s, ok := astGet(obj, key).(ast.String)
+	return string(s), ok
 }
 
 const (
@@ -333,6 +399,10 @@ func (fl *fileLinter) eval(ctx context.Context, d *Document, input any, ref Obje
 	if err != nil {
 		return fmt.Errorf("converting %s %s for the policies: %w", ref.Kind, ref.Name, err)
 	}
+	return fl.evalValue(ctx, d, v, ref, ignored)
+}
+
+func (fl *fileLinter) evalValue(ctx context.Context, d *Document, v ast.Value, ref ObjectRef, ignored map[string]bool) error {
 	viols, err := fl.engine.Eval(ctx, v)
 	if err != nil {
 		return fmt.Errorf("evaluating %s %s: %w", ref.Kind, ref.Name, err)
@@ -380,6 +450,11 @@ func ignoredRules(m map[string]any) (ignored map[string]bool, unexplained bool) 
 	ann, _ := md["annotations"].(map[string]any)
 	list, _ := ann[AnnotationIgnore].(string)
 	reason, _ := ann[AnnotationIgnoreReason].(string)
+	return parseIgnored(list, reason)
+}
+
+// parseIgnored reads the ignore annotation's list of rules and its reason.
+func parseIgnored(list, reason string) (ignored map[string]bool, unexplained bool) {
 	if strings.TrimSpace(list) == "" {
 		return nil, false
 	}
