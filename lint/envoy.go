@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	udpaannotations "github.com/cncf/xds/go/udpa/annotations"
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
@@ -908,7 +907,7 @@ func (n *envoyNormalizer) fields(md protoreflect.MessageDescriptor, m map[string
 		if i > 0 || inAny {
 			n.buf = append(n.buf, ',')
 		}
-		n.buf = appendEnvoyJSONString(n.buf, string(e.fd.Name()))
+		n.buf = appendJSONString(n.buf, string(e.fd.Name()))
 		n.buf = append(n.buf, ':')
 		n.push(e.key)
 		err := n.field(e.fd, e.val)
@@ -985,7 +984,7 @@ func (n *envoyNormalizer) field(fd protoreflect.FieldDescriptor, v any) error {
 				n.buf = append(n.buf, ',')
 			}
 			i++
-			n.buf = appendEnvoyJSONString(n.buf, k)
+			n.buf = appendJSONString(n.buf, k)
 			n.buf = append(n.buf, ':')
 			n.push(k)
 			err := n.scalar(vf, x)
@@ -1137,7 +1136,7 @@ func (n *envoyNormalizer) scalar(fd protoreflect.FieldDescriptor, v any) error {
 		if !ok {
 			return n.errorf("expected a string, got %s", envoyDescribe(v))
 		}
-		n.buf = appendEnvoyJSONString(n.buf, s)
+		n.buf = appendJSONString(n.buf, s)
 		return nil
 	case protoreflect.BytesKind:
 		s, ok := v.(string)
@@ -1147,7 +1146,7 @@ func (n *envoyNormalizer) scalar(fd protoreflect.FieldDescriptor, v any) error {
 		if _, err := decodeEnvoyBase64(s); err != nil {
 			return n.errorf("expected a base64 string: %v", err)
 		}
-		n.buf = appendEnvoyJSONString(n.buf, s)
+		n.buf = appendJSONString(n.buf, s)
 		return nil
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		f, ok := envoyFloat(v)
@@ -1201,12 +1200,12 @@ func (n *envoyNormalizer) enum(ed protoreflect.EnumDescriptor, v any) error {
 	if s, ok := v.(string); ok {
 		values := ed.Values()
 		if values.ByName(protoreflect.Name(s)) != nil {
-			n.buf = appendEnvoyJSONString(n.buf, s)
+			n.buf = appendJSONString(n.buf, s)
 			return nil
 		}
 		for i := 0; i < values.Len(); i++ {
 			if name := string(values.Get(i).Name()); strings.EqualFold(name, s) {
-				n.buf = appendEnvoyJSONString(n.buf, name)
+				n.buf = appendJSONString(n.buf, name)
 				return nil
 			}
 		}
@@ -1264,7 +1263,7 @@ func (n *envoyNormalizer) anyMessage(v any) error {
 	}
 	md := mt.Descriptor()
 	n.buf = append(n.buf, `{"@type":`...)
-	n.buf = appendEnvoyJSONString(n.buf, url)
+	n.buf = appendJSONString(n.buf, url)
 	if wktHasCustomJSON(md.FullName()) {
 		for _, k := range envoySortedKeys(m) {
 			if k != "@type" && k != "value" {
@@ -1344,7 +1343,7 @@ func (n *envoyNormalizer) fieldMask(v any) error {
 		}
 		paths[i] = string(camel)
 	}
-	n.buf = appendEnvoyJSONString(n.buf, strings.Join(paths, ","))
+	n.buf = appendJSONString(n.buf, strings.Join(paths, ","))
 	return nil
 }
 
@@ -1356,7 +1355,7 @@ func (n *envoyNormalizer) duration(v any) error {
 		if err := checkEnvoyDuration(x); err != "" {
 			return n.errorf("invalid duration %q: %s", x, err)
 		}
-		n.buf = appendEnvoyJSONString(n.buf, x)
+		n.buf = appendJSONString(n.buf, x)
 		return nil
 	case map[string]any, map[any]any:
 		d := &durationpb.Duration{}
@@ -1383,7 +1382,7 @@ func (n *envoyNormalizer) timestamp(v any) error {
 		if err != nil || t.Year() < 1 || t.Year() > 9999 {
 			return n.errorf("invalid timestamp %q: want RFC 3339, e.g. 2020-10-25T20:37:05.838Z", x)
 		}
-		n.buf = appendEnvoyJSONString(n.buf, x)
+		n.buf = appendJSONString(n.buf, x)
 		return nil
 	case map[string]any, map[any]any:
 		ts := &timestamppb.Timestamp{}
@@ -1462,7 +1461,7 @@ func (n *envoyNormalizer) plain(v any) error {
 	case bool:
 		n.buf = strconv.AppendBool(n.buf, x)
 	case string:
-		n.buf = appendEnvoyJSONString(n.buf, x)
+		n.buf = appendJSONString(n.buf, x)
 	case []any:
 		n.buf = append(n.buf, '[')
 		for i, e := range x {
@@ -1484,7 +1483,7 @@ func (n *envoyNormalizer) plain(v any) error {
 			if i > 0 {
 				n.buf = append(n.buf, ',')
 			}
-			n.buf = appendEnvoyJSONString(n.buf, k)
+			n.buf = appendJSONString(n.buf, k)
 			n.buf = append(n.buf, ':')
 			n.push(k)
 			err := n.plain(m[k])
@@ -1705,49 +1704,6 @@ func appendEnvoyJSONFloat(b []byte, f float64) []byte {
 		return append(b, `"-Infinity"`...)
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
-}
-
-// appendEnvoyJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendEnvoyJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // decodeEnvoyBase64 decodes standard or URL-safe base64, padded or not, as
