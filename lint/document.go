@@ -217,29 +217,41 @@ func nodeValue(n *yaml.Node, depth int, budget *int) (any, error) {
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }
 
+// mergeSources resolves a `<<` merge key's value, an alias or a sequence of
+// them, to the mappings it merges.
+func mergeSources(v *yaml.Node) ([]*yaml.Node, error) {
+	src := v
+	if src.Kind == yaml.AliasNode {
+		src = src.Alias
+	}
+	sources := []*yaml.Node{src}
+	if src.Kind == yaml.SequenceNode {
+		sources = src.Content
+	}
+	out := make([]*yaml.Node, 0, len(sources))
+	for _, s := range sources {
+		if s.Kind == yaml.AliasNode {
+			s = s.Alias
+		}
+		if s.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("line %d: merge key needs a mapping", v.Line)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // mergeMapping adds n's pairs to out; `<<` merge keys contribute first, so
 // explicit keys win, as in YAML 1.1.
 func mergeMapping(out map[string]any, n *yaml.Node, depth int, budget *int) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
-			src := v
-			if src.Kind == yaml.AliasNode {
-				src = src.Alias
-			}
-			var sources []*yaml.Node
-			if src.Kind == yaml.SequenceNode {
-				sources = src.Content
-			} else {
-				sources = []*yaml.Node{src}
+			sources, err := mergeSources(v)
+			if err != nil {
+				return err
 			}
 			for _, s := range sources {
-				if s.Kind == yaml.AliasNode {
-					s = s.Alias
-				}
-				if s.Kind != yaml.MappingNode {
-					return fmt.Errorf("line %d: merge key needs a mapping", v.Line)
-				}
 				tmp := map[string]any{}
 				if err := mergeMapping(tmp, s, depth+1, budget); err != nil {
 					return err

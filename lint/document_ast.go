@@ -74,23 +74,11 @@ func mergeMappingAST(out ast.Object, n *yaml.Node, depth int, budget *int) error
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
-			src := v
-			if src.Kind == yaml.AliasNode {
-				src = src.Alias
-			}
-			var sources []*yaml.Node
-			if src.Kind == yaml.SequenceNode {
-				sources = src.Content
-			} else {
-				sources = []*yaml.Node{src}
+			sources, err := mergeSources(v)
+			if err != nil {
+				return err
 			}
 			for _, s := range sources {
-				if s.Kind == yaml.AliasNode {
-					s = s.Alias
-				}
-				if s.Kind != yaml.MappingNode {
-					return fmt.Errorf("line %d: merge key needs a mapping", v.Line)
-				}
 				tmp := ast.NewObject()
 				if err := mergeMappingAST(tmp, s, depth+1, budget); err != nil {
 					return err
