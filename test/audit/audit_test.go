@@ -260,17 +260,15 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// buildPlugin builds kubectl-inzone into dir from the module root.
-func buildPlugin(t *testing.T, dir string) {
-	t.Helper()
-	root, err := envtest.RepoRoot()
+// buildPlugin puts kubectl-inzone, built once per test binary, into dir.
+func buildPlugin(tb testing.TB, dir string) {
+	tb.Helper()
+	bin, err := envtest.BuildBinary("./cmd/kubectl-inzone")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-inzone"), "./cmd/kubectl-inzone")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building kubectl-inzone: %v\n%s", err, out)
+	if err := os.Symlink(bin, filepath.Join(dir, "kubectl-inzone")); err != nil {
+		tb.Fatal(err)
 	}
 }
 

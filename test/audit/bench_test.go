@@ -51,7 +51,7 @@ func BenchmarkAuditLargeCluster(b *testing.B) {
 	}
 
 	dir := b.TempDir()
-	buildPluginTB(b, dir)
+	buildPlugin(b, dir)
 	kubeconfig := dir + "/kubeconfig"
 	if err := env.WriteKubeconfig(kubeconfig); err != nil {
 		b.Fatal(err)
@@ -236,18 +236,4 @@ func populateLargeCluster(ctx context.Context, b *testing.B, env *envtest.Env) (
 		b.Fatalf("populating: %v", failed)
 	}
 	return true
-}
-
-// buildPluginTB is buildPlugin for a benchmark.
-func buildPluginTB(tb testing.TB, dir string) {
-	tb.Helper()
-	root, err := envtest.RepoRoot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-o", dir+"/kubectl-inzone", "./cmd/kubectl-inzone")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building kubectl-inzone: %v\n%s", err, out)
-	}
 }

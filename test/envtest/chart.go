@@ -28,8 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -285,7 +283,7 @@ func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstal
 	}
 	sa, _, _ := unstructured.NestedString(deployment.Object, "spec", "template", "spec", "serviceAccountName")
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := e.writeImpersonatingKubeconfig(kubeconfig, "system:serviceaccount:"+ChartNamespace+":"+sa); err != nil {
+	if err := e.writeKubeconfig(kubeconfig, "system:serviceaccount:"+ChartNamespace+":"+sa); err != nil {
 		return fail(err)
 	}
 	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
@@ -557,17 +555,6 @@ func BuildBinary(pkg string) (string, error) {
 	}
 	builtBins[pkg] = out
 	return out, buildError[pkg]
-}
-
-// writeImpersonatingKubeconfig writes a kubeconfig that authenticates as
-// the admin and impersonates user, so every request is authorized as user.
-func (e *Env) writeImpersonatingKubeconfig(path, user string) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: e.Config.Host, CertificateAuthorityData: e.Config.CAData}
-	kc.AuthInfos["as"] = &clientcmdapi.AuthInfo{ClientCertificateData: e.Config.CertData, ClientKeyData: e.Config.KeyData, Impersonate: user}
-	kc.Contexts["as"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "as"}
-	kc.CurrentContext = "as"
-	return clientcmd.WriteToFile(*kc, path)
 }
 
 func freePort() (int, error) {

@@ -211,9 +211,16 @@ func (e *Env) RawGet(ctx context.Context, path string) ([]byte, error) {
 // WriteKubeconfig writes a kubeconfig for the API server with the admin
 // client certificate, for kubectl and plugins run against it.
 func (e *Env) WriteKubeconfig(path string) error {
+	return e.writeKubeconfig(path, "")
+}
+
+// writeKubeconfig writes a kubeconfig with the admin client certificate
+// that, when impersonate is not empty, acts as that user, so requests are
+// authorized as it.
+func (e *Env) writeKubeconfig(path, impersonate string) error {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: e.Config.Host, CertificateAuthorityData: e.Config.CAData}
-	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{ClientCertificateData: e.Config.CertData, ClientKeyData: e.Config.KeyData}
+	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{ClientCertificateData: e.Config.CertData, ClientKeyData: e.Config.KeyData, Impersonate: impersonate}
 	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest"}
 	kc.CurrentContext = "envtest"
 	return clientcmd.WriteToFile(*kc, path)
