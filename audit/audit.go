@@ -174,13 +174,22 @@ type ServiceTraffic struct {
 	EndpointsWithoutZone int `json:"endpointsWithoutZone,omitempty"`
 	// Skipped says why there is no prediction; the fractions are then 0.
 	Skipped string `json:"skipped,omitempty"`
-	// ZoneAwareCrossZone is the fraction of requests crossing zones with
-	// Envoy's zone-aware routing, RoundRobinCrossZone with plain round
-	// robin, and Saved the difference (round robin minus zone-aware).
+	CrossZone
+	Routes []Route `json:"routes,omitempty"`
+}
+
+// CrossZone is a prediction's fraction of requests crossing zones with
+// Envoy's zone-aware routing, with plain round robin, and the difference.
+// Build it with newCrossZone, which derives Saved.
+type CrossZone struct {
 	ZoneAwareCrossZone  float64 `json:"zoneAwareCrossZone"`
 	RoundRobinCrossZone float64 `json:"roundRobinCrossZone"`
-	Saved               float64 `json:"saved"`
-	Routes              []Route `json:"routes,omitempty"`
+	// Saved is round robin minus zone-aware.
+	Saved float64 `json:"saved"`
+}
+
+func newCrossZone(zoneAware, roundRobin float64) CrossZone {
+	return CrossZone{ZoneAwareCrossZone: zoneAware, RoundRobinCrossZone: roundRobin, Saved: roundRobin - zoneAware}
 }
 
 // Route is where one caller zone's requests go (simulate.Route).
@@ -473,8 +482,7 @@ func services(in Input, pods []*corev1.Pod, nodeZone map[string]string, from map
 		if from == nil && len(svc.Spec.Selector) == 0 {
 			st.Skipped = "no selector: callers unknown"
 		} else {
-			st.ZoneAwareCrossZone, st.RoundRobinCrossZone, st.Routes, st.Skipped = predict(st.Callers, st.Callees, opts)
-			st.Saved = st.RoundRobinCrossZone - st.ZoneAwareCrossZone
+			st.CrossZone, st.Routes, st.Skipped = predict(st.Callers, st.Callees, opts)
 		}
 		out = append(out, st)
 	}

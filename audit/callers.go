@@ -281,10 +281,8 @@ type EdgeTraffic struct {
 	Callers           map[string]int `json:"callers"`
 	Callees           map[string]int `json:"callees"`
 	// Skipped says why there is no prediction.
-	Skipped             string  `json:"skipped,omitempty"`
-	ZoneAwareCrossZone  float64 `json:"zoneAwareCrossZone"`
-	RoundRobinCrossZone float64 `json:"roundRobinCrossZone"`
-	Saved               float64 `json:"saved"`
+	Skipped string `json:"skipped,omitempty"`
+	CrossZone
 	// Cost is set when the edge has a byte rate.
 	Cost *Cost `json:"cost,omitempty"`
 }
@@ -330,12 +328,10 @@ type EdgeTotals struct {
 	Skipped int `json:"skipped"`
 	// WeightedBy is what the fractions are weighted by: "requests" (the
 	// edges with a request rate), or "bytes" when no edge has one.
-	WeightedBy          string  `json:"weightedBy,omitempty"`
-	RequestsPerSecond   float64 `json:"requestsPerSecond"`
-	BytesPerSecond      float64 `json:"bytesPerSecond"`
-	ZoneAwareCrossZone  float64 `json:"zoneAwareCrossZone"`
-	RoundRobinCrossZone float64 `json:"roundRobinCrossZone"`
-	Saved               float64 `json:"saved"`
+	WeightedBy        string  `json:"weightedBy,omitempty"`
+	RequestsPerSecond float64 `json:"requestsPerSecond"`
+	BytesPerSecond    float64 `json:"bytesPerSecond"`
+	CrossZone
 	// PricePerGB is the price the costs were computed with.
 	PricePerGB float64 `json:"pricePerGB"`
 	Cost       *Cost   `json:"cost,omitempty"`
@@ -384,21 +380,21 @@ func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string, owners jobOw
 }
 
 // predict runs the zone-aware model; skipped says why it cannot.
-func predict(callers, callees map[string]int, opts simulate.Options) (za, rr float64, routes []Route, skipped string) {
+func predict(callers, callees map[string]int, opts simulate.Options) (cz CrossZone, routes []Route, skipped string) {
 	switch {
 	case len(callers) == 0:
-		return 0, 0, nil, "no caller pods in a known zone"
+		return cz, nil, "no caller pods in a known zone"
 	case len(callees) == 0:
-		return 0, 0, nil, "no ready endpoints in a known zone"
+		return cz, nil, "no ready endpoints in a known zone"
 	}
 	plan, err := simulate.ZoneAware(simulate.Zones(callers), simulate.Zones(callees), opts)
 	if err != nil {
-		return 0, 0, nil, err.Error()
+		return cz, nil, err.Error()
 	}
 	for _, r := range plan.Routes {
 		routes = append(routes, Route{CallerZone: r.CallerZone, Mode: string(r.Mode), Reason: r.Reason, To: r.To, CrossZone: r.CrossZone})
 	}
-	return plan.CrossZone, plan.RoundRobinCrossZone, routes, ""
+	return newCrossZone(plan.CrossZone, plan.RoundRobinCrossZone), routes, ""
 }
 
 // edges predicts every call graph edge and the totals.
@@ -421,13 +417,10 @@ func edges(list []Edge, callers callerIndex, calleesOf func(svc string) (map[str
 		} else if len(callers[e.From]) == 0 {
 			et.Skipped = "no pods of " + e.From.String() + " in a known zone"
 		} else {
-			et.ZoneAwareCrossZone, et.RoundRobinCrossZone, _, et.Skipped = predict(et.Callers, et.Callees, opts.Simulate)
+			et.CrossZone, _, et.Skipped = predict(et.Callers, et.Callees, opts.Simulate)
 		}
-		if et.Skipped == "" {
-			et.Saved = et.RoundRobinCrossZone - et.ZoneAwareCrossZone
-			if et.BytesPerSecond > 0 {
-				et.Cost = edgeCost(et.BytesPerSecond, et.ZoneAwareCrossZone, et.RoundRobinCrossZone, price)
-			}
+		if et.Skipped == "" && et.BytesPerSecond > 0 {
+			et.Cost = edgeCost(et.BytesPerSecond, et.ZoneAwareCrossZone, et.RoundRobinCrossZone, price)
 		}
 		out = append(out, et)
 	}
@@ -442,7 +435,7 @@ func edges(list []Edge, callers callerIndex, calleesOf func(svc string) (map[str
 	for _, et := range out {
 		anyRPS = anyRPS || (et.Skipped == "" && et.RequestsPerSecond > 0)
 	}
-	var wsum float64
+	var wsum, za, rr float64
 	for _, et := range out {
 		tot.Edges++
 		if et.Skipped != "" {
@@ -456,8 +449,8 @@ func edges(list []Edge, callers callerIndex, calleesOf func(svc string) (map[str
 			w = et.RequestsPerSecond
 		}
 		wsum += w
-		tot.ZoneAwareCrossZone += w * et.ZoneAwareCrossZone
-		tot.RoundRobinCrossZone += w * et.RoundRobinCrossZone
+		za += w * et.ZoneAwareCrossZone
+		rr += w * et.RoundRobinCrossZone
 		if et.Cost != nil {
 			if tot.Cost == nil {
 				tot.Cost = &Cost{}
@@ -470,9 +463,7 @@ func edges(list []Edge, callers callerIndex, calleesOf func(svc string) (map[str
 		if anyRPS {
 			tot.WeightedBy = "requests"
 		}
-		tot.ZoneAwareCrossZone /= wsum
-		tot.RoundRobinCrossZone /= wsum
-		tot.Saved = tot.RoundRobinCrossZone - tot.ZoneAwareCrossZone
+		tot.CrossZone = newCrossZone(za/wsum, rr/wsum)
 	}
 	return out, tot
 }
