@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +20,7 @@ import (
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/test/shared"
 )
 
 const elbHost = "internal-orders-1234.us-east-1.elb.amazonaws.com"
@@ -299,7 +297,7 @@ func TestWriteYAMLAndSARIF(t *testing.T) {
 	if err := Write(&buf, "sarif", rep, "v1.2.3"); err != nil {
 		t.Fatal(err)
 	}
-	validateSARIF(t, buf.Bytes())
+	shared.ValidateSARIF(t, buf.Bytes())
 	var log struct {
 		Runs []struct {
 			Tool struct {
@@ -345,39 +343,5 @@ func TestWriteYAMLAndSARIF(t *testing.T) {
 		if !seen[id] {
 			t.Errorf("no SARIF result for %s", id)
 		}
-	}
-}
-
-// validateSARIF validates against the SARIF 2.1.0 schema in
-// ../shared/schemas, as lint's test does; it skips when that is absent.
-func validateSARIF(t *testing.T, data []byte) {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(filepath.Dir(root), "shared", "schemas", "sarif-schema-2.1.0.json")
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("no SARIF schema: %v", err)
-	}
-	sd, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif.json", sd); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("sarif.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Fatalf("SARIF does not validate: %v", err)
 	}
 }

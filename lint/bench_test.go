@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inzone-io/inzone/test/shared"
 )
 
 // BenchmarkLintCorpus lints ../shared/corpus (every file, all rules) in
@@ -12,7 +14,7 @@ import (
 // Whole-binary runs, with peak memory and conftest beside them, are
 // hack/bench-lint.sh.
 func BenchmarkLintCorpus(b *testing.B) {
-	corpus := filepath.Join(sharedDir(b), "corpus")
+	corpus := filepath.Join(shared.Dir(b), "corpus")
 	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
@@ -38,7 +40,7 @@ func BenchmarkLintCorpus(b *testing.B) {
 // BenchmarkParseCorpus parses ../shared/corpus as lintFile does, skipping
 // the documents of kinds no rule reads: the YAML side of BenchmarkLintCorpus.
 func BenchmarkParseCorpus(b *testing.B) {
-	corpus := filepath.Join(sharedDir(b), "corpus")
+	corpus := filepath.Join(shared.Dir(b), "corpus")
 	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
 	if len(errs) > 0 {
 		b.Fatal(errs)

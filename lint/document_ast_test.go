@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/inzone-io/inzone/test/shared"
 )
 
 // decodeAST is ast.InterfaceToValue of Decode, errors included.
@@ -53,7 +55,7 @@ func TestDecodeASTAgreesWithDecode(t *testing.T) {
 	for name, text := range cases {
 		checkDecodeAST(t, name, []byte(text))
 	}
-	corpus := filepath.Join(sharedDir(t), "corpus")
+	corpus := filepath.Join(shared.Dir(t), "corpus")
 	if _, err := os.Stat(corpus); err != nil {
 		t.Skip("no corpus:", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/inzone-io/inzone/test/shared"
 )
 
 // decodeEnvoyYAML decodes YAML (or JSON) the way the brief of ParseEnvoy
@@ -630,7 +632,7 @@ func envoyPathValue(doc any, path []any) any {
 // envoySharedCorpus is ../shared/corpus, or skips.
 func envoySharedCorpus(tb testing.TB) string {
 	tb.Helper()
-	corpus := filepath.Join(sharedDir(tb), "corpus")
+	corpus := filepath.Join(shared.Dir(tb), "corpus")
 	if _, err := os.Stat(filepath.Join(corpus, "truth.json")); err != nil {
 		tb.Skipf("the shared corpus is absent (%s): %v", corpus, err)
 	}

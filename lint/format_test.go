@@ -3,14 +3,12 @@ package lint
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/inzone-io/inzone/test/golden"
+	"github.com/inzone-io/inzone/test/shared"
 )
 
 func testReport() (*Report, []*Rule) {
@@ -53,35 +51,12 @@ func TestFormatsGolden(t *testing.T) {
 // schema in ../shared/schemas, and checks what GitHub code scanning needs:
 // rules with help, repo-relative URIs, a start line on every result.
 func TestSARIFIsValid(t *testing.T) {
-	schemaPath := filepath.Join(sharedDir(t), "schemas", "sarif-schema-2.1.0.json")
 	rep, rules := testReport()
 	var buf bytes.Buffer
 	if err := Write(&buf, "sarif", rep, rules, "v1.2.3"); err != nil {
 		t.Fatal(err)
 	}
-	schemaDoc, err := os.ReadFile(schemaPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sd, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaDoc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif.json", sd); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("sarif.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Fatalf("SARIF does not validate: %v", err)
-	}
+	shared.ValidateSARIF(t, buf.Bytes())
 
 	var log sarifLog
 	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
@@ -103,31 +78,6 @@ func TestSARIFIsValid(t *testing.T) {
 			t.Errorf("ruleIndex %d does not point at %s", r.RuleIndex, r.RuleID)
 		}
 	}
-}
-
-// sharedDir is ../shared beside the repository; tests that need it skip
-// when it is absent.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("%s is absent: the corpus and schemas live there", shared)
-	}
-	return shared
 }
 
 // TestReportJSONIsEncodingJSON holds appendReportJSON to encoding/json's

@@ -15,6 +15,7 @@ import (
 
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/golden"
+	"github.com/inzone-io/inzone/test/shared"
 )
 
 // testLinter uses the shipped policies and a DDSD name for one ELB.
@@ -131,7 +132,7 @@ type corpusCounts map[string]map[string]int
 // counts of findings per file and rule must match the checked-in golden,
 // and the headline rules must match truth.json.
 func TestCorpus(t *testing.T) {
-	corpus := filepath.Join(sharedDir(t), "corpus")
+	corpus := filepath.Join(shared.Dir(t), "corpus")
 	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
 	if len(errs) > 0 {
 		t.Fatalf("collect: %v", errs)

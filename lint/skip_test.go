@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
+	"github.com/inzone-io/inzone/test/shared"
 	upstream "go.yaml.in/yaml/v3"
 )
 
@@ -64,7 +65,7 @@ func TestSkipAgreesWithUpstream(t *testing.T) {
 		}
 		return
 	}
-	corpus := filepath.Join(sharedDir(t), "corpus")
+	corpus := filepath.Join(shared.Dir(t), "corpus")
 	_ = filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".json")) {
 			if data, err := os.ReadFile(p); err == nil {
