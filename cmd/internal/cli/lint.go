@@ -95,7 +95,7 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.engine, err = lint.NewEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
+	o.engine, err = newEngineWithoutGC(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
 	if err != nil {
 		return err
 	}
@@ -123,6 +123,17 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// newEngineWithoutGC compiles the policies with the collector off. The
+// compiler's garbage is a few MiB, yet at the default GOGC it collects
+// several times over a heap that is mostly that garbage: about 8 ms of CPU,
+// a fifth of a start, on every run. The user's GOGC, if set, is left alone.
+func newEngineWithoutGC(ctx context.Context, opts lint.EngineOptions) (*lint.Engine, error) {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	}
+	return lint.NewEngine(ctx, opts)
 }
 
 // policyFS is the shipped policies plus the user's directories.
