@@ -308,7 +308,15 @@ func envoyIsBootstrap(m map[string]any) bool {
 // {"path": <path of the cluster in doc>, "cluster": <Cluster as protojson
 // with proto field names>}.
 func ParseEnvoy(doc any, format EnvoyFormat) (map[string]any, error) {
-	p := &envoyParser{doc: doc, clusters: []any{}}
+	return parseEnvoy(doc, format, false)
+}
+
+// parseEnvoy is ParseEnvoy; viaJSON reads and renders every message through
+// protojson (the normalizer's JSON in, protojson's JSON out) rather than
+// straight from and to the decoded values. ParseEnvoy's result must not
+// depend on it, which the tests check.
+func parseEnvoy(doc any, format EnvoyFormat, viaJSON bool) (map[string]any, error) {
+	p := &envoyParser{doc: doc, clusters: []any{}, anys: map[*anypb.Any]proto.Message{}, viaJSON: viaJSON}
 	var err error
 	switch format {
 	case EnvoyBootstrap:
@@ -335,6 +343,22 @@ type envoyParser struct {
 	doc          any
 	clusters     []any
 	bootstrapOut map[string]any
+	// anys holds the messages unpacked from the document's Anys, which the
+	// validation, the parser and the rendering all read.
+	anys    map[*anypb.Any]proto.Message
+	viaJSON bool
+}
+
+// unpack is unpackAny(a), once per Any.
+func (p *envoyParser) unpack(a *anypb.Any) (proto.Message, error) {
+	if msg, ok := p.anys[a]; ok {
+		return msg, nil
+	}
+	msg, err := unpackAny(a)
+	if err == nil {
+		p.anys[a] = msg
+	}
+	return msg, err
 }
 
 func (p *envoyParser) bootstrap() error {
@@ -345,7 +369,7 @@ func (p *envoyParser) bootstrap() error {
 	if err := p.parse(b, p.doc, nil); err != nil {
 		return err
 	}
-	out, err := renderEnvoy(b)
+	out, err := p.render(b)
 	if err != nil {
 		return err
 	}
@@ -429,11 +453,11 @@ func (p *envoyParser) resource(item any, path []any) error {
 			return &EnvoyParseError{Path: envoyAppendPath(path, "value"), Reason: "value of a binary Any is not base64: " + err.Error()}
 		}
 		a.Value = raw
-		msg, err := unpackAny(a)
+		msg, err := p.unpack(a)
 		if err != nil {
 			return &EnvoyParseError{Path: envoyAppendPath(path, "value"), Reason: err.Error()}
 		}
-		if err := validateEnvoy(msg, item, path); err != nil {
+		if err := p.validate(msg, item, path); err != nil {
 			return err
 		}
 		return p.typedResource(a, path)
@@ -455,7 +479,7 @@ func (p *envoyParser) resource(item any, path []any) error {
 // typedResource records the cluster in a, a resource at path: a Cluster, or
 // a discovery Resource wrapping one. Other types yield nothing.
 func (p *envoyParser) typedResource(a *anypb.Any, path []any) error {
-	msg, err := unpackAny(a)
+	msg, err := p.unpack(a)
 	if err != nil {
 		return &EnvoyParseError{Path: path, Reason: err.Error()}
 	}
@@ -499,7 +523,7 @@ func (p *envoyParser) configDump() error {
 	var bootstrapIndex int
 	sawClusters := false
 	for k, c := range d.GetConfigs() {
-		msg, err := unpackAny(c)
+		msg, err := p.unpack(c)
 		if err != nil {
 			return &EnvoyParseError{Path: []any{"configs", k}, Reason: err.Error()}
 		}
@@ -513,7 +537,7 @@ func (p *envoyParser) configDump() error {
 			if p.bootstrapOut != nil {
 				continue
 			}
-			out, err := renderEnvoy(dump.GetBootstrap())
+			out, err := p.render(dump.GetBootstrap())
 			if err != nil {
 				return err
 			}
@@ -565,7 +589,7 @@ func (p *envoyParser) addClusterAny(a *anypb.Any, path []any) error {
 	if a == nil || a.GetTypeUrl() == "" {
 		return nil
 	}
-	msg, err := unpackAny(a)
+	msg, err := p.unpack(a)
 	if err != nil {
 		return &EnvoyParseError{Path: path, Reason: err.Error()}
 	}
@@ -576,7 +600,7 @@ func (p *envoyParser) addClusterAny(a *anypb.Any, path []any) error {
 }
 
 func (p *envoyParser) addCluster(c *clusterv3.Cluster, path []any) error {
-	out, err := renderEnvoy(c)
+	out, err := p.render(c)
 	if err != nil {
 		return err
 	}
@@ -587,8 +611,39 @@ func (p *envoyParser) addCluster(c *clusterv3.Cluster, path []any) error {
 	return nil
 }
 
-// parse reads v, the part of the document at path, into msg and validates it.
+// render is msg as the Rego input.
+func (p *envoyParser) render(msg proto.Message) (map[string]any, error) {
+	if p.viaJSON {
+		return renderEnvoyJSON(msg)
+	}
+	return renderEnvoy(msg, p.anys)
+}
+
+// parse reads v, the part of the document at path, into msg and validates
+// it: straight from v when the builder takes it, else through the
+// normalizer's JSON and protojson.
 func (p *envoyParser) parse(msg proto.Message, v any, path []any) error {
+	if p.viaJSON || !buildEnvoy(msg, v) {
+		if err := readEnvoyJSON(msg, v, path); err != nil {
+			return err
+		}
+	}
+	return p.validate(msg, v, path)
+}
+
+// buildEnvoy reads v into msg, a new message, with the builder; false, with
+// msg reset, when the builder gives up.
+func buildEnvoy(msg proto.Message, v any) bool {
+	if (&envoyBuilder{}).message(msg.ProtoReflect(), v) && proto.CheckInitialized(msg) == nil {
+		return true
+	}
+	proto.Reset(msg)
+	return false
+}
+
+// readEnvoyJSON reads v, the part of the document at path, into msg through
+// the normalizer's JSON and protojson.
+func readEnvoyJSON(msg proto.Message, v any, path []any) error {
 	n := &envoyNormalizer{path: slices.Clone(path)}
 	if err := n.message(msg.ProtoReflect().Descriptor(), v); err != nil {
 		return err
@@ -599,21 +654,7 @@ func (p *envoyParser) parse(msg proto.Message, v any, path []any) error {
 		// what it missed.
 		return &EnvoyParseError{Path: path, Reason: strings.TrimPrefix(err.Error(), "proto: ")}
 	}
-	return validateEnvoy(msg, v, path)
-}
-
-// renderEnvoy writes msg as protojson with proto field names, decoded into
-// plain values for Rego.
-func renderEnvoy(msg proto.Message) (map[string]any, error) {
-	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: envoyResolver{}}.Marshal(msg)
-	if err != nil {
-		return nil, &EnvoyParseError{Reason: "cannot render " + string(msg.ProtoReflect().Descriptor().FullName()) + ": " + err.Error()}
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, &EnvoyParseError{Reason: "cannot render " + string(msg.ProtoReflect().Descriptor().FullName()) + ": " + err.Error()}
-	}
-	return out, nil
+	return nil
 }
 
 func unpackAny(a *anypb.Any) (proto.Message, error) {
@@ -1805,14 +1846,11 @@ func envoyValueAt(doc any, path []any) any {
 	return cur
 }
 
-// validateEnvoy checks the protoc-gen-validate rules of msg, which was read
-// from v at path, and of every message inside its Anys, as Envoy does when
-// it loads a config and instantiates its extensions.
 // envoyAnyReach caches envoyMayHoldAny by message name.
 var envoyAnyReach sync.Map
 
 // envoyMayHoldAny says whether a message of type md is an Any or can hold
-// one somewhere in its fields: validateEnvoy need not walk the others.
+// one somewhere in its fields: the validation need not walk the others.
 func envoyMayHoldAny(md protoreflect.MessageDescriptor) bool {
 	if v, ok := envoyAnyReach.Load(md.FullName()); ok {
 		return v.(bool)
@@ -1846,7 +1884,41 @@ func envoyReachesAny(md protoreflect.MessageDescriptor, seen map[protoreflect.Fu
 	return false
 }
 
-func validateEnvoy(msg proto.Message, v any, path []any) error {
+// envoyWalk is what the validation walks of a message type: the fields
+// whose messages may hold an Any (in declaration order, as Range visits
+// them), and whether the type has extensions, which only Range finds.
+type envoyWalk struct {
+	toAny      []protoreflect.FieldDescriptor
+	extensible bool
+}
+
+// envoyWalks caches envoyWalkOf by message descriptor.
+var envoyWalks sync.Map
+
+func envoyWalkOf(md protoreflect.MessageDescriptor) *envoyWalk {
+	if w, ok := envoyWalks.Load(md); ok {
+		return w.(*envoyWalk)
+	}
+	w := &envoyWalk{extensible: md.ExtensionRanges().Len() > 0}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		sub := fd.Message()
+		if fd.IsMap() {
+			sub = fd.MapValue().Message()
+		}
+		if sub != nil && envoyMayHoldAny(sub) {
+			w.toAny = append(w.toAny, fd)
+		}
+	}
+	envoyWalks.Store(md, w)
+	return w
+}
+
+// validate checks the protoc-gen-validate rules of msg, which was read from
+// v at path, and of every message inside its Anys, as Envoy does when it
+// loads a config and instantiates its extensions.
+func (p *envoyParser) validate(msg proto.Message, v any, path []any) error {
 	var first *EnvoyParseError
 	count := 0
 	report := func(at []envoySeg, reason string) {
@@ -1862,7 +1934,7 @@ func validateEnvoy(msg proto.Message, v any, path []any) error {
 		if a.GetTypeUrl() == "" {
 			return
 		}
-		inner, err := unpackAny(a)
+		inner, err := p.unpack(a)
 		if err != nil {
 			report(at, err.Error())
 			return
@@ -1871,6 +1943,35 @@ func validateEnvoy(msg proto.Message, v any, path []any) error {
 			at = append(at, envoyFieldSeg("value", "value"))
 		}
 		visit(inner.ProtoReflect(), at, true)
+	}
+	// field walks the value of fd, a field whose message may hold an Any.
+	field := func(fd protoreflect.FieldDescriptor, val protoreflect.Value, at []envoySeg) {
+		seg := envoyFieldSeg(string(fd.Name()), fd.JSONName())
+		step := func(sub protoreflect.Message, extra ...envoySeg) {
+			// at's backing array is a stack: what a step appends is only
+			// read (and copied, by report) before the next step.
+			p := append(append(at, seg), extra...)
+			if a, ok := sub.Interface().(*anypb.Any); ok {
+				visitAny(a, p)
+				return
+			}
+			// Validated with its parent, unless it holds an Any.
+			visit(sub, p, false)
+		}
+		switch {
+		case fd.IsList():
+			l := val.List()
+			for i := 0; i < l.Len(); i++ {
+				step(l.Get(i).Message(), envoyIndexSeg(i))
+			}
+		case fd.IsMap():
+			val.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				step(mv.Message(), envoyKeySeg(k.String()))
+				return true
+			})
+		default:
+			step(val.Message())
+		}
 	}
 	visit = func(m protoreflect.Message, at []envoySeg, validate bool) {
 		if validate {
@@ -1882,43 +1983,25 @@ func validateEnvoy(msg proto.Message, v any, path []any) error {
 				}
 			}
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-			if fd.Message() == nil || (fd.IsMap() && fd.MapValue().Message() == nil) {
+		w := envoyWalkOf(m.Descriptor())
+		if w.extensible {
+			m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+				sub := fd.Message()
+				if fd.IsMap() {
+					sub = fd.MapValue().Message()
+				}
+				if sub != nil && envoyMayHoldAny(sub) {
+					field(fd, val, at)
+				}
 				return true
+			})
+			return
+		}
+		for _, fd := range w.toAny {
+			if m.Has(fd) {
+				field(fd, m.Get(fd), at)
 			}
-			sub := fd.Message()
-			if fd.IsMap() {
-				sub = fd.MapValue().Message()
-			}
-			if !envoyMayHoldAny(sub) {
-				return true // validated with its parent, and no Any inside
-			}
-			seg := envoyFieldSeg(string(fd.Name()), fd.JSONName())
-			step := func(sub protoreflect.Message, extra ...envoySeg) {
-				p := append(append(slices.Clone(at), seg), extra...)
-				if a, ok := sub.Interface().(*anypb.Any); ok {
-					visitAny(a, p)
-					return
-				}
-				// Validated with its parent, unless it holds an Any.
-				visit(sub, p, false)
-			}
-			switch {
-			case fd.IsList():
-				l := val.List()
-				for i := 0; i < l.Len(); i++ {
-					step(l.Get(i).Message(), envoyIndexSeg(i))
-				}
-			case fd.IsMap():
-				val.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-					step(mv.Message(), envoyKeySeg(k.String()))
-					return true
-				})
-			default:
-				step(val.Message())
-			}
-			return true
-		})
+		}
 	}
 	if a, ok := msg.(*anypb.Any); ok {
 		visitAny(a, nil)

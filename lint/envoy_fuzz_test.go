@@ -11,8 +11,9 @@ import (
 )
 
 // FuzzParseEnvoy feeds YAML to DetectEnvoy and ParseEnvoy: they must never
-// panic, ParseEnvoy fails only with *EnvoyParseError, and what it returns is
-// JSON with cluster paths that exist in the document.
+// panic, ParseEnvoy fails only with *EnvoyParseError, what it returns is
+// JSON with cluster paths that exist in the document, and it is what the
+// parse through protojson's JSON gives (the same result or error).
 func FuzzParseEnvoy(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
 	for _, file := range files {
@@ -30,6 +31,8 @@ func FuzzParseEnvoy(f *testing.F) {
 		`{"resources": [{"type_url": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "value": "CgFhEAE="}]}`,
 		`{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": [{"cluster": {"@type": "type.googleapis.com/envoy.api.v2.Cluster", "name": "a"}}]}]}`,
 		"static_resources:\n  clusters:\n  - name: a\n    metadata: {filter_metadata: {x: {y: [[1], {z: null}]}}}\n    connect_timeout: {seconds: 1, nanos: 5}\n",
+		"static_resources:\n  clusters:\n  - name: a\n    type: 1\n    lbPolicy: maglev\n    connect_timeout: 0.25s\n    per_connection_buffer_limit_bytes: 007\n    metadata: {filter_metadata: {x: {y: [1, 2.5, -0, true, s, {}]}}}\n",
+		"static_resources:\n  clusters:\n    name: a\n    typed_extension_protocol_options: {x: {'@type': type.googleapis.com/google.protobuf.Struct, value: {a: [1]}}, y: {}}\n    circuit_breakers: {thresholds: {max_connections: '5'}}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -51,6 +54,7 @@ func FuzzParseEnvoy(f *testing.F) {
 			formats = []EnvoyFormat{format}
 		}
 		for _, f := range formats {
+			checkEnvoyViaJSON(t, "input", doc, f)
 			out, err := ParseEnvoy(doc, f)
 			if err != nil {
 				var pe *EnvoyParseError

@@ -1,0 +1,79 @@
+package lint
+
+import (
+	"testing"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestBuildEnvoy: where the builder takes a value, it gives the message the
+// normalizer's JSON gives protojson; it gives up on what it does not
+// reproduce, leaving that (and every error) to the JSON way.
+func TestBuildEnvoy(t *testing.T) {
+	type buildCase struct {
+		name  string
+		doc   string // YAML; empty for the case with invalid UTF-8
+		taken bool
+	}
+	tests := []buildCase{
+		{"plain cluster", "name: a\ntype: STRICT_DNS\nconnect_timeout: 0.25s\nlb_policy: ROUND_ROBIN\n", true},
+		{"enum names in any case and camelCase keys", "name: a\ntype: strict_dns\nlbPolicy: Maglev\ndnsLookupFamily: v4_only\n", true},
+		{"enum numbers", "name: a\ntype: 1\nlb_policy: '2'\n", true},
+		{"strings, booleans and numbers for one another", "name: 5\nper_connection_buffer_limit_bytes: '1024'\nrespect_dns_ttl: 'yes'\ncommon_lb_config: {healthy_panic_threshold: {value: '12.5'}}\n", true},
+		{"durations", "name: a\nconnect_timeout: -0.000000001s\ndns_refresh_rate: 315575999999.999999999s\ncleanup_interval: 0s\n", true},
+		{"a single value in place of a list", "name: a\nhealth_checks: {timeout: 1s, interval: 2s, http_health_check: {path: /}}\n", true},
+		{"struct values", "name: a\nmetadata: {filter_metadata: {x: {s: text, i: 12345678901234567890, f: -0.5, z: -0, b: false, n: null, l: [1, [2], {}], o: {}}}}\n", true},
+		{"typed configs", "name: a\ntyped_extension_protocol_options:\n  h: {'@type': type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, explicit_http_config: {http2_protocol_options: {}}}\n  s: {'@type': type.googleapis.com/google.protobuf.Struct, value: {a: 1}}\n  w: {'@type': type.googleapis.com/google.protobuf.StringValue, value: x}\n  n: {'@type': type.googleapis.com/google.protobuf.Any, value: {'@type': type.googleapis.com/google.protobuf.UInt32Value, value: 3}}\n  e: {}\n", true},
+		{"a v2 type name", "name: a\ntyped_extension_protocol_options: {x: {'@type': type.googleapis.com/envoy.api.v2.Cluster, name: b}}\n", true},
+		{"null fields", "name: a\nconnect_timeout: null\nload_assignment: null\n", true},
+		{"a field by both names", "name: a\nconnect_timeout: 1s\nconnectTimeout: 2s\n", false},
+		{"two fields of a oneof", "name: a\ntype: STATIC\ncluster_type: {name: x}\n", false},
+		{"an integer with a leading zero", "name: a\nper_connection_buffer_limit_bytes: '007'\n", false},
+		{"minus zero for an integer", "name: a\nper_connection_buffer_limit_bytes: '-0'\n", false},
+		{"an integer out of range", "name: a\nper_connection_buffer_limit_bytes: 4294967296\n", false},
+		{"a duration with a leading zero", "name: a\nconnect_timeout: 01s\n", false},
+		{"a duration object", "name: a\nconnect_timeout: {seconds: 1}\n", false},
+		{"a duration out of range", "name: a\nconnect_timeout: 315576000001s\n", false},
+		{"a wrapper object", "name: a\nper_connection_buffer_limit_bytes: {value: 5}\n", false},
+		{"bytes", "name: a\ntyped_extension_protocol_options: {x: {'@type': type.googleapis.com/google.protobuf.BytesValue, value: AAE=}}\n", false},
+		{"a timestamp", "name: a\ntyped_extension_protocol_options: {x: {'@type': type.googleapis.com/google.protobuf.Timestamp, value: '2020-01-01T00:00:00Z'}}\n", false},
+		{"a well-known type without value", "name: a\ntyped_extension_protocol_options: {x: {'@type': type.googleapis.com/google.protobuf.Struct}}\n", false},
+		{"a map with keys that are not strings", "name: a\nmetadata: {filter_metadata: {x: {1: a}}}\n", false},
+		{"NaN in a struct", "name: a\nmetadata: {filter_metadata: {x: {a: .nan}}}\n", false},
+		{"a null list element", "name: a\nhealth_checks: [null]\n", false},
+		{"nested lists", "name: a\nhealth_checks: [[{timeout: 1s}]]\n", false},
+		{"an unknown field", "name: a\nconect_timeout: 1s\n", false},
+		{"an unknown enum name", "name: a\nlb_policy: ROUND_ROBBIN\n", false},
+		{"an unknown type", "name: a\ntyped_extension_protocol_options: {x: {'@type': type.googleapis.com/no.Such}}\n", false},
+	}
+	for _, tt := range append(tests, buildCase{"invalid UTF-8", "", false}) {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := decodeEnvoyYAML(t, tt.doc)
+			if tt.doc == "" {
+				// YAML cannot say it.
+				doc = map[string]any{"name": "a\xff", "alt_stat_name": "b"}
+			}
+			built := &clusterv3.Cluster{}
+			taken := buildEnvoy(built, doc)
+			if taken != tt.taken {
+				t.Errorf("builder took it: %v, want %v", taken, tt.taken)
+			}
+			viaJSON := &clusterv3.Cluster{}
+			err := readEnvoyJSON(viaJSON, doc, nil)
+			if !taken {
+				if !proto.Equal(built, &clusterv3.Cluster{}) {
+					t.Errorf("the builder gave up but left %v", prototext.Format(built))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the builder took what the JSON way rejects: %v", err)
+			}
+			if !proto.Equal(built, viaJSON) {
+				t.Errorf("built:\n%v\nthrough JSON:\n%v", prototext.Format(built), prototext.Format(viaJSON))
+			}
+		})
+	}
+}
