@@ -4,6 +4,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/types"
 
 	"github.com/inzone-io/inzone/mutate"
@@ -79,11 +80,6 @@ func builtinDecls() map[string]*ast.Builtin {
 	return decls
 }
 
-// Builtins returns the rego.New options registering every inzone builtin.
-func Builtins(lookup ELBLookup) []func(*rego.Rego) {
-	return []func(*rego.Rego){ELBHostnames(lookup)}
-}
-
 // TesterBuiltins returns every inzone builtin in the form the OPA tester
 // takes.
 func TesterBuiltins(lookup ELBLookup) []*tester.Builtin {
@@ -119,5 +115,23 @@ func elbHostnamesImpl(lookup ELBLookup) rego.Builtin1 {
 			)
 		}
 		return ast.ArrayTerm(out...), nil
+	}
+}
+
+// topdownBuiltins returns every inzone builtin in the form topdown takes,
+// with lookup answering inzone.elb_hostnames' DDSD names.
+func topdownBuiltins(lookup ELBLookup) map[string]*topdown.Builtin {
+	elb := elbHostnamesImpl(lookup)
+	return map[string]*topdown.Builtin{
+		ELBHostnamesName: {
+			Decl: builtinDecls()[ELBHostnamesName],
+			Func: func(bctx topdown.BuiltinContext, ops []*ast.Term, iter func(*ast.Term) error) error {
+				out, err := elb(bctx, ops[0])
+				if err != nil {
+					return err
+				}
+				return iter(out)
+			},
+		},
 	}
 }

@@ -116,8 +116,8 @@ func TestBuiltinELBHostnamesDecl(t *testing.T) {
 	if b.Decl.Name != ELBHostnamesName || b.Decl.Nondeterministic || b.Func == nil {
 		t.Errorf("builtin %+v: want %s, deterministic, with an implementation", b.Decl, ELBHostnamesName)
 	}
-	if got := len(TesterBuiltins(nil)); got != len(Builtins(nil)) {
-		t.Errorf("%d tester builtins, %d rego options", got, len(Builtins(nil)))
+	if got := len(TesterBuiltins(nil)); got != len(topdownBuiltins(nil)) {
+		t.Errorf("%d tester builtins, %d engine builtins", got, len(topdownBuiltins(nil)))
 	}
 }
 

@@ -13,9 +13,10 @@ import (
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // Rule describes one rule: from a Rego package's METADATA, or built in.
@@ -71,7 +72,7 @@ type Engine struct {
 	// against it, the first time an input of that kind is evaluated.
 	compiler *ast.Compiler
 	store    storage.Store
-	builtins []func(*rego.Rego)
+	builtins map[string]*topdown.Builtin
 	queries  sync.Map // kind (or otherKinds) -> *kindQuery
 	// byKind are the rule packages (names under inzone.rules) each kind
 	// is evaluated by, sorted; anyKind, those for every kind.
@@ -89,8 +90,9 @@ func (e *Engine) Wants(kind string) bool { return e.kinds == nil || e.kinds[kind
 
 var ruleIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// NewEngine parses and compiles the policies once and prepares the query.
-func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
+// NewEngine parses and compiles the policies once; each kind's query is
+// prepared on first use.
+func NewEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 	e := &Engine{rules: map[string]*Rule{}}
 	seen := map[string]string{}
 	for _, r := range []Rule{RuleEnvoyInvalid, RuleIgnoreWithoutReason} {
@@ -98,7 +100,8 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 		seen[r.ID] = "built in"
 	}
 
-	regoOpts := Builtins(opts.ELBs)
+	// Keyed by file name, as rego.ParsedModule keys them.
+	modules := map[string]*ast.Module{}
 	for _, fsys := range opts.Policies {
 		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -115,7 +118,7 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 			if err != nil {
 				return err
 			}
-			regoOpts = append(regoOpts, rego.ParsedModule(m))
+			modules[p] = m
 			pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
 			if !strings.HasPrefix(pkg, "inzone.rules.") {
 				return nil // a library package the rules import
@@ -149,16 +152,19 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 		}
 	}
 	e.byKind, e.anyKind = packagesByKind(e.rules)
-	e.builtins = Builtins(opts.ELBs)
-	// The compiler as rego.New makes it, with the custom builtins declared.
+	e.builtins = topdownBuiltins(opts.ELBs)
+	// The compiler as rego.New makes it, with the custom builtins declared,
+	// compiled directly: rego would also activate the modules as a bundle
+	// in the store, which nothing reads.
 	e.compiler = ast.NewCompiler().
 		WithBuiltins(builtinDecls()).
 		WithUseTypeCheckAnnotations(true)
-	e.store = inmem.New()
-	regoOpts = append(regoOpts, rego.Compiler(e.compiler), rego.Store(e.store), rego.Query("true"))
-	if _, err := rego.New(regoOpts...).PrepareForEval(ctx); err != nil {
-		return nil, fmt.Errorf("compiling policies: %w", err)
+	if e.compiler.Compile(modules); e.compiler.Failed() {
+		return nil, fmt.Errorf("compiling policies: %w", e.compiler.Errors)
 	}
+	// The store holds no data: a policy's reference to a base document
+	// (data.x that no rule defines) reads it and finds nothing.
+	e.store = inmem.New()
 	return e, nil
 }
 
@@ -167,13 +173,13 @@ const otherKinds = "\x00other"
 
 // kindQuery evaluates, for an input of one kind, only the rules that read
 // that kind (custom.kinds) or say nothing of kinds, instead of every
-// rule's guard on input.kind. Binding xI is the set of violations of
-// package pkgs[I]: together, in order, they are the results of
-// `v := data.inzone.rules[p].violation[_]` by package, then violation.
+// rule's guard on input.kind. Binding vars[I] is the set of violations of
+// rules[I], in package order.
 type kindQuery struct {
-	pkgs  []string
-	vars  []string
-	query rego.PreparedEvalQuery
+	rules    []*Rule
+	vars     []ast.Var
+	query    ast.Body
+	compiler ast.QueryCompiler
 }
 
 // packagesByKind lists the rule packages (names under inzone.rules) of each
@@ -209,7 +215,7 @@ func packagesByKind(rules map[string]*Rule) (map[string][]string, []string) {
 }
 
 // kindQuery returns the query for inputs of kind, prepared on first use.
-func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error) {
+func (e *Engine) kindQuery(kind string) (*kindQuery, error) {
 	if _, ok := e.byKind[kind]; !ok {
 		kind = otherKinds
 	}
@@ -220,26 +226,52 @@ func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error)
 	if kind == otherKinds {
 		pkgs = e.anyKind
 	}
-	kq := &kindQuery{pkgs: pkgs}
+	kq := &kindQuery{}
 	if len(pkgs) > 0 {
 		var b strings.Builder
 		for i, p := range pkgs {
-			name, _ := json.Marshal(p)
-			v := fmt.Sprintf("x%d", i)
-			kq.vars = append(kq.vars, v)
+			kq.rules = append(kq.rules, e.rules["inzone.rules."+p])
+			kq.vars = append(kq.vars, ast.Var(fmt.Sprintf("x%d", i)))
 			if i > 0 {
 				b.WriteString("; ")
 			}
-			fmt.Fprintf(&b, "%s := {v | some v in data.inzone.rules[%s].violation}", v, name)
+			name, _ := json.Marshal(p)
+			ref := fmt.Sprintf("data.inzone.rules[%s].violation", name)
+			if e.partialSet(ref) {
+				fmt.Fprintf(&b, "%s = %s", kq.vars[i], ref)
+			} else {
+				// Undefined, or not a set: what iterating it yields.
+				fmt.Fprintf(&b, "%s = {v | some v in %s}", kq.vars[i], ref)
+			}
 		}
-		q, err := rego.New(append(e.builtins, rego.Compiler(e.compiler), rego.Store(e.store), rego.Query(b.String()))...).PrepareForEval(ctx)
+		body, err := ast.ParseBodyWithOpts(b.String(), ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
 			return nil, fmt.Errorf("compiling policies: %w", err)
 		}
-		kq.query = q
+		kq.compiler = e.compiler.QueryCompiler()
+		if kq.query, err = kq.compiler.Compile(body); err != nil {
+			return nil, fmt.Errorf("compiling policies: %w", err)
+		}
 	}
 	q, _ := e.queries.LoadOrStore(kind, kq)
 	return q.(*kindQuery), nil
+}
+
+// partialSet reports whether the rules of ref are partial set rules
+// (violation contains ...) and nothing else, so that ref is a set even when
+// no rule body holds, and the query can bind it directly.
+func (e *Engine) partialSet(ref string) bool {
+	r := ast.MustParseRef(ref)
+	rules := e.compiler.GetRulesWithPrefix(r)
+	if len(rules) == 0 {
+		return false
+	}
+	for _, rule := range rules {
+		if rule.Head.RuleKind() != ast.MultiValue || !rule.Ref().Equal(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ruleFromModule reads a rule's package METADATA.
@@ -320,46 +352,91 @@ func (e *Engine) Eval(ctx context.Context, input ast.Value) ([]Violation, error)
 			}
 		}
 	}
-	kq, err := e.kindQuery(ctx, kind)
-	if err != nil || len(kq.pkgs) == 0 {
+	kq, err := e.kindQuery(kind)
+	if err != nil || len(kq.rules) == 0 {
 		return nil, err
 	}
-	rs, err := kq.query.Eval(ctx, rego.EvalParsedInput(input))
+	txn, err := e.store.NewTransaction(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer e.store.Abort(ctx, txn)
+	// Straight to topdown, as rego.PreparedEvalQuery.Eval does, without
+	// its per-call metrics, cancellation goroutine and conversion of the
+	// results to Go values.
+	q := topdown.NewQuery(kq.query).
+		WithQueryCompiler(kq.compiler).
+		WithCompiler(e.compiler).
+		WithStore(e.store).
+		WithTransaction(txn).
+		WithBuiltins(e.builtins).
+		WithMetrics(metrics.NoOp()).
+		WithInput(ast.NewTerm(input))
+	if ctx.Done() != nil {
+		c := topdown.NewCancel()
+		defer context.AfterFunc(ctx, c.Cancel)()
+		q = q.WithCancel(c)
+	}
 	var out []Violation
-	for _, r := range rs {
-		for i, pkg := range kq.pkgs {
-			rule, ok := e.rules["inzone.rules."+pkg]
-			if !ok {
-				continue // a package under inzone.rules without METADATA was rejected at load
+	err = q.Iter(ctx, func(qr topdown.QueryResult) error {
+		for i, rule := range kq.rules {
+			set, _ := qr[kq.vars[i]].Value.(ast.Set)
+			if set == nil {
+				continue
 			}
-			vs, _ := r.Bindings[kq.vars[i]].([]any)
-			for _, x := range vs {
-				v, ok := x.(map[string]any)
-				if !ok {
-					return nil, fmt.Errorf("rule %s: a violation must be an object with msg and path, got %T", rule.ID, x)
+			if err := set.Iter(func(t *ast.Term) error {
+				v, err := violation(rule, t)
+				if err != nil {
+					return err
 				}
-				viol := Violation{Rule: rule, Severity: rule.Severity, Hint: rule.Remediation}
-				viol.Message, _ = v["msg"].(string)
-				if viol.Message == "" {
-					return nil, fmt.Errorf("rule %s: a violation has no msg", rule.ID)
-				}
-				viol.Path, _ = v["path"].([]any)
-				if h, ok := v["hint"].(string); ok && h != "" {
-					viol.Hint = h
-				}
-				if s, ok := v["severity"].(string); ok {
-					if sev, err := ParseSeverity(s); err == nil {
-						viol.Severity = sev
-					}
-				}
-				out = append(out, viol)
+				out = append(out, v)
+				return nil
+			}); err != nil {
+				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// violation reads one element of a rule's violation set.
+func violation(rule *Rule, t *ast.Term) (Violation, error) {
+	v := Violation{Rule: rule, Severity: rule.Severity, Hint: rule.Remediation}
+	obj, ok := t.Value.(ast.Object)
+	if !ok {
+		x, _ := ast.JSON(t.Value)
+		return v, fmt.Errorf("rule %s: a violation must be an object with msg and path, got %T", rule.ID, x)
+	}
+	str := func(key string) string {
+		if f := obj.Get(ast.InternedTerm(key)); f != nil {
+			if s, ok := f.Value.(ast.String); ok {
+				return string(s)
+			}
+		}
+		return ""
+	}
+	if v.Message = str("msg"); v.Message == "" {
+		return v, fmt.Errorf("rule %s: a violation has no msg", rule.ID)
+	}
+	if p := obj.Get(ast.InternedTerm("path")); p != nil {
+		// As rego's results had it: numbers as json.Number.
+		x, err := ast.JSON(p.Value)
+		if err != nil {
+			return v, err
+		}
+		v.Path, _ = x.([]any)
+	}
+	if h := str("hint"); h != "" {
+		v.Hint = h
+	}
+	if sev, err := ParseSeverity(str("severity")); err == nil {
+		v.Severity = sev
+	}
+	return v, nil
 }
 
 var kindTerm = ast.StringTerm("kind")

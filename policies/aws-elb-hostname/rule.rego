@@ -39,64 +39,61 @@ _violation(msg, path, hosts) := {"msg": msg, "path": path, "hint": hint} if {
 } else := {"msg": msg, "path": path}
 
 # The strings of a workload's containers that may name a host (env values,
-# args and command) and of a ConfigMap's data, that do. Each string is
-# looked at before anything is built for it: nearly none names a host.
-_hits contains {"path": array.concat(_container_path(ref), ["env", i, "value"]), "where": where, "hosts": hosts} if {
-	some ref in _containers
-	c := _pod_spec.spec[ref[0]][ref[1]]
-	is_array(c.env)
+# args and command) and of a ConfigMap's data, that do. Each string goes
+# straight to inzone.elb_hostnames (which finds none in a non-string): nearly
+# none names a host, so the type checks come after, for the few that do.
+_hits contains {"path": array.concat(ps.path, [field, ci, "env", i, "value"]), "where": where, "hosts": hosts} if {
+	ps := _pod_spec
+	some field in ["containers", "initContainers"]
+	some ci, c in ps.spec[field]
 	some i, e in c.env
-	is_string(e.value)
 	hosts := inzone.elb_hostnames(e.value)
-	count(hosts) > 0
-	where := sprintf("%s env %v", [_container_name(ref, c), object.get(e, "name", i)])
+	hosts != []
+	is_array(ps.spec[field])
+	is_array(c.env)
+	where := sprintf("%s env %v", [_container_name(field, ci, c), object.get(e, "name", i)])
 }
 
-_hits contains {"path": array.concat(_container_path(ref), [field, i]), "where": where, "hosts": hosts} if {
-	some ref in _containers
-	c := _pod_spec.spec[ref[0]][ref[1]]
-	some field in ["args", "command"]
-	is_array(c[field])
-	some i, s in c[field]
-	is_string(s)
+_hits contains {"path": array.concat(ps.path, [field, ci, arg, i]), "where": where, "hosts": hosts} if {
+	ps := _pod_spec
+	some field in ["containers", "initContainers"]
+	some ci, c in ps.spec[field]
+	some arg in ["args", "command"]
+	some i, s in c[arg]
 	hosts := inzone.elb_hostnames(s)
-	count(hosts) > 0
-	where := sprintf("%s %s[%d]", [_container_name(ref, c), field, i])
+	hosts != []
+	is_array(ps.spec[field])
+	is_array(c[arg])
+	where := sprintf("%s %s[%d]", [_container_name(field, ci, c), arg, i])
 }
 
 _hits contains {"path": ["data", key], "where": sprintf("data key %s", [key]), "hosts": hosts} if {
 	input.kind == "ConfigMap"
-	is_object(input.data)
 	some key, value in input.data
-	is_string(value)
 	hosts := inzone.elb_hostnames(value)
-	count(hosts) > 0
+	hosts != []
+	is_object(input.data)
 }
-
-# The containers of the pod spec, as [field, index]: small set elements,
-# not whole containers.
-_containers contains [field, i] if {
-	ps := _pod_spec
-	is_object(ps.spec)
-	some field in ["containers", "initContainers"]
-	is_array(ps.spec[field])
-	some i, c in ps.spec[field]
-	is_object(c)
-}
-
-_container_path(ref) := array.concat(_pod_spec.path, ref)
 
 _container_labels := {"containers": "container", "initContainers": "init container"}
 
-_container_name(ref, c) := sprintf("%s %v", [_container_labels[ref[0]], object.get(c, "name", ref[1])])
+_container_name(field, i, c) := sprintf("%s %v", [_container_labels[field], object.get(c, "name", i)])
 
-_template_kinds := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
-
+# The pod spec of the workload, with its path: one rule body per kind, so
+# that the rule index evaluates only the body of input.kind.
 _pod_spec := {"path": ["spec"], "spec": input.spec} if input.kind == "Pod"
 
-_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if {
-	input.kind in _template_kinds
-}
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "Deployment"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "StatefulSet"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "DaemonSet"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "ReplicaSet"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "ReplicationController"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "Job"
 
 _pod_spec := {
 	"path": ["spec", "jobTemplate", "spec", "template", "spec"],

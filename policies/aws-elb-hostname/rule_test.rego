@@ -121,3 +121,18 @@ test_allows_odd_inputs if {
 	count(rule.violation) == 0 with input as {"kind": "ConfigMap", "data": [_nlb]}
 	count(rule.violation) == 0 with input as {"kind": "Pod", "spec": {"containers": [{"command": [1, null, {}]}]}}
 }
+
+# The pod spec is found per kind: every workload kind's template is read.
+test_flags_every_template_kind if {
+	every kind in ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"] {
+		count(rule.violation) == 1 with input as object.union(_deployment([{"name": "app", "args": [_nlb]}]), {"kind": kind})
+	}
+}
+
+# The type checks come after the lookup of the hostnames: a hostname in a
+# list that is not an array is still not read.
+test_allows_hostnames_outside_arrays if {
+	count(rule.violation) == 0 with input as _deployment({"app": {"env": [{"value": _nlb}]}})
+	count(rule.violation) == 0 with input as _deployment([{"env": {"URL": {"value": _nlb}}}])
+	count(rule.violation) == 0 with input as _deployment([{"command": {"0": _nlb}}])
+}

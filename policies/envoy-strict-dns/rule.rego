@@ -15,14 +15,12 @@
 #     carries its own zone.
 package inzone.rules.envoy_strict_dns
 
-_dns_types := {"STRICT_DNS", "LOGICAL_DNS"}
-
 violation contains {"msg": msg, "path": path} if {
 	input.kind == "EnvoyConfig"
 	some i, c in input.clusters
 	type_name := c.cluster.type
 	is_string(type_name)
-	upper(type_name) in _dns_types
+	upper(type_name) in {"STRICT_DNS", "LOGICAL_DNS"}
 	path := _cluster_path(i, c, ["type"])
 	msg := sprintf(
 		"Envoy cluster %s: type is %s: every resolved address gets one static locality, so zone-aware routing cannot work",
@@ -38,7 +36,7 @@ violation contains {"msg": msg, "path": path} if {
 	p.applyTo == "CLUSTER"
 	type_name := p.patch.value.type
 	is_string(type_name)
-	upper(type_name) in _dns_types
+	upper(type_name) in {"STRICT_DNS", "LOGICAL_DNS"}
 	path := ["spec", "configPatches", i, "patch", "value", "type"]
 	msg := sprintf(
 		"%s: configPatches[%d] adds a cluster of type %s: every resolved address gets one static locality, so zone-aware routing cannot work",

@@ -15,18 +15,17 @@
 #     Kubernetes 1.33), or the annotation service.kubernetes.io/topology-mode: Auto.
 package inzone.rules.service_no_topology_aware_routing
 
-_distributions := {"PreferSameZone", "PreferClose", "PreferSameNode"}
-
-_topology_annotations := {"service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints"}
-
+# Field lookups and equality first, builtin calls after: each costs more.
+# A selector that is an object makes the spec one too. (A builtin's
+# argument that is undefined makes the whole body undefined, even under
+# not: hence object.get for the optional fields.)
 violation contains {"msg": msg, "path": ["spec", "trafficDistribution"]} if {
 	input.kind == "Service"
-	is_object(input.spec)
-	_type in {"ClusterIP", "NodePort", "LoadBalancer"}
 	not input.spec.clusterIP == "None"
+	input.spec.selector != {}
 	is_object(input.spec.selector)
-	count(input.spec.selector) > 0
-	not _same_zone_distribution
+	object.get(input.spec, "type", "ClusterIP") in {"ClusterIP", "NodePort", "LoadBalancer"}
+	not object.get(input.spec, "trafficDistribution", null) in {"PreferSameZone", "PreferClose", "PreferSameNode"}
 	not _topology_aware
 	msg := sprintf(
 		"%s: no trafficDistribution (PreferSameZone) and no topology-mode annotation: kube-proxy spreads its traffic over all zones",
@@ -34,14 +33,8 @@ violation contains {"msg": msg, "path": ["spec", "trafficDistribution"]} if {
 	)
 }
 
-_type := t if {
-	t := input.spec.type
-} else := "ClusterIP"
-
-_same_zone_distribution if input.spec.trafficDistribution in _distributions
-
 _topology_aware if {
-	some key in _topology_annotations
+	some key in {"service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints"}
 	v := input.metadata.annotations[key]
 	is_string(v)
 	lower(v) == "auto"

@@ -50,3 +50,10 @@ test_allows_odd_inputs if {
 	count(rule.violation) == 0 with input as {"kind": "Service", "spec": {"selector": "app=web"}}
 	count(rule.violation) == 0 with input as {"kind": "Deployment", "spec": {"selector": {"app": "web"}}}
 }
+
+# A type that is set, even to null, is not the default ClusterIP; an empty
+# selector selects nothing.
+test_allows_null_type_and_empty_selector if {
+	count(rule.violation) == 0 with input as _svc({"type": null}, {})
+	count(rule.violation) == 0 with input as {"kind": "Service", "spec": {"selector": {}}}
+}

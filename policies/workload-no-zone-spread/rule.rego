@@ -17,13 +17,13 @@
 #     webhook add it.
 package inzone.rules.workload_no_zone_spread
 
-_zone_keys := {"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
-
+# The replica count first: most workloads run one replica or leave it unset.
+# (Rego orders a string above every number, hence is_number after > 1.)
 violation contains {"msg": msg, "path": ["spec", "template", "spec", "topologySpreadConstraints"]} if {
-	input.kind in {"Deployment", "StatefulSet"}
 	replicas := input.spec.replicas
-	is_number(replicas)
 	replicas > 1
+	is_number(replicas)
+	input.kind in {"Deployment", "StatefulSet"}
 	is_object(input.spec.template.spec)
 	not _zone_spread
 	msg := sprintf(
@@ -34,7 +34,7 @@ violation contains {"msg": msg, "path": ["spec", "template", "spec", "topologySp
 
 _zone_spread if {
 	some c in input.spec.template.spec.topologySpreadConstraints
-	c.topologyKey in _zone_keys
+	c.topologyKey in {"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
 }
 
 _name := n if {

@@ -14,37 +14,40 @@
 #     uneven spread), or allow a larger maxSkew.
 package inzone.rules.zone_spread_do_not_schedule
 
-_zone_keys := {"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
-
-violation contains {"msg": msg, "path": array.concat(c.path, ["whenUnsatisfiable"])} if {
-	some c in _zone_constraints
-	c.constraint.whenUnsatisfiable == "DoNotSchedule"
-	c.constraint.maxSkew == 1
+# Each check reads the constraint's own fields first: nearly no pod spec has
+# a zone constraint, and a builtin call costs more than a field lookup.
+violation contains {"msg": msg, "path": array.concat(ps.path, ["topologySpreadConstraints", i, "whenUnsatisfiable"])} if {
+	ps := _pod_spec
+	some i, c in ps.spec.topologySpreadConstraints
+	c.whenUnsatisfiable == "DoNotSchedule"
+	c.maxSkew == 1
 
 	# Without a labelSelector the constraint counts no pods and never
 	# blocks anything (zone-spread-no-selector reports that).
-	c.constraint.labelSelector != null
+	c.labelSelector != null
+	c.topologyKey in {"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
+	is_array(ps.spec.topologySpreadConstraints)
 	msg := sprintf(
 		"%s: topologySpreadConstraints[%d] on %s is DoNotSchedule with maxSkew 1: pods stay Pending when a zone is short of capacity",
-		[_ref, c.index, c.constraint.topologyKey],
+		[_ref, i, c.topologyKey],
 	)
 }
 
-# The zone constraints of the pod spec, with their paths.
-_zone_constraints contains {"path": array.concat(ps.path, ["topologySpreadConstraints", i]), "index": i, "constraint": c} if {
-	ps := _pod_spec
-	is_array(ps.spec.topologySpreadConstraints)
-	some i, c in ps.spec.topologySpreadConstraints
-	c.topologyKey in _zone_keys
-}
-
-_template_kinds := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
-
+# The pod spec of the workload, with its path: one rule body per kind, so
+# that the rule index evaluates only the body of input.kind.
 _pod_spec := {"path": ["spec"], "spec": input.spec} if input.kind == "Pod"
 
-_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if {
-	input.kind in _template_kinds
-}
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "Deployment"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "StatefulSet"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "DaemonSet"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "ReplicaSet"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "ReplicationController"
+
+_pod_spec := {"path": ["spec", "template", "spec"], "spec": input.spec.template.spec} if input.kind == "Job"
 
 _pod_spec := {
 	"path": ["spec", "jobTemplate", "spec", "template", "spec"],

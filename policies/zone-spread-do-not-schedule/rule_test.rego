@@ -56,3 +56,10 @@ test_allows_odd_inputs if {
 	count(rule.violation) == 0 with input as _statefulset({"a": _strict})
 	count(rule.violation) == 0 with input as _statefulset([object.union(_strict, {"maxSkew": "1"})])
 }
+
+# The pod spec is found per kind: every workload kind's template is read.
+test_flags_every_template_kind if {
+	every kind in ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"] {
+		count(rule.violation) == 1 with input as object.union(_statefulset([_strict]), {"kind": kind})
+	}
+}

@@ -55,3 +55,16 @@ test_allows_odd_inputs if {
 	count(rule.violation) == 0 with input as _deployment([7, "x", null])
 	count(rule.violation) == 0 with input as {"kind": "Service", "spec": {"topologySpreadConstraints": [_zone]}}
 }
+
+# The pod spec is found per kind: every workload kind's template is read.
+test_flags_every_template_kind if {
+	every kind in ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"] {
+		count(rule.violation) == 1 with input as object.union(_deployment([_zone]), {"kind": kind})
+	}
+}
+
+# Only an absent or null labelSelector is missing; the list must be an array.
+test_allows_false_selector_and_constraints_outside_arrays if {
+	count(rule.violation) == 0 with input as _deployment([object.union(_zone, {"labelSelector": false})])
+	count(rule.violation) == 0 with input as _deployment({"zone": _zone})
+}

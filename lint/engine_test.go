@@ -1,0 +1,100 @@
+package lint
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// customRule is a rule package for kind Widget with body as its rules.
+func customRule(id, body string) *fstest.MapFile {
+	name := strings.ReplaceAll(id, "-", "_")
+	return &fstest.MapFile{Data: []byte("# METADATA\n# title: t\n# scope: package\n# custom:\n#   id: " + id +
+		"\n#   severity: warning\n#   kinds: [Widget]\n#   remediation: fix it\npackage inzone.rules." + name + "\n\n" + body + "\n")}
+}
+
+func evalWidget(t *testing.T, ctx context.Context, fsys fs.FS) ([]Violation, error) {
+	t.Helper()
+	e, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{fsys}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ast.InterfaceToValue(map[string]any{"kind": "Widget", "metadata": map[string]any{"name": "w"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Eval(ctx, in)
+}
+
+type violationSummary struct {
+	Rule, Message, Hint string
+	Severity            Severity
+	Path                []any
+}
+
+func summarize(vs []Violation) []violationSummary {
+	var out []violationSummary
+	for _, v := range vs {
+		out = append(out, violationSummary{v.Rule.ID, v.Message, v.Hint, v.Severity, v.Path})
+	}
+	return out
+}
+
+// TestEngineViolations covers the violation contract for custom rules:
+// partial sets, and the other shapes a package may give violation, which
+// are read as the elements iterating them yields.
+func TestEngineViolations(t *testing.T) {
+	fsys := fstest.MapFS{
+		"lib/lib.rego": {Data: []byte("package inzone.lib\n\nname := input.metadata.name\n")},
+		"a/rule.rego": customRule("a-set", `import data.inzone.lib
+violation contains {"msg": sprintf("%s b", [lib.name]), "path": ["spec", 1]}
+violation contains {"msg": "a", "path": ["spec", 0], "hint": "h", "severity": "error"}
+violation contains {"msg": "never", "path": []} if input.kind == "Gadget"`),
+		"b/rule.rego": customRule("b-array", `violation := [{"msg": "b", "path": ["x"]}]`),
+		"c/rule.rego": customRule("c-undefined", `violation := [{"msg": "c", "path": []}] if input.kind == "Gadget"`),
+		"d/rule.rego": customRule("d-none", `other := 1`),
+		"e/rule.rego": customRule("e-base-doc", `violation contains {"msg": "e", "path": []} if not data.nothing.here`),
+		"f/rule.rego": customRule("f-empty-set", `violation contains {"msg": "f", "path": []} if false`),
+	}
+	vs, err := evalWidget(t, context.Background(), fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []violationSummary{
+		{"a-set", "a", "h", SeverityError, []any{"spec", json.Number("0")}},
+		{"a-set", "w b", "fix it", SeverityWarning, []any{"spec", json.Number("1")}},
+		{"b-array", "b", "fix it", SeverityWarning, []any{"x"}},
+		{"e-base-doc", "e", "fix it", SeverityWarning, []any{}},
+	}
+	if got := summarize(vs); !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestEngineViolationErrors(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{`violation contains "oops"`, "rule x-bad: a violation must be an object with msg and path, got string"},
+		{`violation contains {"path": []}`, "rule x-bad: a violation has no msg"},
+		{`violation contains {"msg": 1, "path": []}`, "rule x-bad: a violation has no msg"},
+	} {
+		_, err := evalWidget(t, context.Background(), fstest.MapFS{"x.rego": customRule("x-bad", tt.body)})
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s: error %v, want %s", tt.body, err, tt.want)
+		}
+	}
+}
+
+func TestEngineCompileError(t *testing.T) {
+	_, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{fstest.MapFS{
+		"x.rego": customRule("x-bad", `violation contains {"msg": "x", "path": []} if count(5) > 1`),
+	}}})
+	if err == nil || !strings.HasPrefix(err.Error(), "compiling policies: ") || !strings.Contains(err.Error(), "x.rego:11: rego_type_error: count") {
+		t.Errorf("error %v, want the type error of x.rego", err)
+	}
+}
