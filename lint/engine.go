@@ -100,9 +100,10 @@ func NewEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 		seen[r.ID] = "built in"
 	}
 
-	// Keyed by file name, as rego.ParsedModule keys them.
+	// Keyed by policy directory and file name: two directories may both
+	// hold a rule.rego.
 	modules := map[string]*ast.Module{}
-	for _, fsys := range opts.Policies {
+	for i, fsys := range opts.Policies {
 		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -118,7 +119,7 @@ func NewEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 			if err != nil {
 				return err
 			}
-			modules[p] = m
+			modules[fmt.Sprintf("%d/%s", i, p)] = m
 			pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
 			if !strings.HasPrefix(pkg, "inzone.rules.") {
 				return nil // a library package the rules import

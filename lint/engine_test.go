@@ -98,3 +98,29 @@ func TestEngineCompileError(t *testing.T) {
 		t.Errorf("error %v, want the type error of x.rego", err)
 	}
 }
+
+// TestEngineKeepsSameNamedFilesOfTwoPolicyDirs: two --policy directories
+// may each have a rule.rego at their root; both rules are loaded.
+func TestEngineKeepsSameNamedFilesOfTwoPolicyDirs(t *testing.T) {
+	one := fstest.MapFS{"rule.rego": customRule("one", `violation contains {"msg": "one", "path": []}`)}
+	two := fstest.MapFS{"rule.rego": customRule("two", `violation contains {"msg": "two", "path": []}`)}
+	e, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{one, two}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ast.InterfaceToValue(map[string]any{"kind": "Widget"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.Eval(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, v.Rule.ID+": "+v.Message)
+	}
+	if want := []string{"one: one", "two: two"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("violations = %q, want %q", got, want)
+	}
+}
