@@ -91,10 +91,11 @@ func EachDocument(file string, data []byte, fn func(*Document)) error {
 // to "kind", which saves building the nodes of every CRD.
 func eachDocument(file string, data []byte, skip func(kind string) bool, fn func(*Document)) error {
 	dec := yaml.NewDocumentDecoder(data, skip)
+	defer dec.Release()
 	budget := aliasBudget(len(data))
 	for i := 0; ; i++ {
 		var n yaml.Node
-		err := dec.Decode(&n)
+		err := dec.DecodeNode(&n)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

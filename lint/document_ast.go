@@ -59,11 +59,17 @@ func nodeAST(n *yaml.Node, depth int, budget *int) (ast.Value, error) {
 		}
 		return out, nil
 	case yaml.ScalarNode:
-		v, err := scalarValue(n)
-		if err != nil {
-			return nil, err
+		switch n.ShortTag() {
+		case "!!null", "!!bool", "!!int", "!!float":
+			v, err := scalarValue(n)
+			if err != nil {
+				return nil, err
+			}
+			return ast.InterfaceToValue(v)
 		}
-		return ast.InterfaceToValue(v)
+		// scalarValue's text, as InterfaceToValue would make it, without
+		// boxing it into an any first.
+		return ast.InternedValue(n.Value), nil
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }

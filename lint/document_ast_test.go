@@ -51,6 +51,7 @@ func TestDecodeASTAgreesWithDecode(t *testing.T) {
 		"bad bool":   "a: !!bool maybe\n",
 		"bad int":    "a: !!int x\n",
 		"bad float":  "a: !!float x\n",
+		"tagged":     "a: !!str 1\nb: !!timestamp 2001-12-14\nc: \"true\"\nd: !!str\ne: ''\nf: kind\n",
 	}
 	for name, text := range cases {
 		checkDecodeAST(t, name, []byte(text))

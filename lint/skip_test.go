@@ -45,6 +45,29 @@ func skipSeeds(t testing.TB) map[string][]byte {
 		"bom":                      []byte("\xef\xbb\xbfkind: Secret\na: 1\n"),
 		"utf16":                    []byte("\xff\xfek\x00i\x00n\x00d\x00:\x00 \x00S\x00\n\x00"),
 		"long":                     []byte(strings.Repeat("kind: Secret\nx: "+strings.Repeat("abcdefgh", 200)+"\n---\n", 20)),
+		// The input is the parser's buffer when it is valid UTF-8 with no
+		// control characters, and scalar values that are its text as is are
+		// slices of it; these hold both paths to upstream.
+		"no final newline":    []byte("kind: Pod\nmetadata: {name: a}\nspec: x"),
+		"quoted at the end":   []byte("kind: Pod\na: 'x''y'"),
+		"dquoted at the end":  []byte("kind: Pod\na: \"x\\ty\""),
+		"key at the end":      []byte("kind: Pod\na"),
+		"escapes and folds":   []byte("kind: Pod\na: \"x\\u00e9\\\n  y\"\nb: 'p\n\n  q'\nc: m\n  n\n"),
+		"nel and nbsp":        []byte("kind: Pod\na: x\u0085y\u00a0z\n"),
+		"bom inside":          []byte("kind: Pod\na: x\ufeffy\n"),
+		"del":                 []byte("kind: Pod\na: x\x7fy\n"),
+		"bad utf8":            []byte("kind: Pod\na: x\xc0\xafy\n"),
+		"surrogate":           []byte("kind: Pod\na: \xed\xa0\x80\n"),
+		"beyond unicode":      []byte("kind: Pod\na: \xf4\x90\x80\x80\n"),
+		"truncated utf8":      []byte("kind: Pod\na: \xe2\x82"),
+		"lone cr":             []byte("kind: Pod\ra: b\r"),
+		"tabs in words":       []byte("kind: Pod\na:\tb\t\nc: \"d\te\"\n"),
+		"long key and values": []byte("kind: Pod\n" + strings.Repeat("k", 1100) + ": " + strings.Repeat("v", 3000) + "\nq: '" + strings.Repeat("w ", 1500) + "'\n"),
+		// Past the first buffer fills (512 raw bytes, 1536 decoded), the
+		// control character at the end keeps the whole file on the
+		// decoding path.
+		"buffer boundaries": []byte(strings.Repeat("kind: Pod\nmetadata:\n  name: "+strings.Repeat("n", 300)+"\n  labels: {a: \"é\"}\n---\n", 8) + "a: \"\x01\"\n"),
+		"boundaries, valid": []byte(strings.Repeat("kind: Secret\ndata:\n  k: "+strings.Repeat("é", 257)+"\n---\n", 8)),
 	}
 	for _, glob := range []string{"testdata/fixtures/*.yaml", "testdata/envoy/*", "testdata/*/*.yaml"} {
 		paths, _ := filepath.Glob(glob)

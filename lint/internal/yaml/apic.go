@@ -54,6 +54,34 @@ func yaml_parser_initialize(parser *yaml_parser_t) bool {
 	return true
 }
 
+// inzone: yaml_parser_reset is yaml_parser_initialize for a parser used
+// before: its buffers, stacks and scratch space are kept, emptied (of
+// references too), for the next input. The arena's values are referred to
+// by no node (nodes copy them), so it is reused too.
+func yaml_parser_reset(parser *yaml_parser_t) {
+	buffer := parser.buffer
+	if parser.buffer_is_input {
+		buffer = parser.spare_buffer
+	}
+	clear(parser.tokens[:cap(parser.tokens)])
+	clear(parser.comments[:cap(parser.comments)])
+	clear(parser.tag_directives[:cap(parser.tag_directives)])
+	*parser = yaml_parser_t{
+		scratch:            parser.scratch,
+		arena:              parser.arena[:0],
+		raw_buffer:         parser.raw_buffer[:0],
+		buffer:             buffer[:0],
+		tokens:             parser.tokens[:0],
+		indents:            parser.indents[:0],
+		simple_keys:        parser.simple_keys[:0],
+		simple_keys_by_tok: parser.simple_keys_by_tok[:0],
+		states:             parser.states[:0],
+		marks:              parser.marks[:0],
+		tag_directives:     parser.tag_directives[:0],
+		comments:           parser.comments[:0],
+	}
+}
+
 // Destroy a parser object.
 func yaml_parser_delete(parser *yaml_parser_t) {
 	*parser = yaml_parser_t{}

@@ -23,6 +23,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,6 +50,11 @@ type parser struct {
 	noComments bool
 	slab       []Node
 	slabSize   int
+	// inzone: in the same mode, nodes' Content and scalar values are
+	// carved out of chunks too (see content and text).
+	ptrs     []*Node
+	ptrsSize int
+	texts    *strings.Builder // a pointer, as it moves between parsers
 }
 
 func newParser(b []byte) *parser {
@@ -103,7 +109,8 @@ func (p *parser) expect(e yaml_event_type_t) {
 		p.parser.problem = fmt.Sprintf("expected %s event but got %s", e, p.event.typ)
 		p.fail()
 	}
-	yaml_event_delete(&p.event)
+	// inzone: the event is not cleared, as yaml_parser_parse clears it
+	// before it is read again (peek); that was a second clearing.
 	p.event.typ = yaml_NO_EVENT
 }
 
@@ -191,7 +198,7 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 	} else if defaultTag != "" {
 		tag = defaultTag
 	} else if kind == ScalarNode {
-		tag, _ = resolve("", value)
+		tag = resolvedTag(value) // inzone: was resolve("", value), which allocates
 	}
 	var n *Node
 	if p.skipKind != nil || p.noComments { // inzone: nodes come in slabs
@@ -200,7 +207,9 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 			p.slab = make([]Node, p.slabSize)
 		}
 		n, p.slab = &p.slab[0], p.slab[1:]
-		*n = Node{Kind: kind, Tag: tag, Value: value, Style: style}
+		// inzone: fields one by one: slab nodes are zero, and a whole
+		// Node written at once pays write barriers for all its pointers.
+		n.Kind, n.Tag, n.Value, n.Style = kind, tag, value, style
 	} else {
 		n = &Node{
 			Kind:  kind,
@@ -224,8 +233,46 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 
 func (p *parser) parseChild(parent *Node) *Node {
 	child := p.parse()
+	if p.noComments && len(parent.Content) == cap(parent.Content) { // inzone
+		parent.Content = p.content(parent.Content)
+	}
 	parent.Content = append(parent.Content, child)
 	return child
+}
+
+// inzone: content returns c with room for twice as many, carved out of a
+// chunk of pointers: one allocation per chunk rather than several per
+// mapping or sequence. Chunks grow, so small files stay small.
+func (p *parser) content(c []*Node) []*Node {
+	n := max(2*cap(c), 4)
+	if n > 256 {
+		return append(make([]*Node, 0, n), c...)
+	}
+	if len(p.ptrs) < n {
+		p.ptrsSize = max(min(2*p.ptrsSize, 1024), 64, n)
+		p.ptrs = make([]*Node, p.ptrsSize)
+	}
+	grown := p.ptrs[:len(c):n]
+	p.ptrs = p.ptrs[n:]
+	copy(grown, c)
+	return grown
+}
+
+// inzone: text is string(b), copied into a chunk shared by many values:
+// one allocation per chunk rather than one per scalar. A strings.Builder
+// never rewrites what it has given out, so the values stay immutable.
+func (p *parser) text(b []byte) string {
+	if len(b) == 0 || len(b) > 1024 {
+		return string(b)
+	}
+	if p.texts.Cap()-p.texts.Len() < len(b) {
+		size := max(min(2*p.texts.Cap(), 8<<10), 512, len(b))
+		p.texts.Reset()
+		p.texts.Grow(size)
+	}
+	start := p.texts.Len()
+	p.texts.Write(b)
+	return p.texts.String()[start:]
 }
 
 func (p *parser) document() *Node {
@@ -264,7 +311,12 @@ func (p *parser) scalar() *Node {
 	case parsedStyle&yaml_FOLDED_SCALAR_STYLE != 0:
 		nodeStyle = FoldedStyle
 	}
-	var nodeValue = string(p.event.value)
+	var nodeValue string
+	if p.noComments {
+		nodeValue = p.text(p.event.value) // inzone
+	} else {
+		nodeValue = string(p.event.value)
+	}
 	var nodeTag = string(p.event.tag)
 	var defaultTag string
 	if nodeStyle == 0 {

@@ -23,7 +23,9 @@
 package yaml
 
 import (
+	"encoding/binary"
 	"io"
+	"unicode/utf8"
 )
 
 // Set the reader error and return 0.
@@ -71,6 +73,64 @@ func yaml_parser_determine_encoding(parser *yaml_parser_t) bool {
 	} else {
 		parser.encoding = yaml_UTF8_ENCODING
 	}
+	return true
+}
+
+// inzone: yaml_parser_read_input_at_once makes the input (after a UTF-8
+// BOM) the buffer, read to its end, when it is UTF-8 whose every character
+// the decoding in yaml_parser_update_buffer would accept; it reports
+// whether it did.
+func yaml_parser_read_input_at_once(parser *yaml_parser_t) bool {
+	in := parser.input
+	if len(in) >= 2 && (in[0] == bom_UTF16LE[0] && in[1] == bom_UTF16LE[1] || in[0] == bom_UTF16BE[0] && in[1] == bom_UTF16BE[1]) {
+		return false
+	}
+	start := 0
+	if len(in) >= 3 && in[0] == bom_UTF8[0] && in[1] == bom_UTF8[1] && in[2] == bom_UTF8[2] {
+		start = 3
+	}
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	chars := 0
+	for i := start; i < len(in); chars++ {
+		// Eight ASCII characters at once when each is printable or a
+		// line feed: with no high bit set, adding to a byte carries into
+		// no other, so each byte's high bit tells of that byte alone.
+		if i+8 <= len(in) {
+			x := binary.LittleEndian.Uint64(in[i:])
+			printable := (x + (0x80-0x20)*ones) &^ (x + (0x80-0x7F)*ones) // ' ' to '~'
+			lineFeed := ^((x ^ '\n'*ones) + 0x7F*ones)
+			if x&highs == 0 && (printable|lineFeed)&highs == highs {
+				i += 8
+				chars += 7
+				continue
+			}
+		}
+		c := in[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7F {
+				return false
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRune(in[i:])
+		if r == utf8.RuneError && w == 1 {
+			return false // not UTF-8, or overlong, or a surrogate
+		}
+		if !(r == 0x85 || r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) {
+			return false
+		}
+		i += w
+	}
+	parser.encoding = yaml_UTF8_ENCODING
+	parser.input_pos = len(in)
+	parser.eof = true
+	parser.offset = len(in)
+	parser.spare_buffer = parser.buffer
+	parser.buffer = in[start:len(in):len(in)]
+	parser.buffer_pos = 0
+	parser.unread = chars
+	parser.buffer_is_input = true
 	return true
 }
 
@@ -132,6 +192,26 @@ func yaml_parser_update_buffer(parser *yaml_parser_t, length int) bool {
 	// Return if the buffer contains enough characters.
 	if parser.unread >= length {
 		return true
+	}
+
+	// inzone: input given as a byte slice that is valid, printable UTF-8,
+	// as is typical, is the buffer itself: decoding it would copy it
+	// unchanged, and it holds no character that would be a reader error.
+	if parser.encoding == yaml_ANY_ENCODING && parser.input_reader == nil && yaml_parser_read_input_at_once(parser) && parser.unread >= length {
+		return true
+	}
+	// inzone: near its end, such input goes on in a buffer of the parser's
+	// own, which the code below writes to (NULs at the end of the stream).
+	if parser.buffer_is_input {
+		rest := parser.buffer[parser.buffer_pos:]
+		own := parser.spare_buffer[:0]
+		if cap(own) < len(rest)+length+1 {
+			own = make([]byte, 0, max(input_buffer_size, len(rest)+length+1))
+		}
+		parser.buffer = append(own, rest...)
+		parser.spare_buffer = nil
+		parser.buffer_pos = 0
+		parser.buffer_is_input = false
 	}
 
 	// Determine the input encoding if it is not known yet.

@@ -264,6 +264,26 @@ func resolve(tag string, in string) (rtag string, out interface{}) {
 	return strTag, in
 }
 
+// inzone: resolvedTag is the tag resolve("", in) returns, without boxing in
+// into an interface (an allocation per scalar) when it is not a number.
+func resolvedTag(in string) string {
+	hint := byte('N')
+	if in != "" {
+		hint = resolveTable[in[0]]
+	}
+	switch hint {
+	case 0:
+		return strTag
+	case 'M', 'N':
+		if item, ok := resolveMap[in]; ok {
+			return item.tag
+		}
+		return strTag
+	}
+	tag, _ := resolve("", in)
+	return tag
+}
+
 // encodeBase64 encodes s as base64 that is broken up into multiple lines
 // as appropriate for the resulting length.
 func encodeBase64(s string) string {

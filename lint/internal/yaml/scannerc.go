@@ -566,7 +566,8 @@ func read(parser *yaml_parser_t, s []byte) []byte {
 
 // inzone: yaml_keep copies a scalar's value, built in a scratch buffer,
 // into the parser's arena: one allocation per up to 16 KiB of values rather
-// than one per value. Values are never written to once kept; nodes copy them.
+// than one per value. Values are never written to while the parser is in
+// use (yaml_parser_reset reuses the arena, for nodes copy values).
 func yaml_keep(parser *yaml_parser_t, s []byte) []byte {
 	if len(s) == 0 {
 		return nil // as a value that was never appended to
@@ -581,6 +582,38 @@ func yaml_keep(parser *yaml_parser_t, s []byte) []byte {
 	i := len(parser.arena)
 	parser.arena = append(parser.arena, s...)
 	return parser.arena[i:len(parser.arena):len(parser.arena)]
+}
+
+// inzone: yaml_save_scratch keeps the scratch buffers that grew while
+// scanning a scalar, for the next one; the others are where they were.
+func yaml_save_scratch(parser *yaml_parser_t, bufs ...[]byte) {
+	for i, b := range bufs {
+		if cap(b) != cap(parser.scratch[i]) {
+			parser.scratch[i] = b[:0]
+		}
+	}
+}
+
+// inzone: yaml_input_pos is the byte position in the input of the buffer
+// position, or -1 when the buffer is not the input.
+func yaml_input_pos(parser *yaml_parser_t) int {
+	if !parser.buffer_is_input {
+		return -1
+	}
+	return parser.buffer_pos
+}
+
+// inzone: yaml_keep_at is yaml_keep for a value whose text began at input
+// position start (yaml_input_pos): when the value is that text as is, and
+// the buffer is still the input, it is that slice of the input, which is
+// never written to, rather than a copy.
+func yaml_keep_at(parser *yaml_parser_t, s []byte, start int) []byte {
+	if start >= 0 && len(s) > 0 && parser.buffer_is_input {
+		if end := start + len(s); end <= len(parser.buffer) && string(s) == string(parser.buffer[start:end]) {
+			return parser.buffer[start:end:end]
+		}
+	}
+	return yaml_keep(parser, s)
 }
 
 // inzone: yaml_plain_run is the length of the run of characters at the
@@ -649,6 +682,46 @@ func yaml_read_line_run(parser *yaml_parser_t, s []byte) []byte {
 	parser.unread -= n
 	parser.buffer_pos += n
 	return s
+}
+
+// inzone: yaml_simple_key_index is the map[int]int from token numbers to
+// indexes of simple_keys that it replaces, as a short list: it holds a few
+// entries at most, as entries for tokens already parsed are dropped (they
+// are never looked up again: lookups are for the next token to parse).
+type yaml_simple_key_index []struct{ tok, idx int }
+
+func (m yaml_simple_key_index) get(tok int) (int, bool) {
+	for _, e := range m {
+		if e.tok == tok {
+			return e.idx, true
+		}
+	}
+	return 0, false
+}
+
+func (m *yaml_simple_key_index) set(tok, idx, tokens_parsed int) {
+	for i := range *m {
+		if (*m)[i].tok == tok {
+			(*m)[i].idx = idx
+			return
+		}
+	}
+	live := (*m)[:0]
+	for _, e := range *m {
+		if e.tok >= tokens_parsed {
+			live = append(live, e)
+		}
+	}
+	*m = append(live, struct{ tok, idx int }{tok, idx})
+}
+
+func (m *yaml_simple_key_index) delete(tok int) {
+	for i, e := range *m {
+		if e.tok == tok {
+			*m = append((*m)[:i], (*m)[i+1:]...)
+			return
+		}
+	}
 }
 
 // Copy a line break character to a string buffer and advance pointers.
@@ -751,7 +824,7 @@ func yaml_parser_fetch_more_tokens(parser *yaml_parser_t) bool {
 		if parser.tokens_head < len(parser.tokens)-2 {
 			// If a potential simple key is at the head position, we need to fetch
 			// the next token to disambiguate it.
-			head_tok_idx, ok := parser.simple_keys_by_tok[parser.tokens_parsed]
+			head_tok_idx, ok := parser.simple_keys_by_tok.get(parser.tokens_parsed) // inzone: was a map
 			if !ok {
 				break
 			} else if valid, ok := yaml_simple_key_is_valid(parser, &parser.simple_keys[head_tok_idx]); !ok {
@@ -832,23 +905,26 @@ func yaml_parser_fetch_next_token(parser *yaml_parser_t) (ok bool) {
 		// Associate any following comments with the prior token.
 		comment_mark = parser.tokens[len(parser.tokens)-1].start_mark
 	}
-	defer func() {
-		if !ok {
-			return
-		}
-		if len(parser.tokens) > 0 && parser.tokens[len(parser.tokens)-1].typ == yaml_BLOCK_ENTRY_TOKEN {
-			// Sequence indicators alone have no line comments. It becomes
-			// a head comment for whatever follows.
-			return
-		}
-		if !yaml_parser_scan_line_comment(parser, comment_mark) {
-			ok = false
-			return
-		}
-	}()
+	// inzone: what was deferred here runs after the dispatch, now a
+	// function of its own: a defer among so many returns is not
+	// open-coded, and costs on every token.
+	if !yaml_parser_fetch_token(parser) {
+		return false
+	}
+	if len(parser.tokens) > 0 && parser.tokens[len(parser.tokens)-1].typ == yaml_BLOCK_ENTRY_TOKEN {
+		// Sequence indicators alone have no line comments. It becomes
+		// a head comment for whatever follows.
+		return true
+	}
+	return yaml_parser_scan_line_comment(parser, comment_mark)
+}
+
+// inzone: yaml_parser_fetch_token is the end of yaml_parser_fetch_next_token,
+// which dispatches on the character at hand.
+func yaml_parser_fetch_token(parser *yaml_parser_t) bool {
 
 	// Is it the flow sequence start indicator?
-	if buf[pos] == '[' {
+	if parser.buffer[parser.buffer_pos] == '[' { // inzone: was buf[pos]
 		return yaml_parser_fetch_flow_collection_start(parser, yaml_FLOW_SEQUENCE_START_TOKEN)
 	}
 
@@ -1017,7 +1093,7 @@ func yaml_parser_save_simple_key(parser *yaml_parser_t) bool {
 			return false
 		}
 		parser.simple_keys[len(parser.simple_keys)-1] = simple_key
-		parser.simple_keys_by_tok[simple_key.token_number] = len(parser.simple_keys) - 1
+		parser.simple_keys_by_tok.set(simple_key.token_number, len(parser.simple_keys)-1, parser.tokens_parsed) // inzone: was a map
 	}
 	return true
 }
@@ -1034,7 +1110,7 @@ func yaml_parser_remove_simple_key(parser *yaml_parser_t) bool {
 		}
 		// Remove the key from the stack.
 		parser.simple_keys[i].possible = false
-		delete(parser.simple_keys_by_tok, parser.simple_keys[i].token_number)
+		parser.simple_keys_by_tok.delete(parser.simple_keys[i].token_number) // inzone: was a map
 	}
 	return true
 }
@@ -1067,7 +1143,7 @@ func yaml_parser_decrease_flow_level(parser *yaml_parser_t) bool {
 	if parser.flow_level > 0 {
 		parser.flow_level--
 		last := len(parser.simple_keys) - 1
-		delete(parser.simple_keys_by_tok, parser.simple_keys[last].token_number)
+		parser.simple_keys_by_tok.delete(parser.simple_keys[last].token_number) // inzone: was a map
 		parser.simple_keys = parser.simple_keys[:last]
 	}
 	return true
@@ -1175,7 +1251,7 @@ func yaml_parser_fetch_stream_start(parser *yaml_parser_t) bool {
 	// Initialize the simple key stack.
 	parser.simple_keys = append(parser.simple_keys, yaml_simple_key_t{})
 
-	parser.simple_keys_by_tok = make(map[int]int)
+	parser.simple_keys_by_tok = nil // inzone: was make(map[int]int)
 
 	// A simple key is allowed at the beginning of the stream.
 	parser.simple_key_allowed = true
@@ -1481,7 +1557,7 @@ func yaml_parser_fetch_value(parser *yaml_parser_t) bool {
 
 		// Remove the simple key.
 		simple_key.possible = false
-		delete(parser.simple_keys_by_tok, simple_key.token_number)
+		parser.simple_keys_by_tok.delete(simple_key.token_number) // inzone: was a map
 
 		// A simple key cannot follow another simple key.
 		parser.simple_key_allowed = false
@@ -1658,8 +1734,8 @@ func yaml_parser_scan_to_next_token(parser *yaml_parser_t) bool {
 		//
 		// If so, transform the line comment to a head comment and reposition.
 		if len(parser.comments) > 0 && len(parser.tokens) > 1 {
-			tokenA := parser.tokens[len(parser.tokens)-2]
-			tokenB := parser.tokens[len(parser.tokens)-1]
+			tokenA := &parser.tokens[len(parser.tokens)-2] // inzone: pointers, not copies
+			tokenB := &parser.tokens[len(parser.tokens)-1]
 			comment := &parser.comments[len(parser.comments)-1]
 			if tokenA.typ == yaml_BLOCK_SEQUENCE_START_TOKEN && tokenB.typ == yaml_BLOCK_ENTRY_TOKEN && len(comment.line) > 0 && !is_break(parser.buffer, parser.buffer_pos) {
 				// If it was in the prior line, reposition so it becomes a
@@ -2391,9 +2467,6 @@ func yaml_parser_scan_block_scalar(parser *yaml_parser_t, token *yaml_token_t, l
 	// Scan the leading line breaks and determine the indentation level if needed.
 	var s, leading_break, trailing_breaks []byte
 	s, leading_break, trailing_breaks = parser.scratch[0][:0], parser.scratch[1][:0], parser.scratch[2][:0] // inzone
-	defer func() {
-		parser.scratch[0], parser.scratch[1], parser.scratch[2] = s[:0], leading_break[:0], trailing_breaks[:0]
-	}()
 	if !yaml_parser_scan_block_scalar_breaks(parser, &indent, &trailing_breaks, start_mark, &end_mark) {
 		return false
 	}
@@ -2465,6 +2538,8 @@ func yaml_parser_scan_block_scalar(parser *yaml_parser_t, token *yaml_token_t, l
 		value:      yaml_keep(parser, s), // inzone
 		style:      yaml_LITERAL_SCALAR_STYLE,
 	}
+	// inzone: the scratch buffers, maybe grown, serve the next scalar.
+	yaml_save_scratch(parser, s, leading_break, trailing_breaks)
 	if !literal {
 		token.style = yaml_FOLDED_SCALAR_STYLE
 	}
@@ -2536,13 +2611,11 @@ func yaml_parser_scan_flow_scalar(parser *yaml_parser_t, token *yaml_token_t, si
 	// Eat the left quote.
 	start_mark := parser.mark
 	skip(parser)
+	start := yaml_input_pos(parser) // inzone
 
 	// Consume the content of the quoted scalar.
 	var s, leading_break, trailing_breaks, whitespaces []byte
 	s, leading_break, trailing_breaks, whitespaces = parser.scratch[0][:0], parser.scratch[1][:0], parser.scratch[2][:0], parser.scratch[3][:0] // inzone
-	defer func() {
-		parser.scratch = [4][]byte{s[:0], leading_break[:0], trailing_breaks[:0], whitespaces[:0]}
-	}()
 	for {
 		// Check that there are no document indicators at the beginning of the line.
 		if parser.unread < 4 && !yaml_parser_update_buffer(parser, 4) {
@@ -2782,9 +2855,11 @@ func yaml_parser_scan_flow_scalar(parser *yaml_parser_t, token *yaml_token_t, si
 		typ:        yaml_SCALAR_TOKEN,
 		start_mark: start_mark,
 		end_mark:   end_mark,
-		value:      yaml_keep(parser, s), // inzone
+		value:      yaml_keep_at(parser, s, start), // inzone
 		style:      yaml_SINGLE_QUOTED_SCALAR_STYLE,
 	}
+	// inzone: the scratch buffers, maybe grown, serve the next scalar.
+	yaml_save_scratch(parser, s, leading_break, trailing_breaks, whitespaces)
 	if !single {
 		token.style = yaml_DOUBLE_QUOTED_SCALAR_STYLE
 	}
@@ -2796,14 +2871,12 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 
 	var s, leading_break, trailing_breaks, whitespaces []byte
 	s, leading_break, trailing_breaks, whitespaces = parser.scratch[0][:0], parser.scratch[1][:0], parser.scratch[2][:0], parser.scratch[3][:0] // inzone
-	defer func() {
-		parser.scratch = [4][]byte{s[:0], leading_break[:0], trailing_breaks[:0], whitespaces[:0]}
-	}()
 	var leading_blanks bool
 	var indent = parser.indent + 1
 
 	start_mark := parser.mark
 	end_mark := parser.mark
+	start := yaml_input_pos(parser) // inzone
 
 	// Consume the content of the plain scalar.
 	for {
@@ -2942,9 +3015,11 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 		typ:        yaml_SCALAR_TOKEN,
 		start_mark: start_mark,
 		end_mark:   end_mark,
-		value:      yaml_keep(parser, s), // inzone
+		value:      yaml_keep_at(parser, s, start), // inzone
 		style:      yaml_PLAIN_SCALAR_STYLE,
 	}
+	// inzone: the scratch buffers, maybe grown, serve the next scalar.
+	yaml_save_scratch(parser, s, leading_break, trailing_breaks, whitespaces)
 
 	// Note that we change the 'simple_key_allowed' flag.
 	if leading_blanks {

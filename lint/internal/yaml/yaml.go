@@ -107,13 +107,54 @@ func NewDecoder(r io.Reader) *Decoder {
 // nodes without comments and, when skipKind is not nil, builds only the
 // start of each document whose root "kind" it says to skip (see
 // parser.skipKind). Decode such a decoder into a *Node only.
+// Release such a decoder once done with it: the next one reuses its
+// buffers.
 func NewDocumentDecoder(b []byte, skipKind func(kind string) bool) *Decoder {
-	p := parser{skipKind: skipKind, noComments: true}
-	if !yaml_parser_initialize(&p.parser) {
-		panic("failed to initialize YAML emitter")
+	p, _ := documentParsers.Get().(*parser)
+	if p == nil {
+		p = &parser{texts: new(strings.Builder)}
+		if !yaml_parser_initialize(&p.parser) {
+			panic("failed to initialize YAML emitter")
+		}
 	}
+	p.skipKind, p.noComments = skipKind, true
 	yaml_parser_set_input_string(&p.parser, b)
-	return &Decoder{parser: &p}
+	return &Decoder{parser: p}
+}
+
+// inzone: documentParsers holds the parsers of released document decoders:
+// their buffers and stacks, and the unused rest of the chunks their nodes
+// and values are carved from, serve the next input rather than being
+// allocated anew for each file.
+var documentParsers sync.Pool
+
+// Release (inzone) hands a decoder from NewDocumentDecoder back for reuse;
+// the decoder must not be used afterwards. Nodes it returned stay valid:
+// only what no node refers to is reused.
+func (dec *Decoder) Release() {
+	p := dec.parser
+	dec.parser = nil
+	yaml_parser_reset(&p.parser)
+	*p = parser{
+		parser:   p.parser,
+		slab:     p.slab,
+		slabSize: p.slabSize,
+		ptrs:     p.ptrs,
+		ptrsSize: p.ptrsSize,
+		texts:    p.texts,
+	}
+	documentParsers.Put(p)
+}
+
+// DecodeNode (inzone) is Decode into a *Node, without the reflection.
+func (dec *Decoder) DecodeNode(v *Node) (err error) {
+	defer handleErr(&err)
+	node := dec.parser.parse()
+	if node == nil {
+		return io.EOF
+	}
+	*v = *node
+	return nil
 }
 
 // KnownFields ensures that the keys in decoded mappings to

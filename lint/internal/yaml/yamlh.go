@@ -557,6 +557,10 @@ type yaml_parser_t struct {
 	// values are kept in (yaml_keep).
 	scratch [4][]byte
 	arena   []byte
+	// inzone: the buffer is the input itself (yaml_parser_read_input_at_once),
+	// and spare_buffer the parser's own, for when it is needed.
+	buffer_is_input bool
+	spare_buffer    []byte
 
 	// Error handling
 
@@ -624,9 +628,9 @@ type yaml_parser_t struct {
 	indent  int   // The current indentation level.
 	indents []int // The indentation levels stack.
 
-	simple_key_allowed bool                // May a simple key occur at the current position?
-	simple_keys        []yaml_simple_key_t // The stack of simple keys.
-	simple_keys_by_tok map[int]int         // possible simple_key indexes indexed by token_number
+	simple_key_allowed bool                  // May a simple key occur at the current position?
+	simple_keys        []yaml_simple_key_t   // The stack of simple keys.
+	simple_keys_by_tok yaml_simple_key_index // possible simple_key indexes indexed by token_number (inzone: was map[int]int)
 
 	// Parser stuff
 
