@@ -68,8 +68,9 @@ type EngineOptions struct {
 // Engine evaluates every rule on a document with one prepared query. It is
 // safe for concurrent use.
 type Engine struct {
-	// compiler holds the compiled policies; each kind's query is prepared
-	// against it, the first time an input of that kind is evaluated.
+	// compiler holds the compiled policies, once compiled is closed; each
+	// kind's query is prepared against it, the first time an input of
+	// that kind is evaluated.
 	compiler *ast.Compiler
 	store    storage.Store
 	builtins map[string]*topdown.Builtin
@@ -83,6 +84,10 @@ type Engine struct {
 	// kinds are the input kinds some rule reads; nil when a rule does not
 	// say (custom.kinds), and then every document is evaluated.
 	kinds map[string]bool
+	// compiled is closed when compiler is ready, or compileErr says why
+	// it is not.
+	compiled   chan struct{}
+	compileErr error
 }
 
 // Wants reports whether some rule reads inputs of this kind.
@@ -92,8 +97,24 @@ var ruleIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // NewEngine parses and compiles the policies once; each kind's query is
 // prepared on first use.
-func NewEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
-	e := &Engine{rules: map[string]*Rule{}}
+func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
+	e, err := StartEngine(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Ready(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// StartEngine parses the policies and reads their rules, then compiles
+// them in the background: a run reads and parses its files meanwhile, as
+// the rules and the kinds they read are known. Eval waits for the compile;
+// Ready waits and says whether it failed, which a caller must check before
+// trusting a run's results.
+func StartEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
+	e := &Engine{rules: map[string]*Rule{}, compiled: make(chan struct{})}
 	seen := map[string]string{}
 	for _, r := range []Rule{RuleEnvoyInvalid, RuleIgnoreWithoutReason} {
 		e.list = append(e.list, &r)
@@ -154,19 +175,33 @@ func NewEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 	}
 	e.byKind, e.anyKind = packagesByKind(e.rules)
 	e.builtins = topdownBuiltins(opts.ELBs)
-	// The compiler as rego.New makes it, with the custom builtins declared,
-	// compiled directly: rego would also activate the modules as a bundle
-	// in the store, which nothing reads.
-	e.compiler = ast.NewCompiler().
-		WithBuiltins(builtinDecls()).
-		WithUseTypeCheckAnnotations(true)
-	if e.compiler.Compile(modules); e.compiler.Failed() {
-		return nil, fmt.Errorf("compiling policies: %w", e.compiler.Errors)
-	}
 	// The store holds no data: a policy's reference to a base document
 	// (data.x that no rule defines) reads it and finds nothing.
 	e.store = inmem.New()
+	go e.compile(modules)
 	return e, nil
+}
+
+// compile compiles the modules as rego.New would, with the custom builtins
+// declared, but directly: rego would also activate them as a bundle in the
+// store, which nothing reads.
+func (e *Engine) compile(modules map[string]*ast.Module) {
+	defer close(e.compiled)
+	c := ast.NewCompiler().
+		WithBuiltins(builtinDecls()).
+		WithUseTypeCheckAnnotations(true)
+	if c.Compile(modules); c.Failed() {
+		e.compileErr = fmt.Errorf("compiling policies: %w", c.Errors)
+		return
+	}
+	e.compiler = c
+}
+
+// Ready waits for the policies to compile and returns the error if they
+// do not.
+func (e *Engine) Ready() error {
+	<-e.compiled
+	return e.compileErr
 }
 
 // otherKinds keys the query for inputs of the kinds no rule names.
@@ -222,6 +257,9 @@ func (e *Engine) kindQuery(kind string) (*kindQuery, error) {
 	}
 	if q, ok := e.queries.Load(kind); ok {
 		return q.(*kindQuery), nil
+	}
+	if err := e.Ready(); err != nil {
+		return nil, err
 	}
 	pkgs := e.byKind[kind]
 	if kind == otherKinds {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,7 @@ type LintOptions struct {
 	streams       Streams
 	cfg           *lint.Config
 	engine        *lint.Engine
+	gc            *gcTuner
 	stdin         []byte
 	readFromStdin bool
 }
@@ -95,10 +97,18 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.engine, err = newEngineWithoutGC(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
+	if os.Getenv("GOGC") == "" {
+		o.gc = newGCTuner()
+	}
+	o.engine, err = lint.StartEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
 	if err != nil {
+		o.gc.compiled()
 		return err
 	}
+	go func() {
+		_ = o.engine.Ready() // Run reports a failed compile
+		o.gc.compiled()
+	}()
 	path, required := o.LintConfig, true
 	if path == "" {
 		path, required = lint.ConfigFile, false
@@ -125,15 +135,47 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	return nil
 }
 
-// newEngineWithoutGC compiles the policies with the collector off. The
-// compiler's garbage is a few MiB, yet at the default GOGC it collects
-// several times over a heap that is mostly that garbage: about 8 ms of CPU,
-// a fifth of a start, on every run. The user's GOGC, if set, is left alone.
-func newEngineWithoutGC(ctx context.Context, opts lint.EngineOptions) (*lint.Engine, error) {
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+// gcTuner keeps the collector off while the policies compile, then sets the
+// run's GOGC. The compiler's garbage is a few MiB, yet at the default GOGC
+// it collects several times over a heap that is mostly that garbage: about
+// 8 ms of CPU, a fifth of a start, on every run. A nil gcTuner (the user set
+// GOGC) leaves the collector alone.
+type gcTuner struct {
+	mu      sync.Mutex
+	done    bool
+	percent int
+}
+
+func newGCTuner() *gcTuner {
+	g := &gcTuner{}
+	g.percent = debug.SetGCPercent(-1)
+	return g
+}
+
+// setPercent is the run's GOGC, applied now or once the compile is done.
+func (g *gcTuner) setPercent(p int) {
+	if g == nil {
+		return
 	}
-	return lint.NewEngine(ctx, opts)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.percent = p
+	if g.done {
+		debug.SetGCPercent(p)
+	}
+}
+
+// compiled turns the collector back on.
+func (g *gcTuner) compiled() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.done {
+		g.done = true
+		debug.SetGCPercent(g.percent)
+	}
 }
 
 // policyFS is the shipped policies plus the user's directories.
@@ -201,11 +243,17 @@ func (o *LintOptions) Run(ctx context.Context) error {
 			errs = append(errs, e)
 		}
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(lint.GCPercent(files))
-	}
+	o.gc.setPercent(lint.GCPercent(files))
 	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
 	rep := l.Lint(ctx, files)
+	// The files were read and parsed while the policies compiled; a
+	// policy that does not compile makes every evaluation fail, and that
+	// one error is what to report.
+	err := o.engine.Ready()
+	o.gc.compiled()
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
 	rep.Errors = append(errs, rep.Errors...)
 	if err := lint.Write(o.streams.Out, o.Format, rep, o.engine.Rules(), version()); err != nil {
 		return withCode(ExitUsage, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -143,4 +144,24 @@ var packageDir, _ = os.Getwd()
 func policyDir(t *testing.T) string {
 	t.Helper()
 	return filepath.Join(packageDir, "testdata", "lint", "policy")
+}
+
+// TestLintPolicyThatDoesNotCompile: the files are linted while the policies
+// compile; a policy that does not compile is the one error reported, with
+// no report, and the collector is back on afterwards.
+func TestLintPolicyThatDoesNotCompile(t *testing.T) {
+	dir := t.TempDir()
+	rule := "# METADATA\n# title: broken\n# scope: package\n# custom:\n#   id: broken\n#   severity: error\n#   kinds: [Service]\n#   remediation: none\n" +
+		"package inzone.rules.broken\n\nviolation contains {\"msg\": no_such_function(input), \"path\": []}\n"
+	if err := os.WriteFile(filepath.Join(dir, "broken.rego"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOGC", "") // the tuner runs only when the user has not set GOGC
+	code, out, errOut := runInzone(t, lbService, "lint", "-o", "json", "--policy", dir, "-")
+	if code != ExitUsage || out != "" || !strings.Contains(errOut, "compiling policies") || !strings.Contains(errOut, "no_such_function") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, no report, the compile error", code, out, errOut)
+	}
+	if old := debug.SetGCPercent(100); old < 0 {
+		t.Errorf("the collector is still off after the run (GOGC %d)", old)
+	}
 }
