@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -879,7 +880,9 @@ func (n *envoyNormalizer) message(md protoreflect.MessageDescriptor, v any) erro
 		return n.plain(v)
 	case isWKTWrapper(name):
 		if m, ok := envoyObject(v); ok { // Envoy's parser also takes the object form {value: x}
-			for k := range m {
+			// The first unknown key in order, so the error does not
+			// depend on map iteration.
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				if k != "value" {
 					return n.errAt(k, "unknown field %q in %s", k, name)
 				}
@@ -1965,10 +1968,18 @@ func (p *envoyParser) validate(msg proto.Message, v any, path []any) error {
 				step(l.Get(i).Message(), envoyIndexSeg(i))
 			}
 		case fd.IsMap():
-			val.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				step(mv.Message(), envoyKeySeg(k.String()))
+			// In key order, so the violation reported first does not
+			// depend on map iteration.
+			mp := val.Map()
+			keys := make([]protoreflect.MapKey, 0, mp.Len())
+			mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+				keys = append(keys, k)
 				return true
 			})
+			slices.SortFunc(keys, func(a, b protoreflect.MapKey) int { return strings.Compare(a.String(), b.String()) })
+			for _, k := range keys {
+				step(mp.Get(k).Message(), envoyKeySeg(k.String()))
+			}
 		default:
 			step(val.Message())
 		}

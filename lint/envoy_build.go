@@ -331,8 +331,8 @@ func (b *envoyBuilder) anyMessage(m protoreflect.Message, v any) bool {
 		return true // {}: an empty Any
 	}
 	url, ok := obj["@type"].(string)
-	if !ok {
-		return false
+	if !ok || !utf8.ValidString(url) {
+		return false // the JSON path writes bad bytes as U+FFFD
 	}
 	mt, err := envoyResolver{}.FindMessageByURL(url)
 	if err != nil {

@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -73,6 +75,47 @@ func TestBuildEnvoy(t *testing.T) {
 			}
 			if !proto.Equal(built, viaJSON) {
 				t.Errorf("built:\n%v\nthrough JSON:\n%v", prototext.Format(built), prototext.Format(viaJSON))
+			}
+		})
+	}
+}
+
+// TestParseEnvoyEdgeCasesAgreeAndRepeat: inputs where the builder once
+// differed from the JSON way (a type URL with invalid UTF-8, which the JSON
+// way writes as U+FFFD), or where the error depended on map iteration; each
+// must give the JSON way's result, and the same one on every run.
+func TestParseEnvoyEdgeCasesAgreeAndRepeat(t *testing.T) {
+	cluster := func(extra map[string]any) any {
+		c := map[string]any{"name": "a"}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return map[string]any{"static_resources": map[string]any{"clusters": []any{c}}}
+	}
+	badCluster := map[string]any{"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster"} // no name: fails validation
+	tests := []struct {
+		name    string
+		doc     any
+		wantErr string // empty: parses
+	}{
+		{"a type URL with invalid UTF-8", cluster(map[string]any{"typed_extension_protocol_options": map[string]any{
+			"x": map[string]any{"@type": "\xff/type.googleapis.com/google.protobuf.Struct", "value": map[string]any{}}}}), ""},
+		{"two Anys failing validation", cluster(map[string]any{"typed_extension_protocol_options": map[string]any{
+			"y": badCluster, "x": badCluster, "z": badCluster}}), "typed_extension_protocol_options.x"},
+		{"two unknown keys in a wrapper object", cluster(map[string]any{"per_connection_buffer_limit_bytes": map[string]any{
+			"c": 2, "a": 1, "value": 3}}), `"a"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkEnvoyViaJSON(t, tt.name, tt.doc, EnvoyBootstrap)
+			_, first := ParseEnvoy(tt.doc, EnvoyBootstrap)
+			if (first == nil) != (tt.wantErr == "") || (first != nil && !strings.Contains(first.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want one naming %s", first, tt.wantErr)
+			}
+			for i := 0; i < 30; i++ {
+				if _, err := ParseEnvoy(tt.doc, EnvoyBootstrap); fmt.Sprint(err) != fmt.Sprint(first) {
+					t.Fatalf("run %d: error %v, first run %v", i, err, first)
+				}
 			}
 		})
 	}
