@@ -386,11 +386,23 @@ func (fl *fileLinter) builtin(d *Document, r *Rule, ref ObjectRef, p []any, msg 
 		return
 	}
 	pos := d.Locate(p)
-	fl.findings = append(fl.findings, Finding{
+	fl.add(Finding{
 		Rule: r.ID, Severity: fl.cfg.severity(r, r.Severity),
 		File: d.File, Line: pos.Line, Column: pos.Column, Object: ref,
 		Message: msg, Hint: r.Remediation,
 	})
+}
+
+// add keeps a finding for the report. Its strings are copied: the parser's
+// strings are slices of a file's text and of shared chunks, and a finding
+// holding one would keep all of that alive until the report is written.
+func (fl *fileLinter) add(f Finding) {
+	f.Object = ObjectRef{
+		APIVersion: strings.Clone(f.Object.APIVersion), Kind: strings.Clone(f.Object.Kind),
+		Namespace: strings.Clone(f.Object.Namespace), Name: strings.Clone(f.Object.Name),
+	}
+	f.Message, f.Hint = strings.Clone(f.Message), strings.Clone(f.Hint)
+	fl.findings = append(fl.findings, f)
 }
 
 // eval runs the rules on one input and turns violations into findings.
@@ -412,7 +424,7 @@ func (fl *fileLinter) evalValue(ctx context.Context, d *Document, v ast.Value, r
 			continue
 		}
 		pos := d.Locate(vi.Path)
-		fl.findings = append(fl.findings, Finding{
+		fl.add(Finding{
 			Rule: vi.Rule.ID, Severity: fl.cfg.severity(vi.Rule, vi.Severity),
 			File: d.File, Line: pos.Line, Column: pos.Column, Object: ref,
 			Message: vi.Message, Hint: vi.Hint,

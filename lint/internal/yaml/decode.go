@@ -276,6 +276,11 @@ func (p *parser) text(b []byte) string {
 }
 
 func (p *parser) document() *Node {
+	// inzone: each document starts its own chunks of nodes and pointers.
+	// A chunk holds pointers to every node carved from it, so one shared
+	// with the previous document would keep that document's tree, and
+	// through its chunks the one before, alive for as long as this one is.
+	p.slab, p.slabSize, p.ptrs, p.ptrsSize = nil, 0, nil, 0
 	n := p.node(DocumentNode, "", "", "")
 	p.doc = n
 	p.expect(yaml_DOCUMENT_START_EVENT)

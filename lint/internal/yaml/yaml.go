@@ -123,9 +123,9 @@ func NewDocumentDecoder(b []byte, skipKind func(kind string) bool) *Decoder {
 }
 
 // inzone: documentParsers holds the parsers of released document decoders:
-// their buffers and stacks, and the unused rest of the chunks their nodes
-// and values are carved from, serve the next input rather than being
-// allocated anew for each file.
+// their buffers and stacks, and the unused rest of the chunk their values'
+// text is carved from, serve the next input rather than being allocated
+// anew for each file.
 var documentParsers sync.Pool
 
 // Release (inzone) hands a decoder from NewDocumentDecoder back for reuse;
@@ -135,14 +135,9 @@ func (dec *Decoder) Release() {
 	p := dec.parser
 	dec.parser = nil
 	yaml_parser_reset(&p.parser)
-	*p = parser{
-		parser:   p.parser,
-		slab:     p.slab,
-		slabSize: p.slabSize,
-		ptrs:     p.ptrs,
-		ptrsSize: p.ptrsSize,
-		texts:    p.texts,
-	}
+	// Chunks of nodes and pointers are not kept: they point into the
+	// trees already returned (see document).
+	*p = parser{parser: p.parser, texts: p.texts}
 	documentParsers.Put(p)
 }
 
