@@ -229,9 +229,10 @@ func TestGCPercent(t *testing.T) {
 		sizes []int64
 		want  int
 	}{
-		{nil, 100},
-		{[]int64{1 << 20}, 100},
+		{nil, 200},
+		{[]int64{1 << 20}, 200},
 		{[]int64{6 << 20, 2 << 20}, 200},
+		{[]int64{8 << 20, 4 << 20}, 300},
 		{[]int64{100 << 20}, 400},
 	} {
 		var files []File
