@@ -33,7 +33,10 @@ type LintOptions struct {
 	streams       Streams
 	cfg           *lint.Config
 	engine        *lint.Engine
+	engineStarted <-chan error // the engine is set when it yields nil
 	gc            *gcTuner
+	cfgData       []byte // the lint config, checked again once the rules are known
+	cfgPath       string
 	stdin         []byte
 	readFromStdin bool
 }
@@ -100,15 +103,21 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	if os.Getenv("GOGC") == "" {
 		o.gc = newGCTuner()
 	}
-	o.engine, err = lint.StartEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
-	if err != nil {
-		o.gc.compiled()
-		return err
-	}
+	// The policies are parsed while the rest is read and the files are
+	// listed (Run); they compile while the files are linted.
+	started := make(chan error, 1)
 	go func() {
+		var err error
+		if o.engine, err = lint.StartEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup}); err != nil {
+			o.gc.compiled()
+			started <- err
+			return
+		}
+		started <- nil
 		_ = o.engine.Ready() // Run reports a failed compile
 		o.gc.compiled()
 	}()
+	o.engineStarted = started
 	path, required := o.LintConfig, true
 	if path == "" {
 		path, required = lint.ConfigFile, false
@@ -116,9 +125,11 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if o.cfg, err = lint.LoadConfig(data, path, o.engine); err != nil {
+		// Rule IDs are checked once the rules are read (Run).
+		if o.cfg, err = lint.LoadConfig(data, path, nil); err != nil {
 			return err
 		}
+		o.cfgData, o.cfgPath = data, path
 	case errors.Is(err, fs.ErrNotExist) && !required:
 		o.cfg = &lint.Config{}
 	default:
@@ -130,6 +141,20 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 				return fmt.Errorf("reading stdin: %w", err)
 			}
 			o.readFromStdin = true
+		}
+	}
+	return nil
+}
+
+// startedEngine waits for the policies to be parsed and checks the lint
+// config's rule IDs against them.
+func (o *LintOptions) startedEngine() error {
+	if err := <-o.engineStarted; err != nil {
+		return err
+	}
+	if o.cfgData != nil {
+		if _, err := lint.LoadConfig(o.cfgData, o.cfgPath, o.engine); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -242,6 +267,9 @@ func (o *LintOptions) Run(ctx context.Context) error {
 			e.File = filepath.ToSlash(filepath.Join(prefix, e.File))
 			errs = append(errs, e)
 		}
+	}
+	if err := o.startedEngine(); err != nil {
+		return withCode(ExitUsage, err)
 	}
 	o.gc.setPercent(lint.GCPercent(files))
 	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
