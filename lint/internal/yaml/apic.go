@@ -24,6 +24,7 @@ package yaml
 
 import (
 	"io"
+	"slices"
 )
 
 func yaml_insert_token(parser *yaml_parser_t, pos int, token *yaml_token_t) {
@@ -37,12 +38,12 @@ func yaml_insert_token(parser *yaml_parser_t, pos int, token *yaml_token_t) {
 		parser.tokens = parser.tokens[:len(parser.tokens)-parser.tokens_head]
 		parser.tokens_head = 0
 	}
-	parser.tokens = append(parser.tokens, *token)
 	if pos < 0 {
+		parser.tokens = append(parser.tokens, *token)
 		return
 	}
-	copy(parser.tokens[parser.tokens_head+pos+1:], parser.tokens[parser.tokens_head+pos:])
-	parser.tokens[parser.tokens_head+pos] = *token
+	// inzone: the token is copied in once, where it goes, not also at the end.
+	parser.tokens = slices.Insert(parser.tokens, parser.tokens_head+pos, *token)
 }
 
 // Create a new parser object.

@@ -43,13 +43,13 @@ type parser struct {
 	// lint.Document.Kind reads it); when it says yes, the rest of the
 	// document is parsed, and so checked, as usual but no nodes are built
 	// for it (but for anchored ones, which later documents may alias).
-	// rootNext marks the next node parsed as a document's root; noComments
-	// leaves comments out of nodes.
-	skipKind   func(kind string) bool
-	rootNext   bool
-	noComments bool
-	slab       []Node
-	slabSize   int
+	// rootNext marks the next node parsed as a document's root; chunked
+	// marks NewDocumentDecoder's parsers, which carve nodes out of slabs.
+	skipKind func(kind string) bool
+	rootNext bool
+	chunked  bool
+	slab     []Node
+	slabSize int
 	// inzone: in the same mode, nodes' Content and scalar values are
 	// carved out of chunks too (see content and text).
 	ptrs     []*Node
@@ -201,7 +201,7 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 		tag = resolvedTag(value) // inzone: was resolve("", value), which allocates
 	}
 	var n *Node
-	if p.skipKind != nil || p.noComments { // inzone: nodes come in slabs
+	if p.skipKind != nil || p.chunked { // inzone: nodes come in slabs
 		if len(p.slab) == 0 {
 			p.slabSize = min(max(2*p.slabSize, 8), 64)
 			p.slab = make([]Node, p.slabSize)
@@ -221,19 +221,13 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 	if !p.textless {
 		n.Line = p.event.start_mark.line + 1
 		n.Column = p.event.start_mark.column + 1
-		if p.noComments { // inzone
-			return n
-		}
-		n.HeadComment = string(p.event.head_comment)
-		n.LineComment = string(p.event.line_comment)
-		n.FootComment = string(p.event.foot_comment)
-	}
+	} // inzone: nodes have no comments to set
 	return n
 }
 
 func (p *parser) parseChild(parent *Node) *Node {
 	child := p.parse()
-	if p.noComments && len(parent.Content) == cap(parent.Content) { // inzone
+	if p.chunked && len(parent.Content) == cap(parent.Content) { // inzone
 		parent.Content = p.content(parent.Content)
 	}
 	parent.Content = append(parent.Content, child)
@@ -286,9 +280,7 @@ func (p *parser) document() *Node {
 	p.expect(yaml_DOCUMENT_START_EVENT)
 	p.rootNext = p.skipKind != nil // inzone
 	p.parseChild(n)
-	if p.peek() == yaml_DOCUMENT_END_EVENT {
-		n.FootComment = string(p.event.foot_comment)
-	}
+	p.peek() // inzone: upstream read the foot comment here; peek's checks stay
 	p.expect(yaml_DOCUMENT_END_EVENT)
 	return n
 }
@@ -317,7 +309,7 @@ func (p *parser) scalar() *Node {
 		nodeStyle = FoldedStyle
 	}
 	var nodeValue string
-	if p.noComments {
+	if p.chunked {
 		nodeValue = p.text(p.event.value) // inzone
 	} else {
 		nodeValue = string(p.event.value)
@@ -348,8 +340,7 @@ func (p *parser) sequence() *Node {
 	for p.peek() != yaml_SEQUENCE_END_EVENT {
 		p.parseChild(n)
 	}
-	n.LineComment = string(p.event.line_comment)
-	n.FootComment = string(p.event.foot_comment)
+	// inzone: nodes have no comments to set.
 	p.expect(yaml_SEQUENCE_END_EVENT)
 	return n
 }
@@ -358,31 +349,16 @@ func (p *parser) mapping() *Node {
 	root := p.rootNext // inzone
 	p.rootNext = false
 	n := p.node(MappingNode, mapTag, string(p.event.tag), "")
-	block := true
 	if p.event.mapping_style()&yaml_FLOW_MAPPING_STYLE != 0 {
-		block = false
 		n.Style |= FlowStyle
 	}
 	p.anchor(n, p.event.anchor)
 	p.expect(yaml_MAPPING_START_EVENT)
 	for p.peek() != yaml_MAPPING_END_EVENT {
 		k := p.parseChild(n)
-		if block && k.FootComment != "" {
-			// Must be a foot comment for the prior value when being dedented.
-			if len(n.Content) > 2 {
-				n.Content[len(n.Content)-3].FootComment = k.FootComment
-				k.FootComment = ""
-			}
-		}
 		v := p.parseChild(n)
-		if k.FootComment == "" && v.FootComment != "" {
-			k.FootComment = v.FootComment
-			v.FootComment = ""
-		}
+		// inzone: nodes have no (foot) comments to move between them.
 		if p.peek() == yaml_TAIL_COMMENT_EVENT {
-			if k.FootComment == "" {
-				k.FootComment = string(p.event.foot_comment)
-			}
 			p.expect(yaml_TAIL_COMMENT_EVENT)
 		}
 		// inzone: the first "kind" of a root mapping may end node building.
@@ -403,12 +379,7 @@ func (p *parser) mapping() *Node {
 			}
 		}
 	}
-	n.LineComment = string(p.event.line_comment)
-	n.FootComment = string(p.event.foot_comment)
-	if n.Style&FlowStyle == 0 && n.FootComment != "" && len(n.Content) > 1 {
-		n.Content[len(n.Content)-2].FootComment = n.FootComment
-		n.FootComment = ""
-	}
+	// inzone: nodes have no comments to set.
 	p.expect(yaml_MAPPING_END_EVENT)
 	return n
 }

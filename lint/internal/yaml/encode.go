@@ -426,10 +426,10 @@ func (e *encoder) emitScalar(value, anchor, tag string, style yaml_scalar_style_
 }
 
 func (e *encoder) nodev(in reflect.Value) {
-	e.node(in.Interface().(*Node), "")
+	e.node(in.Interface().(*Node))
 }
 
-func (e *encoder) node(node *Node, tail string) {
+func (e *encoder) node(node *Node) {
 	// Zero nodes behave as nil.
 	if node.Kind == 0 && node.IsZero() {
 		e.nilv()
@@ -471,13 +471,11 @@ func (e *encoder) node(node *Node, tail string) {
 	switch node.Kind {
 	case DocumentNode:
 		yaml_document_start_event_initialize(&e.event, nil, nil, true)
-		e.event.head_comment = []byte(node.HeadComment)
 		e.emit()
 		for _, node := range node.Content {
-			e.node(node, "")
+			e.node(node)
 		}
 		yaml_document_end_event_initialize(&e.event, true)
-		e.event.foot_comment = []byte(node.FootComment)
 		e.emit()
 
 	case SequenceNode:
@@ -486,14 +484,11 @@ func (e *encoder) node(node *Node, tail string) {
 			style = yaml_FLOW_SEQUENCE_STYLE
 		}
 		e.must(yaml_sequence_start_event_initialize(&e.event, []byte(node.Anchor), []byte(longTag(tag)), tag == "", style))
-		e.event.head_comment = []byte(node.HeadComment)
 		e.emit()
 		for _, node := range node.Content {
-			e.node(node, "")
+			e.node(node)
 		}
 		e.must(yaml_sequence_end_event_initialize(&e.event))
-		e.event.line_comment = []byte(node.LineComment)
-		e.event.foot_comment = []byte(node.FootComment)
 		e.emit()
 
 	case MappingNode:
@@ -502,41 +497,20 @@ func (e *encoder) node(node *Node, tail string) {
 			style = yaml_FLOW_MAPPING_STYLE
 		}
 		yaml_mapping_start_event_initialize(&e.event, []byte(node.Anchor), []byte(longTag(tag)), tag == "", style)
-		e.event.tail_comment = []byte(tail)
-		e.event.head_comment = []byte(node.HeadComment)
 		e.emit()
 
-		// The tail logic below moves the foot comment of prior keys to the following key,
-		// since the value for each key may be a nested structure and the foot needs to be
-		// processed only the entirety of the value is streamed. The last tail is processed
-		// with the mapping end event.
-		var tail string
+		// inzone: nodes have no comments, so upstream's moving of keys'
+		// foot comments to the next key (tail comments) is gone.
 		for i := 0; i+1 < len(node.Content); i += 2 {
-			k := node.Content[i]
-			foot := k.FootComment
-			if foot != "" {
-				kopy := *k
-				kopy.FootComment = ""
-				k = &kopy
-			}
-			e.node(k, tail)
-			tail = foot
-
-			v := node.Content[i+1]
-			e.node(v, "")
+			e.node(node.Content[i])
+			e.node(node.Content[i+1])
 		}
 
 		yaml_mapping_end_event_initialize(&e.event)
-		e.event.tail_comment = []byte(tail)
-		e.event.line_comment = []byte(node.LineComment)
-		e.event.foot_comment = []byte(node.FootComment)
 		e.emit()
 
 	case AliasNode:
 		yaml_alias_event_initialize(&e.event, []byte(node.Value))
-		e.event.head_comment = []byte(node.HeadComment)
-		e.event.line_comment = []byte(node.LineComment)
-		e.event.foot_comment = []byte(node.FootComment)
 		e.emit()
 
 	case ScalarNode:
@@ -570,7 +544,7 @@ func (e *encoder) node(node *Node, tail string) {
 			style = yaml_DOUBLE_QUOTED_SCALAR_STYLE
 		}
 
-		e.emitScalar(value, node.Anchor, tag, style, []byte(node.HeadComment), []byte(node.LineComment), []byte(node.FootComment), []byte(tail))
+		e.emitScalar(value, node.Anchor, tag, style, nil, nil, nil, nil) // inzone: nodes have no comments
 	default:
 		failf("cannot encode node with unknown kind %d", node.Kind)
 	}

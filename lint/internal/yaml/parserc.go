@@ -66,6 +66,15 @@ import (
 
 // Peek the next token in the token queue.
 func peek_token(parser *yaml_parser_t) *yaml_token_t {
+	// inzone: a token peeked at again, with no comments queued, is at
+	// hand; this much is inlined.
+	if parser.token_available && parser.comments_head == len(parser.comments) {
+		return &parser.tokens[parser.tokens_head]
+	}
+	return peek_next_token(parser)
+}
+
+func peek_next_token(parser *yaml_parser_t) *yaml_token_t {
 	if parser.token_available || yaml_parser_fetch_more_tokens(parser) {
 		token := &parser.tokens[parser.tokens_head]
 		yaml_parser_unfold_comments(parser, token)
@@ -117,13 +126,14 @@ func skip_token(parser *yaml_parser_t) {
 
 // Get the next event.
 func yaml_parser_parse(parser *yaml_parser_t, event *yaml_event_t) bool {
-	// Erase the event object.
-	*event = yaml_event_t{}
-
 	// No events after the end of the stream or error.
 	if parser.stream_end_produced || parser.error != yaml_NO_ERROR || parser.state == yaml_PARSE_END_STATE {
+		*event = yaml_event_t{} // Erase the event object.
 		return true
 	}
+	// inzone: otherwise the event is not erased first: every state that
+	// produces an event writes all of it, and a state that fails leaves it
+	// unread (p.fail), so erasing wrote each event twice.
 
 	// Generate the next event.
 	return yaml_parser_state_machine(parser, event)

@@ -617,24 +617,42 @@ func yaml_keep_at(parser *yaml_parser_t, s []byte, start int) []byte {
 }
 
 // inzone: yaml_plain_run is the length of the run of characters at the
-// buffer position that a plain scalar's inner loop would read one at a
-// time: printable ASCII but blanks and ':' (and, in flow context, the flow
-// indicators), leaving at least 2 characters unread.
-func yaml_plain_run(parser *yaml_parser_t) int {
+// buffer position that a plain scalar's loops would read one at a time:
+// printable ASCII but blanks and ':' (and, in flow context, the flow
+// indicators), and single spaces between such characters but for '#' (a
+// comment), leaving at least 2 characters unread (4 at a space's next
+// character). A space is in the run
+// only where the scalar's loop would read it into whitespaces and join it
+// to the text at the character after it: at the column of indent or past
+// it (a scalar's words after its first always are), with no line break
+// before it in the scalar (the caller's part).
+func yaml_plain_run(parser *yaml_parser_t, indent int) int {
 	buf, pos, limit := parser.buffer, parser.buffer_pos, parser.unread-2
 	flow := parser.flow_level > 0
 	n := 0
 	for n < limit {
 		c := buf[pos+n]
-		if c <= ' ' || c >= 0x7F || c == ':' {
-			break
+		// The loop reads the character after a space with 4 unread or
+		// more, or updates the buffer first: n+3 <= limit skips no update.
+		if c == ' ' && n+3 <= limit {
+			if next := buf[pos+n+1]; next != '#' && yaml_is_plain_run_char(next, flow) && (flow || parser.mark.column+n+1 >= indent) {
+				n += 2
+				continue
+			}
 		}
-		if flow && (c == ',' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}') {
+		if !yaml_is_plain_run_char(c, flow) {
 			break
 		}
 		n++
 	}
 	return n
+}
+
+func yaml_is_plain_run_char(c byte, flow bool) bool {
+	if c <= ' ' || c >= 0x7F || c == ':' {
+		return false
+	}
+	return !flow || !(c == ',' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}')
 }
 
 // inzone: yaml_skip_spaces skips a run of at most max spaces at once, as
@@ -2878,6 +2896,12 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 	end_mark := parser.mark
 	start := yaml_input_pos(parser) // inzone
 
+	// inzone: while the value is the input's text as is (up to the line's
+	// first fold), it is not copied: it is input[start:end], kept as a
+	// slice of it; verbatim ends, and the text is copied into s, at the
+	// first fold or when the buffer stops being the input (near its end).
+	input, end, verbatim := parser.buffer, start, start >= 0
+
 	// Consume the content of the plain scalar.
 	for {
 		// Check for a document indicator.
@@ -2913,8 +2937,15 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 				break
 			}
 
+			if verbatim && (leading_blanks || !parser.buffer_is_input) { // inzone
+				s = append(s, input[start:end]...)
+				verbatim = false
+			}
+
 			// Check if we need to join whitespaces and breaks.
-			if leading_blanks || len(whitespaces) > 0 {
+			if verbatim { // inzone: the blanks are in input[start:end] when it grows
+				whitespaces = whitespaces[:0]
+			} else if leading_blanks || len(whitespaces) > 0 {
 				if leading_blanks {
 					// Do we need to fold line breaks?
 					if leading_break[0] == '\n' {
@@ -2937,7 +2968,12 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 			}
 
 			// Copy the character.
-			s = read(parser, s)
+			if verbatim { // inzone
+				skip(parser)
+				end = parser.buffer_pos
+			} else {
+				s = read(parser, s)
+			}
 
 			end_mark = parser.mark
 			if parser.unread < 2 && !yaml_parser_update_buffer(parser, 2) {
@@ -2948,14 +2984,21 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 			// neither end the scalar nor need folding, at once: what the
 			// loop would do one by one (never leaving fewer than 2 unread,
 			// so no buffer update is skipped).
-			if n := yaml_plain_run(parser); n > 0 {
-				s = append(s, parser.buffer[parser.buffer_pos:parser.buffer_pos+n]...)
+			if verbatim && !parser.buffer_is_input {
+				s = append(s, input[start:end]...)
+				verbatim = false
+			}
+			if n := yaml_plain_run(parser, indent); n > 0 {
+				if !verbatim {
+					s = append(s, parser.buffer[parser.buffer_pos:parser.buffer_pos+n]...)
+				}
 				parser.buffer_pos += n
 				parser.mark.index += n
 				parser.mark.column += n
 				parser.unread -= n
 				parser.newlines = 0
 				end_mark = parser.mark
+				end = parser.buffer_pos
 			}
 		}
 
@@ -3011,11 +3054,19 @@ func yaml_parser_scan_plain_scalar(parser *yaml_parser_t, token *yaml_token_t) b
 	}
 
 	// Create a token.
+	var value []byte
+	if verbatim { // inzone
+		if end > start {
+			value = input[start:end:end]
+		}
+	} else {
+		value = yaml_keep_at(parser, s, start)
+	}
 	*token = yaml_token_t{
 		typ:        yaml_SCALAR_TOKEN,
 		start_mark: start_mark,
 		end_mark:   end_mark,
-		value:      yaml_keep_at(parser, s, start), // inzone
+		value:      value,
 		style:      yaml_PLAIN_SCALAR_STYLE,
 	}
 	// inzone: the scratch buffers, maybe grown, serve the next scalar.

@@ -164,6 +164,15 @@ func is_spacez(b []byte, i int) bool {
 
 // Check if the character is a line break, space, tab, or NUL.
 func is_blankz(b []byte, i int) bool {
+	// inzone: most characters are ASCII past ' ', neither blank nor break;
+	// that test alone is small enough to be inlined.
+	if b[i]-'!' < 0x80-'!' {
+		return false
+	}
+	return is_blankz_rest(b, i)
+}
+
+func is_blankz_rest(b []byte, i int) bool {
 	//return is_blank(b, i) || is_breakz(b, i)
 	return (
 	// is_blank:
