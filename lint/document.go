@@ -139,10 +139,36 @@ func listItems(doc *Document) ([]*Document, bool) {
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
-// lastLine is the number of the file's last line with content.
+// lastLine is the number of the file's last line with content, counting
+// line breaks as YAML does, as the parser's positions do: CR LF, CR, LF,
+// NEL, LS and PS.
 func lastLine(data []byte) int {
-	data = bytes.TrimRight(data, "\n")
-	return bytes.Count(data, []byte("\n")) + 1
+	line, last := 1, 1
+	for i := 0; i < len(data); i++ {
+		n := yamlBreak(data[i:])
+		if n == 0 {
+			last = line
+			continue
+		}
+		line++
+		i += n - 1
+	}
+	return last
+}
+
+// yamlBreak is the length of the line break b starts with, 0 for none.
+func yamlBreak(b []byte) int {
+	switch {
+	case b[0] == '\r' && len(b) > 1 && b[1] == '\n':
+		return 2
+	case b[0] == '\r' || b[0] == '\n':
+		return 1
+	case bytes.HasPrefix(b, []byte("\u0085")):
+		return 2
+	case bytes.HasPrefix(b, []byte("\u2028")), bytes.HasPrefix(b, []byte("\u2029")):
+		return 3
+	}
+	return 0
 }
 
 // yamlError turns a yaml.v3 error into a FileError with its line.
