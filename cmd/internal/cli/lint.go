@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -34,8 +33,7 @@ type LintOptions struct {
 	cfg           *lint.Config
 	engine        *lint.Engine
 	engineStarted <-chan error // the engine is set when it yields nil
-	gc            *gcTuner
-	cfgData       []byte // the lint config, checked again once the rules are known
+	cfgData       []byte       // the lint config, checked again once the rules are known
 	cfgPath       string
 	stdin         []byte
 	readFromStdin bool
@@ -100,22 +98,13 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
-		o.gc = newGCTuner()
-	}
 	// The policies are parsed while the rest is read and the files are
 	// listed (Run); they compile while the files are linted.
 	started := make(chan error, 1)
 	go func() {
 		var err error
-		if o.engine, err = lint.StartEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup}); err != nil {
-			o.gc.compiled()
-			started <- err
-			return
-		}
-		started <- nil
-		_ = o.engine.Ready() // Run reports a failed compile
-		o.gc.compiled()
+		o.engine, err = lint.StartEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
+		started <- err
 	}()
 	o.engineStarted = started
 	path, required := o.LintConfig, true
@@ -158,49 +147,6 @@ func (o *LintOptions) startedEngine() error {
 		}
 	}
 	return nil
-}
-
-// gcTuner keeps the collector off while the policies compile, then sets the
-// run's GOGC. The compiler's garbage is a few MiB, yet at the default GOGC
-// it collects several times over a heap that is mostly that garbage: about
-// 8 ms of CPU, a fifth of a start, on every run. A nil gcTuner (the user set
-// GOGC) leaves the collector alone.
-type gcTuner struct {
-	mu      sync.Mutex
-	done    bool
-	percent int
-}
-
-func newGCTuner() *gcTuner {
-	g := &gcTuner{}
-	g.percent = debug.SetGCPercent(-1)
-	return g
-}
-
-// setPercent is the run's GOGC, applied now or once the compile is done.
-func (g *gcTuner) setPercent(p int) {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.percent = p
-	if g.done {
-		debug.SetGCPercent(p)
-	}
-}
-
-// compiled turns the collector back on.
-func (g *gcTuner) compiled() {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.done {
-		g.done = true
-		debug.SetGCPercent(g.percent)
-	}
 }
 
 // policyFS is the shipped policies plus the user's directories.
@@ -271,15 +217,15 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	if err := o.startedEngine(); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	o.gc.setPercent(lint.GCPercent(files))
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(lint.GCPercent(files))
+	}
 	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
 	rep := l.Lint(ctx, files)
 	// The files were read and parsed while the policies compiled; a
 	// policy that does not compile makes every evaluation fail, and that
 	// one error is what to report.
-	err := o.engine.Ready()
-	o.gc.compiled()
-	if err != nil {
+	if err := o.engine.Ready(); err != nil {
 		return withCode(ExitUsage, err)
 	}
 	rep.Errors = append(errs, rep.Errors...)
