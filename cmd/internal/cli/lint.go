@@ -73,7 +73,8 @@ above --fail-on, 2 usage, parse or config errors.`,
 	return cmd
 }
 
-// Complete loads the policies and configs and reads stdin.
+// Complete reads the configs and stdin, and starts parsing the policies,
+// which Run waits for.
 func (o *LintOptions) Complete(ctx context.Context) error {
 	if len(o.Paths) == 0 {
 		o.Paths = []string{"."}
