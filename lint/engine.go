@@ -143,6 +143,10 @@ func StartEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 			modules[fmt.Sprintf("%d/%s", i, p)] = m
 			pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
 			if !strings.HasPrefix(pkg, "inzone.rules.") {
+				if m.Package.Path.HasPrefix(rulesRef) && len(m.Package.Path) > len(rulesRef) {
+					// data.inzone.rules["my-rule"]: it would never be evaluated.
+					return fmt.Errorf("%s: package %s: a rule's package is inzone.rules.<name>, with <name> a Rego identifier (snake_case)", p, pkg)
+				}
 				return nil // a library package the rules import
 			}
 			r, err := ruleFromModule(m, p)
@@ -251,15 +255,20 @@ func packagesByKind(rules map[string]*Rule) (map[string][]string, []string) {
 }
 
 // kindQuery returns the query for inputs of kind, prepared on first use.
-func (e *Engine) kindQuery(kind string) (*kindQuery, error) {
+func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error) {
 	if _, ok := e.byKind[kind]; !ok {
 		kind = otherKinds
 	}
 	if q, ok := e.queries.Load(kind); ok {
 		return q.(*kindQuery), nil
 	}
-	if err := e.Ready(); err != nil {
-		return nil, err
+	select {
+	case <-e.compiled:
+		if e.compileErr != nil {
+			return nil, e.compileErr
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err() // a caller that gave up waits for no compile
 	}
 	pkgs := e.byKind[kind]
 	if kind == otherKinds {
@@ -391,7 +400,7 @@ func (e *Engine) Eval(ctx context.Context, input ast.Value) ([]Violation, error)
 			}
 		}
 	}
-	kq, err := e.kindQuery(kind)
+	kq, err := e.kindQuery(ctx, kind)
 	if err != nil || len(kq.rules) == 0 {
 		return nil, err
 	}
@@ -479,6 +488,9 @@ func violation(rule *Rule, t *ast.Term) (Violation, error) {
 }
 
 var kindTerm = ast.StringTerm("kind")
+
+// rulesRef is where rule packages live.
+var rulesRef = ast.MustParseRef("data.inzone.rules")
 
 // globSet is a list of compiled globs: * and ? stay within one path
 // segment, ** spans segments.

@@ -149,7 +149,7 @@ func BenchmarkEngineStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, k := range sorted {
-			if _, err := e.kindQuery(k); err != nil {
+			if _, err := e.kindQuery(context.Background(), k); err != nil {
 				b.Fatal(err)
 			}
 		}

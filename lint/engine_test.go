@@ -3,11 +3,13 @@ package lint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -122,5 +124,39 @@ func TestEngineKeepsSameNamedFilesOfTwoPolicyDirs(t *testing.T) {
 	}
 	if want := []string{"one: one", "two: two"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("violations = %q, want %q", got, want)
+	}
+}
+
+// TestEngineRefusesARulePackageItWouldNotEvaluate: a package under
+// data.inzone.rules whose name is not an identifier is never evaluated, so
+// loading it is an error rather than a rule that silently does nothing.
+func TestEngineRefusesARulePackageItWouldNotEvaluate(t *testing.T) {
+	f := customRule("my-rule", `violation contains {"msg": "m", "path": []}`)
+	f.Data = []byte(strings.Replace(string(f.Data), "package inzone.rules.my_rule", `package inzone.rules["my-rule"]`, 1))
+	_, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{fstest.MapFS{"rule.rego": f}}})
+	if err == nil || !strings.Contains(err.Error(), "rule.rego") || !strings.Contains(err.Error(), "Rego identifier") {
+		t.Fatalf("err = %v, want one naming rule.rego and the package rule", err)
+	}
+}
+
+// TestEngineEvalGivesUpWaitingForTheCompile: Eval waits for the policies
+// to compile, unless its context is done.
+func TestEngineEvalGivesUpWaitingForTheCompile(t *testing.T) {
+	e := &Engine{compiled: make(chan struct{}), byKind: map[string][]string{"Widget": {"x"}}} // never compiles
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in, err := ast.InterfaceToValue(map[string]any{"kind": "Widget"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := e.Eval(ctx, in); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Eval with a cancelled context still waits for a compile that never ends")
 	}
 }
