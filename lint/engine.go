@@ -203,9 +203,17 @@ func (e *Engine) compile(modules map[string]*ast.Module) {
 
 // Ready waits for the policies to compile and returns the error if they
 // do not.
-func (e *Engine) Ready() error {
-	<-e.compiled
-	return e.compileErr
+func (e *Engine) Ready() error { return e.ready(context.Background()) }
+
+// ready is Ready, unless ctx is done first: a caller that gave up waits
+// for no compile.
+func (e *Engine) ready(ctx context.Context) error {
+	select {
+	case <-e.compiled:
+		return e.compileErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // otherKinds keys the query for inputs of the kinds no rule names.
@@ -262,13 +270,8 @@ func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error)
 	if q, ok := e.queries.Load(kind); ok {
 		return q.(*kindQuery), nil
 	}
-	select {
-	case <-e.compiled:
-		if e.compileErr != nil {
-			return nil, e.compileErr
-		}
-	case <-ctx.Done():
-		return nil, ctx.Err() // a caller that gave up waits for no compile
+	if err := e.ready(ctx); err != nil {
+		return nil, err
 	}
 	pkgs := e.byKind[kind]
 	if kind == otherKinds {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -882,7 +881,7 @@ func (n *envoyNormalizer) message(md protoreflect.MessageDescriptor, v any) erro
 		if m, ok := envoyObject(v); ok { // Envoy's parser also takes the object form {value: x}
 			// The first unknown key in order, so the error does not
 			// depend on map iteration.
-			for _, k := range slices.Sorted(maps.Keys(m)) {
+			for _, k := range envoySortedKeys(m) {
 				if k != "value" {
 					return n.errAt(k, "unknown field %q in %s", k, name)
 				}

@@ -395,8 +395,8 @@ func (fl *fileLinter) builtin(d *Document, r *Rule, ref ObjectRef, p []any, msg 
 }
 
 // add keeps a finding for the report. Its strings are copied: the parser's
-// strings are slices of a file's text and of shared chunks, and a finding
-// holding one would keep all of that alive until the report is written.
+// are carved out of chunks shared by many values, and a finding holding one
+// would keep its whole chunk alive until the report is written.
 func (fl *fileLinter) add(f Finding) {
 	f.Object = ObjectRef{
 		APIVersion: strings.Clone(f.Object.APIVersion), Kind: strings.Clone(f.Object.Kind),
