@@ -201,7 +201,7 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 		tag = resolvedTag(value) // inzone: was resolve("", value), which allocates
 	}
 	var n *Node
-	if p.skipKind != nil || p.chunked { // inzone: nodes come in slabs
+	if p.chunked { // inzone: nodes come in slabs
 		if len(p.slab) == 0 {
 			p.slabSize = min(max(2*p.slabSize, 8), 64)
 			p.slab = make([]Node, p.slabSize)
