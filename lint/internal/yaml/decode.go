@@ -45,11 +45,12 @@ type parser struct {
 	// for it (but for anchored ones, which later documents may alias).
 	// rootNext marks the next node parsed as a document's root; chunked
 	// marks NewDocumentDecoder's parsers, which carve nodes out of slabs.
-	skipKind func(kind string) bool
-	rootNext bool
-	chunked  bool
-	slab     []Node
-	slabSize int
+	skipKind    func(kind string) bool
+	rootNext    bool
+	fastSkipped int // documents fastSkip skipped, for tests
+	chunked     bool
+	slab        []Node
+	slabSize    int
 	// inzone: in the same mode, nodes' Content and scalar values are
 	// carved out of chunks too (see content and text).
 	ptrs     []*Node
@@ -166,6 +167,12 @@ func (p *parser) anchor(n *Node, anchor []byte) {
 
 func (p *parser) parse() *Node {
 	p.init()
+	// inzone: a whole document of a kind to skip may be skipped unscanned.
+	if p.skipKind != nil && p.event.typ == yaml_NO_EVENT {
+		if n := p.fastSkip(); n != nil {
+			return n
+		}
+	}
 	if p.peek() != yaml_MAPPING_START_EVENT {
 		p.rootNext = false // inzone
 	}

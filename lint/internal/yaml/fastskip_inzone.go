@@ -1,0 +1,740 @@
+package yaml
+
+import (
+	"bytes"
+	"strings"
+)
+
+// inzone: this file is not upstream's. It skips whole documents of kinds
+// the caller skips without libyaml's scanner, when their text is in a
+// subset of YAML whose parse is known without it.
+//
+// Most bytes of a typical repository are CRDs, which lint reads no further
+// than their kind, and libyaml's token machinery is the bulk of parsing
+// them even when no nodes are built (skipNode). Generated CRDs are plain
+// block YAML: mappings and sequences by indentation, plain scalars (some
+// over several lines), quoted scalars on one line and block scalars. For
+// such a document, scanSkippable checks its lines against that subset, in
+// which every valid document parses without error, ends at the next "---"
+// line (or the end of the input) and has a root mapping whose "kind" value
+// is plain text. When the whole document is in the subset and its kind is
+// one to skip, the parser moves past it as if libyaml had scanned it: the
+// scanner's position, and the parser's state between documents. Anything
+// outside the subset (anchors, aliases, tags, flow collections with
+// content, tabs, CR, multi-line quoted scalars, directives, "...",
+// indentation that libyaml would refuse, a kind to keep) gives up, and the
+// document is parsed as before, errors and all; scanSkippable changes
+// nothing until it has accepted the whole document.
+
+// skipScan is what scanSkippable found in an accepted document.
+type skipScan struct {
+	end   int // bytes of the text the document takes: up to its "---" line or the end
+	chars int // characters in text[:end]
+	lines int // line breaks in text[:end]
+	col   int // the column at end
+
+	doc, root, key, value yaml_mark_t // line and column relative to the text's start
+	kind                  string
+	style                 Style
+}
+
+// skipLevel is an open block collection.
+type skipLevel struct {
+	indent     int
+	seq        bool
+	indentless bool // a sequence at its parent mapping's indentation
+}
+
+// What the line before left open.
+const (
+	skipAfterNode   = iota // a complete node: the next line is an entry of an open collection
+	skipAfterPlain         // a plain scalar, which lines indented at least minCol continue
+	skipAfterKey           // a key or "-" with no value on its line: a nested node may follow
+	skipBlockScalar        // a block scalar's header: its content follows
+	skipInQuoted           // a quoted scalar that goes on over this line
+)
+
+type skipScanner struct {
+	text     []byte
+	startCol int
+	s        skipScan
+	docSet   bool // a "---" line started the document
+	levels   []skipLevel
+	state    int
+	minCol   int  // skipAfterPlain: the least indentation of a continuation line
+	parent   int  // skipAfterKey, skipBlockScalar: the indentation a nested node must exceed
+	sameSeq  bool // skipAfterKey: a sequence may nest at the parent's indentation
+	content  int  // skipBlockScalar: the content's indentation, once known (0 before)
+	leading  int  // skipBlockScalar: the most spaces of a blank line before the content
+	quote    byte // skipInQuoted: the quote that ends the scalar
+
+	kindFound   bool
+	kindPending bool // the kind is a plain scalar that the next line could continue
+	skip        func(kind string) bool
+}
+
+// skipMaxDepth bounds the nesting the fast path follows; deeper documents
+// are parsed as before.
+const skipMaxDepth = 512
+
+// scanSkippable checks text, the rest of the input from the scanner's
+// position (at column startCol of its first line), as a document: its body
+// after its "---" when explicit, else the stream's first document.
+func scanSkippable(text []byte, startCol int, explicit bool, skip func(kind string) bool) (skipScan, bool) {
+	sc := skipScanner{text: text, startCol: startCol, skip: skip}
+	ok := sc.scan(explicit)
+	return sc.s, ok
+}
+
+// isMarker says whether l is a document marker of c ("---" or "...").
+func isMarker(l []byte, c byte) bool {
+	return len(l) >= 3 && l[0] == c && l[1] == c && l[2] == c && (len(l) == 3 || l[3] == ' ' || l[3] == '\t')
+}
+
+func (sc *skipScanner) scan(explicit bool) bool {
+	text := sc.text
+	i, line := 0, 0
+	if explicit {
+		// The rest of the "---" line: nothing, or a comment.
+		end := lineEnd(text, 0)
+		if !blankOrComment(text[:end], false) || !sc.count(text[:end]) || end == len(text) {
+			return false
+		}
+		i, line = end+1, 1
+		sc.docSet = true
+	}
+	for i < len(text) {
+		end := lineEnd(text, i)
+		l := text[i:end]
+		if isMarker(l, '-') {
+			if sc.state == skipInQuoted {
+				return false // libyaml: "found unexpected document indicator"
+			}
+			if sc.docSet || len(sc.levels) > 0 {
+				return sc.finish(i, line, nil)
+			}
+			// Before any content, "---" starts the stream's first document.
+			if !blankOrComment(l[3:], false) || !sc.count(l) || end == len(text) {
+				return false
+			}
+			sc.docSet, sc.s.doc = true, yaml_mark_t{line: line}
+			i, line = end+1, line+1
+			continue
+		}
+		if isMarker(l, '.') || !sc.count(l) || !sc.line(l, line) {
+			return false
+		}
+		if end == len(text) {
+			return sc.finish(end, line, l)
+		}
+		i, line = end+1, line+1
+	}
+	return sc.finish(i, line, nil)
+}
+
+// finish accepts the document ending at byte end, on line line, after
+// last, its last line when that has no line break, if it had a root
+// mapping with a kind to skip.
+func (sc *skipScanner) finish(end, line int, last []byte) bool {
+	if !sc.kindFound || sc.state == skipInQuoted || sc.kindPending && !sc.skip(sc.s.kind) {
+		return false
+	}
+	sc.s.end, sc.s.lines = end, line
+	if last != nil {
+		sc.s.chars-- // count counted a line break after the last line
+		sc.s.col = chars(last)
+		if line == 0 {
+			sc.s.col += sc.startCol
+		}
+	}
+	return true
+}
+
+// count adds a line's characters (and its line break) and refuses
+// characters outside the subset: tab, CR, and the line breaks and byte
+// order mark that are not ASCII.
+func (sc *skipScanner) count(l []byte) bool {
+	n := 0
+	for j := 0; j < len(l); {
+		if j+8 <= len(l) {
+			x := uint64(l[j]) | uint64(l[j+1])<<8 | uint64(l[j+2])<<16 | uint64(l[j+3])<<24 |
+				uint64(l[j+4])<<32 | uint64(l[j+5])<<40 | uint64(l[j+6])<<48 | uint64(l[j+7])<<56
+			const ones, highs = 0x0101010101010101, 0x8080808080808080
+			// No high bit and every byte at least ' ' (the input is
+			// printable already: below ' ' are tab and CR).
+			if (x|(x-0x20*ones))&highs == 0 {
+				j += 8
+				n += 8
+				continue
+			}
+		}
+		c := l[j]
+		switch {
+		case c < 0x20:
+			return false
+		case c < 0x80:
+		case c&0xC0 == 0x80:
+			j++
+			continue // a continuation byte: not a character of its own
+		case c == 0xC2 && j+1 < len(l) && l[j+1] == 0x85, // NEL
+			c == 0xE2 && j+2 < len(l) && l[j+1] == 0x80 && (l[j+2] == 0xA8 || l[j+2] == 0xA9), // LS, PS
+			c == 0xEF && j+2 < len(l) && l[j+1] == 0xBB && l[j+2] == 0xBF:                     // BOM
+			return false
+		}
+		n++
+		j++
+	}
+	sc.s.chars += n + 1 // the line break; one too many for a last line without one, see finish
+	return true
+}
+
+func chars(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c&0xC0 != 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+func lineEnd(text []byte, i int) int {
+	if j := bytes.IndexByte(text[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(text)
+}
+
+// blankOrComment says whether l is spaces, then maybe a comment (after a
+// space, unless atStart: the comment may start the line).
+func blankOrComment(l []byte, atStart bool) bool {
+	j := 0
+	for j < len(l) && l[j] == ' ' {
+		j++
+	}
+	return j == len(l) || l[j] == '#' && (j > 0 || atStart)
+}
+
+// line takes one line of the document's body (no line break), the
+// document's line-th.
+func (sc *skipScanner) line(l []byte, line int) bool {
+	n := 0
+	for n < len(l) && l[n] == ' ' {
+		n++
+	}
+	rest := l[n:]
+	if sc.state == skipInQuoted {
+		// libyaml reads a quoted scalar's lines whatever their indentation.
+		end, _, ok := quotedRest(l, sc.quote)
+		if !ok || end < 0 {
+			return ok
+		}
+		sc.state = skipAfterNode
+		return blankOrComment(l[end:], false)
+	}
+	if sc.state == skipBlockScalar {
+		if len(rest) == 0 {
+			if sc.content == 0 {
+				sc.leading = max(sc.leading, n)
+			}
+			return true
+		}
+		if sc.content == 0 && n > sc.parent {
+			if sc.leading > n {
+				return false // libyaml would take the blank line's indentation
+			}
+			sc.content = n
+		}
+		if sc.content > 0 && n >= sc.content {
+			return true
+		}
+		sc.state = skipAfterNode // the scalar ended before this line
+	}
+	if len(rest) == 0 {
+		return true // a blank line ends nothing else either
+	}
+	if rest[0] == '#' {
+		if sc.state == skipAfterPlain {
+			sc.state = skipAfterNode // a comment ends a plain scalar
+		}
+		return true
+	}
+	if sc.state == skipAfterPlain && n >= sc.minCol {
+		// The plain scalar goes on: a " #" ends it, and a ": " in it is a
+		// mapping value libyaml refuses.
+		if sc.kindPending {
+			return false // a kind over several lines
+		}
+		end, ok := plainEnd(rest)
+		if !ok {
+			return false
+		}
+		if end < len(rest) {
+			sc.state = skipAfterNode
+		}
+		return true
+	}
+	if sc.kindPending {
+		sc.kindPending = false
+		if !sc.skip(sc.s.kind) {
+			return false
+		}
+	}
+	if len(sc.levels) == 0 {
+		// The root: a block mapping at column 0.
+		if n != 0 {
+			return false
+		}
+		sc.levels = append(sc.levels, skipLevel{})
+		sc.s.root = yaml_mark_t{line: line}
+		if !sc.docSet {
+			sc.s.doc = sc.s.root // an implicit document starts at its content
+		}
+		return sc.entry(rest, line, 0)
+	}
+	if sc.state == skipAfterKey {
+		if n > sc.parent {
+			return sc.nested(rest, line, n)
+		}
+		if n == sc.parent && sc.sameSeq && isEntry(rest) {
+			sc.levels = append(sc.levels, skipLevel{indent: n, seq: true, indentless: true})
+			return len(sc.levels) <= skipMaxDepth && sc.item(rest, line, n)
+		}
+	}
+	// An entry of an open collection, which ends those more indented.
+	for len(sc.levels) > 0 {
+		top := sc.levels[len(sc.levels)-1]
+		if top.indent > n || top.indent == n && top.indentless && !isEntry(rest) {
+			sc.levels = sc.levels[:len(sc.levels)-1]
+			continue
+		}
+		break
+	}
+	if len(sc.levels) == 0 || sc.levels[len(sc.levels)-1].indent != n {
+		return false // libyaml: "did not find expected key" and the like
+	}
+	if sc.levels[len(sc.levels)-1].seq {
+		return isEntry(rest) && sc.item(rest, line, n)
+	}
+	return sc.entry(rest, line, n)
+}
+
+// isEntry says whether a line's content is a sequence entry, "-" then a
+// space or nothing.
+func isEntry(rest []byte) bool {
+	return rest[0] == '-' && (len(rest) == 1 || rest[1] == ' ')
+}
+
+// nested takes the first line of a node nested under a key or "-" with no
+// value on its own line, at indentation n.
+func (sc *skipScanner) nested(rest []byte, line, n int) bool {
+	if len(sc.levels) >= skipMaxDepth {
+		return false
+	}
+	if isEntry(rest) {
+		sc.levels = append(sc.levels, skipLevel{indent: n, seq: true})
+		return sc.item(rest, line, n)
+	}
+	if keyEnd(rest) >= 0 {
+		sc.levels = append(sc.levels, skipLevel{indent: n})
+		return sc.entry(rest, line, n)
+	}
+	// A scalar on a line of its own; a plain one goes on over lines
+	// indented past the collection it is in.
+	return sc.value(rest, sc.parent+1, false)
+}
+
+// item takes a sequence entry at indentation n: "-", then a space and a
+// node, or nothing.
+func (sc *skipScanner) item(rest []byte, line, n int) bool {
+	j := 1
+	for j < len(rest) && rest[j] == ' ' {
+		j++
+	}
+	if j == len(rest) || rest[j] == '#' {
+		sc.state, sc.parent, sc.sameSeq = skipAfterKey, n, false
+		return true
+	}
+	v := rest[j:]
+	if isEntry(v) {
+		return false // "- - x"
+	}
+	if keyEnd(v) >= 0 {
+		// A compact mapping, whose keys are at its first key's column.
+		if len(sc.levels) >= skipMaxDepth {
+			return false
+		}
+		sc.levels = append(sc.levels, skipLevel{indent: n + j})
+		return sc.entry(v, line, n+j)
+	}
+	sc.parent = n
+	return sc.value(v, n+1, true)
+}
+
+// entry takes a mapping entry at indentation n, "key:" and then a value or
+// nothing, that rest starts.
+func (sc *skipScanner) entry(rest []byte, line, n int) bool {
+	k := keyEnd(rest)
+	if k < 0 {
+		return false
+	}
+	j := k + 1
+	for j < len(rest) && rest[j] == ' ' {
+		j++
+	}
+	v := rest[j:]
+	if n == 0 && len(sc.levels) == 1 && !sc.kindFound {
+		kind, known := isKind(rest[:k])
+		if !known {
+			return false
+		}
+		if kind {
+			return sc.kind(v, line, chars(rest[:j]))
+		}
+	}
+	if len(v) == 0 || v[0] == '#' {
+		sc.state, sc.parent, sc.sameSeq = skipAfterKey, n, true
+		return true
+	}
+	sc.parent = n
+	return sc.value(v, n+1, true)
+}
+
+// isKind says whether a key, up to its ":", is "kind"; known is false
+// for a key with escapes, whose text the subset does not read.
+func isKind(key []byte) (kind, known bool) {
+	if key[0] == '\'' || key[0] == '"' {
+		end, escaped, _ := quotedEnd(key)
+		if escaped && key[0] == '"' {
+			return false, false
+		}
+		return quotedText(key, end) == "kind", true
+	}
+	return string(bytes.TrimRight(key, " ")) == "kind", true
+}
+
+// kind takes the value of the root mapping's first "kind", which starts v
+// at column col: a scalar on the key's line.
+func (sc *skipScanner) kind(v []byte, line, col int) bool {
+	sc.kindFound = true
+	if len(v) == 0 || v[0] == '#' {
+		return false
+	}
+	sc.s.key = yaml_mark_t{line: line}
+	sc.s.value = yaml_mark_t{line: line, column: col}
+	sc.state = skipAfterNode
+	switch v[0] {
+	case '\'', '"':
+		end, escaped, ok := quotedEnd(v)
+		if !ok || end < 0 || escaped && v[0] == '"' || !blankOrComment(v[end:], false) {
+			return false
+		}
+		text := quotedText(v, end)
+		sc.s.kind, sc.s.style = text, SingleQuotedStyle
+		if v[0] == '"' {
+			sc.s.style = DoubleQuotedStyle
+		}
+		return sc.skip(text)
+	}
+	if !plainStart(v) {
+		return false
+	}
+	end, ok := plainEnd(v)
+	if !ok {
+		return false
+	}
+	sc.s.kind = string(bytes.TrimRight(v[:end], " "))
+	if end < len(v) {
+		return sc.skip(sc.s.kind) // a comment ends it
+	}
+	// The next line may go on with it: it is asked about there.
+	sc.kindPending = true
+	sc.state, sc.minCol = skipAfterPlain, 1
+	return true
+}
+
+// value takes a scalar that starts v, the rest of its line: plain ones go
+// on over lines indented at least minCol. A block scalar's header is taken
+// where block says.
+func (sc *skipScanner) value(v []byte, minCol int, block bool) bool {
+	sc.state = skipAfterNode
+	switch v[0] {
+	case '\'', '"':
+		end, _, ok := quotedEnd(v)
+		if ok && end < 0 {
+			sc.state, sc.quote = skipInQuoted, v[0] // it goes on over the next lines
+			return true
+		}
+		return ok && blankOrComment(v[end:], false)
+	case '[', '{':
+		return len(v) >= 2 && v[1] == v[0]+2 && blankOrComment(v[2:], false) // [] or {}
+	case '|', '>':
+		j := 1
+		if j < len(v) && (v[j] == '-' || v[j] == '+') {
+			j++
+		}
+		if !block || !blankOrComment(v[j:], false) {
+			return false
+		}
+		sc.state, sc.content, sc.leading = skipBlockScalar, 0, 0
+		return true
+	}
+	if !plainStart(v) {
+		return false
+	}
+	end, ok := plainEnd(v)
+	if !ok {
+		return false
+	}
+	if end == len(v) {
+		sc.state, sc.minCol = skipAfterPlain, minCol
+	}
+	return true
+}
+
+// plainStart says whether a plain scalar may start v (not empty): not with
+// an indicator, and with "-" only before a non-space.
+func plainStart(v []byte) bool {
+	switch c := v[0]; {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c >= 0x80:
+		return true
+	case c == '-':
+		return len(v) > 1 && v[1] != ' '
+	case c == '_', c == '.', c == '/', c == '$', c == '(', c == ')', c == '~', c == '+', c == '=', c == '^', c == '<', c == ';', c == '\\':
+		return true
+	}
+	return false
+}
+
+// plainEnd is where a plain scalar's text on this line ends, v starting
+// with its first character there: at a " #" comment, or at the line's end.
+// A ": " in it, or a ":" at its end, is a mapping value, which libyaml
+// refuses there (not ok).
+func plainEnd(v []byte) (int, bool) {
+	for j := 1; j < len(v); j++ {
+		switch v[j] {
+		case ':':
+			if j+1 == len(v) || v[j+1] == ' ' {
+				return 0, false
+			}
+		case '#':
+			if v[j-1] == ' ' {
+				return j, true
+			}
+		}
+	}
+	return len(v), v[0] != ':' || len(v) > 1
+}
+
+// keyEnd is the index of the ":" that ends a key that starts v, or -1 when
+// v does not start with a key of the subset: a plain scalar with no " #"
+// before its ":", or a quoted one right before it.
+func keyEnd(v []byte) int {
+	if v[0] == '\'' || v[0] == '"' {
+		end, _, ok := quotedEnd(v)
+		if !ok || end < 0 || end >= len(v) || v[end] != ':' || end+1 < len(v) && v[end+1] != ' ' {
+			return -1
+		}
+		return end
+	}
+	if !plainStart(v) {
+		return -1
+	}
+	for j := 1; j < len(v); j++ {
+		switch v[j] {
+		case ':':
+			if j+1 == len(v) || v[j+1] == ' ' {
+				// libyaml refuses a key of more than 1024 characters.
+				if j > 1000 {
+					return -1
+				}
+				return j
+			}
+		case '#':
+			if v[j-1] == ' ' {
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// quotedEnd reads the quoted scalar that starts v, on this line: the
+// index after its closing quote, or -1 when it goes on to the next line;
+// escaped is whether its text is not simply the characters between the
+// quotes. ok is false for an escape libyaml refuses.
+func quotedEnd(v []byte) (end int, escaped, ok bool) {
+	end, escaped, ok = quotedRest(v[1:], v[0])
+	if end >= 0 {
+		end++
+	}
+	return end, escaped, ok
+}
+
+// quotedRest reads v, a quoted scalar's text from a line's start or after
+// its opening quote q, as quotedEnd does.
+func quotedRest(v []byte, q byte) (end int, escaped, ok bool) {
+	for j := 0; j < len(v); j++ {
+		switch c := v[j]; {
+		case c == q && q == '\'' && j+1 < len(v) && v[j+1] == '\'':
+			escaped = true
+			j++
+		case c == q:
+			return j + 1, escaped, true
+		case c == '\\' && q == '"':
+			escaped = true
+			if j+1 == len(v) {
+				return -1, true, true // an escaped line break
+			}
+			n := 0
+			switch v[j+1] {
+			case '0', 'a', 'b', 't', 'n', 'v', 'f', 'r', 'e', ' ', '"', '\'', '\\', 'N', '_', 'L', 'P':
+			case 'x':
+				n = 2
+			case 'u':
+				n = 4
+			case 'U':
+				n = 8
+			default:
+				return 0, false, false
+			}
+			if n > 0 {
+				if j+2+n > len(v) {
+					return 0, false, false
+				}
+				r := 0
+				for _, h := range v[j+2 : j+2+n] {
+					switch {
+					case h >= '0' && h <= '9':
+						r = r<<4 | int(h-'0')
+					case h >= 'a' && h <= 'f':
+						r = r<<4 | int(h-'a'+10)
+					case h >= 'A' && h <= 'F':
+						r = r<<4 | int(h-'A'+10)
+					default:
+						return 0, false, false
+					}
+				}
+				if r >= 0xD800 && r <= 0xDFFF || r > 0x10FFFF {
+					return 0, false, false
+				}
+			}
+			j += 1 + n
+		}
+	}
+	return -1, escaped, true
+}
+
+// quotedText is the value of a quoted scalar on one line, v up to its
+// closing quote at end-1, whose only escapes are ” (single quotes).
+func quotedText(v []byte, end int) string {
+	text := string(v[1 : end-1])
+	if v[0] == '\'' {
+		text = strings.ReplaceAll(text, "''", "'")
+	}
+	return text
+}
+
+// fastSkip skips the next document, when it starts here and
+// scanSkippable accepts it, and returns its node: a document whose root
+// mapping holds its "kind" alone. It returns nil, having changed nothing,
+// for the document to be parsed.
+//
+// libyaml has by then read the document's "---", if any, and often the
+// start of its first line (it looks ahead to tell a key from a scalar):
+// the tokens queued are the "---", then nothing, or SCALAR (a possible
+// simple key), or, the ":" found, BLOCK-MAPPING-START, KEY, SCALAR, VALUE.
+// The check starts right after the "---" or at the start of that line.
+func (p *parser) fastSkip() *Node {
+	pp := &p.parser
+	if pp.state != yaml_PARSE_IMPLICIT_DOCUMENT_START_STATE && pp.state != yaml_PARSE_DOCUMENT_START_STATE ||
+		!pp.buffer_is_input || pp.flow_level != 0 || len(pp.tag_directives) != 0 || len(pp.states) != 0 {
+		return nil
+	}
+	if pp.tokens_head == len(pp.tokens) && pp.state == yaml_PARSE_DOCUMENT_START_STATE {
+		// Past a document skipped here: the next one's "---" is not read
+		// yet. Reading it is what parsing would do next too, errors and
+		// all.
+		if !yaml_parser_fetch_more_tokens(pp) {
+			return nil
+		}
+	}
+	queued := pp.tokens[pp.tokens_head:]
+	explicit := len(queued) > 0 && queued[0].typ == yaml_DOCUMENT_START_TOKEN
+	if explicit {
+		queued = queued[1:]
+	}
+	// base is where the text to check starts, at byte start.
+	var base yaml_mark_t
+	start := pp.buffer_pos
+	switch {
+	case len(queued) == 0 && explicit && pp.tokens[pp.tokens_head].end_mark == pp.mark:
+		// "---" alone: the text is the rest of its line and on
+		base = pp.mark
+	case len(queued) == 4 && queued[0].typ == yaml_BLOCK_MAPPING_START_TOKEN && queued[1].typ == yaml_KEY_TOKEN &&
+		queued[2].typ == yaml_SCALAR_TOKEN && queued[3].typ == yaml_VALUE_TOKEN && len(pp.indents) == 1,
+		len(queued) == 1 && queued[0].typ == yaml_SCALAR_TOKEN && len(pp.indents) == 0:
+		// The first key and its ":", or the first key not known to be one
+		// yet: the text is from the start of its line, whose characters
+		// before the scanner's position are all the key's (on one line,
+		// at column 0).
+		base = queued[0].start_mark
+		if base.column != 0 || base.line != pp.mark.line {
+			return nil
+		}
+		for back := pp.mark.index - base.index; back > 0; back-- {
+			start--
+			for start > 0 && pp.buffer[start]&0xC0 == 0x80 {
+				start-- // a character's continuation bytes
+			}
+		}
+	default:
+		return nil
+	}
+	for _, k := range pp.simple_keys[:len(pp.simple_keys)-1] {
+		if k.possible {
+			return nil
+		}
+	}
+	s, ok := scanSkippable(pp.buffer[start:], base.column, len(queued) == 0, p.skipKind)
+	if !ok {
+		return nil
+	}
+	doc := base // an implicit document starts at its content
+	if explicit {
+		doc = pp.tokens[pp.tokens_head].start_mark
+	}
+
+	// The scanner moves past the document, to the start of its "---"
+	// line or the input's end, as if it had scanned it; the parser is
+	// between documents again, where a next document needs its "---".
+	pp.buffer_pos = start + s.end
+	pp.unread += pp.mark.index - base.index - s.chars
+	pp.mark = yaml_mark_t{index: base.index + s.chars, line: base.line + s.lines, column: s.col}
+	pp.simple_key_allowed = s.col == 0
+	pp.indent, pp.indents = -1, pp.indents[:0]
+	key := &pp.simple_keys[len(pp.simple_keys)-1]
+	if key.possible {
+		key.possible = false
+		pp.simple_keys_by_tok.delete(key.token_number)
+	}
+	for pp.tokens_head < len(pp.tokens) {
+		skip_token(pp)
+	}
+	pp.comments_head = len(pp.comments)
+	pp.state = yaml_PARSE_DOCUMENT_START_STATE
+
+	nodes := new([4]Node)
+	d, root, kind, value := &nodes[0], &nodes[1], &nodes[2], &nodes[3]
+	line := base.line + 1
+	*d = Node{Kind: DocumentNode, Line: doc.line + 1, Column: doc.column + 1, Content: []*Node{root}}
+	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line + s.root.line, Column: 1, Content: []*Node{kind, value}}
+	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Line: line + s.key.line, Column: 1}
+	*value = Node{Kind: ScalarNode, Tag: strTag, Value: s.kind, Style: s.style, Line: line + s.value.line, Column: s.value.column + 1}
+	if s.style == 0 {
+		value.Tag = resolvedTag(s.kind)
+	}
+	p.doc = d
+	p.fastSkipped++
+	return d
+}
