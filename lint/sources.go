@@ -13,7 +13,6 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // SourceOptions configure Collect.
@@ -65,7 +64,6 @@ type collector struct {
 	files  []File
 	errs   []FileError
 	seen   map[string]bool
-	mem    filesys.FileSystem // the tree in memory, for kustomize
 }
 
 func (c *collector) ignored(p string) bool { return c.ignore.match(p) }
@@ -362,19 +360,12 @@ func (c *collector) renderHelm(dir string) {
 	}
 }
 
-// renderKustomize builds a kustomization with the kustomize API on an
-// in-memory copy of the tree; the output is one File named after the
-// kustomization file.
+// renderKustomize builds a kustomization with the kustomize API, which
+// reads from the fs.FS only the files the kustomization reaches (see
+// kustomizeFS); the output is one File named after the kustomization file.
 func (c *collector) renderKustomize(dir string) {
-	if c.mem == nil {
-		// One copy per run: a kustomization may reach ../ anywhere in the tree.
-		if err := c.copyToMemory(); err != nil {
-			c.errs = append(c.errs, FileError{File: dir, Message: "reading kustomization: " + err.Error()})
-			return
-		}
-	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	rm, err := k.Run(c.mem, "/"+dir)
+	rm, err := k.Run(kustomizeFS{c.fsys}, "/"+dir)
 	if err != nil {
 		c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
 		return
@@ -385,28 +376,6 @@ func (c *collector) renderKustomize(dir string) {
 		return
 	}
 	c.files = append(c.files, File{Path: path.Join(dir, kustomizationFile(c.fsys, dir)), Data: out})
-}
-
-func (c *collector) copyToMemory() error {
-	mem := filesys.MakeFsInMemory()
-	err := fs.WalkDir(c.fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != "." && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return mem.MkdirAll("/" + p)
-		}
-		data, err := fs.ReadFile(c.fsys, p)
-		if err != nil {
-			return err
-		}
-		return mem.WriteFile("/"+p, data)
-	})
-	c.mem = mem
-	return err
 }
 
 // StdinPath names standard input in reports.

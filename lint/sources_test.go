@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -161,5 +162,66 @@ func TestReadInto(t *testing.T) {
 		if err == nil || err.Error() != want.Error() {
 			t.Errorf("%T missing file: %v, want %v", fsys, err, want)
 		}
+	}
+}
+
+// Collect builds the overlay reading only what it reaches: nothing else in
+// the tree is opened, so a tree with build outputs, node_modules or an
+// unreadable file costs the overlay nothing and does not break it.
+func TestCollectKustomizeReadsOnlyWhatItReaches(t *testing.T) {
+	want, err := kustomizeBuild(inMemory(t, kustomizeTree), "/overlay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name         string
+		deny         func(string) bool
+		mustNotTouch bool // fail if a denied name is even tried
+	}{
+		{"files outside the kustomization are never opened", under("big", "node_modules", "secret", "broken", "top.yaml", ".hidden.yaml", "empty"), true},
+		{"an unreadable file elsewhere does not break the build", under("secret/key.pem"), false},
+		{"an unreadable directory elsewhere does not break the build", under("secret"), false},
+		{"the root can be left unlisted", func(name string) bool { return name == "." }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &guardFS{FS: kustomizeTree, deny: tt.deny}
+			files, errs := Collect(g, []string{"overlay"}, SourceOptions{})
+			if tt.mustNotTouch && len(g.denied) > 0 {
+				t.Errorf("opened %v", g.denied)
+			}
+			if len(errs) > 0 {
+				t.Fatalf("errors: %+v", errs)
+			}
+			if len(files) != 1 || files[0].Path != "overlay/kustomization.yaml" || string(files[0].Data) != want {
+				t.Fatalf("files %+v, want overlay/kustomization.yaml with\n%s", files, want)
+			}
+		})
+	}
+}
+
+// A kustomization builds wherever Collect is pointed at it: at the root of
+// the fs.FS ("/." is "/") and in a hidden directory named directly, both of
+// which the in-memory copy missed.
+func TestCollectKustomizeAnywhere(t *testing.T) {
+	for _, tt := range []struct{ dir, want string }{
+		{".", "kustomization.yaml"},
+		{".deploy/prod", ".deploy/prod/kustomization.yaml"},
+	} {
+		t.Run(tt.dir, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for name, f := range kustomizeTree {
+				if rest, ok := strings.CutPrefix(name, "base/"); ok {
+					fsys[path.Join(tt.dir, "base", rest)] = f
+				}
+			}
+			fsys[path.Join(tt.dir, "kustomization.yaml")] = &fstest.MapFile{Data: []byte("namespace: prod\nresources:\n- base\n")}
+			files, errs := Collect(fsys, []string{tt.dir}, SourceOptions{})
+			if len(errs) > 0 {
+				t.Fatalf("errors: %+v", errs)
+			}
+			if len(files) != 1 || files[0].Path != tt.want || !strings.Contains(string(files[0].Data), "namespace: prod") {
+				t.Errorf("files %+v", files)
+			}
+		})
 	}
 }
