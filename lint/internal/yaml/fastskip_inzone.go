@@ -12,19 +12,19 @@ import (
 // Most bytes of a typical repository are CRDs, which lint reads no further
 // than their kind, and libyaml's token machinery is the bulk of parsing
 // them even when no nodes are built (skipNode). Generated CRDs are plain
-// block YAML: mappings and sequences by indentation, plain scalars (some
-// over several lines), quoted scalars on one line and block scalars. For
-// such a document, scanSkippable checks its lines against that subset, in
-// which every valid document parses without error, ends at the next "---"
-// line (or the end of the input) and has a root mapping whose "kind" value
-// is plain text. When the whole document is in the subset and its kind is
-// one to skip, the parser moves past it as if libyaml had scanned it: the
+// block YAML: mappings and sequences by indentation, plain and quoted
+// scalars (some over several lines) and block scalars. For such a
+// document, scanSkippable checks its lines against that subset, in which
+// every valid document parses without error, ends at the next "---" line
+// (or the end of the input) and has a root mapping whose "kind" value is
+// plain text. When the whole document is in the subset and its kind is one
+// to skip, the parser moves past it as if libyaml had scanned it: the
 // scanner's position, and the parser's state between documents. Anything
 // outside the subset (anchors, aliases, tags, flow collections with
-// content, tabs, CR, multi-line quoted scalars, directives, "...",
-// indentation that libyaml would refuse, a kind to keep) gives up, and the
-// document is parsed as before, errors and all; scanSkippable changes
-// nothing until it has accepted the whole document.
+// content, tabs, CR, directives, "...", indentation that libyaml would
+// refuse, a kind over several lines or with escapes, a kind to keep) gives
+// up, and the document is parsed as before, errors and all; scanSkippable
+// changes nothing until it has accepted the whole document.
 
 // skipScan is what scanSkippable found in an accepted document.
 type skipScan struct {
@@ -532,7 +532,7 @@ func plainEnd(v []byte) (int, bool) {
 func keyEnd(v []byte) int {
 	if v[0] == '\'' || v[0] == '"' {
 		end, _, ok := quotedEnd(v)
-		if !ok || end < 0 || end >= len(v) || v[end] != ':' || end+1 < len(v) && v[end+1] != ' ' {
+		if !ok || end < 0 || end >= len(v) || v[end] != ':' || end+1 < len(v) && v[end+1] != ' ' || end > 1000 {
 			return -1
 		}
 		return end
