@@ -33,9 +33,9 @@ type skipScan struct {
 	lines int // line breaks in text[:end]
 	col   int // the column at end
 
-	doc, root, key, value yaml_mark_t // line and column relative to the text's start
-	kind                  string
-	style                 Style
+	key, value yaml_mark_t // line and column relative to the text's start
+	kind       string
+	style      Style
 }
 
 // skipLevel is an open block collection.
@@ -55,18 +55,16 @@ const (
 )
 
 type skipScanner struct {
-	text     []byte
-	startCol int
-	s        skipScan
-	docSet   bool // a "---" line started the document
-	levels   []skipLevel
-	state    int
-	minCol   int  // skipAfterPlain: the least indentation of a continuation line
-	parent   int  // skipAfterKey, skipBlockScalar: the indentation a nested node must exceed
-	sameSeq  bool // skipAfterKey: a sequence may nest at the parent's indentation
-	content  int  // skipBlockScalar: the content's indentation, once known (0 before)
-	leading  int  // skipBlockScalar: the most spaces of a blank line before the content
-	quote    byte // skipInQuoted: the quote that ends the scalar
+	text    []byte
+	s       skipScan
+	levels  []skipLevel
+	state   int
+	minCol  int  // skipAfterPlain: the least indentation of a continuation line
+	parent  int  // skipAfterKey, skipBlockScalar: the indentation a nested node must exceed
+	sameSeq bool // skipAfterKey: a sequence may nest at the parent's indentation
+	content int  // skipBlockScalar: the content's indentation, once known (0 before)
+	leading int  // skipBlockScalar: the most spaces of a blank line before the content
+	quote   byte // skipInQuoted: the quote that ends the scalar
 
 	kindFound   bool
 	kindPending bool // the kind is a plain scalar that the next line could continue
@@ -77,12 +75,12 @@ type skipScanner struct {
 // are parsed as before.
 const skipMaxDepth = 512
 
-// scanSkippable checks text, the rest of the input from the scanner's
-// position (at column startCol of its first line), as a document: its body
-// after its "---" when explicit, else the stream's first document.
-func scanSkippable(text []byte, startCol int, explicit bool, skip func(kind string) bool) (skipScan, bool) {
-	sc := skipScanner{text: text, startCol: startCol, skip: skip}
-	ok := sc.scan(explicit)
+// scanSkippable checks text, the rest of the input from the start of a
+// document's first line with content (its first key, at column 0), as
+// that document.
+func scanSkippable(text []byte, skip func(kind string) bool) (skipScan, bool) {
+	sc := skipScanner{text: text, skip: skip}
+	ok := sc.scan()
 	return sc.s, ok
 }
 
@@ -91,18 +89,9 @@ func isMarker(l []byte, c byte) bool {
 	return len(l) >= 3 && l[0] == c && l[1] == c && l[2] == c && (len(l) == 3 || l[3] == ' ' || l[3] == '\t')
 }
 
-func (sc *skipScanner) scan(explicit bool) bool {
+func (sc *skipScanner) scan() bool {
 	text := sc.text
 	i, line := 0, 0
-	if explicit {
-		// The rest of the "---" line: nothing, or a comment.
-		end := lineEnd(text, 0)
-		if !blankOrComment(text[:end], false) || !sc.count(text[:end]) || end == len(text) {
-			return false
-		}
-		i, line = end+1, 1
-		sc.docSet = true
-	}
 	for i < len(text) {
 		end := lineEnd(text, i)
 		l := text[i:end]
@@ -110,16 +99,7 @@ func (sc *skipScanner) scan(explicit bool) bool {
 			if sc.state == skipInQuoted {
 				return false // libyaml: "found unexpected document indicator"
 			}
-			if sc.docSet || len(sc.levels) > 0 {
-				return sc.finish(i, line, nil)
-			}
-			// Before any content, "---" starts the stream's first document.
-			if !blankOrComment(l[3:], false) || !sc.count(l) || end == len(text) {
-				return false
-			}
-			sc.docSet, sc.s.doc = true, yaml_mark_t{line: line}
-			i, line = end+1, line+1
-			continue
+			return sc.finish(i, line, nil)
 		}
 		if isMarker(l, '.') || !sc.count(l) || !sc.line(l, line) {
 			return false
@@ -143,9 +123,6 @@ func (sc *skipScanner) finish(end, line int, last []byte) bool {
 	if last != nil {
 		sc.s.chars-- // count counted a line break after the last line
 		sc.s.col = chars(last)
-		if line == 0 {
-			sc.s.col += sc.startCol
-		}
 	}
 	return true
 }
@@ -205,14 +182,14 @@ func lineEnd(text []byte, i int) int {
 	return len(text)
 }
 
-// blankOrComment says whether l is spaces, then maybe a comment (after a
-// space, unless atStart: the comment may start the line).
-func blankOrComment(l []byte, atStart bool) bool {
+// blankOrComment says whether l is spaces, then maybe a comment after at
+// least one of them (or nothing).
+func blankOrComment(l []byte) bool {
 	j := 0
 	for j < len(l) && l[j] == ' ' {
 		j++
 	}
-	return j == len(l) || l[j] == '#' && (j > 0 || atStart)
+	return j == len(l) || l[j] == '#' && j > 0
 }
 
 // line takes one line of the document's body (no line break), the
@@ -230,7 +207,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 			return ok
 		}
 		sc.state = skipAfterNode
-		return blankOrComment(l[end:], false)
+		return blankOrComment(l[end:])
 	}
 	if sc.state == skipBlockScalar {
 		if len(rest) == 0 {
@@ -286,10 +263,6 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 			return false
 		}
 		sc.levels = append(sc.levels, skipLevel{})
-		sc.s.root = yaml_mark_t{line: line}
-		if !sc.docSet {
-			sc.s.doc = sc.s.root // an implicit document starts at its content
-		}
 		return sc.entry(rest, line, 0)
 	}
 	if sc.state == skipAfterKey {
@@ -426,7 +399,7 @@ func (sc *skipScanner) kind(v []byte, line, col int) bool {
 	switch v[0] {
 	case '\'', '"':
 		end, escaped, ok := quotedEnd(v)
-		if !ok || end < 0 || escaped && v[0] == '"' || !blankOrComment(v[end:], false) {
+		if !ok || end < 0 || escaped && v[0] == '"' || !blankOrComment(v[end:]) {
 			return false
 		}
 		text := quotedText(v, end)
@@ -465,15 +438,15 @@ func (sc *skipScanner) value(v []byte, minCol int, block bool) bool {
 			sc.state, sc.quote = skipInQuoted, v[0] // it goes on over the next lines
 			return true
 		}
-		return ok && blankOrComment(v[end:], false)
+		return ok && blankOrComment(v[end:])
 	case '[', '{':
-		return len(v) >= 2 && v[1] == v[0]+2 && blankOrComment(v[2:], false) // [] or {}
+		return len(v) >= 2 && v[1] == v[0]+2 && blankOrComment(v[2:]) // [] or {}
 	case '|', '>':
 		j := 1
 		if j < len(v) && (v[j] == '-' || v[j] == '+') {
 			j++
 		}
-		if !block || !blankOrComment(v[j:], false) {
+		if !block || !blankOrComment(v[j:]) {
 			return false
 		}
 		sc.state, sc.content, sc.leading = skipBlockScalar, 0, 0
@@ -640,24 +613,16 @@ func quotedText(v []byte, end int) string {
 // mapping holds its "kind" alone. It returns nil, having changed nothing,
 // for the document to be parsed.
 //
-// libyaml has by then read the document's "---", if any, and often the
-// start of its first line (it looks ahead to tell a key from a scalar):
-// the tokens queued are the "---", then nothing, or SCALAR (a possible
-// simple key), or, the ":" found, BLOCK-MAPPING-START, KEY, SCALAR, VALUE.
-// The check starts right after the "---" or at the start of that line.
+// libyaml has by then read the document's "---", if any, and the start of
+// its first line (it reads two tokens ahead, and to tell a key from a
+// scalar): the tokens queued are the "---", then SCALAR (a possible simple
+// key) or, the ":" found, BLOCK-MAPPING-START, KEY, SCALAR, VALUE. The
+// check starts at the start of that line.
 func (p *parser) fastSkip() *Node {
 	pp := &p.parser
 	if pp.state != yaml_PARSE_IMPLICIT_DOCUMENT_START_STATE && pp.state != yaml_PARSE_DOCUMENT_START_STATE ||
 		!pp.buffer_is_input || pp.flow_level != 0 || len(pp.tag_directives) != 0 || len(pp.states) != 0 {
 		return nil
-	}
-	if pp.tokens_head == len(pp.tokens) && pp.state == yaml_PARSE_DOCUMENT_START_STATE {
-		// Past a document skipped here: the next one's "---" is not read
-		// yet. Reading it is what parsing would do next too, errors and
-		// all.
-		if !yaml_parser_fetch_more_tokens(pp) {
-			return nil
-		}
 	}
 	queued := pp.tokens[pp.tokens_head:]
 	explicit := len(queued) > 0 && queued[0].typ == yaml_DOCUMENT_START_TOKEN
@@ -668,9 +633,6 @@ func (p *parser) fastSkip() *Node {
 	var base yaml_mark_t
 	start := pp.buffer_pos
 	switch {
-	case len(queued) == 0 && explicit && pp.tokens[pp.tokens_head].end_mark == pp.mark:
-		// "---" alone: the text is the rest of its line and on
-		base = pp.mark
 	case len(queued) == 4 && queued[0].typ == yaml_BLOCK_MAPPING_START_TOKEN && queued[1].typ == yaml_KEY_TOKEN &&
 		queued[2].typ == yaml_SCALAR_TOKEN && queued[3].typ == yaml_VALUE_TOKEN && len(pp.indents) == 1,
 		len(queued) == 1 && queued[0].typ == yaml_SCALAR_TOKEN && len(pp.indents) == 0:
@@ -696,7 +658,7 @@ func (p *parser) fastSkip() *Node {
 			return nil
 		}
 	}
-	s, ok := scanSkippable(pp.buffer[start:], base.column, len(queued) == 0, p.skipKind)
+	s, ok := scanSkippable(pp.buffer[start:], p.skipKind)
 	if !ok {
 		return nil
 	}
@@ -723,12 +685,18 @@ func (p *parser) fastSkip() *Node {
 	}
 	pp.comments_head = len(pp.comments)
 	pp.state = yaml_PARSE_DOCUMENT_START_STATE
+	// libyaml reads two tokens past the one it parses, so before it is
+	// done with a document it has read the next one's "---" and what
+	// follows, and a scanner error there fails this document.
+	if !yaml_parser_fetch_more_tokens(pp) {
+		p.fail()
+	}
 
 	nodes := new([4]Node)
 	d, root, kind, value := &nodes[0], &nodes[1], &nodes[2], &nodes[3]
 	line := base.line + 1
 	*d = Node{Kind: DocumentNode, Line: doc.line + 1, Column: doc.column + 1, Content: []*Node{root}}
-	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line + s.root.line, Column: 1, Content: []*Node{kind, value}}
+	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line, Column: 1, Content: []*Node{kind, value}}
 	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Line: line + s.key.line, Column: 1}
 	*value = Node{Kind: ScalarNode, Tag: strTag, Value: s.kind, Style: s.style, Line: line + s.value.line, Column: s.value.column + 1}
 	if s.style == 0 {
