@@ -41,6 +41,7 @@ func run() int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	defer func() { _ = envtest.RemoveBuiltBinaries() }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

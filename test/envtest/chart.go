@@ -531,7 +531,9 @@ var (
 )
 
 // BuildBinary builds a main package of the repository (e.g.
-// "./cmd/inzone-webhook") once per process and returns its path.
+// "./cmd/inzone-webhook") once per process and returns its path, in a
+// temporary directory that RemoveBuiltBinaries removes (Main does, when
+// the tests are done).
 func BuildBinary(pkg string) (string, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -555,6 +557,20 @@ func BuildBinary(pkg string) (string, error) {
 	}
 	builtBins[pkg] = out
 	return out, buildError[pkg]
+}
+
+// RemoveBuiltBinaries removes what BuildBinary built; a later BuildBinary
+// builds again. Each binary is some 100 MB, so a process that builds them
+// must call it before it exits, or every test run leaves them behind.
+func RemoveBuiltBinaries() error {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if builtDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(builtDir)
+	builtDir, builtBins, buildError = "", map[string]string{}, map[string]error{}
+	return err
 }
 
 func freePort() (int, error) {

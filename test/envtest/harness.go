@@ -459,7 +459,13 @@ var (
 // nil) runs once the control plane is up, typically to StartWebhook. When the
 // binaries are missing the tests run and skip (For skips them), or, with
 // INZONE_E2E_REQUIRED=1, Main fails.
-func Main(m *testing.M, opts Options, setup func(*Env) error) int {
+func Main(m *testing.M, opts Options, setup func(*Env) error) (code int) {
+	defer func() {
+		if err := RemoveBuiltBinaries(); err != nil {
+			fmt.Fprintf(os.Stderr, "envtest: removing built binaries: %v\n", err)
+			code = 1
+		}
+	}()
 	env, err := Start(opts)
 	if err != nil {
 		if errors.Is(err, ErrNoBinaries) && !Required() {
@@ -472,7 +478,7 @@ func Main(m *testing.M, opts Options, setup func(*Env) error) int {
 		}
 		return 1
 	}
-	code := 1
+	code = 1
 	func() {
 		defer func() {
 			if err := env.Stop(); err != nil {

@@ -2,7 +2,9 @@ package envtest
 
 import (
 	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,4 +48,31 @@ func TestAssetsDir(t *testing.T) {
 			t.Errorf("%+v", w)
 		}
 	})
+}
+
+func TestRemoveBuiltBinaries(t *testing.T) {
+	bin, err := BuildBinary("./test/envtest/testdata/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := BuildBinary("./test/envtest/testdata/hello"); again != bin {
+		t.Fatalf("built twice: %s, then %s", bin, again)
+	}
+	if out, err := exec.Command(bin).Output(); err != nil || string(out) != "hello\n" {
+		t.Fatalf("running %s: %q, %v", bin, out, err)
+	}
+	if err := RemoveBuiltBinaries(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(bin)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s is still there: %v", filepath.Dir(bin), err)
+	}
+	rebuilt, err := BuildBinary("./test/envtest/testdata/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer RemoveBuiltBinaries()
+	if _, err := os.Stat(rebuilt); err != nil {
+		t.Fatalf("not built again after the removal: %v", err)
+	}
 }
