@@ -65,8 +65,14 @@ func skipSeeds(t testing.TB) map[string][]byte {
 		// libyaml reads two tokens ahead: an error at the next document's
 		// start fails the document before it (a fuzzer's find).
 		"fast: error just after": []byte("kind: 0\n--- 0:"),
-		"fast: at the end":       []byte("---\nkind: Secret\na: b\n---\nkind: Secret"),
-		"long":                   []byte(strings.Repeat("kind: Secret\nx: "+strings.Repeat("abcdefgh", 200)+"\n---\n", 20)),
+		// A reviewer's finds: a plain scalar's continuation line that
+		// starts with ": ", a quoted "kind" key, a document after "..."
+		// without "---".
+		"fast: continued by a colon": []byte("kind: Secret\na: b\n  : c\n---\nkind: Secret\na:\n  b\n  : c\n---\nkind: Secret\na:\n- b\n  :\n"),
+		"fast: quoted kind key":      []byte("'kind': Secret\n---\n\"kind\": Secret\n---\na: 1\n'kind': Secret\n"),
+		"fast: after the end marker": []byte("kind: Pod\n...\nkind: Secret\na: b\n"),
+		"fast: at the end":           []byte("---\nkind: Secret\na: b\n---\nkind: Secret"),
+		"long":                       []byte(strings.Repeat("kind: Secret\nx: "+strings.Repeat("abcdefgh", 200)+"\n---\n", 20)),
 		// The input is the parser's buffer when it is valid UTF-8 with no
 		// control characters, and scalar values that are its text as is are
 		// slices of it; these hold both paths to upstream.

@@ -35,6 +35,7 @@ type skipScan struct {
 
 	key, value yaml_mark_t // line and column relative to the text's start
 	kind       string
+	keyStyle   Style // the "kind" key's: it may be quoted
 	style      Style
 }
 
@@ -362,6 +363,12 @@ func (sc *skipScanner) entry(rest []byte, line, n int) bool {
 			return false
 		}
 		if kind {
+			switch rest[0] {
+			case '\'':
+				sc.s.keyStyle = SingleQuotedStyle
+			case '"':
+				sc.s.keyStyle = DoubleQuotedStyle
+			}
 			return sc.kind(v, line, chars(rest[:j]))
 		}
 	}
@@ -484,6 +491,9 @@ func plainStart(v []byte) bool {
 // A ": " in it, or a ":" at its end, is a mapping value, which libyaml
 // refuses there (not ok).
 func plainEnd(v []byte) (int, bool) {
+	if v[0] == ':' && (len(v) == 1 || v[1] == ' ') {
+		return 0, false // a continuation line's ": " (a first line's is not a plain scalar)
+	}
 	for j := 1; j < len(v); j++ {
 		switch v[j] {
 		case ':':
@@ -496,7 +506,7 @@ func plainEnd(v []byte) (int, bool) {
 			}
 		}
 	}
-	return len(v), v[0] != ':' || len(v) > 1
+	return len(v), true
 }
 
 // keyEnd is the index of the ":" that ends a key that starts v, or -1 when
@@ -628,6 +638,8 @@ func (p *parser) fastSkip() *Node {
 	explicit := len(queued) > 0 && queued[0].typ == yaml_DOCUMENT_START_TOKEN
 	if explicit {
 		queued = queued[1:]
+	} else if pp.state == yaml_PARSE_DOCUMENT_START_STATE {
+		return nil // after a "...": libyaml wants a "---" here
 	}
 	// base is where the text to check starts, at byte start.
 	var base yaml_mark_t
@@ -697,7 +709,7 @@ func (p *parser) fastSkip() *Node {
 	line := base.line + 1
 	*d = Node{Kind: DocumentNode, Line: doc.line + 1, Column: doc.column + 1, Content: []*Node{root}}
 	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line, Column: 1, Content: []*Node{kind, value}}
-	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Line: line + s.key.line, Column: 1}
+	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Style: s.keyStyle, Line: line + s.key.line, Column: 1}
 	*value = Node{Kind: ScalarNode, Tag: strTag, Value: s.kind, Style: s.style, Line: line + s.value.line, Column: s.value.column + 1}
 	if s.style == 0 {
 		value.Tag = resolvedTag(s.kind)

@@ -1,6 +1,8 @@
 package yaml
 
 import (
+	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 )
@@ -50,4 +52,122 @@ func TestFastSkipTaken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFastSkipLeavesLibyamlsState decodes inputs twice, skipping documents
+// with and without libyaml, and compares the scanner and parser after each
+// document skipped without it: position, what is left to read, simple
+// keys, indentation, parser states and the tokens queued must all be what
+// libyaml's own scanning left. The inputs are cases by hand and documents
+// generated from pieces of YAML, in and out of the subset.
+func TestFastSkipLeavesLibyamlsState(t *testing.T) {
+	inputs := []string{
+		"kind: Secret\na: b\n---\nkind: Secret\n",
+		"---\nkind: Secret\na: b\n---\nkind: Pod\n",
+		"kind: Secret\na: b\n--- |\n x\n",
+		"kind: Secret\na: b",
+		"kind: Secret\na: b\n---\n# c\nkind: Secret\nx: y\n",
+		"kind: Secret\na: 'x\n\n  y'\nb: |\n  z\n---\n'kind': Secret\n",
+	}
+	pieces := []string{
+		"a:", "b: c", "k: v", "- ", "-", "- x", "- a: b", "- a:", "-  a: b", "'q'", "'q", "q'", "\"d\\", "\"d", "d\"", "''",
+		"|", "|-", ">", "|+", "x", "y z", ": c", ":x", "#c", " #c", "[]", "{}", "x #c", "x:y", "'a': b", "\"a\": b", "a: 'b",
+		"a: |", "a: >-", "a: []", "a: x", "é: ü", "kind: Pod", "kind: Secret", "  ", "", "a: |\n  x\n\n   y\n  z", "a: 'x\n\n  y'",
+		"a:\n  - b\n  - c: d\n    e: f", "a: x\n  y\n  z", "--- x", "--- |", "--- 'x", "---", "--- #c", "@", "- @", "a: @",
+	}
+	r := rand.New(rand.NewSource(1))
+	for range 3000 {
+		var b strings.Builder
+		for d := range 1 + r.Intn(3) {
+			if d > 0 || r.Intn(3) == 0 {
+				b.WriteString("---")
+				if r.Intn(3) == 0 {
+					b.WriteString(" " + pieces[r.Intn(len(pieces))])
+				}
+				b.WriteString("\n")
+			}
+			if r.Intn(4) == 0 {
+				b.WriteString("# c\n")
+			}
+			if r.Intn(4) == 0 {
+				b.WriteString("a: 1\n")
+			}
+			b.WriteString("kind: Secret\n")
+			for range r.Intn(6) {
+				indent := r.Intn(5)
+				if r.Intn(3) == 0 {
+					indent = 0
+				}
+				b.WriteString(strings.Repeat(" ", indent) + pieces[r.Intn(len(pieces))] + "\n")
+			}
+		}
+		in := b.String()
+		if r.Intn(3) == 0 {
+			in = strings.TrimSuffix(in, "\n")
+		}
+		if r.Intn(2) == 0 {
+			in += "\n# " + strings.Repeat("-", r.Intn(80)) + "\n"
+		}
+		inputs = append(inputs, in)
+	}
+	fast := 0
+	for _, in := range inputs {
+		fast += compareFastSkip(t, in)
+	}
+	// About one input in four has a document in the subset (695 of these);
+	// far fewer would mean the comparison no longer reaches the fast path.
+	if fast < len(inputs)/6 {
+		t.Errorf("only %d documents of %d inputs skipped without libyaml", fast, len(inputs))
+	}
+}
+
+// compareFastSkip decodes in with and without the fast path and returns
+// how many documents took it.
+func compareFastSkip(t *testing.T, in string) int {
+	t.Helper()
+	skip := func(k string) bool { return k != "" && k != "Pod" }
+	fast, slow := NewDocumentDecoder([]byte(in), skip), NewDocumentDecoder([]byte(in), skip)
+	defer fast.Release()
+	defer slow.Release()
+	slow.parser.noFastSkip = true
+	for i := 0; ; i++ {
+		var a, b Node
+		before := fast.parser.fastSkipped
+		ea, eb := fast.DecodeNode(&a), slow.DecodeNode(&b)
+		if fmt.Sprint(ea) != fmt.Sprint(eb) {
+			t.Fatalf("%q, document %d: error %v, libyaml's %v", in, i, ea, eb)
+		}
+		if ea != nil {
+			return fast.parser.fastSkipped
+		}
+		if fast.parser.fastSkipped == before {
+			continue
+		}
+		if sa, sb := parserState(&fast.parser.parser), parserState(&slow.parser.parser); sa != sb {
+			t.Fatalf("%q, document %d: state\n%s\nlibyaml's\n%s", in, i, sa, sb)
+		}
+	}
+}
+
+func parserState(pp *yaml_parser_t) string {
+	var b strings.Builder
+	rest := pp.buffer[pp.buffer_pos : pp.buffer_pos+min(pp.unread*4, len(pp.buffer)-pp.buffer_pos)]
+	fmt.Fprintf(&b, "mark %+v unread %d rest %q eof %v\n", pp.mark, pp.unread, strings.TrimRight(string(rest), "\x00"), pp.eof)
+	fmt.Fprintf(&b, "simple key allowed %v indent %d %v flow %d state %v %v marks %v tags %d end %v available %v\n",
+		pp.simple_key_allowed, pp.indent, pp.indents, pp.flow_level, pp.state, pp.states, pp.marks, len(pp.tag_directives), pp.stream_end_produced, pp.token_available)
+	for _, k := range pp.simple_keys {
+		if k.possible {
+			fmt.Fprintf(&b, "key required %v token %d mark %+v\n", k.required, k.token_number-pp.tokens_parsed, k.mark)
+		}
+	}
+	for _, e := range pp.simple_keys_by_tok {
+		if e.tok >= pp.tokens_parsed {
+			fmt.Fprintf(&b, "key by token %d %d\n", e.tok-pp.tokens_parsed, e.idx)
+		}
+	}
+	for _, tk := range pp.tokens[pp.tokens_head:] {
+		fmt.Fprintf(&b, "token %v %+v %+v %q %v\n", tk.typ, tk.start_mark, tk.end_mark, tk.value, tk.style)
+	}
+	fmt.Fprintf(&b, "error %v %q %+v\n", pp.error, pp.problem, pp.problem_mark)
+	return b.String()
 }
