@@ -5,10 +5,11 @@
 // and client-go register thousands of types) while the machine's other
 // cores wait. Two things are done with that time:
 //
-//   - The collector is off. Initializers allocate some 9 MB that the run
-//     keeps, so each collection during initialization (at 4, 8 and 16 MiB)
-//     marks what is allocated so far again and frees next to nothing:
-//     about 5 ms of the path to main.
+//   - The collector is off. Initializers allocate some 9 MB, most of which
+//     the run keeps, so each of the three collections that initialization
+//     would run (at heap goals of 4 to 8 MiB) marks what is allocated so
+//     far again and frees little: 4 ms of the 27 that `inzone lint --help`
+//     takes.
 //   - For `inzone lint`, another core faults in heap pages that the run
 //     will allocate. A fresh heap page costs a page fault, about 1.6 µs
 //     of kernel time, and a lint of a few MB of manifests faults in some
