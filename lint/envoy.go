@@ -623,7 +623,7 @@ func (p *envoyParser) render(msg proto.Message) (map[string]any, error) {
 // it: straight from v when the builder takes it, else through the
 // normalizer's JSON and protojson.
 func (p *envoyParser) parse(msg proto.Message, v any, path []any) error {
-	if p.viaJSON || !buildEnvoy(msg, v) {
+	if p.viaJSON || !buildEnvoy(msg, v, p.anys) {
 		if err := readEnvoyJSON(msg, v, path); err != nil {
 			return err
 		}
@@ -633,8 +633,8 @@ func (p *envoyParser) parse(msg proto.Message, v any, path []any) error {
 
 // buildEnvoy reads v into msg, a new message, with the builder; false, with
 // msg reset, when the builder gives up.
-func buildEnvoy(msg proto.Message, v any) bool {
-	if (&envoyBuilder{}).message(msg.ProtoReflect(), v) && proto.CheckInitialized(msg) == nil {
+func buildEnvoy(msg proto.Message, v any, anys map[*anypb.Any]proto.Message) bool {
+	if (&envoyBuilder{anys: anys}).message(msg.ProtoReflect(), v) && proto.CheckInitialized(msg) == nil {
 		return true
 	}
 	proto.Reset(msg)

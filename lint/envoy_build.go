@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // envoyBuilder reads a decoded YAML/JSON value straight into a message: the
@@ -20,6 +21,9 @@ import (
 // error messages. So it never decides what is valid.
 type envoyBuilder struct {
 	depth int
+	// anys records the message each Any was built from, so that the
+	// parser does not unmarshal it again (envoyParser.anys).
+	anys map[*anypb.Any]proto.Message
 }
 
 // envoyBuildMaxDepth keeps the builder well inside the normalizer's
@@ -359,6 +363,9 @@ func (b *envoyBuilder) anyMessage(m protoreflect.Message, v any) bool {
 	fds := m.Descriptor().Fields()
 	m.Set(fds.ByNumber(1), protoreflect.ValueOfString(url))
 	m.Set(fds.ByNumber(2), protoreflect.ValueOfBytes(raw))
+	if a, ok := m.Interface().(*anypb.Any); ok && b.anys != nil && proto.CheckInitialized(inner.Interface()) == nil {
+		b.anys[a] = inner.Interface()
+	}
 	return true
 }
 

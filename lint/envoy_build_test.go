@@ -58,7 +58,7 @@ func TestBuildEnvoy(t *testing.T) {
 				doc = map[string]any{"name": "a\xff", "alt_stat_name": "b"}
 			}
 			built := &clusterv3.Cluster{}
-			taken := buildEnvoy(built, doc)
+			taken := buildEnvoy(built, doc, nil)
 			if taken != tt.taken {
 				t.Errorf("builder took it: %v, want %v", taken, tt.taken)
 			}
