@@ -37,8 +37,9 @@ var percent = debug.SetGCPercent(-1)
 // prefaultBytes is how much heap a lint run has pages faulted in for: less
 // than a lint of a few MB allocates after initialization, so none of it is
 // extra memory for such a run. On ../shared/corpus, 101 runs of each in
-// turn: medians of 134.5 ms without, 125.9 with 16 MiB, 122.1 with 24;
-// 32 and 40 MiB are not done before main, took more CPU and raised the
+// turn, medians: 134.5 ms without, 125.9 with 16 MiB, 124.3 with 28; and
+// in a second round 124.8 with 16, 122.1 with 24, 127.0 with 32 and 124.6
+// with 40, which are not done before main, take more CPU and raised the
 // peak RSS (136 and 143 MiB, from 131).
 const prefaultBytes = 24 << 20
 
