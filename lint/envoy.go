@@ -1904,17 +1904,22 @@ func envoyWalkOf(md protoreflect.MessageDescriptor) *envoyWalk {
 	w := &envoyWalk{extensible: md.ExtensionRanges().Len() > 0}
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		sub := fd.Message()
-		if fd.IsMap() {
-			sub = fd.MapValue().Message()
-		}
-		if sub != nil && envoyMayHoldAny(sub) {
+		if fd := fields.Get(i); envoyFieldMayHoldAny(fd) {
 			w.toAny = append(w.toAny, fd)
 		}
 	}
 	envoyWalks.Store(md, w)
 	return w
+}
+
+// envoyFieldMayHoldAny says whether a value of fd (a list element or a
+// map value included) is or may hold an Any.
+func envoyFieldMayHoldAny(fd protoreflect.FieldDescriptor) bool {
+	sub := fd.Message()
+	if fd.IsMap() {
+		sub = fd.MapValue().Message()
+	}
+	return sub != nil && envoyMayHoldAny(sub)
 }
 
 // validate checks the protoc-gen-validate rules of msg, which was read from
@@ -1996,11 +2001,7 @@ func (p *envoyParser) validate(msg proto.Message, v any, path []any) error {
 		w := envoyWalkOf(m.Descriptor())
 		if w.extensible {
 			m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-				sub := fd.Message()
-				if fd.IsMap() {
-					sub = fd.MapValue().Message()
-				}
-				if sub != nil && envoyMayHoldAny(sub) {
+				if envoyFieldMayHoldAny(fd) {
 					field(fd, val, at)
 				}
 				return true
