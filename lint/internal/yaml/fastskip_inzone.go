@@ -2,7 +2,9 @@ package yaml
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
+	"unicode/utf8"
 )
 
 // inzone: this file is not upstream's. It skips whole documents of kinds
@@ -123,7 +125,7 @@ func (sc *skipScanner) finish(end, line int, last []byte) bool {
 	sc.s.end, sc.s.lines = end, line
 	if last != nil {
 		sc.s.chars-- // count counted a line break after the last line
-		sc.s.col = chars(last)
+		sc.s.col = utf8.RuneCount(last)
 	}
 	return true
 }
@@ -135,8 +137,7 @@ func (sc *skipScanner) count(l []byte) bool {
 	n := 0
 	for j := 0; j < len(l); {
 		if j+8 <= len(l) {
-			x := uint64(l[j]) | uint64(l[j+1])<<8 | uint64(l[j+2])<<16 | uint64(l[j+3])<<24 |
-				uint64(l[j+4])<<32 | uint64(l[j+5])<<40 | uint64(l[j+6])<<48 | uint64(l[j+7])<<56
+			x := binary.LittleEndian.Uint64(l[j:])
 			const ones, highs = 0x0101010101010101, 0x8080808080808080
 			// No high bit and every byte at least ' ' (the input is
 			// printable already: below ' ' are tab and CR).
@@ -164,16 +165,6 @@ func (sc *skipScanner) count(l []byte) bool {
 	}
 	sc.s.chars += n + 1 // the line break; one too many for a last line without one, see finish
 	return true
-}
-
-func chars(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c&0xC0 != 0x80 {
-			n++
-		}
-	}
-	return n
 }
 
 func lineEnd(text []byte, i int) int {
@@ -369,7 +360,7 @@ func (sc *skipScanner) entry(rest []byte, line, n int) bool {
 			case '"':
 				sc.s.keyStyle = DoubleQuotedStyle
 			}
-			return sc.kind(v, line, chars(rest[:j]))
+			return sc.kind(v, line, utf8.RuneCount(rest[:j]))
 		}
 	}
 	if len(v) == 0 || v[0] == '#' {
