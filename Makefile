@@ -19,8 +19,8 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## build the binaries into ./bin
-	$(GO) build -o $(BIN)/ ./cmd/...
+build: ## build the binaries into ./bin (static, as the image's: CGO_ENABLED=0)
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: image
 image: ## build the container image as an OCI archive, dist/inzone-image.tar, without a container engine
