@@ -62,22 +62,6 @@ type Linter struct {
 	Workers int
 }
 
-// GCPercent is the GOGC a run over files should use. A run's live heap is
-// small and flat (each worker holds one file and one document's tree) and
-// mostly the binary's own: Envoy's type registry and the compiled policies,
-// some 15 MiB that every collection marks again. At the default of 100 a
-// run collects after every few MiB allocated, which is a quarter of its
-// CPU. The percentage grows with the input, 25 per MiB, from 200 up to 400:
-// a small run keeps its peak memory near the binary's own, and a long one
-// trades heap, a few times its small live set, for fewer collections.
-func GCPercent(files []File) int {
-	var total int64
-	for i := range files {
-		total += files[i].size()
-	}
-	return int(min(max(25*total>>20, 200), 400))
-}
-
 // Lint lints every file. Files that do not parse are reported in
 // Report.Errors with their position, and the other files are still linted.
 func (l *Linter) Lint(ctx context.Context, files []File) *Report {

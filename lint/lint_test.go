@@ -223,27 +223,3 @@ func TestKindsNoRuleReadsAreNotEvaluated(t *testing.T) {
 		t.Errorf("a rule without custom.kinds did not see the CRD: %v", rep.Findings)
 	}
 }
-
-func TestGCPercent(t *testing.T) {
-	for _, c := range []struct {
-		sizes []int64
-		want  int
-	}{
-		{nil, 200},
-		{[]int64{1 << 20}, 200},
-		{[]int64{6 << 20, 2 << 20}, 200},
-		{[]int64{8 << 20, 4 << 20}, 300},
-		{[]int64{100 << 20}, 400},
-	} {
-		var files []File
-		for _, s := range c.sizes {
-			files = append(files, File{Path: "f", Size: s})
-		}
-		if got := GCPercent(files); got != c.want {
-			t.Errorf("GCPercent(%v) = %d, want %d", c.sizes, got, c.want)
-		}
-	}
-	if got := GCPercent([]File{{Path: "-", Data: make([]byte, 8<<20)}}); got != 200 {
-		t.Errorf("GCPercent(8 MiB of data) = %d, want 200", got)
-	}
-}

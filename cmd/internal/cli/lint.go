@@ -218,9 +218,6 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	if err := o.startedEngine(); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(lint.GCPercent(files))
-	}
 	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
 	rep := l.Lint(ctx, files)
 	// The files were read and parsed while the policies compiled; a

@@ -3,6 +3,7 @@ package startup
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"testing"
@@ -57,5 +58,29 @@ func TestTouchWritesEveryPageUntilStopped(t *testing.T) {
 	touch(b)
 	if b[0] != 1 {
 		t.Fatal("touch wrote after stop")
+	}
+}
+
+func TestGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		lint    bool
+		env     string
+		percent int
+		want    int
+	}{
+		{lint: true, env: "", percent: 100, want: LintGCPercent},
+		{lint: true, env: "150", percent: 150, want: 150}, // GOGC set: it wins
+		{lint: true, env: "off", percent: -1, want: -1},
+		{lint: false, env: "", percent: 100, want: 100}, // not lint: the default
+	} {
+		if got := gcPercent(c.lint, c.env, c.percent); got != c.want {
+			t.Errorf("gcPercent(lint %v, GOGC %q, %d) = %d, want %d", c.lint, c.env, c.percent, got, c.want)
+		}
+	}
+}
+
+func TestNoMemoryProfiling(t *testing.T) {
+	if runtime.MemProfileRate != 0 {
+		t.Errorf("MemProfileRate = %d, want 0 from init", runtime.MemProfileRate)
 	}
 }
