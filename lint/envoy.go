@@ -623,22 +623,62 @@ func (p *envoyParser) render(msg proto.Message) (map[string]any, error) {
 // it: straight from v when the builder takes it, else through the
 // normalizer's JSON and protojson.
 func (p *envoyParser) parse(msg proto.Message, v any, path []any) error {
-	if p.viaJSON || !buildEnvoy(msg, v, p.anys) {
-		if err := readEnvoyJSON(msg, v, path); err != nil {
-			return err
+	if !p.viaJSON {
+		if built, ok := buildEnvoy(msg, v, p.anys); ok {
+			if p.validBuilt(msg, built) {
+				return nil
+			}
+			return p.validate(msg, v, path)
 		}
+	}
+	if err := readEnvoyJSON(msg, v, path); err != nil {
+		return err
 	}
 	return p.validate(msg, v, path)
 }
 
-// buildEnvoy reads v into msg, a new message, with the builder; false, with
-// msg reset, when the builder gives up.
-func buildEnvoy(msg proto.Message, v any, anys map[*anypb.Any]proto.Message) bool {
-	if (&envoyBuilder{anys: anys}).message(msg.ProtoReflect(), v) && proto.CheckInitialized(msg) == nil {
-		return true
+// buildEnvoy reads v into msg, a new message, with the builder, and lists
+// the Anys it built; false, with msg reset, when the builder gives up.
+func buildEnvoy(msg proto.Message, v any, anys map[*anypb.Any]proto.Message) ([]*anypb.Any, bool) {
+	b := &envoyBuilder{anys: anys}
+	if b.message(msg.ProtoReflect(), v) && proto.CheckInitialized(msg) == nil {
+		return b.built, true
 	}
 	proto.Reset(msg)
-	return false
+	return nil, false
+}
+
+// validBuilt says that msg, which the builder built with the Anys in built,
+// breaks no protoc-gen-validate rule, checking only what validate checks:
+// msg's rules, which cover every message in it but those inside Anys, and
+// the rules of each Any's message. It runs those checks straight, without
+// validate's walk of the message for its Anys: nearly every config is
+// valid, and the walk was most of the validation's time. Whenever this
+// says no (a violation, or an Any whose message was not recorded), validate
+// decides, and names the violation as ever. built may hold more Anys than
+// msg does, never fewer (only the builder makes Anys), and one more checked
+// can only turn a yes into a no.
+func (p *envoyParser) validBuilt(msg proto.Message, built []*anypb.Any) bool {
+	if _, isAny := msg.(*anypb.Any); !isAny && !pgvValid(msg) {
+		return false
+	}
+	for _, a := range built {
+		if a.GetTypeUrl() == "" {
+			continue // validate skips an empty Any
+		}
+		inner, ok := p.anys[a]
+		if !ok || !pgvValid(inner) {
+			return false
+		}
+	}
+	return true
+}
+
+// pgvValid says whether m passes its protoc-gen-validate rules, if it has
+// any; Validate stops at the first violation, where ValidateAll goes on.
+func pgvValid(m proto.Message) bool {
+	v, ok := m.(interface{ Validate() error })
+	return !ok || v.Validate() == nil
 }
 
 // readEnvoyJSON reads v, the part of the document at path, into msg through

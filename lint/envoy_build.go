@@ -24,6 +24,8 @@ type envoyBuilder struct {
 	// anys records the message each Any was built from, so that the
 	// parser does not unmarshal it again (envoyParser.anys).
 	anys map[*anypb.Any]proto.Message
+	// built lists every Any built, for validBuilt.
+	built []*anypb.Any
 }
 
 // envoyBuildMaxDepth keeps the builder well inside the normalizer's
@@ -363,8 +365,11 @@ func (b *envoyBuilder) anyMessage(m protoreflect.Message, v any) bool {
 	fds := m.Descriptor().Fields()
 	m.Set(fds.ByNumber(1), protoreflect.ValueOfString(url))
 	m.Set(fds.ByNumber(2), protoreflect.ValueOfBytes(raw))
-	if a, ok := m.Interface().(*anypb.Any); ok && b.anys != nil && proto.CheckInitialized(inner.Interface()) == nil {
-		b.anys[a] = inner.Interface()
+	if a, ok := m.Interface().(*anypb.Any); ok {
+		b.built = append(b.built, a)
+		if b.anys != nil && proto.CheckInitialized(inner.Interface()) == nil {
+			b.anys[a] = inner.Interface()
+		}
 	}
 	return true
 }

@@ -5,9 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // TestBuildEnvoy: where the builder takes a value, it gives the message the
@@ -58,7 +60,7 @@ func TestBuildEnvoy(t *testing.T) {
 				doc = map[string]any{"name": "a\xff", "alt_stat_name": "b"}
 			}
 			built := &clusterv3.Cluster{}
-			taken := buildEnvoy(built, doc, nil)
+			_, taken := buildEnvoy(built, doc, nil)
 			if taken != tt.taken {
 				t.Errorf("builder took it: %v, want %v", taken, tt.taken)
 			}
@@ -116,6 +118,58 @@ func TestParseEnvoyEdgeCasesAgreeAndRepeat(t *testing.T) {
 				if _, err := ParseEnvoy(tt.doc, EnvoyBootstrap); fmt.Sprint(err) != fmt.Sprint(first) {
 					t.Fatalf("run %d: error %v, first run %v", i, err, first)
 				}
+			}
+		})
+	}
+}
+
+// TestValidBuiltAgreesWithValidate checks the builder path's shortcut
+// against the walk it stands in for: validBuilt says yes exactly when
+// validate finds nothing, wherever the violation is.
+func TestValidBuiltAgreesWithValidate(t *testing.T) {
+	const hcm = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+	const router = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+	listener := func(hcmFields, routerFields string) string {
+		return `static_resources:
+  listeners:
+  - name: l
+    address: {socket_address: {address: 0.0.0.0, port_value: 80}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          '@type': ` + hcm + `
+          stat_prefix: in
+          ` + hcmFields + `
+          route_config: {name: r}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {'@type': ` + router + routerFields + `}
+`
+	}
+	for _, tt := range []struct {
+		name, doc string
+		valid     bool
+	}{
+		{"valid", listener("", ""), true},
+		{"an empty Any", "static_resources:\n  clusters:\n  - name: a\n    typed_extension_protocol_options: {x: {}}\n", true},
+		{"at the root", "stats_flush_interval: 0.0001s\n", false},
+		{"in an embedded message", "static_resources:\n  clusters:\n  - name: ''\n", false},
+		{"inside an Any", listener("codec_type: 7", ""), false},
+		{"inside an Any inside an Any", listener("", ", upstream_log: [{name: l, typed_config: {'@type': type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: ''}}]"), false},
+		{"valid inside an Any inside an Any", listener("", ", upstream_log: [{name: l, typed_config: {'@type': type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: /dev/stdout}}]"), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := decodeEnvoyYAML(t, tt.doc)
+			p := &envoyParser{doc: doc, anys: map[*anypb.Any]proto.Message{}}
+			msg := &bootstrapv3.Bootstrap{}
+			built, ok := buildEnvoy(msg, doc, p.anys)
+			if !ok {
+				t.Fatal("the builder gave up; the case tests nothing")
+			}
+			err := p.validate(msg, doc, nil)
+			if got := p.validBuilt(msg, built); got != tt.valid || got != (err == nil) {
+				t.Errorf("validBuilt %v, validate: %v; want valid %v", got, err, tt.valid)
 			}
 		})
 	}
