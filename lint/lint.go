@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -308,7 +309,70 @@ func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format 
 		meta["namespace"] = ref.Namespace
 	}
 	input["apiVersion"], input["kind"], input["metadata"] = envoyAPIVersion, envoyKind, meta
-	return fl.eval(ctx, d, input, ref, ignored)
+	value, err := envoyInputValue(input)
+	if err != nil {
+		return fmt.Errorf("converting %s %s for the policies: %w", ref.Kind, ref.Name, err)
+	}
+	return fl.evalValue(ctx, d, value, ref, ignored)
+}
+
+// envoyInputValue is ast.InterfaceToValue(input), for ParseEnvoy's result,
+// with each rendered cluster converted once: a bootstrap's clusters are
+// both under bootstrap.static_resources.clusters and in clusters, as the
+// same maps, and were converted twice. The two places now share one value
+// (values are immutable, and the policies see the same input).
+func envoyInputValue(input map[string]any) (ast.Value, error) {
+	c := envoyInputConverter{clusters: map[uintptr]ast.Value{}}
+	if list, ok := input["clusters"].([]any); ok {
+		for _, item := range list {
+			if m, ok := item.(map[string]any); ok {
+				if cl, ok := m["cluster"].(map[string]any); ok && len(cl) > 0 {
+					v, err := c.value(cl)
+					if err != nil {
+						return nil, err
+					}
+					c.clusters[reflect.ValueOf(cl).Pointer()] = v
+				}
+			}
+		}
+	}
+	return c.value(input)
+}
+
+type envoyInputConverter struct {
+	clusters map[uintptr]ast.Value // converted clusters, by map
+}
+
+// value converts x as ast.InterfaceToValue does; maps and lists are taken
+// apart here, to find the clusters already converted, and everything else
+// is InterfaceToValue's.
+func (c *envoyInputConverter) value(x any) (ast.Value, error) {
+	switch x := x.(type) {
+	case map[string]any:
+		if v, ok := c.clusters[reflect.ValueOf(x).Pointer()]; ok {
+			return v, nil
+		}
+		kvs := make([][2]*ast.Term, 0, len(x))
+		for k, e := range x {
+			v, err := c.value(e)
+			if err != nil {
+				return nil, err
+			}
+			kvs = append(kvs, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(v)})
+		}
+		return ast.NewObject(kvs...), nil
+	case []any:
+		terms := make([]*ast.Term, len(x))
+		for i, e := range x {
+			v, err := c.value(e)
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = ast.NewTerm(v)
+		}
+		return ast.NewArray(terms...), nil
+	}
+	return ast.InterfaceToValue(x)
 }
 
 // lintEmbeddedEnvoy lints Envoy configs held in a ConfigMap's data values.
