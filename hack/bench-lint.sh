@@ -2,7 +2,8 @@
 # Whole-binary benchmark of `inzone lint` on ../shared/corpus repeated 1x, 4x
 # and 16x: documents per second and peak memory (max RSS), and the same for
 # conftest with equivalent policies (hack/bench/conftest) when it is on PATH
-# or in $CONFTEST. Each figure is the median of RUNS runs (default 11).
+# or in $CONFTEST, the two tools' runs in turn. Each figure is the median of
+# RUNS runs (default 11).
 # Prints a Markdown table; run it on an otherwise idle machine.
 #
 # usage: [RUNS=N] [CONFTEST=path] hack/bench-lint.sh [CORPUS_DIR]
@@ -25,29 +26,41 @@ for n in 1 4 16; do
 	for i in $(seq 1 "$n"); do cp -r "$CORPUS/k8s" "$work/c$n/k8s$i"; cp -r "$CORPUS/envoy" "$work/c$n/envoy$i"; done
 done
 
-# measure runs the command RUNS times and prints the median wall seconds
-# (from bash's microsecond clock: GNU time's %e has a 10 ms resolution, a
-# tenth of a 1x run) and the largest peak RSS in KiB (GNU time's %M).
-measure() {
-	local walls=() rss=0 t0 t1 k
-	for _ in $(seq 1 "$RUNS"); do
-		t0=$EPOCHREALTIME
-		/usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-		t1=$EPOCHREALTIME
-		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}')")
-		k=$(tail -n 1 "$work/time")
-		if [ "$k" -gt "$rss" ]; then rss=$k; fi
-	done
-	echo "$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}') $rss"
+# once runs a command once and appends its wall seconds (from bash's
+# microsecond clock: GNU time's %e has a 10 ms resolution, a tenth of a 1x
+# run) to $work/$1.wall and its peak RSS in KiB (GNU time's %M) to
+# $work/$1.rss.
+once() {
+	local name=$1 t0 t1
+	shift
+	t0=$EPOCHREALTIME
+	/usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f\n", b-a}' >>"$work/$name.wall"
+	tail -n 1 "$work/time" >>"$work/$name.rss"
+}
+
+# summary prints the median wall seconds and the largest peak RSS of name.
+summary() {
+	echo "$(sort -n "$work/$1.wall" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}') $(sort -n "$work/$1.rss" | tail -n 1)"
 }
 
 echo "| tool | corpus | documents | seconds | documents/s | peak RSS (MiB) | vs conftest |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for n in 1 4 16; do
 	d=$((docs * n))
-	read -r s k < <(measure "$work/inzone" lint --format json "$work/c$n")
+	# The two tools' runs alternate, so that both see the same machine:
+	# on a shared one, a busy minute otherwise lands on one tool only.
+	rm -f "$work"/*.wall "$work"/*.rss
+	for _ in $(seq 1 "$RUNS"); do
+		once inzone "$work/inzone" lint --format json "$work/c$n"
+		if [ -n "$CONFTEST" ]; then
+			once conftest "$CONFTEST" test --all-namespaces --no-color -o json -p hack/bench/conftest "$work/c$n"
+		fi
+	done
+	read -r s k < <(summary inzone)
 	if [ -n "$CONFTEST" ]; then
-		read -r cs ck < <(measure "$CONFTEST" test --all-namespaces --no-color -o json -p hack/bench/conftest "$work/c$n")
+		read -r cs ck < <(summary conftest)
 		awk -v n="$n" -v d="$d" -v s="$s" -v k="$k" -v cs="$cs" 'BEGIN{printf "| inzone lint | %dx | %d | %.3f | %.0f | %.0f | %.1fx |\n", n, d, s, d/s, k/1024, cs/s}'
 		awk -v n="$n" -v d="$d" -v s="$cs" -v k="$ck" 'BEGIN{printf "| conftest | %dx | %d | %.3f | %.0f | %.0f | |\n", n, d, s, d/s, k/1024}'
 	else
