@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	yaml "go.yaml.in/yaml/v3"
 )
 
 // FuzzParseEnvoy feeds YAML to DetectEnvoy and ParseEnvoy: they must never
 // panic, ParseEnvoy fails only with *EnvoyParseError, what it returns is
-// JSON with cluster paths that exist in the document, and it is what the
-// parse through protojson's JSON gives (the same result or error).
+// JSON with cluster paths that exist in the document, it is what the parse
+// through protojson's JSON gives (the same result or error), and the
+// policies' input made of it is ast.InterfaceToValue's.
 func FuzzParseEnvoy(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
 	for _, file := range files {
@@ -75,6 +77,13 @@ func FuzzParseEnvoy(f *testing.F) {
 				if _, ok := envoyObject(envoyPathValue(doc, path)); !ok {
 					t.Fatalf("ParseEnvoy(%s): cluster path %v does not lead to an object", f, path)
 				}
+			}
+			want, err := ast.InterfaceToValue(out)
+			if err != nil {
+				t.Fatalf("ParseEnvoy(%s) result does not convert: %v", f, err)
+			}
+			if got, err := envoyInputValue(out); err != nil || got.Compare(want) != 0 {
+				t.Fatalf("ParseEnvoy(%s): the policies' input %v (%v), want %v", f, got, err, want)
 			}
 		}
 	})
