@@ -1975,9 +1975,10 @@ func (p *envoyParser) validate(msg proto.Message, v any, path []any) error {
 		}
 	}
 	var visit func(m protoreflect.Message, at []envoySeg, validate bool)
+	var visitAny func(a *anypb.Any, at []envoySeg)
 	// visitAny validates the message inside a, whose fields sit beside its
 	// "@type" in the document (under "value" for a well-known type).
-	visitAny := func(a *anypb.Any, at []envoySeg) {
+	visitAny = func(a *anypb.Any, at []envoySeg) {
 		if a.GetTypeUrl() == "" {
 			return
 		}
@@ -1988,6 +1989,12 @@ func (p *envoyParser) validate(msg proto.Message, v any, path []any) error {
 		}
 		if wktHasCustomJSON(inner.ProtoReflect().Descriptor().FullName()) {
 			at = append(at, envoyFieldSeg("value", "value"))
+		}
+		if ia, ok := inner.(*anypb.Any); ok {
+			// An Any that holds an Any: its fields are only a type URL
+			// and bytes, so the message to validate is the one inside.
+			visitAny(ia, at)
+			return
 		}
 		visit(inner.ProtoReflect(), at, true)
 	}

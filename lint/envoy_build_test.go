@@ -156,13 +156,21 @@ func TestValidBuiltAgreesWithValidate(t *testing.T) {
 		{"at the root", "stats_flush_interval: 0.0001s\n", false},
 		{"in an embedded message", "static_resources:\n  clusters:\n  - name: ''\n", false},
 		{"inside an Any", listener("codec_type: 7", ""), false},
-		{"inside an Any inside an Any", listener("", ", upstream_log: [{name: l, typed_config: {'@type': type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: ''}}]"), false},
-		{"valid inside an Any inside an Any", listener("", ", upstream_log: [{name: l, typed_config: {'@type': type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: /dev/stdout}}]"), true},
+		{"inside an Any in a map", "static_resources:\n  clusters:\n  - name: a\n    typed_extension_protocol_options: {x: {'@type': " + hcm + ", codec_type: 7}}\n", false},
+		{"inside an Any inside an Any's message", listener("", ", upstream_log: [{name: l, typed_config: {'@type': type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: ''}}]"), false},
+		{"valid inside an Any inside an Any's message", listener("", ", upstream_log: [{name: l, typed_config: {'@type': type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: /dev/stdout}}]"), true},
+		{"inside an Any that an Any holds", "static_resources:\n  clusters:\n  - name: a\n    typed_extension_protocol_options: {x: {'@type': type.googleapis.com/google.protobuf.Any, value: {'@type': " + hcm + ", codec_type: 7}}}\n", false},
+		{"valid inside an Any that an Any holds", "static_resources:\n  clusters:\n  - name: a\n    typed_extension_protocol_options: {x: {'@type': type.googleapis.com/google.protobuf.Any, value: {'@type': " + router + "}}}\n", true},
+		{"a root that is an Any", "{'@type': type.googleapis.com/envoy.config.cluster.v3.Cluster, name: ''}", false},
+		{"a valid root that is an Any", "{'@type': type.googleapis.com/envoy.config.cluster.v3.Cluster, name: a}", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := decodeEnvoyYAML(t, tt.doc)
 			p := &envoyParser{doc: doc, anys: map[*anypb.Any]proto.Message{}}
-			msg := &bootstrapv3.Bootstrap{}
+			var msg proto.Message = &bootstrapv3.Bootstrap{}
+			if m, _ := doc.(map[string]any); m["@type"] != nil {
+				msg = &anypb.Any{}
+			}
 			built, ok := buildEnvoy(msg, doc, p.anys)
 			if !ok {
 				t.Fatal("the builder gave up; the case tests nothing")

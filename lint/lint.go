@@ -319,8 +319,9 @@ func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format 
 // envoyInputValue is ast.InterfaceToValue(input), for ParseEnvoy's result,
 // with each rendered cluster converted once: a bootstrap's clusters are
 // both under bootstrap.static_resources.clusters and in clusters, as the
-// same maps, and were converted twice. The two places now share one value
-// (values are immutable, and the policies see the same input).
+// same maps, and were converted twice. The two places now share one value,
+// as OPA itself shares terms: builtins build new values, and topdown copies
+// the input before a policy's "with" changes it.
 func envoyInputValue(input map[string]any) (ast.Value, error) {
 	c := envoyInputConverter{clusters: map[uintptr]ast.Value{}}
 	if list, ok := input["clusters"].([]any); ok {
