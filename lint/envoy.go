@@ -659,7 +659,7 @@ func buildEnvoy(msg proto.Message, v any, anys map[*anypb.Any]proto.Message) ([]
 // msg does, never fewer (only the builder makes Anys), and one more checked
 // can only turn a yes into a no.
 func (p *envoyParser) validBuilt(msg proto.Message, built []*anypb.Any) bool {
-	if _, isAny := msg.(*anypb.Any); !isAny && !pgvValid(msg) {
+	if !pgvValid(msg) { // a root Any passes: an Any has no rules of its own
 		return false
 	}
 	for _, a := range built {
