@@ -205,6 +205,16 @@ func (e *Engine) compile(modules map[string]*ast.Module) {
 // do not.
 func (e *Engine) Ready() error { return e.ready(context.Background()) }
 
+// compiledYet says whether the compile is over, without waiting for it.
+func (e *Engine) compiledYet() bool {
+	select {
+	case <-e.compiled:
+		return true
+	default:
+		return false
+	}
+}
+
 // ready is Ready, unless ctx is done first: a caller that gave up waits
 // for no compile.
 func (e *Engine) ready(ctx context.Context) error {

@@ -87,15 +87,33 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 		go func() {
 			defer wg.Done()
 			var buf []byte // the worker's file buffer
+			// Files with documents put off until the policies compile,
+			// by index; their results are written once those are linted.
+			waiting := map[int]*fileLinter{}
+			finish := func() {
+				for i, fl := range waiting {
+					fl.lintPutOff(ctx)
+					results[i] = result{fl.findings, fl.errs, fl.docs}
+				}
+				clear(waiting)
+			}
 			for i := range jobs {
 				f := files[i]
 				if cfg.ignoresFile(f.Path) {
 					continue
 				}
-				fl := fileLinter{engine: l.Engine, cfg: cfg, buf: &buf}
+				if len(waiting) > 0 && l.Engine.compiledYet() {
+					finish()
+				}
+				fl := &fileLinter{engine: l.Engine, cfg: cfg, buf: &buf, mayPutOff: true}
 				fl.lintFile(ctx, f)
+				if len(fl.putOff) > 0 {
+					waiting[i] = fl
+					continue
+				}
 				results[i] = result{fl.findings, fl.errs, fl.docs}
 			}
+			finish()
 		}()
 	}
 	// Largest files first, so that no large file is left for last while
@@ -141,6 +159,14 @@ type fileLinter struct {
 	errs     []FileError
 	docs     int
 	buf      *[]byte // reused for reading files, when not nil
+	// mayPutOff lets lintFile put off the documents it reads while the
+	// policies compile (putOff), rather than wait for the compile: their
+	// worker goes on parsing, and lints them once the policies are ready
+	// (lintPutOff). tail is the file's parse error, which comes after
+	// them.
+	mayPutOff bool
+	putOff    []*Document
+	tail      *FileError
 }
 
 func (fl *fileLinter) lintFile(ctx context.Context, f File) {
@@ -160,16 +186,45 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 	}
 	err := eachDocument(f.Path, data, fl.skips, func(d *Document) {
 		fl.docs++
-		if err := fl.lintDocument(ctx, d); err != nil {
-			fl.errs = append(fl.errs, FileError{File: f.Path, Line: d.Locate(nil).Line, Message: err.Error()})
+		if fl.mayPutOff && (len(fl.putOff) > 0 || !fl.engine.compiledYet()) {
+			if !fl.engine.compiledYet() {
+				fl.putOff = append(fl.putOff, d)
+				return
+			}
+			fl.lintPutOff(ctx)
 		}
+		fl.lintDocumentOrError(ctx, d)
 	})
 	if err != nil {
 		var fe FileError
 		if !errors.As(err, &fe) {
 			fe = FileError{File: f.Path, Message: err.Error()}
 		}
+		if len(fl.putOff) > 0 {
+			fl.tail = &fe
+			return
+		}
 		fl.errs = append(fl.errs, fe)
+	}
+}
+
+// lintDocumentOrError lints a document and keeps the error it ends with.
+func (fl *fileLinter) lintDocumentOrError(ctx context.Context, d *Document) {
+	if err := fl.lintDocument(ctx, d); err != nil {
+		fl.errs = append(fl.errs, FileError{File: d.File, Line: d.Locate(nil).Line, Message: err.Error()})
+	}
+}
+
+// lintPutOff lints the documents lintFile put off, in their order, and
+// then keeps the file's parse error, as lintFile would have.
+func (fl *fileLinter) lintPutOff(ctx context.Context) {
+	for _, d := range fl.putOff {
+		fl.lintDocumentOrError(ctx, d)
+	}
+	fl.putOff = nil
+	if fl.tail != nil {
+		fl.errs = append(fl.errs, *fl.tail)
+		fl.tail = nil
 	}
 }
 
