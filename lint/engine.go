@@ -136,7 +136,7 @@ func StartEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 			if err != nil {
 				return err
 			}
-			m, err := ast.ParseModuleWithOpts(p, string(src), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+			m, err := ast.ParseModuleWithOpts(p, string(src), regoParserOptions(true))
 			if err != nil {
 				return err
 			}
@@ -298,14 +298,14 @@ func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error)
 			}
 			name, _ := json.Marshal(p)
 			ref := fmt.Sprintf("data.inzone.rules[%s].violation", name)
-			if e.partialSet(ref) {
+			if e.partialSet(rulesRef.Append(ast.StringTerm(p)).Append(ast.StringTerm("violation"))) {
 				fmt.Fprintf(&b, "%s = %s", kq.vars[i], ref)
 			} else {
 				// Undefined, or not a set: what iterating it yields.
 				fmt.Fprintf(&b, "%s = {v | some v in %s}", kq.vars[i], ref)
 			}
 		}
-		body, err := ast.ParseBodyWithOpts(b.String(), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		body, err := ast.ParseBodyWithOpts(b.String(), regoParserOptions(false))
 		if err != nil {
 			return nil, fmt.Errorf("compiling policies: %w", err)
 		}
@@ -321,8 +321,7 @@ func (e *Engine) kindQuery(ctx context.Context, kind string) (*kindQuery, error)
 // partialSet reports whether the rules of ref are partial set rules
 // (violation contains ...) and nothing else, so that ref is a set even when
 // no rule body holds, and the query can bind it directly.
-func (e *Engine) partialSet(ref string) bool {
-	r := ast.MustParseRef(ref)
+func (e *Engine) partialSet(r ast.Ref) bool {
 	rules := e.compiler.GetRulesWithPrefix(r)
 	if len(rules) == 0 {
 		return false
@@ -504,6 +503,19 @@ var kindTerm = ast.StringTerm("kind")
 
 // rulesRef is where rule packages live.
 var rulesRef = ast.MustParseRef("data.inzone.rules")
+
+// regoCapabilities are those every parse here is for. A parse without
+// them works them out afresh, a sorted copy of every builtin's
+// declaration, and a run parses some seventy modules, queries and refs.
+var regoCapabilities = sync.OnceValue(func() *ast.Capabilities {
+	return ast.CapabilitiesForThisVersion(ast.CapabilitiesRegoVersion(ast.RegoV1))
+})
+
+// regoParserOptions are the options of a parse of Rego v1: of a module
+// (with its METADATA annotations) or of a query.
+func regoParserOptions(module bool) ast.ParserOptions {
+	return ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: module, Capabilities: regoCapabilities()}
+}
 
 // globSet is a list of compiled globs: * and ? stay within one path
 // segment, ** spans segments.

@@ -94,7 +94,7 @@ func verifyResult(r *tester.Result) VerifyResult {
 // prefixed with the file system's index so that they cannot collide.
 func loadRegoModules(fsys ...fs.FS) (map[string]*ast.Module, error) {
 	modules := map[string]*ast.Module{}
-	opts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true}
+	opts := regoParserOptions(true)
 	for i, f := range fsys {
 		err := fs.WalkDir(f, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
