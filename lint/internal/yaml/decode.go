@@ -49,6 +49,13 @@ type parser struct {
 	rootNext    bool
 	fastSkipped int  // documents fastSkip skipped, for tests
 	noFastSkip  bool // tests compare with libyaml's skipping
+	// inzone: fastBuilt counts the documents fastBuild built, for tests,
+	// which compare with libyaml's nodes (noFastBuild); fastLines is its
+	// list of line starts, reused.
+	fastBuilt   int
+	noFastBuild bool
+	fastLines   []int
+	fastBuf     []byte // scratch for the text of a value
 	chunked     bool
 	slab        []Node
 	slabSize    int
@@ -168,9 +175,15 @@ func (p *parser) anchor(n *Node, anchor []byte) {
 
 func (p *parser) parse() *Node {
 	p.init()
-	// inzone: a whole document of a kind to skip may be skipped unscanned.
+	// inzone: a whole document of a kind to skip may be skipped unscanned,
+	// and one in plain block YAML built so.
 	if p.skipKind != nil && p.event.typ == yaml_NO_EVENT && !p.noFastSkip {
 		if n := p.fastSkip(); n != nil {
+			return n
+		}
+	}
+	if p.chunked && p.event.typ == yaml_NO_EVENT && !p.noFastBuild {
+		if n := p.fastBuild(); n != nil {
 			return n
 		}
 	}

@@ -72,6 +72,8 @@ type skipScanner struct {
 	kindFound   bool
 	kindPending bool // the kind is a plain scalar that the next line could continue
 	skip        func(kind string) bool
+	// build checks a document for fastBuild: any kind, or none.
+	build bool
 }
 
 // skipMaxDepth bounds the nesting the fast path follows; deeper documents
@@ -83,6 +85,14 @@ const skipMaxDepth = 512
 // that document.
 func scanSkippable(text []byte, skip func(kind string) bool) (skipScan, bool) {
 	sc := skipScanner{text: text, skip: skip}
+	ok := sc.scan()
+	return sc.s, ok
+}
+
+// scanBuildable checks text as scanSkippable does, the document's kind
+// aside, for fastBuild.
+func scanBuildable(text []byte) (skipScan, bool) {
+	sc := skipScanner{text: text, build: true}
 	ok := sc.scan()
 	return sc.s, ok
 }
@@ -119,7 +129,7 @@ func (sc *skipScanner) scan() bool {
 // last, its last line when that has no line break, if it had a root
 // mapping with a kind to skip.
 func (sc *skipScanner) finish(end, line int, last []byte) bool {
-	if !sc.kindFound || sc.state == skipInQuoted || sc.kindPending && !sc.skip(sc.s.kind) {
+	if sc.state == skipInQuoted || !sc.build && (!sc.kindFound || sc.kindPending && !sc.skip(sc.s.kind)) {
 		return false
 	}
 	sc.s.end, sc.s.lines = end, line
@@ -348,7 +358,7 @@ func (sc *skipScanner) entry(rest []byte, line, n int) bool {
 		j++
 	}
 	v := rest[j:]
-	if n == 0 && len(sc.levels) == 1 && !sc.kindFound {
+	if n == 0 && len(sc.levels) == 1 && !sc.kindFound && !sc.build {
 		kind, known := isKind(rest[:k])
 		if !known {
 			return false
@@ -613,28 +623,57 @@ func quotedText(v []byte, end int) string {
 // scanSkippable accepts it, and returns its node: a document whose root
 // mapping holds its "kind" alone. It returns nil, having changed nothing,
 // for the document to be parsed.
+func (p *parser) fastSkip() *Node {
+	start, base, doc, ok := p.fastStart()
+	if !ok {
+		return nil
+	}
+	s, ok := scanSkippable(p.parser.buffer[start:], p.skipKind)
+	if !ok {
+		return nil
+	}
+	p.fastEnd(start, base, s)
+
+	nodes := new([4]Node)
+	d, root, kind, value := &nodes[0], &nodes[1], &nodes[2], &nodes[3]
+	line := base.line + 1
+	*d = Node{Kind: DocumentNode, Line: doc.line + 1, Column: doc.column + 1, Content: []*Node{root}}
+	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line, Column: 1, Content: []*Node{kind, value}}
+	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Style: s.keyStyle, Line: line + s.key.line, Column: 1}
+	*value = Node{Kind: ScalarNode, Tag: strTag, Value: s.kind, Style: s.style, Line: line + s.value.line, Column: s.value.column + 1}
+	if s.style == 0 {
+		value.Tag = resolvedTag(s.kind)
+	}
+	p.doc = d
+	p.fastSkipped++
+	return d
+}
+
+// fastStart says whether the parser is at the start of a document that a
+// fast path (fastSkip, fastBuild) may take: a document whose first line
+// starts with a key at column 0. start is the byte of the buffer where that
+// line starts, base its mark, and doc the mark of the document (its "---",
+// or base).
 //
 // libyaml has by then read the document's "---", if any, and the start of
 // its first line (it reads two tokens ahead, and to tell a key from a
 // scalar): the tokens queued are the "---", then SCALAR (a possible simple
 // key) or, the ":" found, BLOCK-MAPPING-START, KEY, SCALAR, VALUE. The
 // check starts at the start of that line.
-func (p *parser) fastSkip() *Node {
+func (p *parser) fastStart() (start int, base, doc yaml_mark_t, ok bool) {
 	pp := &p.parser
 	if pp.state != yaml_PARSE_IMPLICIT_DOCUMENT_START_STATE && pp.state != yaml_PARSE_DOCUMENT_START_STATE ||
 		!pp.buffer_is_input || pp.flow_level != 0 || len(pp.tag_directives) != 0 || len(pp.states) != 0 {
-		return nil
+		return 0, base, doc, false
 	}
 	queued := pp.tokens[pp.tokens_head:]
 	explicit := len(queued) > 0 && queued[0].typ == yaml_DOCUMENT_START_TOKEN
 	if explicit {
 		queued = queued[1:]
 	} else if pp.state == yaml_PARSE_DOCUMENT_START_STATE {
-		return nil // after a "...": libyaml wants a "---" here
+		return 0, base, doc, false // after a "...": libyaml wants a "---" here
 	}
-	// base is where the text to check starts, at byte start.
-	var base yaml_mark_t
-	start := pp.buffer_pos
+	start = pp.buffer_pos
 	switch {
 	case len(queued) == 4 && queued[0].typ == yaml_BLOCK_MAPPING_START_TOKEN && queued[1].typ == yaml_KEY_TOKEN &&
 		queued[2].typ == yaml_SCALAR_TOKEN && queued[3].typ == yaml_VALUE_TOKEN && len(pp.indents) == 1,
@@ -645,7 +684,7 @@ func (p *parser) fastSkip() *Node {
 		// at column 0).
 		base = queued[0].start_mark
 		if base.column != 0 || base.line != pp.mark.line {
-			return nil
+			return 0, base, doc, false
 		}
 		for back := pp.mark.index - base.index; back > 0; back-- {
 			start--
@@ -654,25 +693,26 @@ func (p *parser) fastSkip() *Node {
 			}
 		}
 	default:
-		return nil
+		return 0, base, doc, false
 	}
 	for _, k := range pp.simple_keys[:len(pp.simple_keys)-1] {
 		if k.possible {
-			return nil
+			return 0, base, doc, false
 		}
 	}
-	s, ok := scanSkippable(pp.buffer[start:], p.skipKind)
-	if !ok {
-		return nil
-	}
-	doc := base // an implicit document starts at its content
+	doc = base // an implicit document starts at its content
 	if explicit {
 		doc = pp.tokens[pp.tokens_head].start_mark
 	}
+	return start, base, doc, true
+}
 
-	// The scanner moves past the document, to the start of its "---"
-	// line or the input's end, as if it had scanned it; the parser is
-	// between documents again, where a next document needs its "---".
+// fastEnd moves the scanner past the document s describes, which starts at
+// byte start (mark base), to the start of its "---" line or the input's
+// end, as if it had scanned it; the parser is between documents again,
+// where a next document needs its "---".
+func (p *parser) fastEnd(start int, base yaml_mark_t, s skipScan) {
+	pp := &p.parser
 	pp.buffer_pos = start + s.end
 	pp.unread += pp.mark.index - base.index - s.chars
 	pp.mark = yaml_mark_t{index: base.index + s.chars, line: base.line + s.lines, column: s.col}
@@ -694,18 +734,4 @@ func (p *parser) fastSkip() *Node {
 	if !yaml_parser_fetch_more_tokens(pp) {
 		p.fail()
 	}
-
-	nodes := new([4]Node)
-	d, root, kind, value := &nodes[0], &nodes[1], &nodes[2], &nodes[3]
-	line := base.line + 1
-	*d = Node{Kind: DocumentNode, Line: doc.line + 1, Column: doc.column + 1, Content: []*Node{root}}
-	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line, Column: 1, Content: []*Node{kind, value}}
-	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Style: s.keyStyle, Line: line + s.key.line, Column: 1}
-	*value = Node{Kind: ScalarNode, Tag: strTag, Value: s.kind, Style: s.style, Line: line + s.value.line, Column: s.value.column + 1}
-	if s.style == 0 {
-		value.Tag = resolvedTag(s.kind)
-	}
-	p.doc = d
-	p.fastSkipped++
-	return d
 }

@@ -1,0 +1,613 @@
+package yaml
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// inzone: this file is not upstream's. It builds the node tree of a
+// document in plain block YAML without libyaml's scanner, as fastSkip skips
+// one of a kind nobody reads.
+//
+// A document is taken when scanBuildable accepts it (the subset fastSkip
+// checks, any kind or none: libyaml parses every such document without
+// error, and it ends at the next "---" line or the input's end) and the
+// builder knows every construct in it: block mappings and sequences,
+// plain scalars over one line or several, quoted scalars on one line,
+// literal block scalars with content, empty flow collections ([] and {})
+// and comments. On anything else (an empty value, a folded block scalar, a
+// quoted scalar over several lines, a merge key) it gives up, having
+// changed nothing, and libyaml parses the document as ever. The nodes are
+// those the parser would build from libyaml's events: kinds, tags, styles,
+// values and positions (lines, and columns in characters).
+
+// fastBuild builds the next document, when it starts here and is in the
+// subset, and returns its node; nil, having changed nothing, for the
+// document to be parsed.
+func (p *parser) fastBuild() *Node {
+	start, base, doc, ok := p.fastStart()
+	if !ok {
+		return nil
+	}
+	text := p.parser.buffer[start:]
+	s, ok := scanBuildable(text)
+	if !ok {
+		return nil
+	}
+	// Each document has its own chunks of nodes and pointers, as in
+	// document.
+	p.slab, p.slabSize, p.ptrs, p.ptrsSize = nil, 0, nil, 0
+	b := fastBuilder{p: p, text: text[:s.end], line0: base.line, starts: p.fastLines[:0]}
+	b.split()
+	p.fastLines = b.starts
+	root := b.mapping(0, 0)
+	if root == nil || b.i != b.lines() {
+		return nil
+	}
+	p.fastEnd(start, base, s)
+	d := b.node(DocumentNode, "", 0, "", 0, 0)
+	d.Line, d.Column = doc.line+1, doc.column+1
+	d.Content = append(p.content(nil), root)
+	p.doc = d
+	p.fastBuilt++
+	return d
+}
+
+// fastBuilder builds the nodes of one document's text. Each node's
+// builder starts at its first line (b.i) and leaves b.i at the next line
+// with content after the node (or at the end).
+type fastBuilder struct {
+	p      *parser
+	text   []byte
+	starts []int // where each line starts, and one past the last
+	line0  int   // the text's first line in the input, 0-based
+	i      int   // the current line
+}
+
+// split lists the lines of the text. The last one's end is one past the
+// text when it has no line break.
+func (b *fastBuilder) split() {
+	i := 0
+	for i < len(b.text) {
+		b.starts = append(b.starts, i)
+		j := bytes.IndexByte(b.text[i:], '\n')
+		if j < 0 {
+			i = len(b.text) + 1
+			break
+		}
+		i += j + 1
+	}
+	b.starts = append(b.starts, i)
+}
+
+func (b *fastBuilder) lines() int { return len(b.starts) - 1 }
+
+// line is line i without its line break.
+func (b *fastBuilder) line(i int) []byte {
+	return b.text[b.starts[i]:min(b.starts[i+1]-1, len(b.text))]
+}
+
+// broken says whether line i ends with a line break (the last line of the
+// input may not).
+func (b *fastBuilder) broken(i int) bool { return b.starts[i+1]-1 < len(b.text) }
+
+func indentOf(l []byte) int {
+	n := 0
+	for n < len(l) && l[n] == ' ' {
+		n++
+	}
+	return n
+}
+
+// next moves b.i to the first line after line i with content: neither
+// blank nor a comment.
+func (b *fastBuilder) next(i int) {
+	for i++; i < b.lines(); i++ {
+		l := b.line(i)
+		if n := indentOf(l); n < len(l) && l[n] != '#' {
+			break
+		}
+	}
+	b.i = i
+}
+
+// node is a new node at byte off of line i, carved out of the parser's
+// slab as the parser's own are.
+func (b *fastBuilder) node(kind Kind, tag string, style Style, value string, i, off int) *Node {
+	p := b.p
+	if len(p.slab) == 0 {
+		p.slabSize = min(max(2*p.slabSize, 8), 64)
+		p.slab = make([]Node, p.slabSize)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	n.Kind, n.Tag, n.Value, n.Style = kind, tag, value, style
+	if kind != DocumentNode {
+		n.Line = b.line0 + i + 1
+		n.Column = column(b.line(i)[:off]) + 1
+	}
+	return n
+}
+
+// column is the number of characters in prefix.
+func column(prefix []byte) int {
+	for _, c := range prefix {
+		if c >= utf8.RuneSelf {
+			return utf8.RuneCount(prefix)
+		}
+	}
+	return len(prefix)
+}
+
+func (b *fastBuilder) add(parent, child *Node) {
+	if len(parent.Content) == cap(parent.Content) {
+		parent.Content = b.p.content(parent.Content)
+	}
+	parent.Content = append(parent.Content, child)
+}
+
+// str is the parser's text(s).
+func (b *fastBuilder) str(s []byte) string { return b.p.text(s) }
+
+// scratchStr is str(s) for s written into the parser's scratch buffer
+// (fastBuf[:0] appended to), whose array, grown, serves the next value.
+func (b *fastBuilder) scratchStr(s []byte) string {
+	b.p.fastBuf = s[:0]
+	return b.p.text(s)
+}
+
+// mapping builds the block mapping whose first key is at byte off of line
+// b.i, at indentation n.
+func (b *fastBuilder) mapping(n, off int) *Node {
+	m := b.node(MappingNode, mapTag, 0, "", b.i, off)
+	for {
+		rest := b.line(b.i)[off:]
+		k := keyEnd(rest)
+		if k < 0 {
+			return nil
+		}
+		key := b.scalarText(rest[:k], b.i, off)
+		if key == nil || key.Style == 0 && key.Value == "<<" {
+			return nil // a merge key: left to libyaml
+		}
+		j := k + 1
+		for j < len(rest) && rest[j] == ' ' {
+			j++
+		}
+		var value *Node
+		if v := rest[j:]; len(v) == 0 || v[0] == '#' {
+			value = b.nested(n, true, off+k+1)
+		} else {
+			value = b.value(off+j, n, true)
+		}
+		if value == nil {
+			return nil
+		}
+		b.add(m, key)
+		b.add(m, value)
+		if b.i == b.lines() {
+			return m
+		}
+		l := b.line(b.i)
+		if ind := indentOf(l); ind != n || isEntry(l[ind:]) {
+			return m
+		}
+		off = n
+	}
+}
+
+// sequence builds the block sequence whose first "-" starts line b.i, at
+// indentation n.
+func (b *fastBuilder) sequence(n int) *Node {
+	s := b.node(SequenceNode, seqTag, 0, "", b.i, n)
+	for {
+		rest := b.line(b.i)[n:]
+		j := 1
+		for j < len(rest) && rest[j] == ' ' {
+			j++
+		}
+		var item *Node
+		switch v := rest[j:]; {
+		case len(v) == 0 || v[0] == '#':
+			item = b.nested(n, false, n+1)
+		case keyEnd(v) >= 0:
+			item = b.mapping(n+j, n+j) // a compact mapping
+		default:
+			item = b.value(n+j, n, true)
+		}
+		if item == nil {
+			return nil
+		}
+		b.add(s, item)
+		if b.i == b.lines() {
+			return s
+		}
+		l := b.line(b.i)
+		if ind := indentOf(l); ind != n || !isEntry(l[ind:]) {
+			return s
+		}
+	}
+}
+
+// nested builds the node under a key or "-" with nothing after it on its
+// line b.i, whose collection is at indentation parent: a collection or a
+// scalar on the lines after it, or else an empty value, a null that libyaml
+// puts right after the ":" or "-", which ends at byte end of that line.
+// sameSeq allows a sequence at the parent's own indentation (under a key).
+func (b *fastBuilder) nested(parent int, sameSeq bool, end int) *Node {
+	i := b.i
+	b.next(i)
+	if b.i < b.lines() {
+		l := b.line(b.i)
+		n := indentOf(l)
+		rest := l[n:]
+		switch {
+		case n > parent && isEntry(rest), n == parent && sameSeq && isEntry(rest):
+			return b.sequence(n)
+		case n > parent && keyEnd(rest) >= 0:
+			return b.mapping(n, n)
+		case n > parent:
+			return b.value(n, parent, false)
+		}
+	}
+	return b.node(ScalarNode, nullTag, 0, "", i, end)
+}
+
+// value builds the scalar (or empty flow collection) at byte off of line
+// b.i, in a collection at indentation parent; block says whether a block
+// scalar may start there.
+func (b *fastBuilder) value(off, parent int, block bool) *Node {
+	i := b.i
+	v := b.line(i)[off:]
+	switch v[0] {
+	case '\'', '"':
+		end, _, ok := quotedEnd(v)
+		if !ok {
+			return nil
+		}
+		if end < 0 {
+			return b.quoted(off)
+		}
+		n := b.scalarText(v[:end], i, off)
+		b.next(i)
+		return n
+	case '[', '{':
+		n := b.node(SequenceNode, seqTag, FlowStyle, "", i, off)
+		if v[0] == '{' {
+			n.Kind, n.Tag = MappingNode, mapTag
+		}
+		b.next(i)
+		return n
+	case '|', '>':
+		if !block {
+			return nil
+		}
+		return b.blockScalar(v, off, parent)
+	}
+	return b.plain(off, parent+1)
+}
+
+// scalarText is the scalar written as t (a key, or a value on one line)
+// at byte off of line i: plain, or quoted with its quotes.
+func (b *fastBuilder) scalarText(t []byte, i, off int) *Node {
+	switch t[0] {
+	case '\'':
+		return b.node(ScalarNode, strTag, SingleQuotedStyle, b.str(singleQuoted(t)), i, off)
+	case '"':
+		body := t[1 : len(t)-1]
+		if bytes.IndexByte(body, '\\') < 0 {
+			return b.node(ScalarNode, strTag, DoubleQuotedStyle, b.str(body), i, off)
+		}
+		s, ok := unescape(b.p.fastBuf[:0], body)
+		if !ok {
+			return nil
+		}
+		return b.node(ScalarNode, strTag, DoubleQuotedStyle, b.scratchStr(s), i, off)
+	}
+	value := b.str(bytes.TrimRight(t, " "))
+	return b.node(ScalarNode, resolvedTag(value), 0, value, i, off)
+}
+
+// plain builds the plain scalar at byte off of line b.i, which lines
+// indented at least minCol continue, folded as libyaml folds them: one
+// line break is a space, and n blank lines are n line breaks.
+func (b *fastBuilder) plain(off, minCol int) *Node {
+	first := b.i
+	v := b.line(first)[off:]
+	end, _ := plainEnd(v)
+	text := bytes.TrimRight(v[:end], " ")
+	last := first
+	var folded []byte
+	if end == len(v) {
+		blank := 0
+		for i := first + 1; i < b.lines(); i++ {
+			l := b.line(i)
+			n := indentOf(l)
+			if n == len(l) {
+				blank++
+				continue
+			}
+			if l[n] == '#' || n < minCol {
+				break
+			}
+			rest := l[n:]
+			e, ok := plainEnd(rest)
+			if !ok {
+				return nil
+			}
+			if folded == nil {
+				folded = append(b.p.fastBuf[:0], text...)
+			}
+			if blank == 0 {
+				folded = append(folded, ' ')
+			}
+			for ; blank > 0; blank-- {
+				folded = append(folded, '\n')
+			}
+			folded = append(folded, bytes.TrimRight(rest[:e], " ")...)
+			last = i
+			if e < len(rest) {
+				break // a comment ends it
+			}
+		}
+	}
+	var value string
+	if folded != nil {
+		value = b.scratchStr(folded)
+	} else {
+		value = b.str(text)
+	}
+	if value == "<<" {
+		return nil // a merge tag: left to libyaml
+	}
+	n := b.node(ScalarNode, resolvedTag(value), 0, value, first, off)
+	b.next(last)
+	return n
+}
+
+// blockScalar builds the block scalar whose header ("|" or ">", then "-",
+// "+" or nothing) starts v, at byte off of line b.i, in a collection at
+// indentation parent: its content is the lines after it indented past
+// parent. Its text is libyaml's: the lines without their indentation, the
+// line breaks between them kept (literal) or folded into spaces between
+// lines that do not start with a space (folded), the last ones chomped.
+func (b *fastBuilder) blockScalar(v []byte, off, parent int) *Node {
+	head := b.i
+	folded := v[0] == '>'
+	chomp := byte(0)
+	if len(v) > 1 && (v[1] == '-' || v[1] == '+') {
+		chomp = v[1]
+	}
+	content := 0
+	lastContent := -1
+	end := head + 1 // one past the scalar's last line
+	for i := head + 1; i < b.lines(); i++ {
+		l := b.line(i)
+		n := indentOf(l)
+		if n == len(l) && (content == 0 || n <= content) {
+			end = i + 1 // an empty line
+			continue
+		}
+		if content == 0 {
+			if n <= parent {
+				break
+			}
+			content = n
+		}
+		if n < content {
+			break
+		}
+		lastContent, end = i, i+1
+	}
+	if lastContent < 0 {
+		return nil // no content: left to libyaml
+	}
+	s := b.p.fastBuf[:0]
+	breaks := 0           // empty lines since the last content line
+	leadingBreak := false // the last content line's line break, not yet written
+	leadingBlank := false // whether the last content line starts with a space
+	for i := head + 1; i <= lastContent; i++ {
+		l := b.line(i)
+		if len(l) <= content && indentOf(l) == len(l) {
+			breaks++
+			continue
+		}
+		blank := l[content] == ' '
+		if leadingBreak {
+			if !folded || leadingBlank || blank {
+				s = append(s, '\n')
+			} else if breaks == 0 {
+				s = append(s, ' ')
+			}
+		}
+		for ; breaks > 0; breaks-- {
+			s = append(s, '\n')
+		}
+		s = append(s, l[content:]...)
+		leadingBreak, leadingBlank = b.broken(i), blank
+	}
+	if chomp != '-' && leadingBreak {
+		s = append(s, '\n')
+	}
+	if chomp == '+' {
+		for i := lastContent + 1; i < end; i++ {
+			if b.broken(i) {
+				s = append(s, '\n')
+			}
+		}
+	}
+	style := LiteralStyle
+	if folded {
+		style = FoldedStyle
+	}
+	n := b.node(ScalarNode, strTag, style, b.scratchStr(s), head, off)
+	b.next(end - 1)
+	return n
+}
+
+// quoted builds the quoted scalar at byte off of line b.i that goes on
+// over the lines after it, whatever their indentation, folded as libyaml
+// folds it: a line break between two lines' text is a space, n empty lines
+// are n line breaks, and an escaped line break (double quotes) is nothing;
+// the blanks around a line break are dropped.
+func (b *fastBuilder) quoted(off int) *Node {
+	first := b.i
+	q := b.line(first)[off]
+	s := b.p.fastBuf[:0]
+	pos := off + 1
+	for i := first; i < b.lines(); {
+		l := b.line(i)
+		keep := len(s) // s without the blanks at the line's end
+		escapedBreak := false
+		j := pos
+	line:
+		for j < len(l) {
+			c := l[j]
+			switch {
+			case c == q && q == '\'' && j+1 < len(l) && l[j+1] == '\'':
+				s = append(s, '\'')
+				j += 2
+			case c == q:
+				v := b.scratchStr(s)
+				style := SingleQuotedStyle
+				if q == '"' {
+					style = DoubleQuotedStyle
+				}
+				n := b.node(ScalarNode, strTag, style, v, first, off)
+				b.next(i)
+				return n
+			case c == '\\' && q == '"':
+				if j+1 == len(l) {
+					escapedBreak = true
+					break line
+				}
+				var n int
+				var ok bool
+				if s, n, ok = appendEscape(s, l[j+1:]); !ok {
+					return nil
+				}
+				j += 1 + n
+			case c == ' ':
+				s = append(s, c)
+				j++
+				continue
+			default:
+				s = append(s, c)
+				j++
+			}
+			keep = len(s)
+		}
+		if !escapedBreak {
+			s = s[:keep]
+		}
+		breaks := 0
+		for i++; i < b.lines(); i++ {
+			if l := b.line(i); indentOf(l) != len(l) {
+				break
+			}
+			breaks++
+		}
+		if !escapedBreak && breaks == 0 {
+			s = append(s, ' ')
+		}
+		for ; breaks > 0; breaks-- {
+			s = append(s, '\n')
+		}
+		if i < b.lines() {
+			pos = indentOf(b.line(i))
+		}
+	}
+	return nil // not closed: libyaml reports it
+}
+
+// singleQuoted is the text of a single-quoted scalar on one line, t with
+// its quotes.
+func singleQuoted(t []byte) []byte {
+	t = t[1 : len(t)-1]
+	if bytes.IndexByte(t, '\'') < 0 {
+		return t
+	}
+	return bytes.ReplaceAll(t, []byte("''"), []byte("'"))
+}
+
+// unescape appends t, a double-quoted scalar's text on one line, to s with
+// its escapes decoded as libyaml decodes them.
+func unescape(s, t []byte) ([]byte, bool) {
+	for j := 0; j < len(t); j++ {
+		if t[j] != '\\' {
+			s = append(s, t[j])
+			continue
+		}
+		var n int
+		var ok bool
+		if s, n, ok = appendEscape(s, t[j+1:]); !ok {
+			return nil, false
+		}
+		j += n
+	}
+	return s, true
+}
+
+// appendEscape appends the text of the escape whose "\\" comes right
+// before t to s, and says how many bytes of t it takes; quotedEnd has
+// checked it, as libyaml does.
+func appendEscape(s, t []byte) (_ []byte, n int, ok bool) {
+	if len(t) == 0 {
+		return s, 0, false
+	}
+	switch t[0] {
+	case '0':
+		return append(s, 0), 1, true
+	case 'a':
+		return append(s, '\x07'), 1, true
+	case 'b':
+		return append(s, '\x08'), 1, true
+	case 't':
+		return append(s, '\t'), 1, true
+	case 'n':
+		return append(s, '\n'), 1, true
+	case 'v':
+		return append(s, '\x0b'), 1, true
+	case 'f':
+		return append(s, '\x0c'), 1, true
+	case 'r':
+		return append(s, '\r'), 1, true
+	case 'e':
+		return append(s, '\x1b'), 1, true
+	case ' ', '"', '\'', '\\':
+		return append(s, t[0]), 1, true
+	case 'N':
+		return append(s, "\u0085"...), 1, true
+	case '_':
+		return append(s, "\u00a0"...), 1, true
+	case 'L':
+		return append(s, "\u2028"...), 1, true
+	case 'P':
+		return append(s, "\u2029"...), 1, true
+	case 'x':
+		n = 2
+	case 'u':
+		n = 4
+	case 'U':
+		n = 8
+	default:
+		return s, 0, false
+	}
+	if len(t) < 1+n {
+		return s, 0, false
+	}
+	r := 0
+	for _, h := range t[1 : 1+n] {
+		switch {
+		case h >= '0' && h <= '9':
+			r = r<<4 | int(h-'0')
+		case h >= 'a' && h <= 'f':
+			r = r<<4 | int(h-'a'+10)
+		case h >= 'A' && h <= 'F':
+			r = r<<4 | int(h-'A'+10)
+		default:
+			return s, 0, false
+		}
+	}
+	return utf8.AppendRune(s, rune(r)), 1 + n, true
+}
