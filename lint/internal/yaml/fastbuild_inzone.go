@@ -555,59 +555,13 @@ func appendEscape(s, t []byte) (_ []byte, n int, ok bool) {
 	if len(t) == 0 {
 		return s, 0, false
 	}
-	switch t[0] {
-	case '0':
-		return append(s, 0), 1, true
-	case 'a':
-		return append(s, '\x07'), 1, true
-	case 'b':
-		return append(s, '\x08'), 1, true
-	case 't':
-		return append(s, '\t'), 1, true
-	case 'n':
-		return append(s, '\n'), 1, true
-	case 'v':
-		return append(s, '\x0b'), 1, true
-	case 'f':
-		return append(s, '\x0c'), 1, true
-	case 'r':
-		return append(s, '\r'), 1, true
-	case 'e':
-		return append(s, '\x1b'), 1, true
-	case ' ', '"', '\'', '\\':
-		return append(s, t[0]), 1, true
-	case 'N':
-		return append(s, "\u0085"...), 1, true
-	case '_':
-		return append(s, "\u00a0"...), 1, true
-	case 'L':
-		return append(s, "\u2028"...), 1, true
-	case 'P':
-		return append(s, "\u2029"...), 1, true
-	case 'x':
-		n = 2
-	case 'u':
-		n = 4
-	case 'U':
-		n = 8
+	switch n := escapeDigits(t[0]); {
+	case n < 0 || len(t) < 1+n:
+		return s, 0, false
+	case n == 0:
+		return append(s, escapeTexts[t[0]]...), 1, true
 	default:
-		return s, 0, false
+		r, ok := escapeHex(t[1 : 1+n])
+		return utf8.AppendRune(s, r), 1 + n, ok
 	}
-	if len(t) < 1+n {
-		return s, 0, false
-	}
-	r := 0
-	for _, h := range t[1 : 1+n] {
-		switch {
-		case h >= '0' && h <= '9':
-			r = r<<4 | int(h-'0')
-		case h >= 'a' && h <= 'f':
-			r = r<<4 | int(h-'a'+10)
-		case h >= 'A' && h <= 'F':
-			r = r<<4 | int(h-'A'+10)
-		default:
-			return s, 0, false
-		}
-	}
-	return utf8.AppendRune(s, rune(r)), 1 + n, true
 }

@@ -570,36 +570,16 @@ func quotedRest(v []byte, q byte) (end int, escaped, ok bool) {
 			if j+1 == len(v) {
 				return -1, true, true // an escaped line break
 			}
-			n := 0
-			switch v[j+1] {
-			case '0', 'a', 'b', 't', 'n', 'v', 'f', 'r', 'e', ' ', '"', '\'', '\\', 'N', '_', 'L', 'P':
-			case 'x':
-				n = 2
-			case 'u':
-				n = 4
-			case 'U':
-				n = 8
-			default:
+			n := escapeDigits(v[j+1])
+			if n < 0 {
 				return 0, false, false
 			}
 			if n > 0 {
 				if j+2+n > len(v) {
 					return 0, false, false
 				}
-				r := 0
-				for _, h := range v[j+2 : j+2+n] {
-					switch {
-					case h >= '0' && h <= '9':
-						r = r<<4 | int(h-'0')
-					case h >= 'a' && h <= 'f':
-						r = r<<4 | int(h-'a'+10)
-					case h >= 'A' && h <= 'F':
-						r = r<<4 | int(h-'A'+10)
-					default:
-						return 0, false, false
-					}
-				}
-				if r >= 0xD800 && r <= 0xDFFF || r > 0x10FFFF {
+				r, ok := escapeHex(v[j+2 : j+2+n])
+				if !ok || r >= 0xD800 && r <= 0xDFFF || r > 0x10FFFF {
 					return 0, false, false
 				}
 			}
@@ -607,6 +587,48 @@ func quotedRest(v []byte, q byte) (end int, escaped, ok bool) {
 		}
 	}
 	return -1, escaped, true
+}
+
+// escapeDigits is how many hex digits follow the letter c of an escape in a
+// double-quoted scalar: 2, 4 or 8 (\x, \u, \U), 0 for the letters libyaml
+// takes alone, -1 for the others, which it refuses.
+func escapeDigits(c byte) int {
+	switch c {
+	case 'x':
+		return 2
+	case 'u':
+		return 4
+	case 'U':
+		return 8
+	}
+	if int(c) < len(escapeTexts) && escapeTexts[c] != "" {
+		return 0
+	}
+	return -1
+}
+
+// escapeTexts are the texts of the escapes of one letter.
+var escapeTexts = [128]string{
+	'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", 'n': "\n", 'v': "\v", 'f': "\f", 'r': "\r", 'e': "\x1b",
+	' ': " ", '"': "\"", '\'': "'", '\\': "\\", 'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029",
+}
+
+// escapeHex is the code point an escape's hex digits give.
+func escapeHex(h []byte) (rune, bool) {
+	r := rune(0)
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // quotedText is the value of a quoted scalar on one line, v up to its
