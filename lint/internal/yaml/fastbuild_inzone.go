@@ -13,13 +13,13 @@ import (
 // checks, any kind or none: libyaml parses every such document without
 // error, and it ends at the next "---" line or the input's end) and the
 // builder knows every construct in it: block mappings and sequences,
-// plain scalars over one line or several, quoted scalars on one line,
-// literal block scalars with content, empty flow collections ([] and {})
-// and comments. On anything else (an empty value, a folded block scalar, a
-// quoted scalar over several lines, a merge key) it gives up, having
-// changed nothing, and libyaml parses the document as ever. The nodes are
-// those the parser would build from libyaml's events: kinds, tags, styles,
-// values and positions (lines, and columns in characters).
+// plain scalars over one line or several, quoted scalars (escapes and
+// folds), literal and folded block scalars with content, empty values,
+// empty flow collections ([] and {}) and comments. On anything else (a
+// block scalar without content, a merge key) it gives up, having changed
+// nothing, and libyaml parses the document as ever. The nodes are those the
+// parser would build from libyaml's events: kinds, tags, styles, values and
+// positions (lines, and columns in characters).
 
 // fastBuild builds the next document, when it starts here and is in the
 // subset, and returns its node; nil, having changed nothing, for the
