@@ -16,14 +16,17 @@ import (
 // plain scalars over one line or several, quoted scalars (escapes and
 // folds), literal and folded block scalars with content, empty values,
 // empty flow collections ([] and {}) and comments. On anything else (a
-// block scalar without content, a merge key) it gives up, having changed
-// nothing, and libyaml parses the document as ever. The nodes are those the
-// parser would build from libyaml's events: kinds, tags, styles, values and
-// positions (lines, and columns in characters).
+// block scalar without content, a merge key), and for a document whose
+// kind the caller skips (fastSkip takes those it can; libyaml builds no
+// nodes past their kind), it gives up and libyaml parses the document as
+// ever: the scanner and the parser's state are untouched then, only
+// scratch space (node chunks, fastLines, fastBuf, texts) is. The nodes
+// are those the parser would build from libyaml's events: kinds, tags,
+// styles, values and positions (lines, and columns in characters).
 
 // fastBuild builds the next document, when it starts here and is in the
-// subset, and returns its node; nil, having changed nothing, for the
-// document to be parsed.
+// subset, and returns its node; nil, with the scanner and the parser as
+// they were, for the document to be parsed.
 func (p *parser) fastBuild() *Node {
 	start, base, doc, ok := p.fastStart()
 	if !ok {
@@ -41,7 +44,7 @@ func (p *parser) fastBuild() *Node {
 	b.split()
 	p.fastLines = b.starts
 	root := b.mapping(0, 0)
-	if root == nil || b.i != b.lines() {
+	if root == nil || b.i != b.lines() || p.skipKind != nil && skippedKind(root, p.skipKind) {
 		return nil
 	}
 	p.fastEnd(start, base, s)
@@ -53,13 +56,26 @@ func (p *parser) fastBuild() *Node {
 	return d
 }
 
+// skippedKind says whether the parser would build no nodes past the kind
+// of a document with this root mapping (parser.mapping): the value of its
+// first "kind" key is a scalar that skip says yes to.
+func skippedKind(root *Node, skip func(kind string) bool) bool {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "kind" {
+			v := root.Content[i+1]
+			return v.Kind == ScalarNode && skip(v.Value)
+		}
+	}
+	return false
+}
+
 // fastBuilder builds the nodes of one document's text. Each node's
 // builder starts at its first line (b.i) and leaves b.i at the next line
 // with content after the node (or at the end).
 type fastBuilder struct {
 	p      *parser
 	text   []byte
-	starts []int // where each line starts, and one past the last
+	starts []int // where each line starts, then where a next one would: len(text), or len(text)+1 after a last line with no line break
 	line0  int   // the text's first line in the input, 0-based
 	i      int   // the current line
 }
@@ -168,7 +184,7 @@ func (b *fastBuilder) mapping(n, off int) *Node {
 		}
 		key := b.scalarText(rest[:k], b.i, off)
 		if key == nil || key.Style == 0 && key.Value == "<<" {
-			return nil // a merge key: left to libyaml
+			return nil // an escape it cannot decode, or a merge key: left to libyaml
 		}
 		j := k + 1
 		for j < len(rest) && rest[j] == ' ' {
@@ -176,7 +192,7 @@ func (b *fastBuilder) mapping(n, off int) *Node {
 		}
 		var value *Node
 		if v := rest[j:]; len(v) == 0 || v[0] == '#' {
-			value = b.nested(n, true, off+k+1)
+			value = b.nested(n, true, off+k+1) // a null goes right after the ":"
 		} else {
 			value = b.value(off+j, n, true)
 		}
@@ -209,7 +225,7 @@ func (b *fastBuilder) sequence(n int) *Node {
 		var item *Node
 		switch v := rest[j:]; {
 		case len(v) == 0 || v[0] == '#':
-			item = b.nested(n, false, n+1)
+			item = b.nested(n, false, n+1) // a null goes right after the "-"
 		case keyEnd(v) >= 0:
 			item = b.mapping(n+j, n+j) // a compact mapping
 		default:
@@ -232,9 +248,10 @@ func (b *fastBuilder) sequence(n int) *Node {
 // nested builds the node under a key or "-" with nothing after it on its
 // line b.i, whose collection is at indentation parent: a collection or a
 // scalar on the lines after it, or else an empty value, a null that libyaml
-// puts right after the ":" or "-", which ends at byte end of that line.
-// sameSeq allows a sequence at the parent's own indentation (under a key).
-func (b *fastBuilder) nested(parent int, sameSeq bool, end int) *Node {
+// puts right after the ":" or "-" (at byte nullOff of that line, the
+// token's end mark). sameSeq allows a sequence at the parent's own
+// indentation (under a key).
+func (b *fastBuilder) nested(parent int, sameSeq bool, nullOff int) *Node {
 	i := b.i
 	b.next(i)
 	if b.i < b.lines() {
@@ -250,7 +267,7 @@ func (b *fastBuilder) nested(parent int, sameSeq bool, end int) *Node {
 			return b.value(n, parent, false)
 		}
 	}
-	return b.node(ScalarNode, nullTag, 0, "", i, end)
+	return b.node(ScalarNode, nullTag, 0, "", i, nullOff)
 }
 
 // value builds the scalar (or empty flow collection) at byte off of line
@@ -403,6 +420,9 @@ func (b *fastBuilder) blockScalar(v []byte, off, parent int) *Node {
 		return nil // no content: left to libyaml
 	}
 	s := b.p.fastBuf[:0]
+	// As in libyaml's scanner: leadingBreak and leadingBlank are its
+	// leading_break and leading_blank (the last content line's), blank
+	// its trailing_blank (this line's), breaks its trailing_breaks.
 	breaks := 0           // empty lines since the last content line
 	leadingBreak := false // the last content line's line break, not yet written
 	leadingBlank := false // whether the last content line starts with a space
@@ -549,19 +569,20 @@ func unescape(s, t []byte) ([]byte, bool) {
 }
 
 // appendEscape appends the text of the escape whose "\\" comes right
-// before t to s, and says how many bytes of t it takes; quotedEnd has
-// checked it, as libyaml does.
-func appendEscape(s, t []byte) (_ []byte, n int, ok bool) {
+// before t to s, and says how many bytes of t it takes. The document's
+// check (quotedRest) has refused the escapes libyaml refuses, surrogates
+// and code points past Unicode's among them.
+func appendEscape(s, t []byte) (_ []byte, size int, ok bool) {
 	if len(t) == 0 {
 		return s, 0, false
 	}
-	switch n := escapeDigits(t[0]); {
-	case n < 0 || len(t) < 1+n:
+	switch digits := escapeDigits(t[0]); {
+	case digits < 0 || len(t) < 1+digits:
 		return s, 0, false
-	case n == 0:
+	case digits == 0:
 		return append(s, escapeTexts[t[0]]...), 1, true
 	default:
-		r, ok := escapeHex(t[1 : 1+n])
-		return utf8.AppendRune(s, r), 1 + n, ok
+		r, ok := escapeHex(t[1 : 1+digits])
+		return utf8.AppendRune(s, r), 1 + digits, ok
 	}
 }
