@@ -223,11 +223,7 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 	}
 	var n *Node
 	if p.chunked { // inzone: nodes come in slabs
-		if len(p.slab) == 0 {
-			p.slabSize = min(max(2*p.slabSize, 8), 64)
-			p.slab = make([]Node, p.slabSize)
-		}
-		n, p.slab = &p.slab[0], p.slab[1:]
+		n = p.slabNode()
 		// inzone: fields one by one: slab nodes are zero, and a whole
 		// Node written at once pays write barriers for all its pointers.
 		n.Kind, n.Tag, n.Value, n.Style = kind, tag, value, style
@@ -248,11 +244,37 @@ func (p *parser) node(kind Kind, defaultTag, tag, value string) *Node {
 
 func (p *parser) parseChild(parent *Node) *Node {
 	child := p.parse()
-	if p.chunked && len(parent.Content) == cap(parent.Content) { // inzone
+	p.appendChild(parent, child) // inzone
+	return child
+}
+
+// inzone: slabNode is a new zero node carved out of a slab: one allocation
+// per slab rather than one per node. Slabs grow, so small files stay small.
+func (p *parser) slabNode() *Node {
+	if len(p.slab) == 0 {
+		p.slabSize = min(max(2*p.slabSize, 8), 64)
+		p.slab = make([]Node, p.slabSize)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	return n
+}
+
+// inzone: appendChild appends child to parent's Content, which in the
+// chunked mode grows within a chunk of pointers (content).
+func (p *parser) appendChild(parent, child *Node) {
+	if p.chunked && len(parent.Content) == cap(parent.Content) {
 		parent.Content = p.content(parent.Content)
 	}
 	parent.Content = append(parent.Content, child)
-	return child
+}
+
+// inzone: newChunks starts a document's own chunks of nodes and pointers.
+// A chunk holds pointers to every node carved from it, so one shared with
+// the previous document would keep that document's tree, and through its
+// chunks the one before, alive for as long as this one is.
+func (p *parser) newChunks() {
+	p.slab, p.slabSize, p.ptrs, p.ptrsSize = nil, 0, nil, 0
 }
 
 // inzone: content returns c with room for twice as many, carved out of a
@@ -291,11 +313,7 @@ func (p *parser) text(b []byte) string {
 }
 
 func (p *parser) document() *Node {
-	// inzone: each document starts its own chunks of nodes and pointers.
-	// A chunk holds pointers to every node carved from it, so one shared
-	// with the previous document would keep that document's tree, and
-	// through its chunks the one before, alive for as long as this one is.
-	p.slab, p.slabSize, p.ptrs, p.ptrsSize = nil, 0, nil, 0
+	p.newChunks() // inzone
 	n := p.node(DocumentNode, "", "", "")
 	p.doc = n
 	p.expect(yaml_DOCUMENT_START_EVENT)

@@ -37,9 +37,7 @@ func (p *parser) fastBuild() *Node {
 	if !ok {
 		return nil
 	}
-	// Each document has its own chunks of nodes and pointers, as in
-	// document.
-	p.slab, p.slabSize, p.ptrs, p.ptrsSize = nil, 0, nil, 0
+	p.newChunks()
 	b := fastBuilder{p: p, text: text[:s.end], line0: base.line, starts: p.fastLines[:0]}
 	b.split()
 	p.fastLines = b.starts
@@ -107,14 +105,6 @@ func (b *fastBuilder) line(i int) []byte {
 // input may not).
 func (b *fastBuilder) broken(i int) bool { return b.starts[i+1]-1 < len(b.text) }
 
-func indentOf(l []byte) int {
-	n := 0
-	for n < len(l) && l[n] == ' ' {
-		n++
-	}
-	return n
-}
-
 // next moves b.i to the first line after line i with content: neither
 // blank nor a comment.
 func (b *fastBuilder) next(i int) {
@@ -130,13 +120,7 @@ func (b *fastBuilder) next(i int) {
 // node is a new node at byte off of line i, carved out of the parser's
 // slab as the parser's own are.
 func (b *fastBuilder) node(kind Kind, tag string, style Style, value string, i, off int) *Node {
-	p := b.p
-	if len(p.slab) == 0 {
-		p.slabSize = min(max(2*p.slabSize, 8), 64)
-		p.slab = make([]Node, p.slabSize)
-	}
-	n := &p.slab[0]
-	p.slab = p.slab[1:]
+	n := b.p.slabNode()
 	n.Kind, n.Tag, n.Value, n.Style = kind, tag, value, style
 	if kind != DocumentNode {
 		n.Line = b.line0 + i + 1
@@ -153,13 +137,6 @@ func column(prefix []byte) int {
 		}
 	}
 	return len(prefix)
-}
-
-func (b *fastBuilder) add(parent, child *Node) {
-	if len(parent.Content) == cap(parent.Content) {
-		parent.Content = b.p.content(parent.Content)
-	}
-	parent.Content = append(parent.Content, child)
 }
 
 // str is the parser's text(s).
@@ -199,8 +176,8 @@ func (b *fastBuilder) mapping(n, off int) *Node {
 		if value == nil {
 			return nil
 		}
-		b.add(m, key)
-		b.add(m, value)
+		b.p.appendChild(m, key)
+		b.p.appendChild(m, value)
 		if b.i == b.lines() {
 			return m
 		}
@@ -234,7 +211,7 @@ func (b *fastBuilder) sequence(n int) *Node {
 		if item == nil {
 			return nil
 		}
-		b.add(s, item)
+		b.p.appendChild(s, item)
 		if b.i == b.lines() {
 			return s
 		}

@@ -184,23 +184,26 @@ func lineEnd(text []byte, i int) int {
 	return len(text)
 }
 
+// indentOf is the number of spaces l starts with.
+func indentOf(l []byte) int {
+	n := 0
+	for n < len(l) && l[n] == ' ' {
+		n++
+	}
+	return n
+}
+
 // blankOrComment says whether l is spaces, then maybe a comment after at
 // least one of them (or nothing).
 func blankOrComment(l []byte) bool {
-	j := 0
-	for j < len(l) && l[j] == ' ' {
-		j++
-	}
+	j := indentOf(l)
 	return j == len(l) || l[j] == '#' && j > 0
 }
 
 // line takes one line of the document's body (no line break), the
 // document's line-th.
 func (sc *skipScanner) line(l []byte, line int) bool {
-	n := 0
-	for n < len(l) && l[n] == ' ' {
-		n++
-	}
+	n := indentOf(l)
 	rest := l[n:]
 	if sc.state == skipInQuoted {
 		// libyaml reads a quoted scalar's lines whatever their indentation.
