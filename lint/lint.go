@@ -186,12 +186,12 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 	}
 	err := eachDocument(f.Path, data, fl.skips, func(d *Document) {
 		fl.docs++
-		if fl.mayPutOff && (len(fl.putOff) > 0 || !fl.engine.compiledYet()) {
+		if fl.mayPutOff {
 			if !fl.engine.compiledYet() {
 				fl.putOff = append(fl.putOff, d)
 				return
 			}
-			fl.lintPutOff(ctx)
+			fl.lintPutOff(ctx) // what was put off comes first
 		}
 		fl.lintDocumentOrError(ctx, d)
 	})
@@ -216,7 +216,8 @@ func (fl *fileLinter) lintDocumentOrError(ctx context.Context, d *Document) {
 }
 
 // lintPutOff lints the documents lintFile put off, in their order, and
-// then keeps the file's parse error, as lintFile would have.
+// then keeps the file's parse error, as lintFile would have; with none
+// put off, it does nothing.
 func (fl *fileLinter) lintPutOff(ctx context.Context) {
 	for _, d := range fl.putOff {
 		fl.lintDocumentOrError(ctx, d)
