@@ -64,6 +64,14 @@ type SidecarConfig struct {
 	// HealthPort serves GET /ready (proxied to the admin /ready) for the
 	// kubelet's probes. Default: 15021.
 	HealthPort int32 `json:"healthPort,omitempty"`
+	// OutboundPort is the listener that carries the app's calls to other
+	// services: traffic capture redirects outbound TCP to it, and inzone-xds
+	// serves the listener on it. Default: 15001.
+	OutboundPort int32 `json:"outboundPort,omitempty"`
+	// InboundPort is the listener that receives calls to the app and forwards
+	// them to it: traffic capture redirects inbound TCP to it, and inzone-xds
+	// serves the listener on it. Default: 15006.
+	InboundPort int32 `json:"inboundPort,omitempty"`
 	// ControlPlane is the xDS (ADS) server every proxy connects to.
 	ControlPlane ControlPlaneConfig `json:"controlPlane"`
 }
@@ -140,6 +148,8 @@ const (
 	DefaultLogLevel      = "warning"
 	DefaultAdminPort     = 15000
 	DefaultHealthPort    = 15021
+	DefaultOutboundPort  = 15001
+	DefaultInboundPort   = 15006
 	DefaultXDSAddress    = "inzone-xds.inzone-system.svc"
 	DefaultXDSPort       = 18000
 	DefaultZoneEnvName   = "INZONE_ZONE"
@@ -183,6 +193,12 @@ func (c *Config) Default() {
 	}
 	if s.HealthPort == 0 {
 		s.HealthPort = DefaultHealthPort
+	}
+	if s.OutboundPort == 0 {
+		s.OutboundPort = DefaultOutboundPort
+	}
+	if s.InboundPort == 0 {
+		s.InboundPort = DefaultInboundPort
 	}
 	setIfEmpty(&s.ControlPlane.Address, DefaultXDSAddress)
 	if s.ControlPlane.Port == 0 {
@@ -265,11 +281,7 @@ func (c *Config) Validate() field.ErrorList {
 			errs = append(errs, field.Invalid(sp.Child("resources", "requests").Key(string(name)), q.String(), "must be less than or equal to the limit "+lim.String()))
 		}
 	}
-	errs = append(errs, validatePort(s.AdminPort, sp.Child("adminPort"))...)
-	errs = append(errs, validatePort(s.HealthPort, sp.Child("healthPort"))...)
-	if s.AdminPort == s.HealthPort {
-		errs = append(errs, field.Duplicate(sp.Child("healthPort"), s.HealthPort))
-	}
+	errs = append(errs, validateProxyPorts(s, sp)...)
 	cp := sp.Child("controlPlane")
 	if msgs := validateHost(s.ControlPlane.Address); len(msgs) > 0 {
 		errs = append(errs, field.Invalid(cp.Child("address"), s.ControlPlane.Address, strings.Join(msgs, "; ")))
@@ -338,6 +350,38 @@ func validatePort(port int32, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Invalid(p, port, strings.Join(msgs, "; "))}
 	}
 	return nil
+}
+
+// validateProxyPorts checks the sidecar's four ports: each a port, no two
+// the same, since Envoy binds all of them in the pod's network namespace.
+func validateProxyPorts(s SidecarConfig, sp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[int32]bool{}
+	for _, p := range s.Ports() {
+		errs = append(errs, validatePort(p.Port, sp.Child(p.Field))...)
+		if seen[p.Port] {
+			errs = append(errs, field.Duplicate(sp.Child(p.Field), p.Port))
+		}
+		seen[p.Port] = true
+	}
+	return errs
+}
+
+// ProxyPort is one of the ports the sidecar binds, named by its config field.
+type ProxyPort struct {
+	Field string // the field under sidecar: adminPort, healthPort, outboundPort, inboundPort
+	Port  int32
+}
+
+// Ports lists the ports the sidecar binds, in a fixed order. Traffic capture
+// excludes all but the outbound and inbound ones from redirection.
+func (s SidecarConfig) Ports() []ProxyPort {
+	return []ProxyPort{
+		{"adminPort", s.AdminPort},
+		{"healthPort", s.HealthPort},
+		{"outboundPort", s.OutboundPort},
+		{"inboundPort", s.InboundPort},
+	}
 }
 
 func validateHost(h string) []string {
