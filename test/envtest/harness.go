@@ -77,6 +77,19 @@ type Options struct {
 	// WithoutInzoneWebhook leaves out the harness's own inzone webhook
 	// configuration, for tests that install the chart's.
 	WithoutInzoneWebhook bool
+
+	// Scheduler runs kube-scheduler from the assets folder beside the API
+	// server (no leader election, health on a loopback port).
+	Scheduler bool
+	// Controllers runs kube-controller-manager with these controllers, e.g.
+	// ControllersForPlacement; none when empty.
+	Controllers []string
+	// SchedulerArgs and ControllerManagerArgs are appended to the flags the
+	// harness passes (a later flag wins), e.g. --kube-api-qps.
+	SchedulerArgs, ControllerManagerArgs []string
+	// Kubelet plays the kubelet of every node (see Kubelet): bound pods
+	// become Running and Ready with an IP, deleted ones go away.
+	Kubelet bool
 }
 
 // Env is a running control plane and, once started, the inzone webhook.
@@ -94,6 +107,9 @@ type Env struct {
 
 	mu      sync.Mutex
 	webhook *runningWebhook
+
+	components []*component
+	kubelet    *Kubelet
 }
 
 // AssetsDir is where the harness looks for kube-apiserver and etcd:
@@ -129,8 +145,9 @@ func RepoRoot() (string, error) {
 }
 
 // checkBinaries returns ErrNoBinaries, with advice, when a binary is missing.
-func checkBinaries(dir string) error {
-	for _, b := range []string{"kube-apiserver", "etcd"} {
+// extra names more binaries to check (kube-scheduler, ...).
+func checkBinaries(dir string, extra ...string) error {
+	for _, b := range append([]string{"kube-apiserver", "etcd"}, extra...) {
 		p := filepath.Join(dir, b)
 		if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			return fmt.Errorf("%w: %s is missing or not executable; run `make bin` (hack/build-control-plane.sh) or set %s", ErrNoBinaries, p, EnvAssets)
@@ -187,7 +204,14 @@ func Start(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBinaries(assets); err != nil {
+	var extra []string
+	if opts.Scheduler {
+		extra = append(extra, "kube-scheduler")
+	}
+	if len(opts.Controllers) > 0 {
+		extra = append(extra, "kube-controller-manager")
+	}
+	if err := checkBinaries(assets, extra...); err != nil {
 		return nil, err
 	}
 	setLogger()
@@ -227,12 +251,27 @@ func Start(opts Options) (*Env, error) {
 		_ = te.Stop()
 		return nil, err
 	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: te}, nil
+	e := &Env{Config: cfg, Client: c, Scheme: scheme, env: te}
+	if err := e.startComponents(opts); err != nil {
+		return nil, errors.Join(err, e.Stop())
+	}
+	if opts.Kubelet {
+		if e.kubelet, err = startKubelet(e.Config); err != nil {
+			return nil, errors.Join(err, e.Stop())
+		}
+	}
+	return e, nil
 }
 
-// Stop stops the webhook, if running, then the control plane.
+// Stop stops the kubelet, the scheduler and controller manager and the
+// webhook, if running, then the control plane.
 func (e *Env) Stop() error {
-	errs := []error{e.StopWebhook()}
+	var errs []error
+	if e.kubelet != nil {
+		e.kubelet.stop()
+		e.kubelet = nil
+	}
+	errs = append(errs, e.stopComponents(), e.StopWebhook())
 	if e.env != nil {
 		errs = append(errs, e.env.Stop())
 	}
