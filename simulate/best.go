@@ -6,9 +6,13 @@ import (
 	"sort"
 )
 
-// MaxPlacements bounds BestPlacement's search: the number of (callers,
-// callees) splits it may evaluate.
-const MaxPlacements = 1_000_000
+// Bounds on BestPlacement's input and search.
+const (
+	// MaxPlacements is the most (callers, callees) splits it evaluates.
+	MaxPlacements = 1_000_000
+	// MaxReplicas is the most callers, or callees, it places.
+	MaxReplicas = 100_000
+)
 
 // Placement is one split of callers and callees over zones.
 type Placement struct {
@@ -35,8 +39,8 @@ type Placement struct {
 // MaxPlacements splits.
 func BestPlacement(callers, callees int, capacity Zones, maxSkew int, opts Options) (Placement, error) {
 	switch {
-	case callers <= 0 || callees <= 0:
-		return Placement{}, fmt.Errorf("callers %d, callees %d: want both > 0", callers, callees)
+	case callers <= 0 || callees <= 0 || callers > MaxReplicas || callees > MaxReplicas:
+		return Placement{}, fmt.Errorf("callers %d, callees %d: want both in 1-%d", callers, callees, MaxReplicas)
 	case maxSkew < 1:
 		return Placement{}, fmt.Errorf("max skew %d: want >= 1", maxSkew)
 	}
@@ -47,15 +51,17 @@ func BestPlacement(callers, callees int, capacity Zones, maxSkew int, opts Optio
 			return Placement{}, fmt.Errorf("capacity: zone %q holds %d pods", z, c)
 		}
 		zones = append(zones, z)
-		total += c
 	}
 	sort.Strings(zones)
-	if total < callers+callees {
-		return Placement{}, fmt.Errorf("%d callers and %d callees do not fit in a capacity of %d pods", callers, callees, total)
-	}
+	// Room beyond every pod changes nothing; capping it keeps the sum from
+	// overflowing.
 	caps := make([]int, len(zones))
 	for i, z := range zones {
-		caps[i] = capacity[z]
+		caps[i] = min(capacity[z], callers+callees)
+		total += caps[i]
+	}
+	if total < callers+callees {
+		return Placement{}, fmt.Errorf("%d callers and %d callees do not fit in a capacity of %d pods", callers, callees, total)
 	}
 
 	var (

@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"math"
 	"math/rand"
 	"sort"
 	"strings"
@@ -78,14 +79,22 @@ func TestBestPlacementErrors(t *testing.T) {
 		want             string
 	}{
 		{"pods that do not fit", 5, 5, Zones{"a": 4, "b": 4}, 1, "do not fit"},
-		{"no callers", 0, 5, Zones{"a": 10}, 1, "want both > 0"},
+		{"no callers", 0, 5, Zones{"a": 10}, 1, "want both in 1-"},
+		{"more callees than the bound", 5, MaxReplicas + 1, Zones{"a": math.MaxInt}, 1, "want both in 1-"},
 		{"a negative capacity", 1, 1, Zones{"a": -1, "b": 10}, 1, `zone "a" holds -1`},
 		{"a skew of zero", 3, 3, Zones{"a": 10, "b": 10}, 0, "max skew 0"},
+		{"capacities whose sum would overflow int still place the pods", 3, 3, Zones{"a": math.MaxInt, "b": math.MaxInt, "c": 0}, 1, ""},
 		{"a search too large to finish", 400, 400, Zones{"a": 1000, "b": 1000, "c": 1000, "d": 1000}, 1, "more than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := BestPlacement(tt.callers, tt.callees, tt.capacity, tt.maxSkew, Options{})
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("error %v, want none", err)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
