@@ -2,6 +2,7 @@ package envtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -39,7 +40,13 @@ type component struct {
 	log     *os.File
 	done    chan struct{}
 	waitErr error
+	// grace is how long stop waits after SIGTERM before SIGKILL; 0 means
+	// termGrace.
+	grace time.Duration
 }
+
+// termGrace is how long a component gets to exit after SIGTERM.
+const termGrace = 5 * time.Second
 
 // startComponent runs bin from the assets folder against the API server,
 // with a kubeconfig for the admin user, health served on a free loopback
@@ -80,13 +87,24 @@ func (e *Env) startComponent(ctx context.Context, bin string, flags, extra []str
 		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + filepath.Join(dir, "certs"),
 	}
-	args = append(append(args, flags...), extra...)
-	if c.log, err = os.Create(c.logPath); err != nil {
+	if err := c.start(path, append(append(args, flags...), extra...)); err != nil {
 		return fail(err)
+	}
+	if err := c.waitHealthy(ctx, port); err != nil {
+		return fail(err)
+	}
+	return c, nil
+}
+
+// start runs path with args, its output in the component's log.
+func (c *component) start(path string, args []string) error {
+	var err error
+	if c.log, err = os.Create(c.logPath); err != nil {
+		return err
 	}
 	var out io.Writer = c.log
 	if os.Getenv(EnvVerbose) == "1" {
-		out = io.MultiWriter(c.log, &prefixWriter{prefix: bin + ": ", w: os.Stderr})
+		out = io.MultiWriter(c.log, &prefixWriter{prefix: c.name + ": ", w: os.Stderr})
 	}
 	c.cmd = exec.Command(path, args...)
 	c.cmd.Stdout, c.cmd.Stderr = out, out
@@ -94,16 +112,13 @@ func (e *Env) startComponent(ctx context.Context, bin string, flags, extra []str
 	// when the test process dies without calling Stop.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {
-		return fail(fmt.Errorf("starting %s: %w", bin, err))
+		return fmt.Errorf("starting %s: %w", c.name, err)
 	}
 	go func() {
 		c.waitErr = c.cmd.Wait()
 		close(c.done)
 	}()
-	if err := c.waitHealthy(ctx, port); err != nil {
-		return fail(err)
-	}
-	return c, nil
+	return nil
 }
 
 // waitHealthy polls https://127.0.0.1:port/healthz (served to anonymous
@@ -147,7 +162,7 @@ func (c *component) stop() error {
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-c.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(cmp.Or(c.grace, termGrace)):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			select {
 			case <-c.done:
