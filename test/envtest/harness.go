@@ -5,6 +5,15 @@
 // in each test. The webhook itself is started separately (StartWebhook), so
 // each package chooses its inzone config and fault injection.
 //
+// A package that needs pods placed and published asks Options for
+// kube-scheduler (Scheduler), kube-controller-manager (Controllers, e.g.
+// ControllersForPlacement: Deployments, ReplicaSets, EndpointSlices) and a
+// stand-in Kubelet: child processes in their own process groups, killed
+// with the test process, their logs kept (ComponentLogTail) and copied to
+// stderr with INZONE_E2E_VERBOSE=1. CreateNode makes schedulable nodes in a
+// zone; the Kubelet makes bound pods Running and Ready with an IP, so the
+// EndpointSlice controller publishes them with their nodes' zones.
+//
 // The binaries come from $KUBEBUILDER_ASSETS, else <repo root>/bin, where
 // `make bin` builds them. Without them the tests skip, unless
 // INZONE_E2E_REQUIRED=1 (as in CI), where they fail.
@@ -29,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -571,12 +581,15 @@ func StartT(t testing.TB, opts Options) *Env {
 	return env
 }
 
+// setLogger sends controller-runtime's logs, and client-go's (klog: the
+// Kubelet's informer), to stderr when verbose, else nowhere.
 func setLogger() {
 	loggerOnce.Do(func() {
+		l := discardLogger()
 		if os.Getenv(EnvVerbose) == "1" {
-			ctrl.SetLogger(newStderrLogger())
-			return
+			l = newStderrLogger()
 		}
-		ctrl.SetLogger(discardLogger())
+		ctrl.SetLogger(l)
+		klog.SetLogger(l)
 	})
 }
