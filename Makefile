@@ -74,6 +74,10 @@ bench-lint: ## whole-binary inzone lint on ../shared/corpus 1x/4x/16x, beside co
 bench-audit: bin ## kubectl inzone audit on 10,000 pods and 2,000 Services in the test API server: wall time and peak RSS
 	INZONE_E2E_REQUIRED=1 $(GO) test -run '^$$' -bench AuditLargeCluster -benchtime 1x -timeout 20m ./test/audit
 
+.PHONY: bench-placement
+bench-placement: bin ## 1,000 pods placed through webhook and scheduler on the test API server, and the placement table (INZONE_PLACEMENT_OUT=FILE writes it as JSON)
+	INZONE_E2E_REQUIRED=1 $(GO) test -run '^TestCrossZone$$' -bench Place1000Pods -benchtime 1x -timeout 20m -v ./test/placement
+
 .PHONY: fuzz
 fuzz: ## fuzz each target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzRewriteELBHostnames$$' -fuzztime $(FUZZTIME) ./mutate
