@@ -19,6 +19,10 @@ import (
 // benchPods is how many pods BenchmarkPlace1000Pods places.
 const benchPods = 1000
 
+// benchRuns numbers the benchmark's clusters: -count runs it again in the
+// same control plane, and node names must not repeat.
+var benchRuns int
+
 // benchLayout is 3 zones of 4 nodes, 110 pods each: room for 1,320.
 var benchLayout = layout{zones: []zoneNodes{{zoneA, 4, 0}, {zoneB, 4, 0}, {zoneC, 4, 0}}}
 
@@ -57,8 +61,9 @@ func BenchmarkPlace1000Pods(b *testing.B) {
 	for _, on := range []bool{true, false} {
 		mode := map[bool]string{true: "with-inzone", false: "without-inzone"}[on]
 		b.Run(mode, func(b *testing.B) {
-			for i := range b.N {
-				c := createCluster(b, benchLayout, fmt.Sprintf("bench-%s-%d", mode, i))
+			for range b.N {
+				benchRuns++
+				c := createCluster(b, benchLayout, fmt.Sprintf("bench-%s-%d", mode, benchRuns))
 				ns := namespace(b, on)
 				sum0, n0 := webhookLatency(b)
 				start := time.Now()
