@@ -23,6 +23,11 @@ import (
 // only as data in the API (EndpointSlices); nothing connects to it.
 var PodCIDR = netip.MustParsePrefix("10.200.0.0/16")
 
+// KubeletSkipLabel, "true" on a pod, makes the Kubelet leave it alone:
+// for benchmarks that measure placement only, without the Kubelet's own
+// load on the API server.
+const KubeletSkipLabel = "envtest.inzone.io/no-kubelet"
+
 // kubeletWorkers is how many pods the Kubelet updates at once.
 const kubeletWorkers = 4
 
@@ -34,6 +39,8 @@ const kubeletWorkers = 4
 //   - deletes a bound pod marked for deletion at once (grace period 0), as
 //     a kubelet does once the containers stopped; otherwise it would stay
 //     Terminating forever.
+//
+// It leaves pods labelled KubeletSkipLabel=true alone.
 //
 // Start it with Options.Kubelet; Env.Stop stops it.
 type Kubelet struct {
@@ -113,9 +120,10 @@ func (k *Kubelet) stop() {
 	k.wg.Wait()
 }
 
-// needsWork: bound, and either marked for deletion or not yet Ready with an IP.
+// needsWork: bound, not skipped, and either marked for deletion or not yet
+// Ready with an IP.
 func (k *Kubelet) needsWork(pod *corev1.Pod) bool {
-	if pod.Spec.NodeName == "" {
+	if pod.Spec.NodeName == "" || pod.Labels[KubeletSkipLabel] == "true" {
 		return false
 	}
 	return pod.DeletionTimestamp != nil || pod.Status.PodIP == "" || !IsPodReady(pod)

@@ -83,6 +83,7 @@ func TestKubeletNeedsWork(t *testing.T) {
 		{"a bound pod without an IP", corev1.Pod{Spec: corev1.PodSpec{NodeName: "n"}}, true},
 		{"a bound pod with an IP, not Ready", corev1.Pod{Spec: corev1.PodSpec{NodeName: "n"}, Status: corev1.PodStatus{PodIP: "10.200.0.1"}}, true},
 		{"a bound, Ready pod with an IP", corev1.Pod{Spec: corev1.PodSpec{NodeName: "n"}, Status: corev1.PodStatus{PodIP: "10.200.0.1", Conditions: ready}}, false},
+		{"a bound pod labelled to be skipped", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{KubeletSkipLabel: "true"}}, Spec: corev1.PodSpec{NodeName: "n"}}, false},
 		{"a bound, Ready pod marked for deletion", corev1.Pod{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: ptr.To(metav1.Now())}, Spec: corev1.PodSpec{NodeName: "n"}, Status: corev1.PodStatus{PodIP: "10.200.0.1", Conditions: ready}}, true},
 	}
 	k := &Kubelet{}
