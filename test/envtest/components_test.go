@@ -1,6 +1,7 @@
 package envtest
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -66,5 +67,26 @@ func TestComponentLogTail(t *testing.T) {
 	got := c.logTail()
 	if len(got) != componentLogTail || !strings.HasSuffix(got, "THE END") {
 		t.Errorf("tail of %d bytes ending %q", len(got), got[max(0, len(got)-10):])
+	}
+}
+
+// TestComponentThatExitsSaysWhy: a component that exits before it is
+// healthy makes the wait fail at once, quoting its log.
+func TestComponentThatExitsSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	c := &component{name: "sh", dir: filepath.Join(dir, "component"), logPath: filepath.Join(dir, "sh.log"), done: make(chan struct{})}
+	if err := c.start("/bin/sh", []string{"-c", "echo 'E1206 flag provided but not defined: -bogus'; exit 2"}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = c.waitHealthy(ctx, port)
+	if err == nil || !strings.Contains(err.Error(), "exited before it was healthy") || !strings.Contains(err.Error(), "-bogus") {
+		t.Errorf("waitHealthy = %v, want the exit and the log", err)
 	}
 }
