@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -32,6 +33,10 @@ type Config struct {
 	ZoneEnv ZoneEnvConfig `json:"zoneEnv"`
 	Spread  SpreadConfig  `json:"spread"`
 	DDSD    DDSDConfig    `json:"ddsd"`
+
+	// rootUID is a sidecar.uid of 0 written in the file, which Default
+	// would otherwise replace; see validateCapture.
+	rootUID bool
 }
 
 // NativeSidecarMode chooses between a native sidecar (an init container with
@@ -74,6 +79,8 @@ type SidecarConfig struct {
 	InboundPort int32 `json:"inboundPort,omitempty"`
 	// ControlPlane is the xDS (ADS) server every proxy connects to.
 	ControlPlane ControlPlaneConfig `json:"controlPlane"`
+	// Capture is how the app's traffic reaches the proxy.
+	Capture CaptureConfig `json:"capture"`
 }
 
 // ControlPlaneConfig is the address of the xDS control plane.
@@ -200,6 +207,7 @@ func (c *Config) Default() {
 	if s.InboundPort == 0 {
 		s.InboundPort = DefaultInboundPort
 	}
+	s.Capture.setDefaults()
 	setIfEmpty(&s.ControlPlane.Address, DefaultXDSAddress)
 	if s.ControlPlane.Port == 0 {
 		s.ControlPlane.Port = DefaultXDSPort
@@ -282,6 +290,7 @@ func (c *Config) Validate() field.ErrorList {
 		}
 	}
 	errs = append(errs, validateProxyPorts(s, sp)...)
+	errs = append(errs, validateCapture(&s.Capture, c.rootUID, sp)...)
 	cp := sp.Child("controlPlane")
 	if msgs := validateHost(s.ControlPlane.Address); len(msgs) > 0 {
 		errs = append(errs, field.Invalid(cp.Child("address"), s.ControlPlane.Address, strings.Join(msgs, "; ")))
@@ -449,6 +458,14 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 				ce.Errs = append(ce.Errs, strictErrorWithLine(e, &doc))
 			}
 			return nil, ce
+		}
+		var uid struct {
+			Sidecar struct {
+				UID *int64 `json:"uid"`
+			} `json:"sidecar"`
+		}
+		if json.Unmarshal(js, &uid) == nil && uid.Sidecar.UID != nil && *uid.Sidecar.UID == 0 {
+			c.rootUID = true
 		}
 	}
 	c.Default()
