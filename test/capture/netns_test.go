@@ -1,6 +1,7 @@
 // Package capture_test checks `inzone capture init` for real: it builds the
 // binary, installs the rules in network namespaces the test creates (veth
-// pairs, documentation addresses only) and opens connections through them.
+// pairs, documentation addresses only) and opens connections through them;
+// and runs HTTP and gRPC clients with the proxy-env mode's variables.
 package capture_test
 
 import (
@@ -80,6 +81,9 @@ func buildInzone(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(proxyEnvClientVar) == "1" {
+		os.Exit(proxyEnvClient())
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
