@@ -253,3 +253,25 @@ func envNames(vars []corev1.EnvVar) string {
 	}
 	return strings.Join(n, ", ")
 }
+
+// PodCaptureMode is how an admitted pod's traffic reaches its sidecar, read
+// from what the capture mutation left: the init container (iptables), the
+// cni annotation, or the proxy variables in an app container (proxy-env).
+// CaptureNone for a pod with none of them: mode none, or a sidecar injected
+// before traffic capture existed.
+func PodCaptureMode(pod *corev1.Pod) CaptureMode {
+	switch {
+	case hasContainer(pod, CaptureContainerName):
+		return CaptureIPTables
+	case pod.Annotations[AnnotationCaptureCNI] != "":
+		return CaptureCNI
+	}
+	for _, list := range appContainers(pod) {
+		for i := range list.containers {
+			if c := &list.containers[i]; c.Name != SidecarName && (hasEnv(c, "HTTP_PROXY") || hasEnv(c, "http_proxy")) {
+				return CaptureProxyEnv
+			}
+		}
+	}
+	return CaptureNone
+}
