@@ -72,21 +72,26 @@ func (c *CaptureConfig) setDefaults() {
 	setIfEmpty(&c.Image, DefaultCaptureImage)
 }
 
-// validateCapture checks the capture block. rootUID is a sidecar.uid of 0
-// written in the file (Default turns it into the default UID): iptables
-// and cni modes tell the proxy's traffic from the app's by UID, so a proxy
-// running as root is refused rather than silently renumbered.
-func validateCapture(c *CaptureConfig, rootUID bool, sp *field.Path) field.ErrorList {
+// validateRootUID refuses a sidecar.uid of 0 written in a config file
+// (Default would turn it into the default UID) when the capture mode tells
+// the proxy's traffic from the app's by UID: a proxy running as root is
+// refused rather than silently renumbered.
+func validateRootUID(s *SidecarConfig, sp *field.Path) field.ErrorList {
+	if m := s.Capture.Mode; m == CaptureIPTables || m == CaptureCNI {
+		return field.ErrorList{field.Invalid(sp.Child("uid"), 0,
+			"capture mode "+string(m)+" tells the proxy's own traffic from the app's by its UID: the sidecar must not run as root (UID 0)")}
+	}
+	return nil
+}
+
+// validateCapture checks the capture block.
+func validateCapture(c *CaptureConfig, sp *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	p := sp.Child("capture")
 	switch c.Mode {
 	case CaptureIPTables, CaptureCNI, CaptureProxyEnv, CaptureNone:
 	default:
 		errs = append(errs, field.NotSupported(p.Child("mode"), c.Mode, captureModes))
-	}
-	if rootUID && (c.Mode == CaptureIPTables || c.Mode == CaptureCNI) {
-		errs = append(errs, field.Invalid(sp.Child("uid"), 0,
-			"capture mode "+string(c.Mode)+" tells the proxy's own traffic from the app's by its UID: the sidecar must not run as root (UID 0)"))
 	}
 	if err := validateImage(c.Image); err != nil {
 		errs = append(errs, field.Invalid(p.Child("image"), c.Image, err.Error()))

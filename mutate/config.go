@@ -33,10 +33,6 @@ type Config struct {
 	ZoneEnv ZoneEnvConfig `json:"zoneEnv"`
 	Spread  SpreadConfig  `json:"spread"`
 	DDSD    DDSDConfig    `json:"ddsd"`
-
-	// rootUID is a sidecar.uid of 0 written in the file, which Default
-	// would otherwise replace; see validateCapture.
-	rootUID bool
 }
 
 // NativeSidecarMode chooses between a native sidecar (an init container with
@@ -290,7 +286,7 @@ func (c *Config) Validate() field.ErrorList {
 		}
 	}
 	errs = append(errs, validateProxyPorts(s, sp)...)
-	errs = append(errs, validateCapture(&s.Capture, c.rootUID, sp)...)
+	errs = append(errs, validateCapture(&s.Capture, sp)...)
 	cp := sp.Child("controlPlane")
 	if msgs := validateHost(s.ControlPlane.Address); len(msgs) > 0 {
 		errs = append(errs, field.Invalid(cp.Child("address"), s.ControlPlane.Address, strings.Join(msgs, "; ")))
@@ -441,6 +437,7 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 		return nil, &ConfigError{Source: source, Errs: []string{err.Error()}}
 	}
 	c := &Config{}
+	rootUID := false
 	if len(bytes.TrimSpace(data)) > 0 {
 		js, err := yaml.YAMLToJSON(data)
 		if err != nil {
@@ -465,11 +462,15 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 			} `json:"sidecar"`
 		}
 		if json.Unmarshal(js, &uid) == nil && uid.Sidecar.UID != nil && *uid.Sidecar.UID == 0 {
-			c.rootUID = true
+			rootUID = true
 		}
 	}
 	c.Default()
-	if errs := c.Validate(); len(errs) > 0 {
+	errs := c.Validate()
+	if rootUID { // Default replaced it: refuse it here, where it is still seen
+		errs = append(errs, validateRootUID(&c.Sidecar, field.NewPath("sidecar"))...)
+	}
+	if len(errs) > 0 {
 		ce := &ConfigError{Source: source}
 		for _, e := range errs {
 			msg := e.Error()
