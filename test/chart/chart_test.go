@@ -214,7 +214,7 @@ var toggles = []toggle{
 			ds := into[appsv1.DaemonSet](t, find(t, objs, "DaemonSet", "inzone-cni"))
 			spec := ds.Spec.Template.Spec
 			c := spec.Containers[0]
-			if !spec.HostNetwork || !slices.Equal(c.Command, []string{"inzone-cni", "install"}) || !strings.HasPrefix(c.Image, "ghcr.io/inzone-io/inzone-capture:") {
+			if !spec.HostNetwork || !slices.Equal(c.Command, []string{"inzone-cni", "install"}) || !strings.HasPrefix(c.Image, "ghcr.io/inzone-io/inzone:") {
 				t.Errorf("DaemonSet: hostNetwork %v, command %v, image %s", spec.HostNetwork, c.Command, c.Image)
 			}
 			if len(spec.Volumes) != 2 || spec.Volumes[0].HostPath.Path != "/opt/cni/bin" || spec.Volumes[1].HostPath.Path != "/etc/cni/net.d" {
