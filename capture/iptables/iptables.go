@@ -42,12 +42,14 @@ func toolNames(f capture.Family, variant string) (restore, save string) {
 // either backend.
 func Detect(ctx context.Context, f capture.Family) (Backend, error) {
 	var found []Backend
+	var foundVariants []string
 	for _, v := range variants {
 		restore, save := toolNames(f, v)
 		rp, err1 := exec.LookPath(restore)
 		sp, err2 := exec.LookPath(save)
 		if err1 == nil && err2 == nil {
 			found = append(found, Backend{Family: f, Restore: rp, Save: sp})
+			foundVariants = append(foundVariants, v)
 		}
 	}
 	if len(found) == 0 {
@@ -55,7 +57,12 @@ func Detect(ctx context.Context, f capture.Family) (Backend, error) {
 		return Backend{}, fmt.Errorf("%s: no %s, %s or %s in PATH (install the iptables package)", f, r,
 			strings.Replace(r, "-restore", "-nft-restore", 1), strings.Replace(r, "-restore", "-legacy-restore", 1))
 	}
-	for _, b := range found {
+	for i, b := range found {
+		if foundVariants[i] == "-legacy" && !legacyTablesPresent(f) {
+			// Saving would load the legacy tables into the namespace (and
+			// make every nft user warn about them) just to find nothing.
+			continue
+		}
 		saved, err := b.saveNat(ctx)
 		if err == nil && strings.Contains(saved, ":"+capture.ChainOutbound+" ") {
 			return b, nil
@@ -96,6 +103,17 @@ func Install(ctx context.Context, b Backend, s *capture.Settings) (string, error
 		return "", fmt.Errorf("%s --noflush: %v: %s", b.Restore, err, strings.TrimSpace(errb.String()))
 	}
 	return rules, nil
+}
+
+// legacyTablesPresent reports whether the calling thread's network
+// namespace has any legacy (x_tables) table, without loading one.
+func legacyTablesPresent(f capture.Family) bool {
+	name := "/proc/thread-self/net/ip_tables_names"
+	if f == capture.IPv6 {
+		name = "/proc/thread-self/net/ip6_tables_names"
+	}
+	b, err := os.ReadFile(name)
+	return err == nil && len(bytes.TrimSpace(b)) > 0
 }
 
 // IPv6Enabled reports whether the calling thread's network namespace has

@@ -368,3 +368,62 @@ func TestCaptureInitDryRunInstallsNothing(t *testing.T) {
 		t.Errorf("dry run changed the rules:\n%s", after)
 	}
 }
+
+// TestCaptureInitLegacyBackend runs init where only the legacy iptables
+// tools are in PATH, then again with every variant: the rerun finds its
+// chains in the legacy tables and stays there, leaving nft's empty.
+func TestCaptureInitLegacyBackend(t *testing.T) {
+	requireRootAndIptables(t)
+	tools := t.TempDir()
+	for _, tool := range []string{"iptables-legacy-restore", "iptables-legacy-save", "ip6tables-legacy-restore", "ip6tables-legacy-save"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skipf("%s missing: skipped", tool)
+		}
+		if err := os.Symlink(p, filepath.Join(tools, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := buildInzone(t)
+	tp := newTopology(t)
+	serve(t, tp.appNS, "tcp4", "0.0.0.0:15001", "outbound", true)
+	serve(t, tp.peerNS, "tcp4", "0.0.0.0:80", "peer", false)
+
+	initCmd := func(path string) string {
+		t.Helper()
+		cmd := exec.Command("ip", "netns", "exec", tp.app, bin, "capture", "init")
+		cmd.Env = []string{"PATH=" + path}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("init with PATH=%s: %v\n%s", path, err, out)
+		}
+		return string(out)
+	}
+	if out := initCmd(tools); !strings.Contains(out, "installed with "+filepath.Join(tools, "iptables-legacy-restore")) {
+		t.Fatalf("not installed with the legacy backend:\n%s", out)
+	}
+	if got := dial(t, tp.appNS, appUID, "198.51.100.7:80"); got != "outbound 198.51.100.7:80" {
+		t.Errorf("with legacy rules: got %q", got)
+	}
+	legacy := run(t, "ip", "netns", "exec", tp.app, "iptables-legacy-save", "-t", "nat")
+	out := initCmd(os.Getenv("PATH"))
+	if !strings.Contains(out, "iptables-legacy-restore") || strings.Contains(out, "-A OUTPUT ") {
+		t.Errorf("the rerun did not stay on the legacy backend, or added a jump again:\n%s", out)
+	}
+	if again := run(t, "ip", "netns", "exec", tp.app, "iptables-legacy-save", "-t", "nat"); counters.ReplaceAllString(stripComments(again), "") != counters.ReplaceAllString(stripComments(legacy), "") {
+		t.Errorf("legacy rules changed on the rerun:\n%s\nwant\n%s", again, legacy)
+	}
+	if nft := run(t, "ip", "netns", "exec", tp.app, "iptables-nft-save", "-t", "nat"); strings.Contains(nft, "INZONE") {
+		t.Errorf("rules also landed in nft:\n%s", nft)
+	}
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for l := range strings.Lines(s) {
+		if !strings.HasPrefix(l, "#") {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
