@@ -266,10 +266,15 @@ func PodCaptureMode(pod *corev1.Pod) CaptureMode {
 	case pod.Annotations[AnnotationCaptureCNI] != "":
 		return CaptureCNI
 	}
+	// An HTTP_PROXY of the app's own (a corporate proxy) is not capture:
+	// only one pointing at the pod's loopback, where the sidecar listens.
 	for _, list := range appContainers(pod) {
 		for i := range list.containers {
-			if c := &list.containers[i]; c.Name != SidecarName && (hasEnv(c, "HTTP_PROXY") || hasEnv(c, "http_proxy")) {
-				return CaptureProxyEnv
+			c := &list.containers[i]
+			for _, v := range c.Env {
+				if c.Name != SidecarName && (v.Name == "HTTP_PROXY" || v.Name == "http_proxy") && strings.HasPrefix(v.Value, "http://127.0.0.1:") {
+					return CaptureProxyEnv
+				}
 			}
 		}
 	}

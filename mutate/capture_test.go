@@ -194,3 +194,28 @@ func TestProxyEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestPodCaptureMode(t *testing.T) {
+	e := testEngine(t, true)
+	for _, mode := range captureModes {
+		t.Run(string(mode), func(t *testing.T) {
+			pod := readPod(t, filepath.Join("testdata", "pods", "web-all-mutations.yaml"))
+			pod.Annotations = map[string]string{AnnotationCapture: string(mode)}
+			res, err := e.Mutate(pod, Namespace{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mutated, _ := res.Apply(pod)
+			if got := PodCaptureMode(mutated); got != mode {
+				t.Errorf("PodCaptureMode = %s, want %s", got, mode)
+			}
+		})
+	}
+	t.Run("the app's own corporate proxy is not capture", func(t *testing.T) {
+		pod := readPod(t, filepath.Join("testdata", "pods", "web-all-mutations.yaml"))
+		pod.Spec.Containers[0].Env = append(pod.Spec.Containers[0].Env, corev1.EnvVar{Name: "HTTP_PROXY", Value: "http://proxy.corp.example:3128"})
+		if got := PodCaptureMode(pod); got != CaptureNone {
+			t.Errorf("PodCaptureMode = %s", got)
+		}
+	})
+}
