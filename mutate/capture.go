@@ -85,8 +85,10 @@ func (e *Engine) captureSettings(pod *corev1.Pod) (CaptureMode, capture.Settings
 		}
 	}
 	uid := e.cfg.Sidecar.UID
-	if ps, err := e.proxySettings(pod); err == nil { // the sidecar reports a bad override
-		uid = ps.uid
+	if v, ok := a[AnnotationProxyUID]; ok { // validated (and reported) by the sidecar
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			uid = n
+		}
 	}
 	s := capture.Settings{
 		ProxyUID:     uid,
@@ -95,6 +97,9 @@ func (e *Engine) captureSettings(pod *corev1.Pod) (CaptureMode, capture.Settings
 	}
 	ports := func(annotation string, fromConfig []int32, replace bool) ([]uint16, error) {
 		v, ok := a[annotation]
+		if !ok && len(fromConfig) == 0 {
+			return nil, nil
+		}
 		list := v
 		if !ok || !replace {
 			list = joinPorts(fromConfig) + "," + v
@@ -107,6 +112,9 @@ func (e *Engine) captureSettings(pod *corev1.Pod) (CaptureMode, capture.Settings
 	}
 	cidrs := func(annotation string, fromConfig []string, replace bool) ([]netip.Prefix, error) {
 		v, ok := a[annotation]
+		if !ok && len(fromConfig) == 0 {
+			return nil, nil
+		}
 		list := v
 		if !ok || !replace {
 			list = strings.Join(fromConfig, ",") + "," + v
@@ -167,6 +175,13 @@ func (e *Engine) addCaptureInit(st *podState, s capture.Settings) {
 	st.change(MutationCapture, "iptables: init container %s (%s) %s", CaptureContainerName, e.cfg.Sidecar.Capture.Image, strings.Join(s.Args(), " "))
 }
 
+// captureResources are the init container's: iptables-restore is brief and
+// small. Shared by every patch, which only reads it.
+var captureResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
+	Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+}
+
 // captureContainer runs `inzone capture init`. iptables needs NET_ADMIN
 // and NET_RAW and a root UID to use them; everything else is dropped. It is
 // the one container inzone injects that cannot meet PSS restricted (cni
@@ -177,10 +192,7 @@ func (e *Engine) captureContainer(s capture.Settings) corev1.Container {
 		Image:   e.cfg.Sidecar.Capture.Image,
 		Command: []string{"inzone", "capture", "init"},
 		Args:    s.Args(),
-		Resources: corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
-			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
-		},
+		Resources:                captureResources,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		ImagePullPolicy:          corev1.PullIfNotPresent,
 		SecurityContext: &corev1.SecurityContext{
