@@ -188,10 +188,10 @@ var captureResources = corev1.ResourceRequirements{
 // and proxy-env modes have none).
 func (e *Engine) captureContainer(s capture.Settings) corev1.Container {
 	return corev1.Container{
-		Name:    CaptureContainerName,
-		Image:   e.cfg.Sidecar.Capture.Image,
-		Command: []string{"inzone", "capture", "init"},
-		Args:    s.Args(),
+		Name:                     CaptureContainerName,
+		Image:                    e.cfg.Sidecar.Capture.Image,
+		Command:                  []string{"inzone", "capture", "init"},
+		Args:                     s.Args(),
 		Resources:                captureResources,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		ImagePullPolicy:          corev1.PullIfNotPresent,
