@@ -52,7 +52,7 @@ verify: ## gofmt and go vet
 
 .PHONY: golden
 golden: ## rewrite golden files under testdata/ from the current code
-	$(GO) test ./mutate/... ./webhook/... ./lint/... ./inject/... -update
+	$(GO) test ./mutate/... ./webhook/... ./lint/... ./inject/... ./capture/... -update
 
 .PHONY: docs
 docs: ## regenerate policies/<rule>/README.md from each rule's METADATA and testdata
@@ -85,6 +85,7 @@ fuzz: ## fuzz each target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzHandlerDecode$$' -fuzztime $(FUZZTIME) ./webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocuments$$' -fuzztime $(FUZZTIME) ./lint
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLists$$' -fuzztime $(FUZZTIME) ./capture
 
 .PHONY: demo
 demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected

@@ -156,6 +156,9 @@ type NamespaceCoverage struct {
 	Pods         int    `json:"pods"`
 	WithProxy    int    `json:"withProxy"`
 	WithoutProxy int    `json:"withoutProxy"`
+	// WithoutCapture counts the pods whose sidecar receives none of their
+	// traffic: capture mode none, or injected before traffic capture.
+	WithoutCapture int `json:"withoutCapture,omitempty"`
 	// Reasons counts the pods without the proxy by reason.
 	Reasons map[string]int `json:"reasons,omitempty"`
 }
@@ -425,6 +428,9 @@ func coverage(pods []*corev1.Pod) []NamespaceCoverage {
 		c.Pods++
 		if HasProxy(p) {
 			c.WithProxy++
+			if mutate.PodCaptureMode(p) == mutate.CaptureNone {
+				c.WithoutCapture++
+			}
 			continue
 		}
 		c.WithoutProxy++

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/simulate"
 )
@@ -188,16 +189,35 @@ func TestCoverage(t *testing.T) {
 		pod("a", "optout-annotation", "a1", func(p *corev1.Pod) { p.Annotations = map[string]string{"inzone.io/inject": "false"} }),
 		pod("a", "host", "a1", func(p *corev1.Pod) { p.Spec.HostNetwork = true }),
 		pod("b", "old", "b1"),
+		// Traffic capture: the two above capture nothing, these do.
+		pod("a", "iptables", "a1", func(p *corev1.Pod) {
+			p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: mutate.CaptureContainerName})
+		}, withProxy(true)),
+		pod("a", "proxy-env", "a1", withProxy(true), func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "HTTP_PROXY", Value: "http://127.0.0.1:15001"})
+		}),
+		pod("a", "cni", "a1", withProxy(true), func(p *corev1.Pod) {
+			p.Annotations = map[string]string{mutate.AnnotationCaptureCNI: "{}"}
+		}),
 	}
 	rep := run(t, Input{Nodes: threeZones(), Pods: pods})
 	want := []NamespaceCoverage{
-		{Namespace: "a", Pods: 5, WithProxy: 2, WithoutProxy: 3, Reasons: map[string]int{ReasonOptedOut: 2, ReasonHostNetwork: 1}},
+		{Namespace: "a", Pods: 8, WithProxy: 5, WithoutProxy: 3, WithoutCapture: 2, Reasons: map[string]int{ReasonOptedOut: 2, ReasonHostNetwork: 1}},
 		{Namespace: "b", Pods: 1, WithProxy: 0, WithoutProxy: 1, Reasons: map[string]int{ReasonNotInjected: 1}},
 	}
 	gotJSON, _ := json.Marshal(rep.Coverage)
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {
 		t.Errorf("coverage\n got %s\nwant %s", gotJSON, wantJSON)
+	}
+	var msgs []string
+	for _, f := range rep.Findings() {
+		if f.Rule == RuleNoCapture.ID {
+			msgs = append(msgs, f.Object.Name+": "+f.Message)
+		}
+	}
+	if want := "a: namespace a: 2 of 5 pods with inzone-proxy capture no traffic (capture mode none, or injected before traffic capture)"; len(msgs) != 1 || msgs[0] != want {
+		t.Errorf("%s findings = %q, want [%q]", RuleNoCapture.ID, msgs, want)
 	}
 }
 

@@ -25,6 +25,13 @@ var (
 		Severity:    lint.SeverityWarning,
 		Remediation: "Label the namespace inzone.io/inject=enabled and restart the workloads (kubectl rollout restart).",
 	}
+	RuleNoCapture = lint.Rule{
+		ID:          "audit-sidecar-captures-nothing",
+		Title:       "Pods run inzone-proxy but none of their traffic goes through it",
+		Description: "The pods have the sidecar but no traffic capture (no inzone-capture init container, no inzone.io/capture-cni annotation, no HTTP_PROXY): capture mode none, or injected before traffic capture existed. Unless the app calls Envoy's listener itself, its calls bypass zone-aware routing.",
+		Severity:    lint.SeverityWarning,
+		Remediation: "Restart the workloads so the webhook injects them again with capture (kubectl rollout restart), or set inzone.io/capture to iptables, cni or proxy-env.",
+	}
 	RuleNodeNoZone = lint.Rule{
 		ID:          "audit-node-without-zone",
 		Title:       "Node has no zone label",
@@ -50,7 +57,7 @@ var (
 
 // AuditRules are the audit's own rules.
 func AuditRules() []*lint.Rule {
-	return []*lint.Rule{&RuleCrossZone, &RuleELBReferenced, &RuleNodeNoZone, &RuleNoProxy, &RuleZoneSkew}
+	return []*lint.Rule{&RuleCrossZone, &RuleELBReferenced, &RuleNodeNoZone, &RuleNoProxy, &RuleNoCapture, &RuleZoneSkew}
 }
 
 // Rules are the audit's rules and the lint engine's, sorted by ID.
@@ -87,6 +94,11 @@ func (r *Report) Findings() []lint.Finding {
 			// No pod has it: most likely a namespace not meant for the mesh.
 			add(&RuleNoProxy, "Namespace", "", c.Namespace, fmt.Sprintf("namespace %s: none of its %d pods runs inzone-proxy (namespace not enabled?)", c.Namespace, c.Pods))
 			out[len(out)-1].Severity = lint.SeverityInfo
+		}
+	}
+	for _, c := range r.Coverage {
+		if c.WithoutCapture > 0 {
+			add(&RuleNoCapture, "Namespace", "", c.Namespace, fmt.Sprintf("namespace %s: %d of %d pods with inzone-proxy capture no traffic (capture mode none, or injected before traffic capture)", c.Namespace, c.WithoutCapture, c.WithProxy))
 		}
 	}
 	for _, n := range r.NodesWithoutZone {

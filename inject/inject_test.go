@@ -227,23 +227,25 @@ func TestReports(t *testing.T) {
 		warns   int
 	}
 	all := []string{"sidecar", "zone-env", "spread", "ddsd-rewrite"}
+	// Capture comes with every sidecar injected.
+	c := func(applied []string) []string { return append(slices.Clone(applied), mutate.MutationCapture) }
 	for _, tc := range []struct {
 		file string
 		want []obj
 	}{
-		{"shop.yaml", []obj{{"Deployment shop/web", all, nil, 0}}},
-		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", all[:3], nil, 0}}},
-		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", all[:2], []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
-		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", all, nil, 0}}},
-		{"pod.yaml", []obj{{"Pod shop/debug", all[:3], nil, 0}}},
-		{"job.yaml", []obj{{"Job payments/settle", all, nil, 0}}},
+		{"shop.yaml", []obj{{"Deployment shop/web", c(all), nil, 0}}},
+		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", c(all[:3]), nil, 0}}},
+		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", c(all[:2]), []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
+		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", c(all), nil, 0}}},
+		{"pod.yaml", []obj{{"Pod shop/debug", c(all[:3]), nil, 0}}},
+		{"job.yaml", []obj{{"Job payments/settle", c(all), nil, 0}}},
 		{"cronjob.yaml", []obj{{"CronJob shop/report", []string{"zone-env"}, []mutate.SkipReason{mutate.SkipNoIdentifyingLabels, mutate.SkipNoServiceIdentity}, 2}}},
-		{"list.yaml", []obj{{"Deployment shop/checkout", all[:3], nil, 0}}},
+		{"list.yaml", []obj{{"Deployment shop/checkout", c(all[:3]), nil, 0}}},
 		{"opted-out.yaml", []obj{{"Deployment shop/legacy", nil, []mutate.SkipReason{mutate.SkipOptedOut}, 0}}},
 		{"already-injected.yaml", []obj{{"Deployment shop/web", nil, nil, 0}}},
-		{"web.json", []obj{{"Deployment shop/api", all, nil, 0}}},
-		{"four-space.yaml", []obj{{"Deployment shop/api", all, nil, 0}}},
-		{"mixed-indent.yaml", []obj{{"Deployment shop/frontend", all, nil, 0}}},
+		{"web.json", []obj{{"Deployment shop/api", c(all), nil, 0}}},
+		{"four-space.yaml", []obj{{"Deployment shop/api", c(all), nil, 0}}},
+		{"mixed-indent.yaml", []obj{{"Deployment shop/frontend", c(all), nil, 0}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, reports, err := Manifests(readFile(t, filepath.Join("testdata", tc.file)), e)
@@ -578,13 +580,13 @@ func TestAnchorsOutsideTheEdit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reports) != 1 || len(reports[0].Applied) != 3 {
+	if len(reports) != 1 || len(reports[0].Applied) != 4 { // sidecar, zone-env, spread, capture
 		t.Fatalf("reports: %+v", reports)
 	}
 	// The edit must not leak into x-template through the alias: the
 	// document is expanded, and only the CronJob's template is injected.
 	pods := podsOf(t, out)
-	if len(pods[0].Spec.InitContainers) != 1 || bytes.Count(out, []byte("inzone-proxy")) != 1 {
+	if len(pods[0].Spec.InitContainers) != 2 || bytes.Count(out, []byte("inzone-proxy")) != 1 { // the proxy and inzone-capture
 		t.Errorf("template not injected exactly once:\n%s", out)
 	}
 }
@@ -645,7 +647,9 @@ func TestNativeSidecarOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	pods := podsOf(t, out)
-	if len(pods[0].Spec.InitContainers) != 0 || len(pods[0].Spec.Containers) != 2 || pods[0].Spec.Containers[1].Name != mutate.SidecarName {
+	// The capture init container runs last among init containers.
+	if len(pods[0].Spec.InitContainers) != 1 || pods[0].Spec.InitContainers[0].Name != mutate.CaptureContainerName ||
+		len(pods[0].Spec.Containers) != 2 || pods[0].Spec.Containers[1].Name != mutate.SidecarName {
 		t.Errorf("sidecar not a regular container:\n%s", out)
 	}
 }

@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -74,6 +75,8 @@ type SidecarConfig struct {
 	InboundPort int32 `json:"inboundPort,omitempty"`
 	// ControlPlane is the xDS (ADS) server every proxy connects to.
 	ControlPlane ControlPlaneConfig `json:"controlPlane"`
+	// Capture is how the app's traffic reaches the proxy.
+	Capture CaptureConfig `json:"capture"`
 }
 
 // ControlPlaneConfig is the address of the xDS control plane.
@@ -200,6 +203,7 @@ func (c *Config) Default() {
 	if s.InboundPort == 0 {
 		s.InboundPort = DefaultInboundPort
 	}
+	s.Capture.setDefaults()
 	setIfEmpty(&s.ControlPlane.Address, DefaultXDSAddress)
 	if s.ControlPlane.Port == 0 {
 		s.ControlPlane.Port = DefaultXDSPort
@@ -282,6 +286,7 @@ func (c *Config) Validate() field.ErrorList {
 		}
 	}
 	errs = append(errs, validateProxyPorts(s, sp)...)
+	errs = append(errs, validateCapture(&s.Capture, sp)...)
 	cp := sp.Child("controlPlane")
 	if msgs := validateHost(s.ControlPlane.Address); len(msgs) > 0 {
 		errs = append(errs, field.Invalid(cp.Child("address"), s.ControlPlane.Address, strings.Join(msgs, "; ")))
@@ -432,6 +437,7 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 		return nil, &ConfigError{Source: source, Errs: []string{err.Error()}}
 	}
 	c := &Config{}
+	rootUID := false
 	if len(bytes.TrimSpace(data)) > 0 {
 		js, err := yaml.YAMLToJSON(data)
 		if err != nil {
@@ -450,9 +456,21 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 			}
 			return nil, ce
 		}
+		var uid struct {
+			Sidecar struct {
+				UID *int64 `json:"uid"`
+			} `json:"sidecar"`
+		}
+		if json.Unmarshal(js, &uid) == nil && uid.Sidecar.UID != nil && *uid.Sidecar.UID == 0 {
+			rootUID = true
+		}
 	}
 	c.Default()
-	if errs := c.Validate(); len(errs) > 0 {
+	errs := c.Validate()
+	if rootUID { // Default replaced it: refuse it here, where it is still seen
+		errs = append(errs, validateRootUID(&c.Sidecar, field.NewPath("sidecar"))...)
+	}
+	if len(errs) > 0 {
 		ce := &ConfigError{Source: source}
 		for _, e := range errs {
 			msg := e.Error()

@@ -3,6 +3,7 @@ package mutate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -169,6 +170,8 @@ var mutations = []mutation{
 	{MutationZoneEnv, AnnotationZoneEnv, func(c *Config) bool { return *c.ZoneEnv.Enabled }, (*Engine).addZoneEnv},
 	{MutationSpread, AnnotationSpread, func(c *Config) bool { return *c.Spread.Enabled }, (*Engine).addZoneSpread},
 	{MutationSidecar, AnnotationSidecar, func(c *Config) bool { return *c.Sidecar.Enabled }, (*Engine).injectSidecar},
+	// After the sidecar, which it needs; its mode annotation is read inside.
+	{MutationCapture, "", func(*Config) bool { return true }, (*Engine).captureTraffic},
 }
 
 // podState is the working state of one Mutate call.
@@ -184,6 +187,54 @@ type podState struct {
 	zoneNote string
 
 	rewrites []DDSDRewrite
+
+	// sidecarAdded is set when this pass injects the sidecar.
+	sidecarAdded bool
+	// sidecarInsert is the index in the patch of the op inserting a native
+	// sidecar at the front of initContainers, which shifts their indices;
+	// -1 when there is none. See beforeSidecarInsert.
+	sidecarInsert int
+	// envListAdded records the containers ("/spec/containers/0") whose
+	// empty env list an op of this pass created: later env ops append.
+	envListAdded map[string]bool
+	// annotations are set by the runner, besides the status.
+	annotations map[string]string
+}
+
+// beforeSidecarInsert moves the ops appended since patch index from to just
+// before the native sidecar's insert, so that ops naming init containers by
+// their original index, made by a mutation that runs after the sidecar,
+// still address the right container.
+func (st *podState) beforeSidecarInsert(from int) {
+	at := st.sidecarInsert
+	if at < 0 || from <= at {
+		return
+	}
+	p := st.res.Patch
+	moved := slices.Clone(p[from:])
+	copy(p[at+len(moved):], p[at:from])
+	copy(p[at:], moved)
+	st.sidecarInsert += len(moved)
+}
+
+// addEnv appends vars to the env of the container at base (its JSON
+// pointer), creating the list when the pod has none and no earlier op of
+// this pass created it.
+func (st *podState) addEnv(base string, c *corev1.Container, vars ...corev1.EnvVar) {
+	if len(vars) == 0 {
+		return
+	}
+	if len(c.Env) == 0 && !st.envListAdded[base] {
+		if st.envListAdded == nil {
+			st.envListAdded = map[string]bool{}
+		}
+		st.envListAdded[base] = true
+		st.add(base+"/env", vars)
+		return
+	}
+	for _, v := range vars {
+		st.add(base+"/env/-", v)
+	}
 }
 
 func (st *podState) add(path string, v any) {
@@ -228,7 +279,7 @@ func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 		res.Skips = append(res.Skips, Skip{Reason: SkipOptedOut, Message: "pod opted out with " + LabelInject + "=false"})
 		return res, nil
 	}
-	st := &podState{pod: pod, namespace: pod.Namespace, res: res}
+	st := &podState{pod: pod, namespace: pod.Namespace, res: res, sidecarInsert: -1}
 	if st.namespace == "" {
 		st.namespace = ns.Name
 	}
@@ -246,7 +297,7 @@ func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 			return nil, err
 		}
 	}
-	if len(res.Patch) > 0 {
+	if len(res.Patch) > 0 || len(st.annotations) > 0 {
 		e.annotate(st)
 	}
 	return res, nil
@@ -317,11 +368,16 @@ func (e *Engine) annotate(st *podState) {
 		b, _ := json.Marshal(all)
 		set[AnnotationDDSDRewrites] = string(b)
 	}
+	keys := []string{AnnotationStatus, AnnotationDDSDRewrites}
+	for _, k := range slices.Sorted(maps.Keys(st.annotations)) {
+		set[k] = st.annotations[k]
+		keys = append(keys, k)
+	}
 	if len(pod.Annotations) == 0 { // "add" of the whole map also replaces an empty one
 		st.add("/metadata/annotations", set)
 		return
 	}
-	for _, k := range []string{AnnotationStatus, AnnotationDDSDRewrites} {
+	for _, k := range keys {
 		v, ok := set[k]
 		if !ok {
 			continue

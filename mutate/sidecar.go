@@ -55,6 +55,7 @@ func (e *Engine) injectSidecar(st *podState) error {
 	if e.native {
 		c.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
 		// First, so the proxy is ready before other init containers make calls.
+		st.sidecarInsert = len(st.res.Patch)
 		if len(pod.Spec.InitContainers) == 0 {
 			st.add("/spec/initContainers", []corev1.Container{c})
 		} else {
@@ -63,6 +64,7 @@ func (e *Engine) injectSidecar(st *podState) error {
 	} else {
 		st.add("/spec/containers/-", c)
 	}
+	st.sidecarAdded = true
 	mode := "container"
 	if e.native {
 		mode = "native sidecar"

@@ -73,12 +73,7 @@ func (e *Engine) addZoneEnv(st *podState) error {
 			if hasEnv(c, st.zone.Name) {
 				continue
 			}
-			base := list.path + "/" + strconv.Itoa(i) + "/env"
-			if len(c.Env) == 0 { // "add" of the whole list also replaces an empty one
-				st.add(base, []corev1.EnvVar{*st.zone})
-			} else {
-				st.add(base+"/-", st.zone)
-			}
+			st.addEnv(list.path+"/"+strconv.Itoa(i), c, *st.zone)
 			st.change(MutationZoneEnv, "container %s: env %s", c.Name, st.zone.Name)
 		}
 	}

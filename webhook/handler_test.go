@@ -135,7 +135,7 @@ func TestHandlerPatchesPods(t *testing.T) {
 	if err := json.Unmarshal(out, &mutated); err != nil {
 		t.Fatal(err)
 	}
-	if len(mutated.Spec.InitContainers) != 1 || mutated.Spec.InitContainers[0].Name != mutate.SidecarName {
+	if len(mutated.Spec.InitContainers) != 2 || mutated.Spec.InitContainers[1].Name != mutate.SidecarName { // after inzone-capture
 		t.Errorf("no native sidecar in %v", mutated.Spec.InitContainers)
 	}
 	if got := mutated.Spec.Containers[0].Env[0].Value; got != "http://orders.service.prod.ddsd:8080/v1/orders?limit=10" {

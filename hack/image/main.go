@@ -1,5 +1,5 @@
 // Command image builds inzone's container image without a container
-// engine: the three binaries, statically linked, on an empty base with only
+// engine: the binaries, statically linked, on an empty base with only
 // what distroless/static adds (passwd and group with a nonroot user, CA
 // certificates, /tmp), running as UID 65532. It writes an OCI image layout
 // as a tarball, one image per platform under an image index, ready for
@@ -7,7 +7,7 @@
 //
 // It uses github.com/google/go-containerregistry, the library ko is built
 // on: ko builds one binary per image from a base it pulls from a registry,
-// and this image holds three binaries and has no registry to pull from.
+// and this image holds several binaries and has no registry to pull from.
 // The build is reproducible: fixed file order, owners and timestamps
 // (SOURCE_DATE_EPOCH, else the last commit's time).
 //
@@ -45,8 +45,10 @@ const (
 	binDir     = "/usr/local/bin"
 )
 
-// Binaries are the commands the image holds; the chart runs inzone-webhook.
-var Binaries = []string{"inzone", "inzone-webhook", "kubectl-inzone"}
+// Binaries are the commands the image holds; the chart runs inzone-webhook
+// and, with capture.cni.enabled, `inzone-cni install` (which copies
+// inzone-cni to the nodes; iptables is the node's there).
+var Binaries = []string{"inzone", "inzone-cni", "inzone-webhook", "kubectl-inzone"}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 

@@ -205,7 +205,32 @@ var toggles = []toggle{
 				t.Errorf("config = %+v %+v", cfg.DDSD, cfg.Spread)
 			}
 		}},
+	{name: "capture.cni.enabled installs inzone-cni on every node", sets: []string{"capture.cni.enabled=true", "config.sidecar.capture.mode=cni"},
+		kinds: sortedKinds(append(slices.Clone(selfManagedKinds), "ClusterRole", "ClusterRoleBinding", "DaemonSet", "ServiceAccount")),
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			if cfg := configOf(t, objs); cfg.Sidecar.Capture.Mode != mutate.CaptureCNI {
+				t.Errorf("capture mode = %s", cfg.Sidecar.Capture.Mode)
+			}
+			ds := into[appsv1.DaemonSet](t, find(t, objs, "DaemonSet", "inzone-cni"))
+			spec := ds.Spec.Template.Spec
+			c := spec.Containers[0]
+			if !spec.HostNetwork || !slices.Equal(c.Command, []string{"inzone-cni", "install"}) || !strings.HasPrefix(c.Image, "ghcr.io/inzone-io/inzone:") {
+				t.Errorf("DaemonSet: hostNetwork %v, command %v, image %s", spec.HostNetwork, c.Command, c.Image)
+			}
+			if len(spec.Volumes) != 2 || spec.Volumes[0].HostPath.Path != "/opt/cni/bin" || spec.Volumes[1].HostPath.Path != "/etc/cni/net.d" {
+				t.Errorf("volumes = %+v", spec.Volumes)
+			}
+			if ds.Spec.Template.Labels["inzone.io/inject"] != "false" {
+				t.Error("the CNI installer must not get a sidecar")
+			}
+			role := into[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", "inzone-cni"))
+			if len(role.Rules) != 1 || !slices.Equal(role.Rules[0].Resources, []string{"pods"}) || !slices.Equal(role.Rules[0].Verbs, []string{"get"}) {
+				t.Errorf("the plugin may only get pods: %+v", role.Rules)
+			}
+		}},
 }
+
+func sortedKinds(k []string) []string { slices.Sort(k); return k }
 
 // TestChartToggles runs helm lint --strict and helm template for the
 // defaults and every toggle, and checks the invariants on each rendering.

@@ -144,6 +144,9 @@ type mutations struct{ sidecar, zoneEnv, spread, ddsd bool }
 
 func (m mutations) applied() []string {
 	var out []string
+	if m.sidecar { // traffic capture (iptables by default) comes with the sidecar
+		out = append(out, mutate.MutationCapture)
+	}
 	if m.ddsd {
 		out = append(out, mutate.MutationDDSDRewrite)
 	}

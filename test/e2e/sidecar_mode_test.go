@@ -52,7 +52,8 @@ func TestSidecarModes(t *testing.T) {
 					}
 					rp := sc[0].c.RestartPolicy
 					if tc.native {
-						if pod.Spec.InitContainers[0].Name != mutate.SidecarName || rp == nil || *rp != corev1.ContainerRestartPolicyAlways {
+						// Second, after the inzone-capture init container.
+						if pod.Spec.InitContainers[1].Name != mutate.SidecarName || rp == nil || *rp != corev1.ContainerRestartPolicyAlways {
 							t.Errorf("init containers %v (restartPolicy %v): want %s first, restartPolicy Always", names(pod.Spec.InitContainers), rp, mutate.SidecarName)
 						}
 					} else {

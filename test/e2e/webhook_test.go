@@ -54,10 +54,10 @@ func TestAllMutations(t *testing.T) {
 	}
 	proxy := sc[0].c
 
-	t.Run("the sidecar is a native sidecar: the first init container, restartPolicy Always", func(t *testing.T) {
-		if !sc[0].init || len(pod.Spec.InitContainers) == 0 || pod.Spec.InitContainers[0].Name != mutate.SidecarName {
-			t.Fatalf("%s is not the first init container (init %v, containers %v): the API server is Kubernetes %s, which has native sidecars",
-				mutate.SidecarName, names(pod.Spec.InitContainers), names(pod.Spec.Containers), serverVersion(t, env))
+	t.Run("the sidecar is a native sidecar: the first init container after inzone-capture, restartPolicy Always", func(t *testing.T) {
+		if !sc[0].init || len(pod.Spec.InitContainers) < 2 || pod.Spec.InitContainers[0].Name != mutate.CaptureContainerName || pod.Spec.InitContainers[1].Name != mutate.SidecarName {
+			t.Fatalf("%s is not the first init container after %s (init %v, containers %v): the API server is Kubernetes %s, which has native sidecars",
+				mutate.SidecarName, mutate.CaptureContainerName, names(pod.Spec.InitContainers), names(pod.Spec.Containers), serverVersion(t, env))
 		}
 		if p := proxy.RestartPolicy; p == nil || *p != corev1.ContainerRestartPolicyAlways {
 			t.Errorf("%s restartPolicy = %v, want Always", mutate.SidecarName, p)

@@ -37,7 +37,7 @@ func TestInjectStdout(t *testing.T) {
 	if want := readTestFile(t, filepath.Join(injectTestdata, "shop.injected.yaml")); out != want {
 		t.Errorf("stdout is not testdata/shop.injected.yaml:\n%s", out)
 	}
-	if want := "inject: Deployment shop/web: applied sidecar, zone-env, spread, ddsd-rewrite\n"; errs != want {
+	if want := "inject: Deployment shop/web: applied sidecar, zone-env, spread, ddsd-rewrite, capture\n"; errs != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
 	}
 }
@@ -64,7 +64,7 @@ func TestInjectReports(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
-		"inject: DaemonSet infra/node-agent: applied sidecar, zone-env; skipped spread (daemonset)\n",
+		"inject: DaemonSet infra/node-agent: applied sidecar, zone-env, capture; skipped spread (daemonset)\n",
 		"inject: CronJob shop/report: applied zone-env; skipped sidecar (no-service-identity), spread (no-identifying-labels)\n",
 		"warning: CronJob shop/report: sidecar not injected: ",
 		"inject: Deployment shop/legacy: skipped: pod opted out with inzone.io/inject=false\n",
@@ -206,7 +206,7 @@ func TestInjectNativeSidecarFlag(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if strings.Contains(out, "initContainers:") || strings.Contains(out, "restartPolicy: Always") || !strings.Contains(out, "- name: inzone-proxy") {
+	if strings.Contains(out, "restartPolicy: Always") || !strings.Contains(out, "- name: inzone-proxy") {
 		t.Errorf("--native-sidecar false still made a native sidecar:\n%s", out)
 	}
 	// auto means true offline.

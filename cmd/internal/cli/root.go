@@ -50,7 +50,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 	root := newRoot("inzone", "Keep service-mesh traffic inside its availability zone", s)
 	// An explicit list rather than init() self-registration: the tree is
 	// read here.
-	root.AddCommand(newLintCommand(s), newInjectCommand(s), newSimulateCommand(s))
+	root.AddCommand(newLintCommand(s), newInjectCommand(s), newSimulateCommand(s), newCaptureCommand(s))
 	return root
 }
 
