@@ -147,3 +147,29 @@ func (t nameTemplate) render(service, namespace, env string) string {
 	}
 	return strings.ToLower(b.String())
 }
+
+// DDSDDomain returns the DNS domain every DDSD name ends in, without a
+// trailing dot: the template's literal text after its last {service} or
+// {namespace} placeholder, from its first dot, with {env} filled in
+// ("service.prod.ddsd" for the default template). It is what a DNS server
+// for the DDSD names serves, and what a cluster DNS forwards to it. Empty
+// when the names share no domain (a template ending in {service}). It
+// expects a validated Config.
+func (c *Config) DDSDDomain() string {
+	t, err := parseNameTemplate(c.DDSD.NameTemplate)
+	if err != nil {
+		return ""
+	}
+	last := -1
+	for i, p := range t.parts {
+		if p == "{service}" || p == "{namespace}" {
+			last = i
+		}
+	}
+	tail := nameTemplate{parts: t.parts[last+1:]}.render("", "", c.DDSD.Env)
+	i := strings.IndexByte(tail, '.')
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSuffix(tail[i+1:], ".")
+}
