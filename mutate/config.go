@@ -82,6 +82,11 @@ type ControlPlaneConfig struct {
 	Address string `json:"address,omitempty"`
 	// Port. Default: 18000.
 	Port int32 `json:"port,omitempty"`
+	// Plaintext has the sidecars speak to the control plane without TLS,
+	// so anything answering on Address can hand them routes: only for tests
+	// and local runs. Default: false, TLS with the CA the webhook is given
+	// (mutate.Options.ControlPlaneCA), checking the server's name is Address.
+	Plaintext bool `json:"plaintext,omitempty"`
 }
 
 // ZoneSource says where a pod's zone comes from when the pod is not pinned

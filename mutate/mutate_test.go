@@ -30,7 +30,7 @@ func testEngine(t testing.TB, native bool) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(cfg, Options{NativeSidecarSupported: native})
+	e, err := NewEngine(cfg, Options{NativeSidecarSupported: native, ControlPlaneCA: []byte(testControlPlaneCA)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestZoneEnvSource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.ZoneEnv.Source = tt.source
-			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true})
+			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true, ControlPlaneCA: []byte(testControlPlaneCA)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -370,7 +370,7 @@ func TestPerPodSwitches(t *testing.T) {
 					cfg.DDSD.Enabled = &off
 				}
 			}
-			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true})
+			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true, ControlPlaneCA: []byte(testControlPlaneCA)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -293,6 +293,8 @@ func (e *Env) StartWebhook(opts WebhookOptions) error {
 		MetricsAddr:   or(opts.MetricsAddr, "0"),
 		HealthAddr:    or(opts.HealthAddr, "0"),
 		NativeSidecar: opts.NativeSidecar,
+		// envtest's CA stands in for the one that signs inzone-xds.
+		ControlPlaneCA: caData,
 		WrapMutator: func(m webhook.Mutator) webhook.Mutator {
 			if opts.WrapMutator != nil {
 				m = opts.WrapMutator(m)
