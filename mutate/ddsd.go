@@ -65,6 +65,15 @@ func (e *Engine) rewriteOne(st *podState, container, s string, where func() (fie
 	if len(rewrites) == 0 {
 		return
 	}
+	if e.cfg.DDSD.DNS == DDSDResolverNone {
+		// The DDSD name would not resolve: keep the working hostname.
+		for _, r := range rewrites {
+			st.skip(MutationDDSDRewrite, SkipDDSDNotServed, true,
+				"container %s %s: %s left unchanged: nothing resolves %s (set ddsd.dns to inzone-xds or external once the domain resolves)",
+				container, field, r.From, r.To)
+		}
+		return
+	}
 	st.replace(path, out)
 	for _, r := range rewrites {
 		st.rewrites = append(st.rewrites, DDSDRewrite{Container: container, Field: field, From: r.From, To: r.To})

@@ -152,6 +152,7 @@ const (
 	SkipNoIdentifyingLabels SkipReason = "no-identifying-labels"
 	SkipZoneUnknown         SkipReason = "zone-unknown"
 	SkipNoControlPlaneCA    SkipReason = "control-plane-ca-missing"
+	SkipDDSDNotServed       SkipReason = "ddsd-domain-not-served"
 )
 
 // Skip is a mutation not applied to a pod.

@@ -357,6 +357,7 @@ func TestPerPodSwitches(t *testing.T) {
 		t.Run(m.annotation+" true turns "+m.name+" on when the config has it off", func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.DDSD.ELBs = map[string]string{"internal-orders-1234567890.us-east-1.elb.amazonaws.com": "orders"}
+			cfg.DDSD.DNS = DDSDResolverExternal
 			for _, mm := range mutations {
 				off := false
 				switch mm.name {

@@ -29,6 +29,7 @@ func testEngine(t testing.TB) *mutate.Engine {
 		"internal-orders-1234567890.us-east-1.elb.amazonaws.com": "orders",
 		"payments-0123456789abcdef.elb.us-west-2.amazonaws.com":  "payments",
 	}
+	cfg.DDSD.DNS = mutate.DDSDResolverExternal
 	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true, ControlPlaneCA: testCA(t)})
 	if err != nil {
 		t.Fatal(err)
