@@ -293,8 +293,6 @@ func (e *Env) StartWebhook(opts WebhookOptions) error {
 		MetricsAddr:   or(opts.MetricsAddr, "0"),
 		HealthAddr:    or(opts.HealthAddr, "0"),
 		NativeSidecar: opts.NativeSidecar,
-		// envtest's CA stands in for the one that signs inzone-xds.
-		ControlPlaneCA: caData,
 		WrapMutator: func(m webhook.Mutator) webhook.Mutator {
 			if opts.WrapMutator != nil {
 				m = opts.WrapMutator(m)
@@ -302,6 +300,7 @@ func (e *Env) StartWebhook(opts WebhookOptions) error {
 			return probe.wrap(m)
 		},
 	}
+	wopts.ControlPlaneCA = ControlPlaneCA()
 	mgr, err := webhook.NewManager(rest.CopyConfig(e.env.Config), wopts)
 	if err != nil {
 		return fmt.Errorf("webhook.NewManager: %w", err)
