@@ -45,8 +45,8 @@ const (
 	binDir     = "/usr/local/bin"
 )
 
-// Binaries are the commands the image holds; the chart runs inzone-webhook.
-var Binaries = []string{"inzone", "inzone-webhook", "kubectl-inzone"}
+// Binaries are the commands the image holds; the chart runs inzone-webhook and inzone-xds.
+var Binaries = []string{"inzone", "inzone-webhook", "inzone-xds", "kubectl-inzone"}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
