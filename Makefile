@@ -83,6 +83,7 @@ fuzz: ## fuzz each target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzHandlerDecode$$' -fuzztime $(FUZZTIME) ./webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocuments$$' -fuzztime $(FUZZTIME) ./lint
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./xds/dns
 
 .PHONY: demo
 demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected
