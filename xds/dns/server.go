@@ -145,16 +145,31 @@ func (s *Server) Listen() error {
 	if s.bound {
 		return nil
 	}
-	pc, err := net.ListenPacket("udp", s.addr)
-	if err != nil {
-		return fmt.Errorf("dns: listen udp %s: %w", s.addr, err)
+	// TCP on the port UDP got, so that port 0 gives one port for both; a
+	// port the kernel picked for UDP may be taken for TCP, so try again.
+	_, port, _ := net.SplitHostPort(s.addr)
+	attempts := 1
+	if port == "0" {
+		attempts = 20
 	}
-	// TCP on the port UDP got, so that ":0" gives one port for both.
-	tcpAddr := net.JoinHostPort(hostOf(s.addr), portOf(pc.LocalAddr()))
-	l, err := net.Listen("tcp", tcpAddr)
-	if err != nil {
+	var (
+		pc  net.PacketConn
+		l   net.Listener
+		err error
+	)
+	for range attempts {
+		if pc, err = net.ListenPacket("udp", s.addr); err != nil {
+			return fmt.Errorf("dns: listen udp %s: %w", s.addr, err)
+		}
+		tcpAddr := net.JoinHostPort(hostOf(s.addr), portOf(pc.LocalAddr()))
+		if l, err = net.Listen("tcp", tcpAddr); err == nil {
+			break
+		}
 		pc.Close()
-		return fmt.Errorf("dns: listen tcp %s: %w", tcpAddr, err)
+		err = fmt.Errorf("dns: listen tcp %s: %w", tcpAddr, err)
+	}
+	if err != nil {
+		return err
 	}
 	s.udp.PacketConn = pc
 	s.tcp.Listener = netutil.LimitListener(l, s.opts.MaxTCPConns)
