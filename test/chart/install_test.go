@@ -127,6 +127,9 @@ func TestInstalledChartMutatesPods(t *testing.T) {
 			if tt.mutated && !mutate.HasSidecar(tt.pod) {
 				t.Error("no sidecar")
 			}
+			if tt.mutated {
+				checkSidecarTrustsXDS(t, tt.pod, secret)
+			}
 		})
 	}
 

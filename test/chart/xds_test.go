@@ -2,6 +2,8 @@ package chart
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"slices"
 	"sort"
@@ -18,6 +20,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/test/envtest"
@@ -343,5 +349,61 @@ func TestXDSRBACOnTheAPIServer(t *testing.T) {
 				t.Errorf("allowed = %v (%s), want %v", sar.Status.Allowed, sar.Status.Reason, tt.allowed)
 			}
 		})
+	}
+}
+
+// checkSidecarTrustsXDS: the installed chart's sidecar bootstrap trusts the
+// CA in the webhook's Secret, and the certificate in that Secret, which the
+// inzone-xds pods mount and serve, passes the sidecar's check for the
+// control plane's name: the TLS handshake Envoy will make succeeds.
+func checkSidecarTrustsXDS(t *testing.T, pod *corev1.Pod, secret *corev1.Secret) {
+	t.Helper()
+	var bootstrap string
+	for _, c := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
+		if c.Name != mutate.SidecarName {
+			continue
+		}
+		if i := slices.Index(c.Args, "--config-yaml"); i >= 0 && i+1 < len(c.Args) {
+			bootstrap = c.Args[i+1]
+		}
+	}
+	if bootstrap == "" {
+		t.Fatal("the sidecar has no --config-yaml bootstrap")
+	}
+	b := new(bootstrapv3.Bootstrap)
+	if err := protojson.Unmarshal([]byte(bootstrap), b); err != nil {
+		t.Fatal(err)
+	}
+	var up *tlsv3.UpstreamTlsContext
+	for _, c := range b.GetStaticResources().GetClusters() {
+		if c.GetName() == "inzone-xds" {
+			up = new(tlsv3.UpstreamTlsContext)
+			if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(up); err != nil {
+				t.Fatalf("the xDS cluster has no TLS: %v", err)
+			}
+		}
+	}
+	if up == nil {
+		t.Fatal("no inzone-xds cluster")
+	}
+	vc := up.GetCommonTlsContext().GetValidationContext()
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM([]byte(vc.GetTrustedCa().GetInlineString())) {
+		t.Fatal("the bootstrap's trusted_ca holds no certificate")
+	}
+	sans := vc.GetMatchTypedSubjectAltNames()
+	if len(sans) != 1 || up.GetSni() != xdsName+"."+namespace+".svc" || sans[0].GetMatcher().GetExact() != up.GetSni() {
+		t.Fatalf("sni %q, SANs %v: want the inzone-xds Service", up.GetSni(), sans)
+	}
+	block, _ := pem.Decode(secret.Data["tls.crt"])
+	if block == nil {
+		t.Fatal("the Secret holds no serving certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: up.GetSni(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Errorf("the certificate inzone-xds serves fails the sidecar's check: %v", err)
 	}
 }
