@@ -55,7 +55,6 @@ func newHandler(lookup Lookup, domain string, o Options) *handler {
 // (exactly one question, a query opcode; malformed and multi-question
 // messages get FORMERR before they reach here).
 func (h *handler) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
-	m := h.answer(req)
 	size := mdns.MaxMsgSize
 	if w.LocalAddr().Network() == "udp" {
 		size = mdns.MinMsgSize
@@ -63,6 +62,9 @@ func (h *handler) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 			size = int(min(max(opt.UDPSize(), mdns.MinMsgSize), h.maxUDPSize))
 		}
 	}
+	// An A record takes at least 16 bytes on the wire: more than size/16
+	// records cannot fit, so they are not built.
+	m := h.answer(req, min(h.maxAnswers, size/16+1))
 	if opt := req.IsEdns0(); opt != nil {
 		// Answer EDNS with EDNS (RFC 6891), advertising our own size.
 		m.SetEdns0(h.maxUDPSize, false)
@@ -73,8 +75,9 @@ func (h *handler) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	_ = w.WriteMsg(m)
 }
 
-// answer builds the reply to a query, without transport concerns.
-func (h *handler) answer(req *mdns.Msg) *mdns.Msg {
+// answer builds the reply to a query with at most limit records, without
+// transport concerns.
+func (h *handler) answer(req *mdns.Msg, limit int) *mdns.Msg {
 	m := new(mdns.Msg)
 	m.SetReply(req)
 	m.Authoritative = true
@@ -102,14 +105,18 @@ func (h *handler) answer(req *mdns.Msg) *mdns.Msg {
 	}
 	want4 := q.Qtype == mdns.TypeA || q.Qtype == mdns.TypeANY
 	want6 := q.Qtype == mdns.TypeAAAA || q.Qtype == mdns.TypeANY
-	// Shuffled, as CoreDNS's loadbalance plugin does, so clients that take
-	// the first address spread over the endpoints; then capped.
-	order := rand.Perm(len(addrs))
-	for _, i := range order {
-		if len(m.Answer) >= h.maxAnswers {
+	// Rotated from a random offset, as CoreDNS's loadbalance plugin
+	// shuffles, so clients that take the first address spread over the
+	// endpoints; in O(limit) for a Service of 10,000 endpoints too.
+	start := 0
+	if len(addrs) > 1 {
+		start = rand.IntN(len(addrs))
+	}
+	for i := range addrs {
+		if len(m.Answer) >= limit {
 			break
 		}
-		a := addrs[i].Unmap()
+		a := addrs[(start+i)%len(addrs)].Unmap()
 		hdr := mdns.RR_Header{Name: q.Name, Class: mdns.ClassINET, Ttl: h.ttl}
 		switch {
 		case a.Is4() && want4:

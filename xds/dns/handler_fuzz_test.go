@@ -33,7 +33,7 @@ func FuzzAnswer(f *testing.F) {
 		if edns != 0 && req.IsEdns0() == nil {
 			req.SetEdns0(edns, false)
 		}
-		m := h.answer(req)
+		m := h.answer(req, opts.MaxAnswers)
 		if len(m.Answer) > opts.MaxAnswers {
 			t.Fatalf("%d answers over the cap", len(m.Answer))
 		}

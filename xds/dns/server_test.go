@@ -60,6 +60,7 @@ func testLookup() *fakeLookup {
 		"mapped.service.prod.ddsd":   addrs("::ffff:10.0.0.9"),
 		"empty.service.prod.ddsd":    nil,
 		"crowd.service.prod.ddsd":    manyV4(300),
+		"huge.service.prod.ddsd":     manyV4(10000),
 		"outside.service.other.ddsd": addrs("10.9.9.9"), // known to the lookup, outside the domain
 	}}
 }
@@ -222,6 +223,7 @@ func TestServerBoundsBigAnswers(t *testing.T) {
 	const name = "crowd.service.prod.ddsd."
 	tests := []struct {
 		name       string
+		qname      string // default crowd (300 endpoints)
 		opts       Options
 		network    string
 		ednsSize   uint16 // 0: no EDNS0
@@ -236,11 +238,17 @@ func TestServerBoundsBigAnswers(t *testing.T) {
 		{name: "TCP carries every record up to the cap", network: "tcp", wantCount: DefaultMaxAnswers, maxBytes: mdns.MaxMsgSize},
 		{name: "the record cap is an option", network: "tcp", opts: Options{MaxAnswers: 7}, wantCount: 7, maxBytes: mdns.MaxMsgSize},
 		{name: "an answer under the cap over UDP is whole", network: "udp", ednsSize: 1232, opts: Options{MaxAnswers: 20}, wantCount: 20, maxBytes: 1232},
+		{name: "10,000 endpoints over TCP are capped", network: "tcp", qname: "huge.service.prod.ddsd.", wantCount: DefaultMaxAnswers, maxBytes: mdns.MaxMsgSize},
+		{name: "10,000 endpoints over UDP are truncated", network: "udp", ednsSize: 1232, qname: "huge.service.prod.ddsd.", wantTC: true, maxBytes: 1232, wantFewest: 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t, testLookup(), tt.opts)
-			m := query(name, mdns.TypeA)
+			qname := name
+			if tt.qname != "" {
+				qname = tt.qname
+			}
+			m := query(qname, mdns.TypeA)
 			if tt.ednsSize != 0 {
 				m.SetEdns0(tt.ednsSize, false)
 			}
@@ -272,7 +280,7 @@ func TestServerBoundsBigAnswers(t *testing.T) {
 			if (tt.ednsSize != 0) != (r.IsEdns0() != nil) {
 				t.Errorf("EDNS0 in the reply: %v, in the query: %v", r.IsEdns0() != nil, tt.ednsSize != 0)
 			}
-			got := answers(t, r, name, 5)
+			got := answers(t, r, qname, 5)
 			if tt.wantCount != 0 && len(got) != tt.wantCount {
 				t.Errorf("%d records, want %d", len(got), tt.wantCount)
 			}
@@ -551,4 +559,22 @@ func TestServerShutdownBeforeStartClosesSockets(t *testing.T) {
 		t.Fatalf("UDP port still held: %v", err)
 	}
 	pc.Close()
+}
+
+// TestServerRotatesAnswers: clients that take the first address reach
+// every endpoint, not always the same one.
+func TestServerRotatesAnswers(t *testing.T) {
+	s := startServer(t, testLookup(), Options{})
+	first := map[string]int{}
+	for range 200 {
+		r := exchange(t, s, "udp", query("crowd.service.prod.ddsd.", mdns.TypeA))
+		if len(r.Answer) == 0 {
+			t.Fatal("no answer")
+		}
+		first[r.Answer[0].(*mdns.A).A.String()]++
+	}
+	// 200 draws over 300 offsets: a fixed order would give one address.
+	if len(first) < 50 {
+		t.Errorf("the first address took only %d values over 200 queries", len(first))
+	}
 }
