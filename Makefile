@@ -8,6 +8,7 @@ BIN := $(CURDIR)/bin
 KUBE_VERSION ?= v1.36.3
 ETCD_VERSION ?= v3.6.6
 HELM_VERSION ?= v3.22.0
+COREDNS_VERSION ?= v1.15.0
 # The image `make image` builds.
 PLATFORMS ?= linux/amd64,linux/arm64
 IMAGE_TAG ?= $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/inzone/Chart.yaml)
@@ -27,9 +28,10 @@ image: ## build the container image as an OCI archive, dist/inzone-image.tar, wi
 	$(GO) run ./hack/image -o dist/inzone-image.tar -platforms $(PLATFORMS) -tag $(IMAGE_TAG)
 
 .PHONY: bin
-bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd and helm, and fetch the chart's optional CRDs, into ./bin (cached)
+bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd, helm and coredns, and fetch the chart's optional CRDs, into ./bin (cached)
 	@KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh $(BIN)
 	@HELM_VERSION=$(HELM_VERSION) hack/build-helm.sh $(BIN)
+	@COREDNS_VERSION=$(COREDNS_VERSION) hack/build-coredns.sh $(BIN)
 	@hack/fetch-crds.sh $(BIN)
 
 .PHONY: test
@@ -86,6 +88,7 @@ fuzz: ## fuzz each target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocuments$$' -fuzztime $(FUZZTIME) ./lint
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./lint
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLists$$' -fuzztime $(FUZZTIME) ./capture
+	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./xds/dns
 
 .PHONY: demo
 demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected

@@ -34,7 +34,8 @@ func engineFrom(t testing.TB, config []byte) *mutate.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true})
+	ca := readFile(t, filepath.Join("testdata", "config", "xds-ca.pem"))
+	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true, ControlPlaneCA: ca})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,13 @@ type BootstrapParams struct {
 	XDSPort      uint32 // control-plane gRPC (ADS) port
 	AdminPort    uint32 // Envoy admin port, bound to 127.0.0.1 only
 	HealthPort   uint32 // port of the 0.0.0.0 listener whose GET /ready the kubelet probes
+	// ControlPlaneCA is the PEM of the CA that signs the control plane's
+	// certificate (see ParseControlPlaneCA); the xDS cluster speaks TLS and
+	// checks the server's name against XDSAddress. Required unless Plaintext.
+	ControlPlaneCA string
+	// Plaintext speaks to the control plane without TLS: anything that
+	// answers on its address can hand the proxy routes. Tests, local runs.
+	Plaintext bool
 }
 
 // Bootstrap builds the bootstrap with Envoy's own API types, so that the
@@ -92,6 +99,19 @@ func Bootstrap(p BootstrapParams) (*bootstrapv3.Bootstrap, error) {
 	if p.AdminPort == p.HealthPort {
 		// 0.0.0.0:HealthPort would collide with 127.0.0.1:AdminPort.
 		return nil, fmt.Errorf("envoy bootstrap: AdminPort and HealthPort must differ (both %d)", p.AdminPort)
+	}
+	var xdsTLS *corev3.TransportSocket
+	if !p.Plaintext {
+		if p.ControlPlaneCA == "" {
+			return nil, errors.New("envoy bootstrap: ControlPlaneCA is required unless Plaintext")
+		}
+		ca, err := ParseControlPlaneCA([]byte(p.ControlPlaneCA))
+		if err != nil {
+			return nil, fmt.Errorf("envoy bootstrap: %w", err)
+		}
+		if xdsTLS, err = bootstrapControlPlaneTLS(p.XDSAddress, ca); err != nil {
+			return nil, err
+		}
 	}
 
 	xdsHTTP2, err := bootstrapAny(&upstreamhttpv3.HttpProtocolOptions{
@@ -154,6 +174,7 @@ func Bootstrap(p BootstrapParams) (*bootstrapv3.Bootstrap, error) {
 					TypedExtensionProtocolOptions: map[string]*anypb.Any{
 						bootstrapHTTPOptionsKey: xdsHTTP2, // gRPC needs HTTP/2
 					},
+					TransportSocket: xdsTLS,
 				},
 				{
 					Name:                 bootstrapAdminCluster,
@@ -348,7 +369,8 @@ func marshalBootstrapJSON(b *bootstrapv3.Bootstrap) ([]byte, error) {
 }
 
 // BootstrapRenderer renders bootstrap JSON fast. The JSON for a given
-// (XDSAddress, XDSPort, AdminPort, HealthPort) is marshalled once with
+// control plane and port layout (every BootstrapParams field but
+// LocalCluster) is marshalled once with
 // protojson in NewBootstrapRenderer (with a placeholder local cluster name);
 // Render only substitutes the JSON-escaped LocalCluster (it appears in two
 // places), because this runs on every pod admission and protojson is slow.
@@ -361,15 +383,11 @@ type BootstrapRenderer struct {
 }
 
 // NewBootstrapRenderer builds and validates the bootstrap for one control
-// plane and port layout, and keeps its JSON as a template.
-func NewBootstrapRenderer(xdsAddress string, xdsPort, adminPort, healthPort uint32) (*BootstrapRenderer, error) {
-	b, err := Bootstrap(BootstrapParams{
-		LocalCluster: bootstrapPlaceholder,
-		XDSAddress:   xdsAddress,
-		XDSPort:      xdsPort,
-		AdminPort:    adminPort,
-		HealthPort:   healthPort,
-	})
+// plane and port layout (p without its LocalCluster), and keeps its JSON as
+// a template.
+func NewBootstrapRenderer(p BootstrapParams) (*BootstrapRenderer, error) {
+	p.LocalCluster = bootstrapPlaceholder
+	b, err := Bootstrap(p)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package mutate
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,12 +29,22 @@ import (
 
 // bootstrapTestParams is the fixed parameter set of the golden file.
 var bootstrapTestParams = BootstrapParams{
-	LocalCluster: "orders.service.prod.ddsd",
-	XDSAddress:   "inzone-control-plane.inzone-system.svc",
-	XDSPort:      18000,
-	AdminPort:    15000,
-	HealthPort:   15021,
+	LocalCluster:   "orders.service.prod.ddsd",
+	XDSAddress:     "inzone-control-plane.inzone-system.svc",
+	XDSPort:        18000,
+	AdminPort:      15000,
+	HealthPort:     15021,
+	ControlPlaneCA: testControlPlaneCA,
 }
+
+// testControlPlaneCA is a throwaway self-signed CA (testdata/xds-ca.pem).
+var testControlPlaneCA = func() string {
+	b, err := os.ReadFile(filepath.Join("testdata", "xds-ca.pem"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // bootstrapValidator is implemented by every generated Envoy message.
 type bootstrapValidator interface{ ValidateAll() error }
@@ -50,18 +61,20 @@ func TestBootstrapRenderParsesAndEnablesZoneAwareRouting(t *testing.T) {
 			XDSPort:      1,
 			AdminPort:    65535,
 			HealthPort:   2,
+			Plaintext:    true,
 		},
 		"IPv6 control plane": {
-			LocalCluster: "payments.service.staging.ddsd",
-			XDSAddress:   "fd00::1",
-			XDSPort:      443,
-			AdminPort:    9901,
-			HealthPort:   9902,
+			LocalCluster:   "payments.service.staging.ddsd",
+			XDSAddress:     "fd00::1",
+			XDSPort:        443,
+			AdminPort:      9901,
+			HealthPort:     9902,
+			ControlPlaneCA: testControlPlaneCA,
 		},
 	}
 	for name, p := range cases {
 		t.Run(name, func(t *testing.T) {
-			r, err := NewBootstrapRenderer(p.XDSAddress, p.XDSPort, p.AdminPort, p.HealthPort)
+			r, err := NewBootstrapRenderer(p)
 			if err != nil {
 				t.Fatalf("NewBootstrapRenderer: %v", err)
 			}
@@ -94,8 +107,12 @@ func TestBootstrapRenderParsesAndEnablesZoneAwareRouting(t *testing.T) {
 			if !proto.Equal(b, direct) {
 				t.Errorf("parsed bootstrap differs from Bootstrap(p)")
 			}
-			if n := validateBootstrapAnys(t, b.ProtoReflect(), "bootstrap"); n != 3 {
-				t.Errorf("found %d Any configs, want 3 (HCM, router, HTTP protocol options)", n)
+			wantAnys := 4 // HCM, router, HTTP protocol options, TLS
+			if p.Plaintext {
+				wantAnys = 3
+			}
+			if n := validateBootstrapAnys(t, b.ProtoReflect(), "bootstrap"); n != wantAnys {
+				t.Errorf("found %d Any configs, want %d", n, wantAnys)
 			}
 			checkBootstrapZoneAware(t, b, p)
 		})
@@ -213,6 +230,7 @@ func checkBootstrapZoneAware(t *testing.T, b *bootstrapv3.Bootstrap, p Bootstrap
 		t.Errorf("%s connect_timeout = %v, want 1s", bootstrapXDSCluster, got)
 	}
 	checkBootstrapSingleEndpoint(t, xds, p.XDSAddress, p.XDSPort)
+	checkBootstrapControlPlaneTLS(t, xds, p)
 	opts := new(upstreamhttpv3.HttpProtocolOptions)
 	if err := xds.GetTypedExtensionProtocolOptions()[bootstrapHTTPOptionsKey].UnmarshalTo(opts); err != nil {
 		t.Errorf("%s typed_extension_protocol_options[%s]: %v", bootstrapXDSCluster, bootstrapHTTPOptionsKey, err)
@@ -308,11 +326,11 @@ func checkBootstrapSingleEndpoint(t *testing.T, c *clusterv3.Cluster, host strin
 
 func TestBootstrapRenderIsByteStable(t *testing.T) {
 	p := bootstrapTestParams
-	r1, err := NewBootstrapRenderer(p.XDSAddress, p.XDSPort, p.AdminPort, p.HealthPort)
+	r1, err := NewBootstrapRenderer(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := NewBootstrapRenderer(p.XDSAddress, p.XDSPort, p.AdminPort, p.HealthPort)
+	r2, err := NewBootstrapRenderer(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,6 +384,8 @@ func TestBootstrapInvalidParams(t *testing.T) {
 		{"LocalCluster with BOM", with(func(p *BootstrapParams) { p.LocalCluster = "\ufefforders" }), "not allowed"},
 		{"LocalCluster invalid UTF-8", with(func(p *BootstrapParams) { p.LocalCluster = "orders\xff" }), "UTF-8"},
 		{"LocalCluster too long", with(func(p *BootstrapParams) { p.LocalCluster = strings.Repeat("a", 254) }), "more than 253"},
+		{"no CA and not plaintext", with(func(p *BootstrapParams) { p.ControlPlaneCA = "" }), "ControlPlaneCA is required"},
+		{"a CA that is not PEM", with(func(p *BootstrapParams) { p.ControlPlaneCA = "not a certificate" }), "not PEM"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -378,7 +398,7 @@ func TestBootstrapInvalidParams(t *testing.T) {
 			}
 			// The same input fails the renderer, in the constructor for
 			// per-config parameters and in Render for the local cluster.
-			r, err := NewBootstrapRenderer(tc.p.XDSAddress, tc.p.XDSPort, tc.p.AdminPort, tc.p.HealthPort)
+			r, err := NewBootstrapRenderer(tc.p)
 			if err != nil {
 				if !strings.Contains(err.Error(), tc.wantErr) {
 					t.Errorf("NewBootstrapRenderer error = %q, want it to contain %q", err, tc.wantErr)
@@ -440,7 +460,7 @@ func TestBootstrapClusterNameRuneASCII(t *testing.T) {
 
 func TestBootstrapGolden(t *testing.T) {
 	p := bootstrapTestParams
-	r, err := NewBootstrapRenderer(p.XDSAddress, p.XDSPort, p.AdminPort, p.HealthPort)
+	r, err := NewBootstrapRenderer(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +479,7 @@ func TestBootstrapGolden(t *testing.T) {
 
 func BenchmarkBootstrapRender(b *testing.B) {
 	p := bootstrapTestParams
-	r, err := NewBootstrapRenderer(p.XDSAddress, p.XDSPort, p.AdminPort, p.HealthPort)
+	r, err := NewBootstrapRenderer(p)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -85,6 +86,11 @@ type ControlPlaneConfig struct {
 	Address string `json:"address,omitempty"`
 	// Port. Default: 18000.
 	Port int32 `json:"port,omitempty"`
+	// Plaintext has the sidecars speak to the control plane without TLS,
+	// so anything answering on Address can hand them routes: only for tests
+	// and local runs. Default: false, TLS with the CA the webhook is given
+	// (mutate.Options.ControlPlaneCA), checking the server's name is Address.
+	Plaintext bool `json:"plaintext,omitempty"`
 }
 
 // ZoneSource says where a pod's zone comes from when the pod is not pinned
@@ -141,7 +147,29 @@ type DDSDConfig struct {
 	// DiscoverServices, in the webhook, also learns the map from Services of
 	// type LoadBalancer with ELB ingress hostnames. Default: true.
 	DiscoverServices *bool `json:"discoverServices,omitempty"`
+	// DNS says who answers DNS for the DDSD domain (DDSDDomain). An app
+	// resolves a name before it connects, so an ELB hostname is rewritten
+	// only when the domain resolves; otherwise it is left and the pod is
+	// warned. Default: none, so a rewrite never turns a working hostname
+	// into one that does not resolve.
+	DNS DDSDResolver `json:"dns,omitempty"`
 }
+
+// DDSDResolver is who resolves the DDSD domain.
+type DDSDResolver string
+
+const (
+	// DDSDResolverNone: nothing resolves DDSD names; no rewrite.
+	DDSDResolverNone DDSDResolver = "none"
+	// DDSDResolverInzoneXDS: inzone-xds's DNS (--dns-address), to which the
+	// cluster DNS forwards the domain (the chart sets it when it deploys it).
+	DDSDResolverInzoneXDS DDSDResolver = "inzone-xds"
+	// DDSDResolverExternal: something else resolves the domain.
+	DDSDResolverExternal DDSDResolver = "external"
+)
+
+// DDSDResolvers lists the accepted values of ddsd.dns.
+var DDSDResolvers = []DDSDResolver{DDSDResolverNone, DDSDResolverInzoneXDS, DDSDResolverExternal}
 
 // Defaults of the Config fields; see the field comments.
 const (
@@ -230,6 +258,9 @@ func (c *Config) Default() {
 	defaultTrue(&c.DDSD.DiscoverServices)
 	setIfEmpty(&c.DDSD.NameTemplate, DefaultDDSDTemplate)
 	setIfEmpty(&c.DDSD.Env, DefaultDDSDEnv)
+	if c.DDSD.DNS == "" {
+		c.DDSD.DNS = DDSDResolverNone
+	}
 }
 
 func defaultTrue(b **bool) {
@@ -330,6 +361,9 @@ func (c *Config) Validate() field.ErrorList {
 		errs = append(errs, field.Required(dp.Child("env"), "the name template uses {env}"))
 	} else if msgs := validation.IsDNS1123Subdomain(tmpl.render("svc", "ns", c.DDSD.Env)); len(msgs) > 0 {
 		errs = append(errs, field.Invalid(dp.Child("nameTemplate"), c.DDSD.NameTemplate, "does not render a DNS name: "+strings.Join(msgs, "; ")))
+	}
+	if !slices.Contains(DDSDResolvers, c.DDSD.DNS) {
+		errs = append(errs, field.NotSupported(dp.Child("dns"), c.DDSD.DNS, DDSDResolvers))
 	}
 	for host, svc := range c.DDSD.ELBs {
 		p := dp.Child("elbs").Key(host)

@@ -65,6 +65,15 @@ func (e *Engine) rewriteOne(st *podState, container, s string, where func() (fie
 	if len(rewrites) == 0 {
 		return
 	}
+	if e.cfg.DDSD.DNS == DDSDResolverNone {
+		// The DDSD name would not resolve: keep the working hostname.
+		for _, r := range rewrites {
+			st.skip(MutationDDSDRewrite, SkipDDSDNotServed, true,
+				"container %s %s: %s left unchanged: nothing resolves %s (set ddsd.dns to inzone-xds or external once the domain resolves)",
+				container, field, r.From, r.To)
+		}
+		return
+	}
 	st.replace(path, out)
 	for _, r := range rewrites {
 		st.rewrites = append(st.rewrites, DDSDRewrite{Container: container, Field: field, From: r.From, To: r.To})
@@ -146,4 +155,30 @@ func (t nameTemplate) render(service, namespace, env string) string {
 		}
 	}
 	return strings.ToLower(b.String())
+}
+
+// DDSDDomain returns the DNS domain every DDSD name ends in, without a
+// trailing dot: the template's literal text after its last {service} or
+// {namespace} placeholder, from its first dot, with {env} filled in
+// ("service.prod.ddsd" for the default template). It is what a DNS server
+// for the DDSD names serves, and what a cluster DNS forwards to it. Empty
+// when the names share no domain (a template ending in {service}). It
+// expects a validated Config.
+func (c *Config) DDSDDomain() string {
+	t, err := parseNameTemplate(c.DDSD.NameTemplate)
+	if err != nil {
+		return ""
+	}
+	last := -1
+	for i, p := range t.parts {
+		if p == "{service}" || p == "{namespace}" {
+			last = i
+		}
+	}
+	tail := nameTemplate{parts: t.parts[last+1:]}.render("", "", c.DDSD.Env)
+	i := strings.IndexByte(tail, '.')
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSuffix(tail[i+1:], ".")
 }

@@ -39,6 +39,13 @@ type Options struct {
 	// ELBs, when set, is consulted for load balancer hostnames the config's
 	// static map does not name.
 	ELBs ELBResolver
+	// ControlPlaneCA is the PEM of the CA that signs inzone-xds's serving
+	// certificate; it goes inline into each sidecar's bootstrap (see
+	// ParseControlPlaneCA for what is accepted). Without it, and unless the
+	// config says sidecar.controlPlane.plaintext, no sidecar is injected
+	// (skip reason control-plane-ca-missing): a sidecar that cannot check
+	// its control plane is not one inzone hands out.
+	ControlPlaneCA []byte
 }
 
 // Engine applies inzone's mutations to pods. It is safe for concurrent use.
@@ -48,7 +55,7 @@ type Engine struct {
 	elbs      map[string]string // canonical ELB host -> DDSD name, from the config
 	resolver  ELBResolver
 	native    bool
-	bootstrap *BootstrapRenderer
+	bootstrap *BootstrapRenderer // nil: no control-plane CA, no sidecar
 }
 
 // NewEngine builds an Engine from a Config; the Config is defaulted and
@@ -63,10 +70,22 @@ func NewEngine(cfg *Config, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	br, err := NewBootstrapRenderer(c.Sidecar.ControlPlane.Address, uint32(c.Sidecar.ControlPlane.Port),
-		uint32(c.Sidecar.AdminPort), uint32(c.Sidecar.HealthPort))
-	if err != nil {
-		return nil, fmt.Errorf("sidecar bootstrap: %w", err)
+	var br *BootstrapRenderer
+	if cp := c.Sidecar.ControlPlane; cp.Plaintext || len(opts.ControlPlaneCA) > 0 {
+		var ca string
+		if !cp.Plaintext {
+			if ca, err = ParseControlPlaneCA(opts.ControlPlaneCA); err != nil {
+				return nil, err
+			}
+		}
+		br, err = NewBootstrapRenderer(BootstrapParams{
+			XDSAddress: cp.Address, XDSPort: uint32(cp.Port),
+			AdminPort: uint32(c.Sidecar.AdminPort), HealthPort: uint32(c.Sidecar.HealthPort),
+			ControlPlaneCA: ca, Plaintext: cp.Plaintext,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sidecar bootstrap: %w", err)
+		}
 	}
 	e := &Engine{
 		cfg:       c,
@@ -133,6 +152,8 @@ const (
 	SkipDaemonSet           SkipReason = "daemonset"
 	SkipNoIdentifyingLabels SkipReason = "no-identifying-labels"
 	SkipZoneUnknown         SkipReason = "zone-unknown"
+	SkipNoControlPlaneCA    SkipReason = "control-plane-ca-missing"
+	SkipDDSDNotServed       SkipReason = "ddsd-domain-not-served"
 )
 
 // Skip is a mutation not applied to a pod.

@@ -30,7 +30,7 @@ func testEngine(t testing.TB, native bool) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(cfg, Options{NativeSidecarSupported: native})
+	e, err := NewEngine(cfg, Options{NativeSidecarSupported: native, ControlPlaneCA: []byte(testControlPlaneCA)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestZoneEnvSource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.ZoneEnv.Source = tt.source
-			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true})
+			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true, ControlPlaneCA: []byte(testControlPlaneCA)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,6 +377,7 @@ func TestPerPodSwitches(t *testing.T) {
 		t.Run(m.annotation+" true turns "+m.name+" on when the config has it off", func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.DDSD.ELBs = map[string]string{"internal-orders-1234567890.us-east-1.elb.amazonaws.com": "orders"}
+			cfg.DDSD.DNS = DDSDResolverExternal
 			for _, mm := range mutations {
 				off := false
 				switch mm.name {
@@ -390,7 +391,7 @@ func TestPerPodSwitches(t *testing.T) {
 					cfg.DDSD.Enabled = &off
 				}
 			}
-			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true})
+			e, err := NewEngine(cfg, Options{NativeSidecarSupported: true, ControlPlaneCA: []byte(testControlPlaneCA)})
 			if err != nil {
 				t.Fatal(err)
 			}

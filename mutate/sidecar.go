@@ -42,6 +42,12 @@ func (e *Engine) injectSidecar(st *podState) error {
 			strings.Join(e.cfg.ServiceLabels, ", "), AnnotationService)
 		return nil
 	}
+	if e.bootstrap == nil {
+		st.skip(MutationSidecar, SkipNoControlPlaneCA, true,
+			"sidecar not injected: inzone has no CA to check its control plane (%s) with (inzone-webhook --control-plane-ca-file, inzone inject --control-plane-ca), and sidecar.controlPlane.plaintext is off",
+			e.cfg.Sidecar.ControlPlane.Address)
+		return nil
+	}
 	localCluster := e.DDSDName(service, st.namespace)
 	bootstrap, err := e.bootstrap.Render(localCluster)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -129,6 +130,9 @@ type certGate struct {
 	rotated   <-chan struct{} // nil without self-managed certificates
 	poll      time.Duration
 	logPeriod time.Duration
+	// engine, when it needs the CA file, is rebuilt once the certificates
+	// are present, before the server starts.
+	engine *engineBuilder
 }
 
 func (g *certGate) Start(ctx context.Context) error {
@@ -146,6 +150,9 @@ func (g *certGate) Start(ctx context.Context) error {
 	for {
 		err := servable(g.certDir)
 		if err == nil {
+			err = g.buildEngine(log)
+		}
+		if err == nil {
 			break
 		}
 		if time.Since(lastLog) >= g.logPeriod {
@@ -161,6 +168,22 @@ func (g *certGate) Start(ctx context.Context) error {
 	log.Info("serving certificate present; starting the webhook server", "dir", g.certDir)
 	// Adds the server to the running manager, which starts it.
 	g.mgr.GetWebhookServer()
+	return nil
+}
+
+// buildEngine rebuilds the engine with the CA file, now that the Secret
+// holding it is mounted; an error keeps the server from starting.
+func (g *certGate) buildEngine(log logr.Logger) error {
+	if g.engine == nil || !g.engine.needsCAFile() {
+		return nil
+	}
+	missing, err := g.engine.build()
+	if err != nil {
+		return err
+	}
+	if missing {
+		log.Error(nil, "no control-plane CA: sidecars will not be injected until the webhook restarts with one", "file", g.engine.caFile)
+	}
 	return nil
 }
 

@@ -97,6 +97,7 @@ func TestELBIndexFeedsTheEngine(t *testing.T) {
 	x.Set(lbService("payments-ns", "payments", nil, "payments-0123456789abcdef.elb.us-west-2.amazonaws.com"))
 	cfg := mutate.DefaultConfig()
 	cfg.DDSD.NameTemplate = "{service}.{namespace}.{env}.ddsd"
+	cfg.DDSD.DNS = mutate.DDSDResolverExternal
 	e, err := mutate.NewEngine(cfg, mutate.Options{ELBs: x})
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,8 @@ func testEngine(t testing.TB) *mutate.Engine {
 		"internal-orders-1234567890.us-east-1.elb.amazonaws.com": "orders",
 		"payments-0123456789abcdef.elb.us-west-2.amazonaws.com":  "payments",
 	}
-	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true})
+	cfg.DDSD.DNS = mutate.DDSDResolverExternal
+	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true, ControlPlaneCA: testCA(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestHandlerUsesRequestNamespace(t *testing.T) {
 	// The engine names the pod's own service with the request's namespace.
 	cfg := mutate.DefaultConfig()
 	cfg.DDSD.NameTemplate = "{service}.{namespace}.svc"
-	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true})
+	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true, ControlPlaneCA: testCA(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,16 @@ type Options struct {
 	Draining <-chan struct{}
 	// WrapMutator, when set, wraps the engine; tests use it to inject faults.
 	WrapMutator func(Mutator) Mutator
+	// ControlPlaneCA is the PEM of the CA that signs inzone-xds's serving
+	// certificate, put into every sidecar's bootstrap. Empty: read from
+	// ControlPlaneCAFile once the serving certificate is present.
+	ControlPlaneCA []byte
+	// ControlPlaneCAFile holds that CA. Default: ca.crt in CertDir, which
+	// is right when inzone-xds's certificate comes from the webhook's CA
+	// (the chart's design). Missing, sidecars are not injected (a skip
+	// reason says why); not a CA bundle, the webhook does not start serving.
+	// Unused when the config sets sidecar.controlPlane.plaintext.
+	ControlPlaneCAFile string
 }
 
 func (o *Options) setDefaults() {
@@ -82,6 +92,9 @@ func (o *Options) setDefaults() {
 		// controller-runtime's own default, spelled out so the certificate
 		// gate watches the folder the server reads.
 		o.CertDir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
+	}
+	if o.ControlPlaneCAFile == "" {
+		o.ControlPlaneCAFile = defaultCAFile(o.CertDir)
 	}
 }
 
@@ -162,7 +175,9 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 			}
 		})
 	}
-	if err := mgr.Add(&certGate{mgr: mgr, certDir: opts.CertDir, rotated: rotated, poll: 500 * time.Millisecond, logPeriod: 30 * time.Second}); err != nil {
+	slot := &engineSlot{}
+	builder := &engineBuilder{cfg: opts.Config, caFile: opts.ControlPlaneCAFile, slot: slot}
+	if err := mgr.Add(&certGate{mgr: mgr, certDir: opts.CertDir, rotated: rotated, poll: 500 * time.Millisecond, logPeriod: 30 * time.Second, engine: builder}); err != nil {
 		return nil, err
 	}
 	if *opts.Config.DDSD.DiscoverServices {
@@ -184,11 +199,18 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 			return nil
 		})
 	}
-	engine, err := mutate.NewEngine(opts.Config, engineOpts)
-	if err != nil {
+	engineOpts.ControlPlaneCA = opts.ControlPlaneCA
+	builder.opts = engineOpts
+	// Build now to fail on a bad config or CA before anything is served;
+	// certGate rebuilds it with the CA file once the certificates exist.
+	if _, err := builder.build(); err != nil {
 		return nil, err
 	}
-	var m Mutator = engine
+	if opts.Config.Sidecar.ControlPlane.Plaintext {
+		ctrl.Log.WithName("inzone").Info("WARNING: sidecar.controlPlane.plaintext is set: sidecars take routes over plaintext from whatever answers at the control plane's address; use it only for tests and local runs",
+			"address", opts.Config.Sidecar.ControlPlane.Address)
+	}
+	var m Mutator = slot
 	if opts.WrapMutator != nil {
 		m = opts.WrapMutator(m)
 	}

@@ -38,6 +38,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&configPath, "config", "", "inzone config file (YAML); empty uses the built-in defaults")
 	fs.StringVar(&opts.CertDir, "cert-dir", "", "directory with tls.crt and tls.key, reloaded when they change")
+	fs.StringVar(&opts.ControlPlaneCAFile, "control-plane-ca-file", "", "PEM of the CA that signs inzone-xds's certificate, put into every sidecar's bootstrap; read once the serving certificate is present. Default: ca.crt in --cert-dir (the same CA signs both). Unused with sidecar.controlPlane.plaintext")
 	fs.StringVar(&opts.Host, "host", "", "address to bind the webhook to")
 	fs.IntVar(&opts.Port, "port", 9443, "webhook port")
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `metrics address, "0" to disable`)

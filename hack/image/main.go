@@ -45,10 +45,10 @@ const (
 	binDir     = "/usr/local/bin"
 )
 
-// Binaries are the commands the image holds; the chart runs inzone-webhook
-// and, with capture.cni.enabled, `inzone-cni install` (which copies
-// inzone-cni to the nodes; iptables is the node's there).
-var Binaries = []string{"inzone", "inzone-cni", "inzone-webhook", "kubectl-inzone"}
+// Binaries are the commands the image holds; the chart runs inzone-webhook,
+// inzone-xds and, with capture.cni.enabled, `inzone-cni install` (which
+// copies inzone-cni to the nodes; iptables is the node's there).
+var Binaries = []string{"inzone", "inzone-cni", "inzone-webhook", "inzone-xds", "kubectl-inzone"}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 

@@ -43,11 +43,14 @@ type toggle struct {
 }
 
 var (
-	selfManagedKinds = []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"}
-	certManagerKinds = []string{"Certificate", "Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Issuer", "Issuer", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Service", "ServiceAccount"}
+	selfManagedKinds = withXDS(webhookSelfManagedKinds)
+	certManagerKinds = withXDS(webhookCertManagerKinds)
+	// The webhook's own objects; withXDS adds inzone-xds's (xds_test.go).
+	webhookSelfManagedKinds = []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"}
+	webhookCertManagerKinds = []string{"Certificate", "Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Issuer", "Issuer", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Service", "ServiceAccount"}
 )
 
-var toggles = []toggle{
+var webhookToggles = []toggle{
 	{name: "defaults", kinds: selfManagedKinds, check: func(t *testing.T, objs []*unstructured.Unstructured) {
 		d := deployment(t, objs)
 		if *d.Spec.Replicas != 2 {
@@ -55,7 +58,7 @@ var toggles = []toggle{
 		}
 		args := d.Spec.Template.Spec.Containers[0].Args
 		for _, want := range []string{"--cert-secret=inzone-system/inzone-webhook-cert", "--webhook-configuration=inzone",
-			"--cert-dns-names=inzone-webhook.inzone-system.svc,inzone-webhook.inzone-system.svc.cluster.local"} {
+			"--cert-dns-names=inzone-webhook.inzone-system.svc,inzone-webhook.inzone-system.svc.cluster.local,inzone-xds.inzone-system.svc,inzone-xds.inzone-system.svc.cluster.local"} {
 			if !slices.Contains(args, want) {
 				t.Errorf("webhook args lack %s: %q", want, args)
 			}
@@ -70,7 +73,7 @@ var toggles = []toggle{
 				t.Errorf("Secret update not limited to the cert Secret: %+v", r)
 			}
 		}
-		cr := into[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", ""))
+		cr := into[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", webhookName))
 		for _, r := range cr.Rules {
 			if slices.Contains(r.Verbs, "update") && !reflect.DeepEqual(r.ResourceNames, []string{"inzone"}) {
 				t.Errorf("webhook configuration update not limited to inzone's: %+v", r)
@@ -95,13 +98,13 @@ var toggles = []toggle{
 			}
 		}
 		// Only Services are read: no Secret or webhook configuration access.
-		cr := into[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", ""))
+		cr := into[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", webhookName))
 		if len(cr.Rules) != 1 || !reflect.DeepEqual(cr.Rules[0].Resources, []string{"services"}) {
 			t.Errorf("ClusterRole rules = %+v, want only services", cr.Rules)
 		}
 	}},
 	{name: "cert-manager with a given issuer", sets: []string{"certs.mode=cert-manager", "certs.certManager.issuerRef.name=corp-ca", "certs.certManager.issuerRef.kind=ClusterIssuer"},
-		kinds: []string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Service", "ServiceAccount"},
+		kinds: withXDS([]string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Service", "ServiceAccount"}),
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			cert := find(t, objs, "Certificate", "")
 			ref, _, _ := unstructured.NestedStringMap(cert.Object, "spec", "issuerRef")
@@ -110,14 +113,14 @@ var toggles = []toggle{
 			}
 		}},
 	{name: "ServiceMonitor", sets: []string{"metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom"},
-		kinds: append(slices.Clone(selfManagedKinds), "ServiceMonitor"),
+		kinds: withXDS(append(slices.Clone(webhookSelfManagedKinds), "ServiceMonitor")),
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			sm := find(t, objs, "ServiceMonitor", "")
 			if sm.GetLabels()["release"] != "prom" {
 				t.Errorf("ServiceMonitor labels %v lack release=prom", sm.GetLabels())
 			}
 			eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-			svc := into[corev1.Service](t, find(t, objs, "Service", ""))
+			svc := into[corev1.Service](t, find(t, objs, "Service", webhookName))
 			if len(eps) != 1 || eps[0].(map[string]any)["port"] != svc.Spec.Ports[1].Name {
 				t.Errorf("ServiceMonitor endpoints %v do not name the Service's metrics port %q", eps, svc.Spec.Ports[1].Name)
 			}
@@ -128,12 +131,12 @@ var toggles = []toggle{
 			if !slices.Contains(c.Args, "--metrics-bind-address=0") {
 				t.Errorf("metrics still served: %q", c.Args)
 			}
-			if len(into[corev1.Service](t, find(t, objs, "Service", "")).Spec.Ports) != 1 {
+			if len(into[corev1.Service](t, find(t, objs, "Service", webhookName)).Spec.Ports) != 1 {
 				t.Error("the Service still has a metrics port")
 			}
 		}},
 	{name: "one replica has no PDB", sets: []string{"replicaCount=1"},
-		kinds: slices.DeleteFunc(slices.Clone(selfManagedKinds), func(k string) bool { return k == "PodDisruptionBudget" })},
+		kinds: withXDS(slices.DeleteFunc(slices.Clone(webhookSelfManagedKinds), func(k string) bool { return k == "PodDisruptionBudget" }))},
 	{name: "failurePolicy Ignore and a longer timeout", sets: []string{"webhook.failurePolicy=Ignore", "webhook.timeoutSeconds=10"}, kinds: selfManagedKinds,
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			if hook := webhookOf(t, objs); *hook.FailurePolicy != admissionv1.Ignore || *hook.TimeoutSeconds != 10 {
@@ -151,7 +154,7 @@ var toggles = []toggle{
 			}
 		}},
 	{name: "no Service discovery and cert-manager: no ClusterRole", sets: []string{"config.ddsd.discoverServices=false", "certs.mode=cert-manager"},
-		kinds: slices.DeleteFunc(slices.Clone(certManagerKinds), func(k string) bool { return k == "ClusterRole" || k == "ClusterRoleBinding" })},
+		kinds: withXDS(slices.DeleteFunc(slices.Clone(webhookCertManagerKinds), func(k string) bool { return k == "ClusterRole" || k == "ClusterRoleBinding" }))},
 	{name: "image by digest", sets: []string{"image.digest=sha256:" + strings.Repeat("ab", 32)}, kinds: selfManagedKinds,
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			if got := deployment(t, objs).Spec.Template.Spec.Containers[0].Image; got != "ghcr.io/inzone-io/inzone@sha256:"+strings.Repeat("ab", 32) {
@@ -172,7 +175,7 @@ var toggles = []toggle{
 			if spec.Annotations["checksum/config"] == "" {
 				t.Error("podAnnotations replaced the config checksum")
 			}
-			pdb := find(t, objs, "PodDisruptionBudget", "")
+			pdb := find(t, objs, "PodDisruptionBudget", webhookName)
 			if got, _, _ := unstructured.NestedString(pdb.Object, "spec", "minAvailable"); got != "50%" {
 				t.Errorf("PDB minAvailable = %q", got)
 			}
@@ -197,7 +200,7 @@ var toggles = []toggle{
 			}
 		}},
 	{name: "PDB off", sets: []string{"podDisruptionBudget.enabled=false"},
-		kinds: slices.DeleteFunc(slices.Clone(selfManagedKinds), func(k string) bool { return k == "PodDisruptionBudget" })},
+		kinds: withXDS(slices.DeleteFunc(slices.Clone(webhookSelfManagedKinds), func(k string) bool { return k == "PodDisruptionBudget" }))},
 	{name: "config overrides reach the ConfigMap", sets: []string{"config.ddsd.env=staging", "config.spread.whenUnsatisfiable=DoNotSchedule", "config.ddsd.elbs.internal-api-1234\\.us-east-1\\.elb\\.amazonaws\\.com=api"}, kinds: selfManagedKinds,
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			cfg := configOf(t, objs)
@@ -315,7 +318,7 @@ func checkInvariants(t *testing.T, raw []byte, objs []*unstructured.Unstructured
 		t.Error("the objectSelector does not match an ordinary pod")
 	}
 	// The service the webhook configuration calls selects the Deployment's pods.
-	svc := into[corev1.Service](t, find(t, objs, "Service", ""))
+	svc := into[corev1.Service](t, find(t, objs, "Service", webhookName))
 	if hook.ClientConfig.Service == nil || hook.ClientConfig.Service.Name != svc.Name || *hook.ClientConfig.Service.Port != svc.Spec.Ports[0].Port {
 		t.Errorf("clientConfig %+v does not point at Service %s", hook.ClientConfig, svc.Name)
 	}
@@ -353,7 +356,7 @@ func checkInvariants(t *testing.T, raw []byte, objs []*unstructured.Unstructured
 	if d.Spec.Strategy.RollingUpdate == nil || d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() != 0 {
 		t.Error("a rollout may take replicas down before new ones are ready")
 	}
-	if pdb := findOptional(objs, "PodDisruptionBudget"); pdb != nil {
+	if pdb := findNamed(objs, "PodDisruptionBudget", webhookName); pdb != nil {
 		sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels")
 		if !labels.SelectorFromSet(sel).Matches(labels.Set(d.Spec.Template.Labels)) {
 			t.Error("the PodDisruptionBudget does not select the webhook pods")
@@ -362,6 +365,7 @@ func checkInvariants(t *testing.T, raw []byte, objs []*unstructured.Unstructured
 
 	// The config is one the webhook accepts.
 	configOf(t, objs)
+	checkXDSInvariants(t, objs)
 }
 
 // TestDefaultValuesConfigIsTheBuiltInDefault keeps values.yaml's config in
@@ -397,6 +401,11 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"string:podLabels.inzone\\.io/inject=true", "/podLabels"},
 		{"image.digest=latest", "/image/digest"},
 		{"nosuchvalue=1", "nosuchvalue"},
+		{"xds.dns.port=53", "/xds/dns/port"},
+		{"xds.dns.clusterIP=ten.0.0.1", "/xds/dns/clusterIP"},
+		{"xds.replicaCount=0", "/xds/replicaCount"},
+		{"xds.nosuch=1", "nosuch"},
+		{"config.ddsd.dns=coredns", "/config/ddsd/dns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
@@ -413,7 +422,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 
 func deployment(t testing.TB, objs []*unstructured.Unstructured) *appsv1.Deployment {
 	t.Helper()
-	return into[appsv1.Deployment](t, find(t, objs, "Deployment", ""))
+	return into[appsv1.Deployment](t, find(t, objs, "Deployment", webhookName))
 }
 
 func webhookOf(t testing.TB, objs []*unstructured.Unstructured) admissionv1.MutatingWebhook {
@@ -446,9 +455,10 @@ func configOf(t testing.TB, objs []*unstructured.Unstructured) *mutate.Config {
 	return cfg
 }
 
-func findOptional(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+// findNamed returns the object of kind and name, nil when there is none.
+func findNamed(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
 	for _, o := range objs {
-		if o.GetKind() == kind {
+		if o.GetKind() == kind && o.GetName() == name {
 			return o
 		}
 	}

@@ -49,7 +49,7 @@ func TestRenderedManifestsPassServerSideDryRun(t *testing.T) {
 	}
 	t.Run("an invalid object is refused, so the check can fail", func(t *testing.T) {
 		_, objs := render(t)
-		d := find(t, objs, "Deployment", "").DeepCopy()
+		d := find(t, objs, "Deployment", webhookName).DeepCopy()
 		if err := unstructured.SetNestedField(d.Object, int64(-1), "spec", "replicas"); err != nil {
 			t.Fatal(err)
 		}
@@ -126,6 +126,9 @@ func TestInstalledChartMutatesPods(t *testing.T) {
 			}
 			if tt.mutated && !mutate.HasSidecar(tt.pod) {
 				t.Error("no sidecar")
+			}
+			if tt.mutated {
+				checkSidecarTrustsXDS(t, tt.pod, secret)
 			}
 		})
 	}

@@ -56,11 +56,12 @@ const lateWebhookPath = "/add-container"
 var errInjected = errors.New("injected engine failure for e2e")
 
 // testConfig is the inzone config of the whole package: defaults, plus a
-// static ELB map and env prod.
+// static ELB map, env prod and a DDSD domain said to resolve.
 func testConfig() *mutate.Config {
 	return &mutate.Config{DDSD: mutate.DDSDConfig{
 		Env:  "prod",
 		ELBs: map[string]string{ordersELB: "orders"},
+		DNS:  mutate.DDSDResolverExternal,
 	}}
 }
 

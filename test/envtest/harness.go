@@ -349,6 +349,7 @@ func (e *Env) StartWebhook(opts WebhookOptions) error {
 			return probe.wrap(m)
 		},
 	}
+	wopts.ControlPlaneCA = ControlPlaneCA()
 	mgr, err := webhook.NewManager(rest.CopyConfig(e.env.Config), wopts)
 	if err != nil {
 		return fmt.Errorf("webhook.NewManager: %w", err)

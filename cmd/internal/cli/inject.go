@@ -24,6 +24,7 @@ type InjectOptions struct {
 	NativeSidecar string   // --native-sidecar: "" (the config's), auto, true, false
 	Output        string   // -o: write the stream here instead of stdout
 	InPlace       bool     // --in-place: rewrite each file
+	CAPath        string   // --control-plane-ca: PEM of the CA that signs inzone-xds's certificate
 
 	streams Streams
 	engine  *mutate.Engine
@@ -74,6 +75,8 @@ What was applied or skipped goes to stderr, one line per object. Exit codes:
 		"There is no API server to ask offline, so auto means true (native sidecars need Kubernetes >= 1.29, supported everywhere today)")
 	f.StringVarP(&o.Output, "output", "o", "", "write the result to this file instead of stdout")
 	f.BoolVar(&o.InPlace, "in-place", false, "rewrite each input file (only if it changes); no file is written unless every file succeeds")
+	f.StringVar(&o.CAPath, "control-plane-ca", "", "PEM file of the CA that signs inzone-xds's certificate (the webhook's ca.crt), put into each sidecar's bootstrap; "+
+		"without it no sidecar is injected unless the config sets sidecar.controlPlane.plaintext")
 	return cmd
 }
 
@@ -99,8 +102,15 @@ func (o *InjectOptions) Complete() error {
 	default:
 		return fmt.Errorf("--native-sidecar %q: must be auto, true or false", o.NativeSidecar)
 	}
+	var ca []byte
+	if o.CAPath != "" {
+		var err error
+		if ca, err = readBounded(o.CAPath, mutate.MaxControlPlaneCABytes); err != nil {
+			return fmt.Errorf("--control-plane-ca: %w", err)
+		}
+	}
 	// Offline, auto resolves to true.
-	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true})
+	e, err := mutate.NewEngine(cfg, mutate.Options{NativeSidecarSupported: true, ControlPlaneCA: ca})
 	if err != nil {
 		return err
 	}
@@ -344,4 +354,29 @@ func injectWriteTemp(path string, data []byte) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return tmp, nil
+}
+
+// readBounded reads a regular file of at most limit bytes: a FIFO, a device
+// or a huge file is an error, not a hang.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
 }

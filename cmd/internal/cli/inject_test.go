@@ -13,11 +13,14 @@ var injectTestdata = filepath.Join("..", "..", "..", "inject", "testdata")
 
 var injectConfig = filepath.Join(injectTestdata, "config", "inzone.yaml")
 
+// injectCA signs the control plane the test sidecars are told to trust.
+var injectCA = filepath.Join(injectTestdata, "config", "xds-ca.pem")
+
 // runInject runs `inzone inject args...` through cobra, mapping its error to
 // an exit code with Run itself.
 func runInject(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runInzone(t, stdin, append([]string{"inject"}, args...)...)
+	return runInzone(t, stdin, append([]string{"inject", "--control-plane-ca", injectCA}, args...)...)
 }
 
 func readTestFile(t *testing.T, path string) string {
@@ -266,5 +269,46 @@ func writeTestFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestInjectControlPlaneCA(t *testing.T) {
+	pod := filepath.Join(injectTestdata, "pod.yaml")
+	big := filepath.Join(t.TempDir(), "big.pem")
+	if err := os.WriteFile(big, make([]byte, 70<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notCA := filepath.Join(t.TempDir(), "not-ca.pem")
+	if err := os.WriteFile(notCA, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		wantErr string // in stderr
+		sidecar bool
+	}{
+		{name: "without a CA no sidecar is injected, with a warning", args: nil, code: ExitOK, wantErr: "no CA to check its control plane", sidecar: false},
+		{name: "a CA gives a sidecar speaking TLS", args: []string{"--control-plane-ca", injectCA}, code: ExitOK, sidecar: true},
+		{name: "a missing CA file is a usage error", args: []string{"--control-plane-ca", filepath.Join(t.TempDir(), "nope.pem")}, code: ExitUsage, wantErr: "--control-plane-ca"},
+		{name: "a device is not read", args: []string{"--control-plane-ca", "/dev/zero"}, code: ExitUsage, wantErr: "not a regular file"},
+		{name: "a huge file is not read", args: []string{"--control-plane-ca", big}, code: ExitUsage, wantErr: "larger than"},
+		{name: "a CA that is not a certificate is an error", args: []string{"--control-plane-ca", notCA}, code: ExitUsage, wantErr: "control-plane CA: certificate 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"inject", "-f", pod, "--config", injectConfig}, tt.args...)
+			code, out, errs := runInzone(t, "", args...)
+			if code != tt.code || !strings.Contains(errs, tt.wantErr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errs, tt.code, tt.wantErr)
+			}
+			if got := strings.Contains(out, "- name: inzone-proxy"); got != tt.sidecar {
+				t.Errorf("sidecar injected: %v, want %v", got, tt.sidecar)
+			}
+			if tt.sidecar && !strings.Contains(out, "envoy.transport_sockets.tls") {
+				t.Errorf("the sidecar's bootstrap has no TLS")
+			}
+		})
 	}
 }
