@@ -9,8 +9,8 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
@@ -46,14 +46,13 @@ const (
 	defaultMaxDelay = time.Second
 )
 
-// sharedNode is the snapshot key of every proxy. All sidecars get the same
-// view (each asks only for the endpoints it uses), so one snapshot serves
-// them all: no per-proxy copy of the world.
-const sharedNode = "inzone"
+// identityHash keys a proxy's snapshot by its node cluster: the sidecar's
+// --service-cluster, which the webhook sets to its local cluster name. All
+// proxies of one identity share one snapshot; see view for why identities
+// do not share one.
+type identityHash struct{}
 
-type sharedView struct{}
-
-func (sharedView) ID(*corev3.Node) string { return sharedNode }
+func (identityHash) ID(n *corev3.Node) string { return n.GetCluster() }
 
 // Server computes snapshots from its Readers and serves them over ADS.
 type Server struct {
@@ -69,7 +68,7 @@ type Server struct {
 	first   time.Time // first change of the pending burst
 
 	current atomic.Pointer[translate.Output]
-	last    *cachev3.Snapshot
+	last    map[string]*cachev3.Snapshot // node key -> snapshot published
 	ready   atomic.Bool
 	seen    map[string]bool // unzoned endpoints and problems already logged
 }
@@ -90,8 +89,9 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		metrics: newMetrics(opts.Registry),
 		changed: make(chan struct{}, 1),
 		seen:    map[string]bool{},
+		last:    map[string]*cachev3.Snapshot{},
 	}
-	s.cache = cachev3.NewSnapshotCache(true, sharedView{}, logAdapter(opts.Log.WithName("cache")))
+	s.cache = cachev3.NewSnapshotCache(true, identityHash{}, logAdapter(opts.Log.WithName("cache")))
 	s.xds = serverv3.NewServer(ctx, s.cache, s.metrics.callbacks())
 	return s
 }
@@ -196,31 +196,66 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 		return
 	}
 	s.report(out)
-	snap, err := snapshotOf(out)
-	if err != nil {
-		s.log.Error(err, "snapshot")
-		return
-	}
 	s.current.Store(out)
-	if sameVersions(s.last, snap) {
+	published, err := s.publish(ctx, out)
+	if err != nil {
+		s.log.Error(err, "publishing snapshots")
 		return
 	}
-	if err := s.cache.SetSnapshot(ctx, sharedNode, snap); err != nil {
-		s.log.Error(err, "publishing snapshot")
+	if published == 0 {
 		return
 	}
-	s.last = snap
 	s.metrics.snapshots.Inc()
 	if !first.IsZero() {
 		s.metrics.pushLatency.Observe(time.Since(first).Seconds())
 	}
-	for _, t := range []types.ResponseType{types.Cluster, types.Endpoint, types.Listener, types.Route} {
-		url, _ := cachev3.GetResponseTypeURL(t)
-		s.metrics.resources.WithLabelValues(s.metrics.typeLabel(url)).Set(float64(len(snap.Resources[t].Items)))
+	s.metrics.resources.WithLabelValues("Cluster").Set(float64(len(out.Clusters)))
+	s.metrics.resources.WithLabelValues("ClusterLoadAssignment").Set(float64(len(out.Endpoints) + len(out.Local)))
+	s.metrics.resources.WithLabelValues("Listener").Set(float64(len(out.Listeners)))
+	s.metrics.resources.WithLabelValues("RouteConfiguration").Set(float64(len(out.Routes)))
+	s.log.V(1).Info("snapshots published", "identities", published, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local))
+}
+
+// publish sets the snapshot of every identity whose view changed, and of
+// proxies without one (key ""). An identity that is gone keeps the shared
+// view without a local cluster while its proxies are still connected, and
+// is forgotten after.
+func (s *Server) publish(ctx context.Context, out *translate.Output) (int, error) {
+	v, err := newView(out)
+	if err != nil {
+		return 0, err
 	}
-	s.log.V(1).Info("snapshot published",
-		"clusters", snap.Resources[types.Cluster].Version, "endpoints", snap.Resources[types.Endpoint].Version,
-		"listeners", snap.Resources[types.Listener].Version, "routes", snap.Resources[types.Route].Version)
+	want := make(map[string]*endpointv3.ClusterLoadAssignment, len(out.Local)+1)
+	want[""] = nil
+	for _, cla := range out.Local {
+		want[cla.ClusterName] = cla
+	}
+	for key := range s.last {
+		if _, ok := want[key]; !ok {
+			if st := s.cache.GetStatusInfo(key); st == nil || st.GetNumWatches()+st.GetNumDeltaWatches() == 0 {
+				s.cache.ClearSnapshot(key)
+				delete(s.last, key)
+				continue
+			}
+			want[key] = nil
+		}
+	}
+	published := 0
+	for key, local := range want {
+		snap, err := v.snapshotFor(local)
+		if err != nil {
+			return published, err
+		}
+		if sameVersions(s.last[key], snap) {
+			continue
+		}
+		if err := s.cache.SetSnapshot(ctx, key, snap); err != nil {
+			return published, err
+		}
+		s.last[key] = snap
+		published++
+	}
+	return published, nil
 }
 
 // report logs each endpoint without a zone and each object left out once,

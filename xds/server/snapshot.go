@@ -3,43 +3,75 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	"google.golang.org/protobuf/proto"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
 	"github.com/inzone-io/inzone/xds/translate"
 )
 
-// snapshotOf packs a translation into one consistent snapshot. Each type's
-// version is a hash of its resources, so the same state always has the
-// same versions (across restarts and replicas), and a type whose content did
-// not change keeps its version: state-of-the-world clients are not sent it
-// again.
-func snapshotOf(out *translate.Output) (*cachev3.Snapshot, error) {
-	snap := &cachev3.Snapshot{}
-	add := func(t types.ResponseType, items []types.Resource) error {
-		v, err := contentVersion(items)
-		if err != nil {
-			return err
-		}
-		snap.Resources[t] = cachev3.NewResources(v, items)
-		return nil
-	}
+// view is what every proxy shares in one translation: clusters, listeners,
+// routes and the callee clusters' endpoints, each type with its version and
+// each resource with its own (for delta clients). A proxy's snapshot adds
+// only its local cluster's endpoints.
+//
+// Why one snapshot per identity and not one for all: over state-of-the-world
+// ADS, go-control-plane's cache answers an EDS request only when it names
+// every endpoint resource of the snapshot (so that nothing is sent half).
+// A sidecar asks for its own local cluster, never another identity's, so
+// the snapshot of its node key must hold exactly one local cluster. The
+// shared parts are the same maps in every snapshot, never copied per proxy.
+type view struct {
+	types    [types.UnknownType]cachev3.Resources
+	versions map[string]map[string]string // type URL -> name -> resource version
+}
+
+func newView(out *translate.Output) (*view, error) {
+	v := &view{versions: map[string]map[string]string{}}
 	lists := []struct {
 		t     types.ResponseType
+		url   string
 		items []types.Resource
 	}{
-		{types.Cluster, resources(out.Clusters)},
-		{types.Endpoint, resources(out.Endpoints)},
-		{types.Listener, resources(out.Listeners)},
-		{types.Route, resources(out.Routes)},
+		{types.Cluster, resourcev3.ClusterType, resources(out.Clusters)},
+		{types.Endpoint, resourcev3.EndpointType, resources(out.Endpoints)},
+		{types.Listener, resourcev3.ListenerType, resources(out.Listeners)},
+		{types.Route, resourcev3.RouteType, resources(out.Routes)},
 	}
 	for _, l := range lists {
-		if err := add(l.t, l.items); err != nil {
+		versions, err := resourceVersions(l.items)
+		if err != nil {
 			return nil, err
 		}
+		v.versions[l.url] = versions
+		v.types[l.t] = cachev3.NewResources(typeVersion(l.items, versions), l.items)
 	}
+	return v, nil
+}
+
+// snapshotFor is the snapshot of one identity: the shared view plus its
+// local cluster's endpoints (nil for a proxy whose identity has none).
+func (v *view) snapshotFor(local *endpointv3.ClusterLoadAssignment) (*cachev3.Snapshot, error) {
+	snap := &cachev3.Snapshot{Resources: v.types, VersionMap: maps.Clone(v.versions)}
+	if local == nil {
+		return snap, nil
+	}
+	h, err := resourceVersion(local)
+	if err != nil {
+		return nil, err
+	}
+	eds := v.types[types.Endpoint]
+	items := make(map[string]types.ResourceWithTTL, len(eds.Items)+1)
+	maps.Copy(items, eds.Items)
+	items[local.ClusterName] = types.ResourceWithTTL{Resource: local}
+	snap.Resources[types.Endpoint] = cachev3.Resources{Version: combine(eds.Version, local.ClusterName, h), Items: items}
+	versions := make(map[string]string, len(items))
+	maps.Copy(versions, v.versions[resourcev3.EndpointType])
+	versions[local.ClusterName] = h
+	snap.VersionMap[resourcev3.EndpointType] = versions
 	return snap, nil
 }
 
@@ -51,26 +83,47 @@ func resources[T types.Resource](in []T) []types.Resource {
 	return out
 }
 
-// contentVersion hashes the deterministic encoding of resources listed in a
-// fixed (sorted) order.
-func contentVersion(items []types.Resource) (string, error) {
-	h := sha256.New()
-	opts := proto.MarshalOptions{Deterministic: true}
-	var buf []byte
-	for _, r := range items {
-		var err error
-		buf, err = opts.MarshalAppend(buf[:0], r)
-		if err != nil {
-			return "", err
-		}
-		var n [8]byte
-		for i, l := 0, len(buf); i < 8; i, l = i+1, l>>8 {
-			n[i] = byte(l)
-		}
-		h.Write(n[:]) // length-prefixed, so boundaries count
-		h.Write(buf)
+// resourceVersion is go-control-plane's own per-resource hash (what its
+// cache would compute for delta clients), computed once per translation
+// instead of once per snapshot.
+func resourceVersion(r types.Resource) (string, error) {
+	b, err := cachev3.MarshalResource(r)
+	if err != nil {
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)[:12]), nil
+	return cachev3.HashResource(b), nil
+}
+
+func resourceVersions(items []types.Resource) (map[string]string, error) {
+	out := make(map[string]string, len(items))
+	for _, r := range items {
+		v, err := resourceVersion(r)
+		if err != nil {
+			return nil, err
+		}
+		out[cachev3.GetResourceName(r)] = v
+	}
+	return out, nil
+}
+
+// typeVersion hashes a type's resources, in their (sorted) order: the same
+// content always has the same version, across restarts and replicas.
+func typeVersion(items []types.Resource, versions map[string]string) string {
+	parts := make([]string, 0, 2*len(items))
+	for _, r := range items {
+		name := cachev3.GetResourceName(r)
+		parts = append(parts, name, versions[name])
+	}
+	return combine(parts...)
+}
+
+func combine(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // sameVersions reports whether two snapshots have the same version of

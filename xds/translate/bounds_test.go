@@ -129,11 +129,11 @@ func TestLocalClusterIsTheWebhooks(t *testing.T) {
 				t.Fatal("no sidecar injected")
 			}
 			out := tr.Translate(Input{Sources: []Source{{Name: "c", Pods: []*corev1.Pod{pod}}}})
-			i := slices.IndexFunc(out.Endpoints, func(e *endpointv3.ClusterLoadAssignment) bool { return e.ClusterName == local })
+			i := slices.IndexFunc(out.Local, func(e *endpointv3.ClusterLoadAssignment) bool { return e.ClusterName == local })
 			if i < 0 {
 				t.Fatalf("local cluster %s not served; served %v", local, names(out))
 			}
-			if got := out.Endpoints[i].Endpoints[0].LbEndpoints[0].GetEndpoint().Address.GetSocketAddress().Address; got != "10.9.9.9" {
+			if got := out.Local[i].Endpoints[0].LbEndpoints[0].GetEndpoint().Address.GetSocketAddress().Address; got != "10.9.9.9" {
 				t.Errorf("local cluster %s holds %s", local, got)
 			}
 		})
@@ -142,7 +142,7 @@ func TestLocalClusterIsTheWebhooks(t *testing.T) {
 
 func names(out *Output) string {
 	var s []string
-	for _, e := range out.Endpoints {
+	for _, e := range out.Local {
 		s = append(s, e.ClusterName)
 	}
 	return strings.Join(s, ", ")

@@ -37,8 +37,12 @@ type Input struct {
 // cluster, every listener's route table are in it. Each list is sorted by
 // name, so the same Input always gives the same Output.
 type Output struct {
-	Clusters  []*clusterv3.Cluster
+	Clusters []*clusterv3.Cluster
+	// Endpoints are the callee clusters' endpoints, one per cluster.
 	Endpoints []*endpointv3.ClusterLoadAssignment
+	// Local are the local clusters' endpoints, one per service identity
+	// with an injected pod: each sidecar asks only for its own.
+	Local     []*endpointv3.ClusterLoadAssignment
 	Listeners []*listenerv3.Listener
 	Routes    []*routev3.RouteConfiguration
 	// Addrs maps a DDSD name to the addresses DNS answers for it, sorted.
@@ -108,8 +112,8 @@ func (t *Translator) Translate(in Input) *Output {
 		t.collectLocals(src, nodes, locals, out)
 	}
 	out.Clusters = t.clusters(callees)
-	out.Endpoints = append(callees.loadAssignments(), locals.loadAssignments()...)
-	sort.Slice(out.Endpoints, func(i, j int) bool { return out.Endpoints[i].ClusterName < out.Endpoints[j].ClusterName })
+	out.Endpoints = callees.loadAssignments()
+	out.Local = locals.loadAssignments()
 	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees)}
 	out.Listeners = t.listeners()
 	out.Addrs = dnsAddrs(callees, locals)

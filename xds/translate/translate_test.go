@@ -87,6 +87,7 @@ func loadSource(t testing.TB, path string) Source {
 type goldenOutput struct {
 	Clusters  []json.RawMessage   `json:"clusters"`
 	Endpoints []json.RawMessage   `json:"endpoints"`
+	Local     []json.RawMessage   `json:"local"`
 	Listeners []json.RawMessage   `json:"listeners"`
 	Routes    []json.RawMessage   `json:"routes"`
 	Addrs     map[string][]string `json:"dns"`
@@ -109,6 +110,9 @@ func render(t testing.TB, out *Output) []byte {
 	}
 	for _, e := range out.Endpoints {
 		g.Endpoints = append(g.Endpoints, pj(e))
+	}
+	for _, e := range out.Local {
+		g.Local = append(g.Local, pj(e))
 	}
 	for _, l := range out.Listeners {
 		g.Listeners = append(g.Listeners, pj(l))

@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // validator is what go-control-plane's generated messages implement
@@ -25,7 +26,7 @@ func (o *Output) Validate() error {
 	for _, c := range o.Clusters {
 		check("cluster", c)
 	}
-	for _, e := range o.Endpoints {
+	for _, e := range slices.Concat(o.Endpoints, o.Local) {
 		if err := e.ValidateAll(); err != nil {
 			errs = append(errs, fmt.Errorf("endpoints %s: %w", e.ClusterName, err))
 		}
