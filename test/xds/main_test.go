@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"k8s.io/client-go/kubernetes"
 
@@ -40,14 +41,15 @@ func ctx(t testing.TB) context.Context {
 
 // startXDS runs inzone-xds's server on the test's API server, ADS on a
 // loopback port; it stops at the test's end.
-func startXDS(t *testing.T, env *envtest.Env) (addr string, srv *server.Server) {
+func startXDS(t *testing.T, env *envtest.Env) (addr string, srv *server.Server, reg *prometheus.Registry) {
 	t.Helper()
 	tr, err := translate.New(testConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, cancel := context.WithCancel(context.Background())
-	opts := server.Options{}
+	reg = prometheus.NewRegistry()
+	opts := server.Options{Registry: reg}
 	if os.Getenv(envtest.EnvVerbose) == "1" {
 		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 4})
 	}
@@ -80,5 +82,21 @@ func startXDS(t *testing.T, env *envtest.Env) (addr string, srv *server.Server) 
 		<-done
 		kube.Shutdown()
 	})
-	return lis.Addr().String(), srv
+	return lis.Addr().String(), srv, reg
+}
+
+// counter reads a counter's value from the registry.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

@@ -90,7 +90,7 @@ func TestSidecarReceivesZones(t *testing.T) {
 	}
 	syncSlice(t, env, s.orders)
 
-	addr, _ := startXDS(t, env)
+	addr, _, _ := startXDS(t, env)
 	clients := []*adsClient{
 		dial(t, addr, "sotw", checkout[1].Name+"."+s.ns, checkoutDDSD, zoneB),
 		dial(t, addr, "delta", checkout[2].Name+"."+s.ns, checkoutDDSD, zoneB),
