@@ -49,10 +49,19 @@ const (
 // identityHash keys a proxy's snapshot by its node cluster: the sidecar's
 // --service-cluster, which the webhook sets to its local cluster name. All
 // proxies of one identity share one snapshot; see view for why identities
-// do not share one.
-type identityHash struct{}
+// do not share one. A node cluster that is not a served identity maps to
+// "" (the view without a local cluster): keys stay bounded by what the
+// cluster holds, whatever names clients send.
+type identityHash struct {
+	known *atomic.Pointer[map[string]bool]
+}
 
-func (identityHash) ID(n *corev3.Node) string { return n.GetCluster() }
+func (h identityHash) ID(n *corev3.Node) string {
+	if known := h.known.Load(); known != nil && (*known)[n.GetCluster()] {
+		return n.GetCluster()
+	}
+	return ""
+}
 
 // Server computes snapshots from its Readers and serves them over ADS.
 type Server struct {
@@ -68,7 +77,8 @@ type Server struct {
 	first   time.Time // first change of the pending burst
 
 	current atomic.Pointer[translate.Output]
-	last    map[string]*cachev3.Snapshot // node key -> snapshot published
+	known   atomic.Pointer[map[string]bool] // identities with a snapshot
+	last    map[string]*cachev3.Snapshot    // node key -> snapshot published
 	ready   atomic.Bool
 	seen    map[string]bool // unzoned endpoints and problems already logged
 }
@@ -91,7 +101,7 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		seen:    map[string]bool{},
 		last:    map[string]*cachev3.Snapshot{},
 	}
-	s.cache = cachev3.NewSnapshotCache(true, identityHash{}, logAdapter(opts.Log.WithName("cache")))
+	s.cache = cachev3.NewSnapshotCache(true, identityHash{&s.known}, logAdapter(opts.Log.WithName("cache")))
 	s.xds = serverv3.NewServer(ctx, s.cache, s.metrics.callbacks())
 	return s
 }
@@ -240,6 +250,11 @@ func (s *Server) publish(ctx context.Context, out *translate.Output) (int, error
 			want[key] = nil
 		}
 	}
+	known := make(map[string]bool, len(want))
+	for key := range want {
+		known[key] = true
+	}
+	defer s.known.Store(&known)
 	published := 0
 	for key, local := range want {
 		snap, err := v.snapshotFor(local)

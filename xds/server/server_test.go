@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -99,8 +100,13 @@ func TestSnapshotPerIdentity(t *testing.T) {
 			t.Errorf("type %d: each identity has its own copy", typ)
 		}
 	}
-	if got := (identityHash{}).ID(&corev3.Node{Id: "a-1.ns", Cluster: "a.service.prod.ddsd"}); got != "a.service.prod.ddsd" {
+	hash := identityHash{&s.known}
+	if got := hash.ID(&corev3.Node{Id: "a-1.ns", Cluster: "a.service.prod.ddsd"}); got != "a.service.prod.ddsd" {
 		t.Errorf("node key %q", got)
+	}
+	// A name no pod has: the shared view, not a new cache entry.
+	if got := hash.ID(&corev3.Node{Id: "x", Cluster: strings.Repeat("evil", 1000)}); got != "" {
+		t.Errorf("unknown identity keyed %q", got)
 	}
 }
 
