@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, o, tr, clusters, log); err != nil {
+	if err := serve(ctx, o, cfg, tr, clusters, log); err != nil {
 		log.Error(err, "stopped")
 		return 1
 	}

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
+	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/xds/server"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -31,7 +32,7 @@ const shutdownGrace = 5 * time.Second
 // serve runs the ADS server, the HTTP endpoints and the informers until ctx
 // ends. ADS listens at once; proxies that connect before the first snapshot
 // wait for it (readiness says when it exists).
-func serve(ctx context.Context, o options, tr *translate.Translator, clusters []namedConfig, log logr.Logger) error {
+func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Translator, clusters []namedConfig, log logr.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg})
@@ -87,7 +88,7 @@ func serve(ctx context.Context, o options, tr *translate.Translator, clusters []
 		eg.Go(func() error { return serveHTTP(ctx, "--health-probe-bind-address", o.healthAddr, mux) })
 	}
 	if o.dnsAddr != "0" {
-		eg.Go(func() error { return runDNS(ctx, o.dnsAddr, srv, log.WithName("dns")) })
+		eg.Go(func() error { return runDNS(ctx, o.dnsAddr, cfg, srv, log.WithName("dns")) })
 	}
 	eg.Go(func() error {
 		readers := make([]server.Reader, len(kubes))
