@@ -54,7 +54,7 @@ verify: ## gofmt and go vet
 
 .PHONY: golden
 golden: ## rewrite golden files under testdata/ from the current code
-	$(GO) test ./mutate/... ./webhook/... ./lint/... ./inject/... ./capture/... -update
+	$(GO) test ./mutate/... ./webhook/... ./lint/... ./inject/... ./capture/... ./xds/... -update
 
 .PHONY: docs
 docs: ## regenerate policies/<rule>/README.md from each rule's METADATA and testdata

@@ -34,6 +34,15 @@ type Config struct {
 	ZoneEnv ZoneEnvConfig `json:"zoneEnv"`
 	Spread  SpreadConfig  `json:"spread"`
 	DDSD    DDSDConfig    `json:"ddsd"`
+	XDS     XDSConfig     `json:"xds"`
+}
+
+// XDSConfig configures what inzone-xds serves the sidecars.
+type XDSConfig struct {
+	// MinClusterSize is Envoy's zone_aware_lb_config.min_cluster_size: below
+	// this many upstream hosts Envoy does not route by zone. Default: 6, as
+	// Envoy.
+	MinClusterSize int64 `json:"minClusterSize,omitempty"`
 }
 
 // NativeSidecarMode chooses between a native sidecar (an init container with
@@ -186,6 +195,8 @@ const (
 	DefaultZoneEnvName   = "INZONE_ZONE"
 	DefaultDDSDTemplate  = "{service}.service.{env}.ddsd"
 	DefaultDDSDEnv       = "prod"
+	DefaultMinCluster    = 6
+	maxMinClusterSize    = 1 << 20 // far above any service's size; bounds a typo
 	podTemplateHashLabel = "pod-template-hash"
 )
 
@@ -260,6 +271,10 @@ func (c *Config) Default() {
 	setIfEmpty(&c.DDSD.Env, DefaultDDSDEnv)
 	if c.DDSD.DNS == "" {
 		c.DDSD.DNS = DDSDResolverNone
+	}
+
+	if c.XDS.MinClusterSize == 0 {
+		c.XDS.MinClusterSize = DefaultMinCluster
 	}
 }
 
@@ -373,6 +388,9 @@ func (c *Config) Validate() field.ErrorList {
 		if msgs := validation.IsDNS1123Label(svc); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(p, svc, "service name: "+strings.Join(msgs, "; ")))
 		}
+	}
+	if m := c.XDS.MinClusterSize; m < 1 || m > maxMinClusterSize {
+		errs = append(errs, field.Invalid(field.NewPath("xds", "minClusterSize"), m, fmt.Sprintf("must be between 1 and %d", maxMinClusterSize)))
 	}
 	return errs
 }

@@ -23,6 +23,8 @@ func TestLoadConfigNamesFieldAndLine(t *testing.T) {
 		{"a port out of range is rejected", "sidecar:\n  controlPlane:\n    port: 70000\n", "line 3", "sidecar.controlPlane.port"},
 		{"a control-plane address with a scheme is rejected", "sidecar:\n  controlPlane:\n    address: http://xds\n", "line 3", "sidecar.controlPlane.address"},
 		{"admin and health on one port are rejected", "sidecar:\n  adminPort: 15000\n  healthPort: 15000\n", "line 3", "sidecar.healthPort"},
+		{"a negative min cluster size is rejected", "xds:\n  minClusterSize: -1\n", "line 2", "xds.minClusterSize"},
+		{"a huge min cluster size is rejected", "ddsd: {}\nxds:\n  minClusterSize: 99999999999\n", "line 3", "xds.minClusterSize"},
 		{"the outbound listener on the admin port is rejected", "sidecar:\n  outboundPort: 15000\n", "line 2", "sidecar.outboundPort"},
 		{"inbound and outbound on one port are rejected", "sidecar:\n  outboundPort: 16000\n  inboundPort: 16000\n", "line 3", "sidecar.inboundPort"},
 		{"an inbound port out of range is rejected", "sidecar:\n  inboundPort: 0x10000\n", "line 2", "sidecar.inboundPort"},

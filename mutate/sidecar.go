@@ -151,6 +151,18 @@ func (e *Engine) proxySettings(pod *corev1.Pod) (proxySettings, error) {
 	return s, nil
 }
 
+// LocalClusterName is the DDSD name the sidecar mutation gives the pod as its
+// local_cluster_name (and --service-cluster): inzone-xds serves that
+// cluster's endpoints under the same name. ok is false when the pod has no
+// valid service identity, which the sidecar mutation skips.
+func (e *Engine) LocalClusterName(pod *corev1.Pod) (name string, ok bool) {
+	service, err := e.serviceName(pod)
+	if err != nil || service == "" {
+		return "", false
+	}
+	return e.DDSDName(service, pod.Namespace), true
+}
+
 // serviceName is the pod's own service: the inzone.io/service annotation, or
 // the first identifying label.
 func (e *Engine) serviceName(pod *corev1.Pod) (string, error) {

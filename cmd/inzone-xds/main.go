@@ -1,0 +1,185 @@
+// Command inzone-xds is the control plane of inzone's sidecars: it serves
+// every Service's endpoints with their zones, each identity's local
+// cluster, and the sidecar's listeners over ADS (gRPC).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/xds/server"
+	"github.com/inzone-io/inzone/xds/translate"
+)
+
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stderr)) }
+
+// options are the flags.
+type options struct {
+	config      string
+	kubeconfigs stringList
+	xdsAddr     string
+	certDir     string
+	plaintext   bool
+	metricsAddr string
+	healthAddr  string
+	dnsAddr     string
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// run parses flags, loads the config and serves until ctx ends or a
+// signal. Exit codes: 0 stopped cleanly, 1 runtime error, 2 bad flags or
+// config (nothing served).
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("inzone-xds", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "inzone config file (YAML), the webhook's; empty uses the built-in defaults")
+	fs.Var(&o.kubeconfigs, "kubeconfig", "kubeconfig of a cluster to read; repeat to merge several clusters' endpoints. None: in-cluster config (or $KUBECONFIG)")
+	fs.StringVar(&o.xdsAddr, "xds-address", ":18000", "ADS (gRPC) address")
+	fs.StringVar(&o.certDir, "cert-dir", "", "directory with tls.crt and tls.key for the ADS server, reloaded when they change")
+	fs.BoolVar(&o.plaintext, "plaintext", false, "serve ADS without TLS (tests, local runs): any pod could then be handed routes by an impostor")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `Prometheus metrics address, "0" to disable`)
+	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address, "0" to disable`)
+	fs.StringVar(&o.dnsAddr, "dns-address", ":8053", `DNS for the DDSD domain (UDP and TCP), "0" to disable`)
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+		return 2
+	}
+	if err := o.validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg, err := loadConfig(o.config)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	tr, err := translate.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "--config %s: %v\n", o.config, err)
+		return 2
+	}
+	clusters, err := restConfigs(o.kubeconfigs)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := zap.New(zap.UseFlagOptions(&zapOpts)).WithName("inzone-xds")
+	ctrl.SetLogger(log)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := serve(ctx, o, cfg, tr, clusters, log); err != nil {
+		log.Error(err, "stopped")
+		return 1
+	}
+	return 0
+}
+
+func (o *options) validate() error {
+	switch {
+	case o.plaintext && o.certDir != "":
+		return errors.New("--plaintext and --cert-dir: choose one")
+	case !o.plaintext && o.certDir == "":
+		return errors.New("--cert-dir: required (or --plaintext, for tests and local runs)")
+	case o.xdsAddr == "" || o.xdsAddr == "0":
+		return fmt.Errorf("--xds-address %q: the ADS server cannot be turned off", o.xdsAddr)
+	}
+	if o.dnsAddr != "0" {
+		if _, _, err := net.SplitHostPort(o.dnsAddr); err != nil {
+			return fmt.Errorf("--dns-address %q: %w", o.dnsAddr, err)
+		}
+	}
+	return nil
+}
+
+// loadConfig reads and validates the config: the webhook's own loader, so
+// both accept and reject the same files.
+func loadConfig(path string) (*mutate.Config, error) {
+	if path == "" {
+		return mutate.DefaultConfig(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	return mutate.LoadConfig(data, path)
+}
+
+// namedConfig is one cluster to read.
+type namedConfig struct {
+	name string
+	rest *rest.Config
+}
+
+// restConfigs loads each --kubeconfig, named by its current context.
+func restConfigs(paths []string) ([]namedConfig, error) {
+	if len(paths) == 0 {
+		c, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		return []namedConfig{{"default", c}}, nil
+	}
+	var out []namedConfig
+	seen := map[string]bool{}
+	for _, p := range paths {
+		raw, err := clientcmd.LoadFromFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
+		}
+		c, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
+		}
+		name := raw.CurrentContext
+		if name == "" || seen[name] {
+			name = p
+		}
+		seen[name] = true
+		out = append(out, namedConfig{name, c})
+	}
+	return out, nil
+}
+
+// kubeReaders builds one informer-backed Reader per cluster.
+func kubeReaders(clusters []namedConfig, onChange func()) ([]*server.Kube, error) {
+	var out []*server.Kube
+	for _, c := range clusters {
+		cs, err := kubernetes.NewForConfig(c.rest)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.name, err)
+		}
+		k, err := server.NewKube(c.name, cs, onChange)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.name, err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}

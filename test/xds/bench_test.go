@@ -1,0 +1,547 @@
+package xds
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/anypb"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/inzone-io/inzone/test/envtest"
+)
+
+// Sizes of BenchmarkXDS, after Istio's published load test; override with
+// INZONE_BENCH_SERVICES and INZONE_BENCH_CLIENTS.
+const (
+	benchServices  = 1000
+	benchEndpoints = 5
+	benchClients   = 2000
+	benchRollout   = 100 // endpoints replaced in the rollout
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkXDS runs the built inzone-xds as its own process against the
+// test API server holding 1,000 Services of 5 endpoints, connects 2,000 ADS
+// clients over loopback (one connection each, as sidecars), each
+// subscribed to every cluster, and measures: the process's peak RSS and
+// CPU, its RSS per connected stream, and the time from an EndpointSlice
+// write to each client receiving it (p50, p99, last), for one endpoint and
+// for a rollout replacing 100 endpoints. The clients run in the test
+// process, on the same cores.
+func BenchmarkXDS(b *testing.B) {
+	for _, protocol := range []string{"sotw", "delta"} {
+		b.Run(protocol, func(b *testing.B) { benchXDS(b, protocol) })
+	}
+}
+
+func benchXDS(b *testing.B, protocol string) {
+	env := envtest.For(b)
+	services, clients := envInt("INZONE_BENCH_SERVICES", benchServices), envInt("INZONE_BENCH_CLIENTS", benchClients)
+	ns := benchNamespace(b, env, services)
+	bin := buildXDS(b)
+	dir := b.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := env.WriteKubeconfig(kc); err != nil {
+		b.Fatal(err)
+	}
+	xdsAddr, healthAddr := loopbackPort(b), loopbackPort(b)
+	cmd := exec.Command(bin, "--plaintext", "--dns-address=0", "--metrics-bind-address=0", "--kubeconfig", kc,
+		"--xds-address", xdsAddr, "--health-probe-bind-address", healthAddr, "--zap-log-level=error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	waitReady(b, "http://"+healthAddr+"/readyz")
+	pid := cmd.Process.Pid
+	rssIdle := procStatus(b, pid, "VmRSS")
+
+	marker := &atomic.Pointer[change]{}
+	var cls []*benchClient
+	for i := range clients {
+		c, err := newBenchClient(xdsAddr, protocol, fmt.Sprintf("caller-%d.%s", i, ns), marker)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.close()
+		cls = append(cls, c)
+	}
+	for _, c := range cls {
+		if err := c.waitInitial(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rssConnected := procStatus(b, pid, "VmRSS")
+	perStream := float64(rssConnected-rssIdle) / float64(clients)
+
+	var one, rollout []time.Duration
+	seq := 0
+	b.ResetTimer()
+	for range b.N {
+		seq++
+		one = append(one, measure(b, cls, marker, func(ip func(int) string) string {
+			benchSetEndpoints(b, env, ns, seq%services, []string{ip(0)})
+			return ip(0)
+		})...)
+	}
+	seq++
+	rollout = measure(b, cls, marker, func(ip func(int) string) string {
+		last := ""
+		for i := range benchRollout / benchEndpoints {
+			eps := make([]string, benchEndpoints)
+			for j := range eps {
+				eps[j] = ip(i*benchEndpoints + j)
+			}
+			benchSetEndpoints(b, env, ns, (seq+i)%services, eps)
+			last = eps[len(eps)-1]
+		}
+		return last
+	})
+	b.StopTimer()
+
+	cpu := procCPU(b, pid)
+	peak := procStatus(b, pid, "VmHWM")
+	p := func(d []time.Duration, q float64) float64 {
+		slices.Sort(d)
+		return float64(d[min(len(d)-1, int(q*float64(len(d))))]) / 1e6
+	}
+	b.ReportMetric(p(one, 0.5), "one-p50-ms")
+	b.ReportMetric(p(one, 0.99), "one-p99-ms")
+	b.ReportMetric(p(one, 1), "one-last-ms")
+	b.ReportMetric(p(rollout, 0.5), "rollout-p50-ms")
+	b.ReportMetric(p(rollout, 0.99), "rollout-p99-ms")
+	b.ReportMetric(p(rollout, 1), "rollout-last-ms")
+	b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")
+	b.ReportMetric(float64(rssIdle)/1024, "idle-RSS-MB")
+	b.ReportMetric(perStream, "RSS-KB/stream")
+	b.ReportMetric(cpu.Seconds(), "server-CPU-s")
+}
+
+const benchCaller = "bench-caller.service.prod.ddsd"
+
+// change is the address the last write introduced, and when it was made.
+type change struct {
+	ip    []byte
+	start time.Time
+	got   []time.Duration
+	mu    sync.Mutex
+	left  int
+	done  chan struct{}
+}
+
+// measure makes a change (write returns the address whose arrival marks
+// it) and returns each client's delay from the first write to receiving it.
+func measure(b *testing.B, cls []*benchClient, marker *atomic.Pointer[change], write func(ip func(int) string) string) []time.Duration {
+	b.Helper()
+	base := time.Now().UnixNano()
+	ip := func(i int) string {
+		return fmt.Sprintf("10.%d.%d.%d", 100+int(base/1000%100), (int(base/100000)+i)/250%250, i%250+1)
+	}
+	ch := &change{left: len(cls), done: make(chan struct{})}
+	ch.start = time.Now()
+	for _, c := range cls {
+		c.seen.Store(false)
+	}
+	marker.Store(nil)
+	last := write(ip)
+	// The address, then port_value's tag: no longer address matches.
+	ch.ip = append([]byte(last), 0x18)
+	marker.Store(ch)
+	// The clients check responses received before the marker was set too.
+	for _, c := range cls {
+		c.recheck(ch)
+	}
+	select {
+	case <-ch.done:
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("%d of %d clients never received the change", ch.left, len(cls))
+	}
+	return ch.got
+}
+
+func (ch *change) arrived() {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	ch.got = append(ch.got, time.Since(ch.start))
+	if ch.left--; ch.left == 0 {
+		close(ch.done)
+	}
+}
+
+// benchClient is an ADS client that keeps no resources: it ACKs, and looks
+// for the marker address in endpoint responses.
+type benchClient struct {
+	conn    *grpc.ClientConn
+	cancel  context.CancelFunc
+	initial chan error
+	seen    atomic.Bool
+	mu      sync.Mutex
+	lastEDS [][]byte // raw endpoint resources of the last response (SotW: the whole set)
+	marker  *atomic.Pointer[change]
+}
+
+func newBenchClient(addr, protocol, nodeID string, marker *atomic.Pointer[change]) (*benchClient, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &benchClient{conn: conn, cancel: cancel, initial: make(chan error, 1), marker: marker}
+	node := &corev3.Node{Id: nodeID, Cluster: benchCaller, Locality: &corev3.Locality{Zone: zoneA}}
+	ads := discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
+	if protocol == "delta" {
+		s, err := ads.DeltaAggregatedResources(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resourcev3.ClusterType}); err != nil {
+			return nil, err
+		}
+		go func() {
+			first := true
+			for {
+				resp, err := s.Recv()
+				if err != nil {
+					c.fail(err)
+					return
+				}
+				if resp.TypeUrl == resourcev3.ClusterType && first {
+					// As Envoy: endpoints of every EDS cluster CDS sent, and
+					// of the local cluster. (Clusters do not change here.)
+					anys := make([]*anypb.Any, len(resp.Resources))
+					for i, r := range resp.Resources {
+						anys[i] = r.GetResource()
+					}
+					if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: edsNames(anys)}); err != nil {
+						c.fail(err)
+						return
+					}
+				}
+				if resp.TypeUrl == resourcev3.EndpointType {
+					raw := make([][]byte, len(resp.Resources))
+					for i, r := range resp.Resources {
+						raw[i] = r.GetResource().GetValue()
+					}
+					c.got(raw)
+					if first {
+						first = false
+						c.initial <- nil
+					}
+				}
+				if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resp.TypeUrl, ResponseNonce: resp.Nonce}); err != nil {
+					c.fail(err)
+					return
+				}
+			}
+		}()
+		return c, nil
+	}
+	s, err := ads.StreamAggregatedResources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.ClusterType}); err != nil {
+		return nil, err
+	}
+	go func() {
+		first := true
+		var names []string
+		for {
+			resp, err := s.Recv()
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			if resp.TypeUrl == resourcev3.ClusterType && names == nil {
+				names = edsNames(resp.Resources)
+				if err := s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNames: names}); err != nil {
+					c.fail(err)
+					return
+				}
+			}
+			var ack []string
+			if resp.TypeUrl == resourcev3.EndpointType {
+				ack = names
+				raw := make([][]byte, len(resp.Resources))
+				for i, r := range resp.Resources {
+					raw[i] = r.GetValue()
+				}
+				c.got(raw)
+				if first {
+					first = false
+					c.initial <- nil
+				}
+			}
+			if err := s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resp.TypeUrl, ResourceNames: ack,
+				VersionInfo: resp.VersionInfo, ResponseNonce: resp.Nonce}); err != nil {
+				c.fail(err)
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+// edsNames are the local cluster and every EDS cluster of a CDS response.
+func edsNames(clusters []*anypb.Any) []string {
+	names := []string{benchCaller}
+	for _, a := range clusters {
+		cl := &clusterv3.Cluster{}
+		if a.UnmarshalTo(cl) == nil && cl.GetType() == clusterv3.Cluster_EDS {
+			names = append(names, cl.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (c *benchClient) got(raw [][]byte) {
+	c.mu.Lock()
+	c.lastEDS = raw
+	c.mu.Unlock()
+	if ch := c.marker.Load(); ch != nil {
+		c.recheck(ch)
+	}
+}
+
+// recheck reports the change once if the last endpoint response holds it.
+func (c *benchClient) recheck(ch *change) {
+	c.mu.Lock()
+	raw := c.lastEDS
+	c.mu.Unlock()
+	for _, r := range raw {
+		if bytes.Contains(r, ch.ip) {
+			if c.seen.CompareAndSwap(false, true) {
+				ch.arrived()
+			}
+			return
+		}
+	}
+}
+
+func (c *benchClient) fail(err error) {
+	select {
+	case c.initial <- err:
+	default:
+	}
+}
+
+func (c *benchClient) waitInitial() error {
+	select {
+	case err := <-c.initial:
+		return err
+	case <-time.After(5 * time.Minute):
+		return fmt.Errorf("no initial endpoints")
+	}
+}
+
+func (c *benchClient) close() { c.cancel(); c.conn.Close() }
+
+var benchState struct {
+	sync.Mutex
+	ns       string
+	services int
+}
+
+// benchNamespace creates the benchmark's objects once per process: DDSD
+// names do not include the namespace, so a second set would merge with it.
+func benchNamespace(b *testing.B, env *envtest.Env, services int) string {
+	benchState.Lock()
+	defer benchState.Unlock()
+	if benchState.ns == "" {
+		benchState.ns, benchState.services = benchObjects(b, env, services), services
+	}
+	if benchState.services != services {
+		b.Fatal("one size per process")
+	}
+	return benchState.ns
+}
+
+// benchObjects creates the Services, their slices, three zoned nodes and
+// the callers' identity (one injected pod) in a new namespace.
+func benchObjects(b *testing.B, env *envtest.Env, services int) string {
+	b.Helper()
+	nsObj, err := env.CreateNamespace(context.Background(), "bench-", false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns := nsObj.Name
+	for _, z := range []string{zoneA, zoneB, zoneC} {
+		if _, err := env.CreateNode(context.Background(), envtest.NodeSpec{Name: ns + "-" + z, Zone: z}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	work := make(chan int)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				// Headless: envtest's Service range has too few IPs for 1,000.
+				svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("svc-%04d", i), Namespace: ns},
+					Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+				if err := env.Client.Create(context.Background(), svc); err != nil {
+					errs <- err
+					return
+				}
+				eps := make([]string, benchEndpoints)
+				for j := range eps {
+					eps[j] = fmt.Sprintf("10.%d.%d.%d", 1+i/250, i%250, j+1)
+				}
+				if err := env.Client.Create(context.Background(), benchSlice(ns, i, eps)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range services {
+		select {
+		case work <- i:
+		case err := <-errs:
+			b.Fatal(err)
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bench-caller", Namespace: ns, Labels: map[string]string{"app": "bench-caller"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: "inzone-proxy", Image: "envoy"}}}}
+	if err := env.Client.Create(context.Background(), pod); err != nil {
+		b.Fatal(err)
+	}
+	return ns
+}
+
+func benchSlice(ns string, svc int, eps []string) *discoveryv1.EndpointSlice {
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: fmt.Sprintf("svc-%04d-1", svc), Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: fmt.Sprintf("svc-%04d", svc)}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8080)}},
+	}
+	zones := []string{zoneA, zoneB, zoneC}
+	for j, ip := range eps {
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Zone: ptr.To(zones[j%3]),
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
+	}
+	return s
+}
+
+// benchSetEndpoints replaces the first len(ips) endpoints of a Service's
+// slice.
+func benchSetEndpoints(b *testing.B, env *envtest.Env, ns string, svc int, ips []string) {
+	b.Helper()
+	s := &discoveryv1.EndpointSlice{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: fmt.Sprintf("svc-%04d-1", svc)}, s); err != nil {
+		b.Fatal(err)
+	}
+	for j, ip := range ips {
+		s.Endpoints[j].Addresses = []string{ip}
+	}
+	if err := env.Client.Update(context.Background(), s); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// buildXDS builds the command as the image does (CGO_ENABLED=0).
+func buildXDS(b *testing.B) string {
+	b.Helper()
+	root, err := envtest.RepoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(b.TempDir(), "inzone-xds")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/inzone-xds")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, msg)
+	}
+	return out
+}
+
+func loopbackPort(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitReady(b *testing.B, url string) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.Fatalf("%s never ready", url)
+}
+
+// procStatus reads a kB field of /proc/<pid>/status.
+func procStatus(b *testing.B, pid int, field string) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	b.Fatalf("no %s", field)
+	return 0
+}
+
+// procCPU is the process's user plus system time (clock ticks of 10ms).
+func procCPU(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}

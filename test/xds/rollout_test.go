@@ -1,0 +1,72 @@
+package xds
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/inzone-io/inzone/test/envtest"
+	"github.com/inzone-io/inzone/xds/translate"
+)
+
+// TestRolloutCoalesces: a 100-pod rollout, each pod created, bound, made
+// Ready and added to the slice one by one (some 400 API writes, each an
+// informer event), reaches the clients as a handful of snapshots, and the
+// last one holds all 100 endpoints in their zones.
+func TestRolloutCoalesces(t *testing.T) {
+	env := envtest.For(t)
+	nsObj, err := env.CreateNamespace(ctx(t), "rollout-", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := nsObj.Name
+	zones := []string{zoneA, zoneB, zoneC}
+	nodeOf := map[string]string{}
+	for _, z := range zones {
+		nodeOf[z] = ns + "-" + z[len(z)-1:]
+		nodes(t, env, "", map[string]string{nodeOf[z]: z})
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "rollout", Namespace: ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "rollout"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+	}
+	if err := env.Client.Create(ctx(t), svc); err != nil {
+		t.Fatal(err)
+	}
+	caller := injectedPod(t, env, ns, "rollout-caller", "rollout-caller", nodeOf[zoneA], "10.250.0.1", true)
+	addr, _, reg := startXDS(t, env)
+	sotw := dial(t, addr, "sotw", caller.Name+"."+ns, "rollout-caller.service.prod.ddsd", zoneA)
+	cluster := translate.ClusterName("rollout.service.prod.ddsd", 80)
+	sotw.waitFor(t, "before the rollout", func(v view) error {
+		if v.endpoints(cluster) == nil {
+			return fmt.Errorf("no endpoints of %s", cluster)
+		}
+		return nil
+	})
+	before := counter(t, reg, "inzone_xds_snapshots_total")
+
+	const pods = 100
+	for i := range pods {
+		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), "rollout", nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
+		syncSlice(t, env, svc)
+	}
+	sotw.waitFor(t, "after the rollout", func(v view) error {
+		want := map[string]int{zoneA: 34, zoneB: 33, zoneC: 33}
+		if got := zoneCounts(v.endpoints(cluster)); fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("%s per zone %v, want %v", cluster, got, want)
+		}
+		return nil
+	})
+	published := counter(t, reg, "inzone_xds_snapshots_total") - before
+	t.Logf("%d pods, %d API writes: %.0f snapshots published", pods, 4*pods, published)
+	// Each snapshot build waits for 100ms of quiet or 1s at most; the
+	// writes above never pause that long, so about one build per second of
+	// rollout. 40 is ten times fewer than the pods' 400 events.
+	if published < 1 || published > 40 {
+		t.Errorf("%.0f snapshots for a 100-pod rollout, want a handful", published)
+	}
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/xds/translate"
+)
+
+// Kube reads one Kubernetes cluster through informers: Services,
+// EndpointSlices, Pods and Nodes, list and watch only. Objects are trimmed
+// to what translation reads before they are cached, so a pod costs a few
+// hundred bytes however large its spec.
+type Kube struct {
+	name     string
+	factory  informers.SharedInformerFactory
+	services corelisters.ServiceLister
+	slices   discoverylisters.EndpointSliceLister
+	pods     corelisters.PodLister
+	nodes    corelisters.NodeLister
+}
+
+// NewKube sets up the informers; onChange is called on every change that
+// can alter what is served (the Server's Changed).
+func NewKube(name string, cs kubernetes.Interface, onChange func()) (*Kube, error) {
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(trim))
+	k := &Kube{
+		name:     name,
+		factory:  f,
+		services: f.Core().V1().Services().Lister(),
+		slices:   f.Discovery().V1().EndpointSlices().Lister(),
+		pods:     f.Core().V1().Pods().Lister(),
+		nodes:    f.Core().V1().Nodes().Lister(),
+	}
+	always := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { onChange() },
+		UpdateFunc: func(any, any) { onChange() },
+		DeleteFunc: func(any) { onChange() },
+	}
+	// Node heartbeats and pod status churn change nothing served: only a
+	// change of what trim keeps counts.
+	kept := cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { onChange() },
+		UpdateFunc: func(o, n any) {
+			if !sameKept(o, n) {
+				onChange()
+			}
+		},
+		DeleteFunc: func(any) { onChange() },
+	}
+	for _, h := range []struct {
+		inf     cache.SharedIndexInformer
+		handler cache.ResourceEventHandler
+	}{
+		{f.Core().V1().Services().Informer(), always},
+		{f.Discovery().V1().EndpointSlices().Informer(), always},
+		{f.Core().V1().Pods().Informer(), kept},
+		{f.Core().V1().Nodes().Informer(), kept},
+	} {
+		if _, err := h.inf.AddEventHandler(h.handler); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+// Start starts the informers; they stop with ctx.
+func (k *Kube) Start(ctx context.Context) { k.factory.Start(ctx.Done()) }
+
+// WaitForSync blocks until every informer listed its objects, or ctx ends.
+func (k *Kube) WaitForSync(ctx context.Context) bool {
+	for _, ok := range k.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Shutdown waits for the informers' goroutines after ctx ended.
+func (k *Kube) Shutdown() { k.factory.Shutdown() }
+
+// Read lists the cached objects; they are shared with the cache and must
+// not be modified.
+func (k *Kube) Read() translate.Source {
+	src := translate.Source{Name: k.name}
+	src.Services, _ = k.services.List(labels.Everything())
+	src.EndpointSlices, _ = k.slices.List(labels.Everything())
+	src.Pods, _ = k.pods.List(labels.Everything())
+	src.Nodes, _ = k.nodes.List(labels.Everything())
+	return src
+}
+
+// trim keeps what translation reads. It runs before an object is cached.
+func trim(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return trimPod(o), nil
+	case *corev1.Node:
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion, Labels: o.Labels}}, nil
+	case *corev1.Service:
+		o.ManagedFields = nil
+		return o, nil
+	case *discoveryv1.EndpointSlice:
+		o.ManagedFields = nil
+		return o, nil
+	}
+	return obj, nil
+}
+
+func trimPod(p *corev1.Pod) *corev1.Pod {
+	t := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+		Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
+	}}
+	if v, ok := p.Annotations[mutate.AnnotationService]; ok {
+		t.Annotations = map[string]string{mutate.AnnotationService: v}
+	}
+	t.Spec.NodeName = p.Spec.NodeName
+	if mutate.HasSidecar(p) {
+		// Only the sidecar's presence is read; the app's containers are not.
+		t.Spec.Containers = []corev1.Container{{Name: mutate.SidecarName}}
+	}
+	t.Status.Phase = p.Status.Phase
+	t.Status.PodIP = p.Status.PodIP
+	t.Status.PodIPs = p.Status.PodIPs
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			t.Status.Conditions = []corev1.PodCondition{{Type: c.Type, Status: c.Status}}
+		}
+	}
+	return t
+}
+
+// sameKept compares two trimmed pods or nodes, ignoring resourceVersion.
+func sameKept(o, n any) bool {
+	switch a := o.(type) {
+	case *corev1.Pod:
+		b, ok := n.(*corev1.Pod)
+		if !ok {
+			return false
+		}
+		x, y := *a, *b
+		x.ResourceVersion, y.ResourceVersion = "", ""
+		return equality.Semantic.DeepEqual(&x, &y)
+	case *corev1.Node:
+		b, ok := n.(*corev1.Node)
+		return ok && maps.Equal(a.Labels, b.Labels)
+	}
+	return false
+}

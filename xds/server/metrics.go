@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are inzone-xds's Prometheus series.
+type metrics struct {
+	connected   *prometheus.GaugeVec   // open streams, by protocol (sotw, delta)
+	responses   *prometheus.CounterVec // responses sent to proxies, by resource type
+	snapshots   prometheus.Counter     // snapshots published (one per coalesced burst)
+	pushLatency prometheus.Histogram   // first change seen -> snapshot published
+	resources   *prometheus.GaugeVec   // resources in the current snapshot, by type
+	unzoned     prometheus.Gauge       // endpoints served without a zone
+	problems    prometheus.Gauge       // objects left out
+	rejected    prometheus.Counter     // translations not served because ValidateAll failed
+	typeLabels  sync.Map               // type URL -> short label, so labels stay few
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "inzone_xds_connected_streams",
+			Help: "ADS streams open, by protocol (sotw or delta): one per connected proxy."}, []string{"protocol"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inzone_xds_responses_total",
+			Help: "xDS responses pushed to proxies, by resource type."}, []string{"type"}),
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_snapshots_total",
+			Help: "Snapshots published: one per coalesced burst of changes that changed what is served."}),
+		pushLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inzone_xds_push_latency_seconds",
+			Help:    "From the first Kubernetes change of a burst to its snapshot being published.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		resources: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "inzone_xds_resources",
+			Help: "Resources in the served snapshot, by type."}, []string{"type"}),
+		unzoned: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_endpoints_without_zone",
+			Help: "Endpoints served with an empty locality because neither they nor their node carry a zone."}),
+		problems: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_objects_not_served",
+			Help: "Services, slice endpoints and pods left out (a DDSD name that is not a DNS name, an address that is not an IP)."}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_invalid_translations_total",
+			Help: "Translations not served because a resource failed validation (a bug): the previous snapshot stays."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected)
+	}
+	return m
+}
+
+// typeLabel shortens a type URL to its message name ("Cluster").
+func (m *metrics) typeLabel(url string) string {
+	if v, ok := m.typeLabels.Load(url); ok {
+		return v.(string)
+	}
+	l := url[strings.LastIndexByte(url, '.')+1:]
+	m.typeLabels.Store(url, l)
+	return l
+}
+
+// callbacks counts streams and responses; nothing per stream is kept.
+func (m *metrics) callbacks() serverv3.Callbacks {
+	return serverv3.CallbackFuncs{
+		StreamOpenFunc: func(context.Context, int64, string) error {
+			m.connected.WithLabelValues("sotw").Inc()
+			return nil
+		},
+		StreamClosedFunc: func(int64, *corev3.Node) { m.connected.WithLabelValues("sotw").Dec() },
+		DeltaStreamOpenFunc: func(context.Context, int64, string) error {
+			m.connected.WithLabelValues("delta").Inc()
+			return nil
+		},
+		DeltaStreamClosedFunc: func(int64, *corev3.Node) { m.connected.WithLabelValues("delta").Dec() },
+		StreamResponseFunc: func(_ context.Context, _ int64, _ *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
+			m.responses.WithLabelValues(m.typeLabel(resp.GetTypeUrl())).Inc()
+		},
+		StreamDeltaResponseFunc: func(_ int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
+			m.responses.WithLabelValues(m.typeLabel(resp.GetTypeUrl())).Inc()
+		},
+	}
+}

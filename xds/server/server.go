@@ -1,0 +1,319 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/inzone-io/inzone/xds/translate"
+)
+
+// Reader gives the current objects of one Kubernetes cluster. Kube
+// implements it over informers; it must not block on the network.
+type Reader interface {
+	Read() translate.Source
+}
+
+// Options of a Server; zero values take the documented defaults.
+type Options struct {
+	// Log gets structured logs. Default: discard.
+	Log logr.Logger
+	// Registry gets the metrics. Default: none registered.
+	Registry prometheus.Registerer
+	// Quiet is how long no change must arrive before a burst is published.
+	// Default: 100ms.
+	Quiet time.Duration
+	// MaxDelay bounds how long a steady stream of changes can hold a
+	// snapshot back. Default: 1s.
+	MaxDelay time.Duration
+}
+
+const (
+	defaultQuiet    = 100 * time.Millisecond
+	defaultMaxDelay = time.Second
+)
+
+// identityHash keys a proxy's snapshot by its node cluster: the sidecar's
+// --service-cluster, which the webhook sets to its local cluster name. All
+// proxies of one identity share one snapshot; see view for why identities
+// do not share one. A node cluster that is not a served identity maps to
+// "" (the view without a local cluster): keys stay bounded by what the
+// cluster holds, whatever names clients send.
+type identityHash struct {
+	known *atomic.Pointer[map[string]bool]
+}
+
+func (h identityHash) ID(n *corev3.Node) string {
+	if known := h.known.Load(); known != nil && (*known)[n.GetCluster()] {
+		return n.GetCluster()
+	}
+	return ""
+}
+
+// Server computes snapshots from its Readers and serves them over ADS.
+type Server struct {
+	tr      *translate.Translator
+	opts    Options
+	log     logr.Logger
+	metrics *metrics
+	cache   cachev3.SnapshotCache
+	xds     serverv3.Server
+
+	changed chan struct{} // one pending signal: a change happened since the last build
+	mu      sync.Mutex
+	first   time.Time // first change of the pending burst
+
+	current atomic.Pointer[translate.Output]
+	known   atomic.Pointer[map[string]bool] // identities with a snapshot
+	last    map[string]*cachev3.Snapshot    // node key -> snapshot published
+	ready   atomic.Bool
+	seen    map[string]bool // unzoned endpoints and problems already logged
+}
+
+// New builds a Server; ctx bounds the xDS streams.
+func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	if opts.Quiet <= 0 {
+		opts.Quiet = defaultQuiet
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = defaultMaxDelay
+	}
+	s := &Server{
+		tr: tr, opts: opts, log: opts.Log,
+		metrics: newMetrics(opts.Registry),
+		changed: make(chan struct{}, 1),
+		seen:    map[string]bool{},
+		last:    map[string]*cachev3.Snapshot{},
+	}
+	s.cache = cachev3.NewSnapshotCache(true, identityHash{&s.known}, logAdapter(opts.Log.WithName("cache")))
+	s.xds = serverv3.NewServer(ctx, s.cache, s.metrics.callbacks())
+	return s
+}
+
+// Register adds the aggregated discovery service (ADS, state-of-the-world
+// and delta) to a gRPC server.
+func (s *Server) Register(g *grpc.Server) {
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
+}
+
+// Changed tells the Server that an object changed; informer handlers call
+// it. It never blocks: changes pending for the next build coalesce.
+func (s *Server) Changed() {
+	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = time.Now()
+	}
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Ready reports whether a first snapshot is served. Run is called once
+// the informers synced, so Ready also means that.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// LookupDDSD answers a DDSD name from the served state: a Service's ready
+// endpoints, or an identity's ready pods. ok is false for a name not served.
+func (s *Server) LookupDDSD(name string) (addrs []netip.Addr, ok bool) {
+	out := s.current.Load()
+	if out == nil {
+		return nil, false
+	}
+	return out.LookupDDSD(name)
+}
+
+// Run publishes a first snapshot, then one per burst of changes, until ctx
+// ends. It reads from readers (one per Kubernetes cluster); call it after
+// their informers synced.
+func (s *Server) Run(ctx context.Context, readers []Reader) error {
+	s.build(ctx, readers)
+	s.ready.Store(true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.changed:
+		}
+		s.coalesce(ctx)
+		s.build(ctx, readers)
+	}
+}
+
+// coalesce waits until changes stop for Quiet, or MaxDelay after the first.
+func (s *Server) coalesce(ctx context.Context) {
+	s.mu.Lock()
+	deadline := s.first.Add(s.opts.MaxDelay)
+	s.mu.Unlock()
+	quiet := time.NewTimer(s.opts.Quiet)
+	defer quiet.Stop()
+	for {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return
+		}
+		limit := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			limit.Stop()
+			return
+		case <-s.changed:
+			limit.Stop()
+			quiet.Reset(s.opts.Quiet)
+		case <-quiet.C:
+			limit.Stop()
+			return
+		case <-limit.C:
+			return
+		}
+	}
+}
+
+// build translates the current objects and publishes the snapshot if it
+// changed. A translation that fails validation is not served: the proxies
+// keep the last good one.
+func (s *Server) build(ctx context.Context, readers []Reader) {
+	s.mu.Lock()
+	first := s.first
+	s.first = time.Time{}
+	s.mu.Unlock()
+
+	in := translate.Input{Sources: make([]translate.Source, len(readers))}
+	for i, r := range readers {
+		in.Sources[i] = r.Read()
+	}
+	out := s.tr.Translate(in)
+	if err := out.Validate(); err != nil {
+		s.metrics.rejected.Inc()
+		s.log.Error(err, "translation failed validation; keeping the last snapshot")
+		return
+	}
+	s.report(out)
+	s.current.Store(out)
+	published, err := s.publish(ctx, out)
+	if err != nil {
+		s.log.Error(err, "publishing snapshots")
+		return
+	}
+	if published == 0 {
+		return
+	}
+	s.metrics.snapshots.Inc()
+	if !first.IsZero() {
+		s.metrics.pushLatency.Observe(time.Since(first).Seconds())
+	}
+	s.metrics.resources.WithLabelValues("Cluster").Set(float64(len(out.Clusters)))
+	s.metrics.resources.WithLabelValues("ClusterLoadAssignment").Set(float64(len(out.Endpoints) + len(out.Local)))
+	s.metrics.resources.WithLabelValues("Listener").Set(float64(len(out.Listeners)))
+	s.metrics.resources.WithLabelValues("RouteConfiguration").Set(float64(len(out.Routes)))
+	s.log.V(1).Info("snapshots published", "identities", published, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local))
+}
+
+// publish sets the snapshot of every identity whose view changed, and of
+// proxies without one (key ""). An identity that is gone keeps the shared
+// view without a local cluster while its proxies are still connected, and
+// is forgotten after.
+func (s *Server) publish(ctx context.Context, out *translate.Output) (int, error) {
+	v, err := newView(out)
+	if err != nil {
+		return 0, err
+	}
+	want := make(map[string]*endpointv3.ClusterLoadAssignment, len(out.Local)+1)
+	want[""] = nil
+	for _, cla := range out.Local {
+		want[cla.ClusterName] = cla
+	}
+	for key := range s.last {
+		if _, ok := want[key]; !ok {
+			if st := s.cache.GetStatusInfo(key); st == nil || st.GetNumWatches()+st.GetNumDeltaWatches() == 0 {
+				s.cache.ClearSnapshot(key)
+				delete(s.last, key)
+				continue
+			}
+			want[key] = nil
+		}
+	}
+	known := make(map[string]bool, len(want))
+	for key := range want {
+		known[key] = true
+	}
+	defer s.known.Store(&known)
+	published := 0
+	for key, local := range want {
+		snap, err := v.snapshotFor(local)
+		if err != nil {
+			return published, err
+		}
+		if sameVersions(s.last[key], snap) {
+			continue
+		}
+		if err := s.cache.SetSnapshot(ctx, key, snap); err != nil {
+			return published, err
+		}
+		s.last[key] = snap
+		published++
+	}
+	return published, nil
+}
+
+// report logs each endpoint without a zone and each object left out once,
+// when it first appears, and keeps the gauges current.
+func (s *Server) report(out *translate.Output) {
+	s.metrics.unzoned.Set(float64(len(out.Unzoned)))
+	s.metrics.problems.Set(float64(len(out.Problems)))
+	now := make(map[string]bool, len(out.Unzoned)+len(out.Problems))
+	for _, u := range out.Unzoned {
+		k := u.String()
+		now[k] = true
+		if !s.seen[k] {
+			s.log.Info("endpoint without a zone: Envoy cannot route it by zone", "source", u.Source, "namespace", u.Namespace,
+				"object", u.Object, "address", u.Address, "node", u.Node, "cluster", u.Cluster)
+		}
+	}
+	for _, p := range out.Problems {
+		k := p.String()
+		now[k] = true
+		if !s.seen[k] {
+			s.log.Info("not served", "source", p.Source, "kind", p.Kind, "namespace", p.Namespace, "name", p.Name, "reason", p.Message)
+		}
+	}
+	s.seen = now
+}
+
+// logAdapter sends go-control-plane's logs to logr; its debug lines are
+// per request, so they go to a high verbosity.
+func logAdapter(l logr.Logger) gcplog.Logger {
+	return gcplog.LoggerFuncs{
+		DebugFunc: func(f string, a ...any) {
+			if d := l.V(4); d.Enabled() {
+				d.Info(sprintf(f, a...))
+			}
+		},
+		InfoFunc: func(f string, a ...any) {
+			if d := l.V(1); d.Enabled() {
+				d.Info(sprintf(f, a...))
+			}
+		},
+		WarnFunc:  func(f string, a ...any) { l.Info(sprintf(f, a...)) },
+		ErrorFunc: func(f string, a ...any) { l.Error(nil, sprintf(f, a...)) },
+	}
+}
+
+func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }

@@ -1,0 +1,200 @@
+package translate
+
+import (
+	"net/netip"
+	"slices"
+
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/inzone-io/inzone/mutate"
+)
+
+// calleeSet is every Service's endpoints, by DDSD name and Service port,
+// merged across Services and Sources that share a DDSD name.
+type calleeSet struct {
+	ports map[string]map[int32]hostSet // DDSD name -> Service port -> endpoints
+	ready map[string]addrSet           // DDSD name -> ready addresses, every IP family (DNS)
+}
+
+func newCalleeSet() *calleeSet {
+	return &calleeSet{ports: map[string]map[int32]hostSet{}, ready: map[string]addrSet{}}
+}
+
+func (c *calleeSet) name(ddsd string) {
+	if c.ports[ddsd] == nil {
+		c.ports[ddsd] = map[int32]hostSet{}
+		c.ready[ddsd] = addrSet{}
+	}
+}
+
+func (c *calleeSet) port(ddsd string, port int32) hostSet {
+	c.name(ddsd)
+	if c.ports[ddsd][port] == nil {
+		c.ports[ddsd][port] = hostSet{}
+	}
+	return c.ports[ddsd][port]
+}
+
+// sortedPorts is a DDSD name's Service ports, ascending.
+func (c *calleeSet) sortedPorts(ddsd string) []int32 {
+	ports := make([]int32, 0, len(c.ports[ddsd]))
+	for p := range c.ports[ddsd] {
+		ports = append(ports, p)
+	}
+	slices.Sort(ports)
+	return ports
+}
+
+func (c *calleeSet) sortedNames() []string {
+	names := make([]string, 0, len(c.ports))
+	for n := range c.ports {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (c *calleeSet) loadAssignments() []*endpointv3.ClusterLoadAssignment {
+	var out []*endpointv3.ClusterLoadAssignment
+	for _, name := range c.sortedNames() {
+		for _, p := range c.sortedPorts(name) {
+			out = append(out, loadAssignment(ClusterName(name, p), c.ports[name][p]))
+		}
+	}
+	return out
+}
+
+// calleeService is a Service inzone serves, with its DDSD name.
+type calleeService struct {
+	svc  *corev1.Service
+	ddsd string
+}
+
+// collectCallees adds one Source's Services and their EndpointSlices.
+func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, callees *calleeSet, out *Output) {
+	services := map[[2]string]calleeService{}
+	for _, svc := range src.Services {
+		if svc.Spec.Type == corev1.ServiceTypeExternalName {
+			continue // a DNS alias: no endpoints of its own to serve
+		}
+		target, _ := mutate.ServiceELBs(svc)
+		ddsd := t.engine.DDSDName(target.Name, svc.Namespace)
+		if msg := validDDSDName(ddsd); msg != "" {
+			out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, msg})
+			continue
+		}
+		services[[2]string{svc.Namespace, svc.Name}] = calleeService{svc, ddsd}
+		callees.name(ddsd)
+		for _, sp := range svc.Spec.Ports {
+			if isTCP(sp.Protocol) {
+				callees.port(ddsd, sp.Port)
+			}
+		}
+	}
+	for _, slice := range src.EndpointSlices {
+		cs, ok := services[[2]string{slice.Namespace, slice.Labels[discoveryv1.LabelServiceName]}]
+		if !ok || slice.AddressType == discoveryv1.AddressTypeFQDN {
+			continue
+		}
+		t.addSlice(src, nodes, cs, slice, callees, out)
+	}
+}
+
+// addSlice adds one EndpointSlice's endpoints to every port of its Service.
+// Ready endpoints are HEALTHY, serving and terminating ones DRAINING, the
+// rest are left out. Only the Service's primary IP family goes to Envoy (a
+// dual-stack pod would otherwise count twice in its zone); DNS gets both.
+func (t *Translator) addSlice(src *Source, nodes map[string]*corev1.Node, cs calleeService, slice *discoveryv1.EndpointSlice, callees *calleeSet, out *Output) {
+	primary := primaryFamily(cs.svc, slice.AddressType)
+	type portPair struct {
+		service int32
+		target  uint32
+	}
+	var ports []portPair
+	for _, sp := range cs.svc.Spec.Ports {
+		if !isTCP(sp.Protocol) {
+			continue
+		}
+		for _, ep := range slice.Ports {
+			if ep.Port != nil && *ep.Port > 0 && *ep.Port <= 65535 && deref(ep.Name) == sp.Name && isTCP(derefProto(ep.Protocol)) {
+				ports = append(ports, portPair{sp.Port, uint32(*ep.Port)})
+				break
+			}
+		}
+	}
+	for i := range slice.Endpoints {
+		ep := &slice.Endpoints[i]
+		if len(ep.Addresses) == 0 {
+			continue
+		}
+		// Consumers use the first address only (the API's rule).
+		addr, err := netip.ParseAddr(ep.Addresses[0])
+		if err != nil {
+			out.Problems = append(out.Problems, Problem{src.Name, "EndpointSlice", slice.Namespace, slice.Name,
+				"endpoint address " + truncate(ep.Addresses[0], 64) + " is not an IP address; left out"})
+			continue
+		}
+		addr = addr.Unmap()
+		ready := ep.Conditions.Ready == nil || *ep.Conditions.Ready
+		serving := ready
+		if ep.Conditions.Serving != nil {
+			serving = *ep.Conditions.Serving
+		}
+		terminating := ep.Conditions.Terminating != nil && *ep.Conditions.Terminating
+		healthy := ready && !terminating
+		draining := !healthy && serving && terminating
+		if healthy {
+			callees.ready[cs.ddsd][addr] = struct{}{}
+		}
+		if !(healthy || draining) || !primary || len(ports) == 0 {
+			continue
+		}
+		var node *corev1.Node
+		nodeName := deref(ep.NodeName)
+		if nodeName != "" {
+			node = nodes[nodeName]
+		}
+		loc := nodeLocality(deref(ep.Zone), node, t.cfg.ZoneLabel)
+		if loc.zone == "" {
+			out.Unzoned = append(out.Unzoned, UnzonedEndpoint{src.Name, slice.Namespace, "EndpointSlice/" + slice.Name, addr.String(), nodeName, cs.ddsd})
+		}
+		for _, p := range ports {
+			callees.port(cs.ddsd, p.service).add(hostKey{addr, p.target}, host{loc: loc, draining: draining})
+		}
+	}
+}
+
+// primaryFamily reports whether a slice's address type is the Service's
+// primary IP family. A Service without ipFamilies (selectorless, or as a
+// test builds it) takes every family.
+func primaryFamily(svc *corev1.Service, at discoveryv1.AddressType) bool {
+	if len(svc.Spec.IPFamilies) == 0 {
+		return true
+	}
+	switch svc.Spec.IPFamilies[0] {
+	case corev1.IPv4Protocol:
+		return at == discoveryv1.AddressTypeIPv4
+	case corev1.IPv6Protocol:
+		return at == discoveryv1.AddressTypeIPv6
+	}
+	return false
+}
+
+// isTCP: Envoy's listeners here carry TCP only; "" is TCP (the API default).
+func isTCP(p corev1.Protocol) bool { return p == "" || p == corev1.ProtocolTCP }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefProto(p *corev1.Protocol) corev1.Protocol {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,76 @@
+package translate
+
+import (
+	"slices"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// outboundRoutes is the outbound listener's route table: a virtual host per
+// DDSD name and port, matched on :authority/Host. "<name>:<port>" picks that
+// port; the bare "<name>" (a request to the default HTTP port) picks port 80
+// when the Service has it, else its lowest port. Any other authority goes to
+// its original destination.
+func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
+	rc := &routev3.RouteConfiguration{Name: OutboundRoute}
+	for _, name := range callees.sortedNames() {
+		ports := callees.sortedPorts(name)
+		if len(ports) == 0 {
+			continue
+		}
+		def := ports[0]
+		if slices.Contains(ports, defaultHTTPPort) {
+			def = defaultHTTPPort
+		}
+		for _, p := range ports {
+			cluster := ClusterName(name, p)
+			domains := []string{cluster}
+			if p == def {
+				domains = append(domains, name)
+			}
+			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
+				Name:    cluster,
+				Domains: domains,
+				Routes:  clusterRoutes(cluster),
+			})
+		}
+	}
+	rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
+		Name:    PassthroughCluster,
+		Domains: []string{"*"},
+		Routes: []*routev3.Route{{
+			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+			Action: routeTo(PassthroughCluster),
+		}},
+	})
+	return rc
+}
+
+// clusterRoutes: CONNECT (an explicit-proxy client's tunnel) is terminated
+// here and its bytes sent to the cluster; every other request is proxied.
+func clusterRoutes(cluster string) []*routev3.Route {
+	connect := routeTo(cluster)
+	connect.Route.UpgradeConfigs = []*routev3.RouteAction_UpgradeConfig{{
+		UpgradeType:   "CONNECT",
+		ConnectConfig: &routev3.RouteAction_UpgradeConfig_ConnectConfig{},
+	}}
+	return []*routev3.Route{
+		{
+			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_ConnectMatcher_{ConnectMatcher: &routev3.RouteMatch_ConnectMatcher{}}},
+			Action: connect,
+		},
+		{
+			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+			Action: routeTo(cluster),
+		},
+	}
+}
+
+// routeTo has no timeout: gRPC streams and long polls last as the app wants.
+func routeTo(cluster string) *routev3.Route_Route {
+	return &routev3.Route_Route{Route: &routev3.RouteAction{
+		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster},
+		Timeout:          durationpb.New(0),
+	}}
+}

@@ -1,0 +1,41 @@
+package translate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// validator is what go-control-plane's generated messages implement
+// (protoc-gen-validate): every field rule, including the typed configs
+// inside Any.
+type validator interface {
+	ValidateAll() error
+	GetName() string
+}
+
+// Validate runs ValidateAll on every resource, so a snapshot Envoy would
+// reject is never served.
+func (o *Output) Validate() error {
+	var errs []error
+	check := func(kind string, v validator) {
+		if err := v.ValidateAll(); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", kind, v.GetName(), err))
+		}
+	}
+	for _, c := range o.Clusters {
+		check("cluster", c)
+	}
+	for _, e := range slices.Concat(o.Endpoints, o.Local) {
+		if err := e.ValidateAll(); err != nil {
+			errs = append(errs, fmt.Errorf("endpoints %s: %w", e.ClusterName, err))
+		}
+	}
+	for _, l := range o.Listeners {
+		check("listener", l)
+	}
+	for _, r := range o.Routes {
+		check("route", r)
+	}
+	return errors.Join(errs...)
+}
