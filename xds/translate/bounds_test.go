@@ -93,7 +93,12 @@ func TestDeterministic(t *testing.T) {
 // local_cluster_name) is an EDS resource served, with the pod in it.
 func TestLocalClusterIsTheWebhooks(t *testing.T) {
 	tr := testTranslator(t)
-	engine, err := mutate.NewEngine(tr.cfg, mutate.Options{NativeSidecarSupported: true})
+	// The webhook's engine as the chart runs it, but without a CA to hand:
+	// the local cluster's name does not depend on how the sidecar reaches
+	// the control plane.
+	cfg := *tr.cfg
+	cfg.Sidecar.ControlPlane.Plaintext = true
+	engine, err := mutate.NewEngine(&cfg, mutate.Options{NativeSidecarSupported: true})
 	if err != nil {
 		t.Fatal(err)
 	}
