@@ -166,7 +166,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, err
 	}
 	if *opts.Config.DDSD.DiscoverServices {
-		index := NewELBIndex()
+		index := NewELBIndex(ctrl.Log.WithName("inzone").WithName("elbs"))
 		informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Service{})
 		if err != nil {
 			return nil, fmt.Errorf("watching Services: %w", err)
