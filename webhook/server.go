@@ -27,7 +27,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/inzone-io/inzone/mutate"
@@ -64,6 +63,11 @@ type Options struct {
 	// serving: the process is about to stop, and the API server should be
 	// sent elsewhere before it does (see cmd/inzone-webhook's --shutdown-delay).
 	Draining <-chan struct{}
+	// Limits bound the size and number of reviews in flight; zero fields
+	// take their defaults.
+	Limits ReviewLimits
+	// Timeouts of the HTTP server; zero fields take DefaultTimeouts.
+	Timeouts Timeouts
 	// WrapMutator, when set, wraps the engine; tests use it to inject faults.
 	WrapMutator func(Mutator) Mutator
 }
@@ -115,9 +119,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	if !opts.EnableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
-	whServer := crwebhook.NewServer(crwebhook.Options{
-		Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir, TLSOpts: tlsOpts,
-	})
+	whServer := newBoundedServer(opts.Host, opts.Port, opts.CertDir, tlsOpts, opts.Timeouts)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
 		WebhookServer:          whServer,
@@ -192,7 +194,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	if opts.WrapMutator != nil {
 		m = opts.WrapMutator(m)
 	}
-	srv.Register(Path, &admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}})
+	srv.Register(Path, newReviewGuard(&admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}}, opts.Limits, DefaultMetrics))
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
