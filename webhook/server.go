@@ -101,13 +101,16 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	if opts.Config == nil {
 		return nil, errors.New("webhook: Options.Config is required")
 	}
-	native := false
+	native, detectLater := false, false
 	if opts.NativeSidecar != nil {
 		native = *opts.NativeSidecar
 	} else if opts.Config.Sidecar.NativeSidecar == mutate.NativeSidecarAuto {
 		var err error
-		if native, err = ServerSupportsNativeSidecars(restCfg); err != nil {
-			return nil, err
+		if native, err = detectNativeSidecars(restCfg); err != nil {
+			// Serve regular-container sidecars, which every version runs,
+			// and ask again in the background (see nativeSidecarDetector).
+			ctrl.Log.WithName("inzone").Info("warning: API server unreachable for nativeSidecar: auto; starting with regular-container sidecars", "error", err.Error())
+			detectLater = true
 		}
 	}
 
@@ -169,32 +172,47 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	}
 	if *opts.Config.DDSD.DiscoverServices {
 		index := NewELBIndex(ctrl.Log.WithName("inzone").WithName("elbs"))
-		informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Service{})
-		if err != nil {
-			return nil, fmt.Errorf("watching Services: %w", err)
+		watch := &serviceWatch{
+			getInformer: func(ctx context.Context) (cache.Informer, error) {
+				return mgr.GetCache().GetInformer(ctx, &corev1.Service{}, cache.BlockUntilSynced(false))
+			},
+			handler: index.EventHandler(),
+			log:     ctrl.Log.WithName("inzone").WithName("services"),
 		}
-		if _, err := informer.AddEventHandler(index.EventHandler()); err != nil {
+		if err := mgr.Add(watch); err != nil {
 			return nil, err
 		}
 		engineOpts.ELBs = index
 		// Not ready until the ELB map is complete, so no pod is admitted
 		// with an ELB hostname the map would have known.
-		ready = append(ready, func(*http.Request) error {
-			if !informer.HasSynced() {
-				return errors.New("service informer not synced")
-			}
-			return nil
-		})
+		ready = append(ready, watch.ready)
 	}
-	engine, err := mutate.NewEngine(opts.Config, engineOpts)
+	build := func(native bool) (Mutator, error) {
+		eo := engineOpts
+		eo.NativeSidecarSupported = native
+		engine, err := mutate.NewEngine(opts.Config, eo)
+		if err != nil {
+			return nil, err
+		}
+		var m Mutator = engine
+		if opts.WrapMutator != nil {
+			m = opts.WrapMutator(m)
+		}
+		return m, nil
+	}
+	m, err := build(native)
 	if err != nil {
 		return nil, err
 	}
-	var m Mutator = engine
-	if opts.WrapMutator != nil {
-		m = opts.WrapMutator(m)
+	sw := &mutatorSwitch{}
+	sw.set(m)
+	if detectLater {
+		DefaultMetrics.NativeSidecarPending.Set(1)
+		if err := mgr.Add(&nativeSidecarDetector{restCfg: restCfg, sw: sw, build: build, metrics: DefaultMetrics, log: ctrl.Log.WithName("inzone").WithName("detect")}); err != nil {
+			return nil, err
+		}
 	}
-	srv.Register(Path, newReviewGuard(&admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}}, opts.Limits, DefaultMetrics))
+	srv.Register(Path, newReviewGuard(&admission.Webhook{Handler: &PodMutator{Mutator: sw, Metrics: DefaultMetrics}}, opts.Limits, DefaultMetrics))
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
@@ -210,7 +228,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, err
 	}
 	ctrl.Log.WithName("inzone").Info("webhook configured", "path", Path, "port", opts.Port,
-		"nativeSidecar", native, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2,
+		"nativeSidecar", native, "nativeSidecarPending", detectLater, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2,
 		"certDir", opts.CertDir, "selfManagedCerts", opts.CertRotation != nil)
 	return mgr, nil
 }
