@@ -43,8 +43,10 @@ type toggle struct {
 }
 
 var (
-	selfManagedKinds = []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"}
-	certManagerKinds = []string{"Certificate", "Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Issuer", "Issuer", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Service", "ServiceAccount"}
+	selfManagedKinds = []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+	// clusterScopedKinds are the kinds the chart renders without a namespace.
+	clusterScopedKinds = []string{"ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+	certManagerKinds   = []string{"Certificate", "Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Issuer", "Issuer", "MutatingWebhookConfiguration", "PodDisruptionBudget", "Service", "ServiceAccount"}
 )
 
 var toggles = []toggle{
@@ -110,7 +112,7 @@ var toggles = []toggle{
 			}
 		}},
 	{name: "ServiceMonitor", sets: []string{"metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom"},
-		kinds: append(slices.Clone(selfManagedKinds), "ServiceMonitor"),
+		kinds: slices.Sorted(slices.Values(append(slices.Clone(selfManagedKinds), "ServiceMonitor"))),
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			sm := find(t, objs, "ServiceMonitor", "")
 			if sm.GetLabels()["release"] != "prom" {
@@ -241,7 +243,7 @@ func checkInvariants(t *testing.T, raw []byte, objs []*unstructured.Unstructured
 				t.Errorf("Secret %s is rendered with data", o.GetName())
 			}
 		}
-		if o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" && o.GetKind() != "MutatingWebhookConfiguration" && o.GetNamespace() != namespace {
+		if !slices.Contains(clusterScopedKinds, o.GetKind()) && o.GetNamespace() != namespace {
 			t.Errorf("%s %s is in namespace %q, not the release's", o.GetKind(), o.GetName(), o.GetNamespace())
 		}
 	}
