@@ -13,15 +13,18 @@ import (
 
 // ReviewLimits bound what admission reviews may cost, so the webhook cannot
 // be run out of memory over the network. Memory in use is about
-// MaxInFlightBytes times the cost of decoding and mutating a review (see the
-// README's Reliability section), plus the process's baseline.
+// (MaxInFlightBytes + MaxInFlight x 64 KiB) times the cost of decoding and
+// mutating a review (see the README's Reliability section), plus the
+// process's baseline.
 type ReviewLimits struct {
 	// MaxBodyBytes is the largest review accepted; larger ones get 413.
 	// The API server refuses request bodies over 3 MiB, so a pod review
 	// fits well within the default. Default: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// MaxInFlightBytes bounds the bodies being read or handled at once, by
-	// their declared length (MaxBodyBytes for a body of unknown length).
+	// MaxInFlightBytes bounds the bodies over 64 KiB being read or handled
+	// at once, by their declared length (MaxBodyBytes for a body of unknown
+	// length). Smaller ones, every ordinary pod, are bounded by MaxInFlight
+	// alone, so they are answered while large ones fill this budget.
 	// Default: DefaultMaxInFlightBytes.
 	MaxInFlightBytes int64
 	// MaxInFlight bounds the reviews being read or handled at once.
@@ -130,14 +133,24 @@ func (g *reviewGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
+// smallReview is the size under which a review is bounded by MaxInFlight
+// alone: ordinary pods' reviews (a few KiB) are answered even while large
+// ones fill MaxInFlightBytes. They cost at most MaxInFlight times this.
+const smallReview = 64 << 10
+
 func (g *reviewGuard) acquire(n int64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.inFlight >= g.limits.MaxInFlight || g.bytes+n > g.limits.MaxInFlightBytes {
+	if g.inFlight >= g.limits.MaxInFlight {
 		return false
 	}
+	if n > smallReview {
+		if g.bytes+n > g.limits.MaxInFlightBytes {
+			return false
+		}
+		g.bytes += n
+	}
 	g.inFlight++
-	g.bytes += n
 	return true
 }
 
@@ -145,7 +158,9 @@ func (g *reviewGuard) release(n int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.inFlight--
-	g.bytes -= n
+	if n > smallReview {
+		g.bytes -= n
+	}
 }
 
 func (g *reviewGuard) refuse(w http.ResponseWriter, code int, kind, msg string) {

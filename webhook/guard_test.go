@@ -97,8 +97,8 @@ func TestGuardBoundsReviewsInFlight(t *testing.T) {
 		size   int64 // declared length of each
 	}{
 		{"by count", ReviewLimits{MaxInFlight: 3}, 3, 100},
-		{"by bytes", ReviewLimits{MaxBodyBytes: 1000, MaxInFlightBytes: 2500}, 2, 1000},
-		{"an undeclared length counts as the maximum", ReviewLimits{MaxBodyBytes: 1000, MaxInFlightBytes: 2500}, 2, -1},
+		{"by bytes", ReviewLimits{MaxBodyBytes: 100 << 10, MaxInFlightBytes: 250 << 10}, 2, 100 << 10},
+		{"an undeclared length counts as the maximum", ReviewLimits{MaxBodyBytes: 100 << 10, MaxInFlightBytes: 250 << 10}, 2, -1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			entered, release := make(chan struct{}), make(chan struct{})
@@ -125,4 +125,36 @@ func TestGuardBoundsReviewsInFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuardAnswersSmallReviewsWhileLargeOnesFillTheBudget checks ordinary
+// reviews are not refused because large ones hold the byte budget.
+func TestGuardAnswersSmallReviewsWhileLargeOnesFillTheBudget(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Type") == "hold" {
+			entered <- struct{}{}
+			<-release
+		}
+	})
+	g := newReviewGuard(next, ReviewLimits{MaxBodyBytes: 1 << 20, MaxInFlightBytes: 2 << 20, MaxInFlight: 10}, NewMetrics(nil))
+	head := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(head))
+			req.ContentLength = 1 << 20
+			req.Header.Set("Content-Type", "hold")
+			g.ServeHTTP(httptest.NewRecorder(), req)
+		})
+		<-entered
+	}
+	if rec := post(g, strings.NewReader(head), 1<<20); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("a third large review: HTTP %d, want 429", rec.Code)
+	}
+	if rec := post(g, strings.NewReader(head), int64(len(head))); rec.Code != http.StatusOK {
+		t.Errorf("a small review while the budget is full: HTTP %d, want 200", rec.Code)
+	}
+	close(release)
+	wg.Wait()
 }
