@@ -388,6 +388,20 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 	}
 }
 
+// TestSharedNamespaceIsRefused checks the chart refuses a namespace shared
+// with other workloads when the webhook may read every Secret in it.
+func TestSharedNamespaceIsRefused(t *testing.T) {
+	for _, ns := range []string{"default", "kube-system"} {
+		_, err := helm(t, "template", release, chartDir(t), "--namespace", ns)
+		if err == nil || !strings.Contains(err.Error(), "namespace of its own") {
+			t.Errorf("namespace %s: err = %v, want a refusal", ns, err)
+		}
+	}
+	if _, err := helm(t, append([]string{"template", release, chartDir(t), "--namespace", "default"}, envtest.SetArgs([]string{"certs.mode=cert-manager"})...)...); err != nil {
+		t.Errorf("cert-manager mode reads no Secret list, yet default was refused: %v", err)
+	}
+}
+
 func deployment(t testing.TB, objs []*unstructured.Unstructured) *appsv1.Deployment {
 	t.Helper()
 	return into[appsv1.Deployment](t, find(t, objs, "Deployment", ""))
