@@ -32,11 +32,11 @@ type ReviewLimits struct {
 	MaxInFlight int
 }
 
-// Defaults of ReviewLimits: 4 MiB bodies, four of them at once, and up to 128
+// Defaults of ReviewLimits: 4 MiB bodies, three of them at once, and up to 128
 // reviews of ordinary pods (a few KiB each).
 const (
 	DefaultMaxBodyBytes     = 4 << 20
-	DefaultMaxInFlightBytes = 16 << 20
+	DefaultMaxInFlightBytes = 12 << 20
 	DefaultMaxInFlight      = 128
 )
 
