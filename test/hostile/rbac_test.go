@@ -7,6 +7,9 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,7 +21,8 @@ import (
 // webhook configuration and ValidatingAdmissionPolicy, then acts as the
 // webhook's ServiceAccount: widening the webhook's rules to Secrets (the
 // escalation of issue 15) is refused by the API server, even as a dry run,
-// while the caBundle update the certificate rotation needs is allowed.
+// while the caBundle update the certificate rotation needs is allowed; and
+// of the Secrets in its namespace it can list and read only its own.
 func TestServiceAccountMayChangeOnlyTheCABundle(t *testing.T) {
 	env := envtest.For(t)
 	c := ctx(t)
@@ -44,7 +48,7 @@ func TestServiceAccountMayChangeOnlyTheCABundle(t *testing.T) {
 	var mwcName, sa string
 	for _, o := range objs {
 		switch o.GetKind() {
-		case "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		case "ServiceAccount":
 			sa = o.GetName()
 		default:
@@ -125,6 +129,27 @@ func TestServiceAccountMayChangeOnlyTheCABundle(t *testing.T) {
 	if err := saClient.Update(c, cur); err != nil {
 		t.Errorf("updating the caBundle as the ServiceAccount: %v", err)
 	}
+	// Secrets: the ServiceAccount reads its own, by name, list included,
+	// and no other Secret of the namespace.
+	secretName := strings.TrimSuffix(sa, "-webhook") + "-webhook-cert"
+	for _, name := range []string{secretName, "other-app-credentials"} {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: envtest.ChartNamespace, Name: name}, Data: map[string][]byte{"k": []byte("v")}}
+		if err := env.Client.Create(c, s); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(ctx(t), s) })
+	}
+	var list corev1.SecretList
+	if err := saClient.List(c, &list, client.InNamespace(envtest.ChartNamespace)); !apierrors.IsForbidden(err) {
+		t.Errorf("listing every Secret of %s as the ServiceAccount: err = %v, want Forbidden", envtest.ChartNamespace, err)
+	}
+	if err := saClient.List(c, &list, client.InNamespace(envtest.ChartNamespace), client.MatchingFields{"metadata.name": secretName}); err != nil || len(list.Items) != 1 {
+		t.Errorf("listing its own Secret by name: %d items, err %v; want 1", len(list.Items), err)
+	}
+	if err := saClient.Get(c, client.ObjectKey{Namespace: envtest.ChartNamespace, Name: "other-app-credentials"}, &corev1.Secret{}); !apierrors.IsForbidden(err) {
+		t.Errorf("reading another Secret as the ServiceAccount: err = %v, want Forbidden", err)
+	}
+
 	// The policy binds the ServiceAccount only: an administrator may still
 	// change the rules.
 	admin := &admissionv1.MutatingWebhookConfiguration{}
