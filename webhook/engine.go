@@ -6,9 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
-
-	corev1 "k8s.io/api/core/v1"
+	"sync"
 
 	"github.com/inzone-io/inzone/mutate"
 )
@@ -17,31 +15,22 @@ import (
 // written by cert-controller or cert-manager (CA issuer) holds it there.
 const CAFile = "ca.crt"
 
-// engineSlot is the Mutator the handler holds: the engine is built once the
-// control plane's CA is known, which with self-managed certificates is when
-// the rotator has written the Secret, after the manager is built.
-type engineSlot struct {
-	engine atomic.Pointer[mutate.Engine]
-}
+var errNoEngine = errors.New("inzone engine not built yet")
 
-var errNoEngine = errors.New("inzone engine not built yet (waiting for the control plane's CA)")
-
-func (s *engineSlot) Mutate(pod *corev1.Pod, ns mutate.Namespace) (*mutate.Result, error) {
-	e := s.engine.Load()
-	if e == nil {
-		// Not reached in practice: the server starts after the engine is
-		// built. The handler fails open on this error.
-		return nil, errNoEngine
-	}
-	return e.Mutate(pod, ns)
-}
-
-// engineBuilder builds the engine from the config and the CA.
+// engineBuilder builds the engine from what the webhook knows, and installs
+// it in the switch the handler calls. Two things can arrive after the
+// manager is built: the control plane's CA (with self-managed certificates,
+// when the rotator has written the Secret) and whether the API server has
+// native sidecars (when it was unreachable at start). Each arrival rebuilds
+// the engine from everything known by then.
 type engineBuilder struct {
 	cfg    *mutate.Config
-	opts   mutate.Options
-	caFile string // read when opts.ControlPlaneCA is empty and the config is not plaintext
-	slot   *engineSlot
+	opts   mutate.Options // NativeSidecarSupported is the current answer
+	caFile string         // read when opts.ControlPlaneCA is empty and the config is not plaintext
+	wrap   func(Mutator) Mutator
+	sw     *mutatorSwitch
+
+	mu sync.Mutex // serializes builds, so the last one installed saw the latest inputs
 }
 
 // needsCAFile is whether the CA comes from a file that may appear later.
@@ -53,6 +42,22 @@ func (b *engineBuilder) needsCAFile() bool {
 // file builds an engine that injects no sidecar (each pod says why); a file
 // that is not a CA bundle is an error.
 func (b *engineBuilder) build() (missingCA bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buildLocked()
+}
+
+// setNative records whether the API server has native sidecars and
+// rebuilds the engine.
+func (b *engineBuilder) setNative(native bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.opts.NativeSidecarSupported = native
+	_, err := b.buildLocked()
+	return err
+}
+
+func (b *engineBuilder) buildLocked() (missingCA bool, err error) {
 	opts := b.opts
 	if b.needsCAFile() {
 		ca, err := readCAFile(b.caFile)
@@ -69,7 +74,11 @@ func (b *engineBuilder) build() (missingCA bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	b.slot.engine.Store(e)
+	var m Mutator = e
+	if b.wrap != nil {
+		m = b.wrap(m)
+	}
+	b.sw.set(m)
 	return missingCA, nil
 }
 

@@ -54,13 +54,13 @@ func TestEngineBuilderReadsTheCAFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := mutate.DefaultConfig()
 			cfg.Sidecar.ControlPlane.Plaintext = tt.plaintext
-			b := &engineBuilder{cfg: cfg, opts: mutate.Options{ControlPlaneCA: tt.given}, caFile: tt.file, slot: &engineSlot{}}
+			b := &engineBuilder{cfg: cfg, opts: mutate.Options{ControlPlaneCA: tt.given}, caFile: tt.file, sw: &mutatorSwitch{}}
 			missing, err := b.build()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
 				}
-				if b.slot.engine.Load() != nil {
+				if b.sw.cur.Load() != nil {
 					t.Error("an engine was installed despite the error")
 				}
 				return
@@ -72,7 +72,7 @@ func TestEngineBuilderReadsTheCAFile(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "web"}},
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x"}}},
 			}
-			res, err := b.slot.Mutate(pod, mutate.Namespace{Name: "shop"})
+			res, err := b.sw.Mutate(pod, mutate.Namespace{Name: "shop"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,8 +83,66 @@ func TestEngineBuilderReadsTheCAFile(t *testing.T) {
 	}
 }
 
-func TestEngineSlotBeforeBuildFailsOpen(t *testing.T) {
-	if _, err := new(engineSlot).Mutate(&corev1.Pod{}, mutate.Namespace{}); err == nil {
-		t.Fatal("an empty slot mutated")
+func TestMutatorSwitchBeforeBuildFailsOpen(t *testing.T) {
+	if _, err := new(mutatorSwitch).Mutate(&corev1.Pod{}, mutate.Namespace{}); err == nil {
+		t.Fatal("an empty switch mutated")
+	}
+}
+
+// TestEngineBuilderKeepsEveryInput: the native-sidecar answer and the CA
+// file arrive in either order, and each rebuild keeps what the other brought.
+func TestEngineBuilderKeepsEveryInput(t *testing.T) {
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.crt")
+	b := &engineBuilder{cfg: mutate.DefaultConfig(), caFile: caFile, sw: &mutatorSwitch{}}
+	sidecarIn := func() string {
+		t.Helper()
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "web"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x"}}},
+		}
+		res, err := b.sw.Mutate(pod, mutate.Namespace{Name: "shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := res.Apply(pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range out.Spec.InitContainers {
+			if c.Name == mutate.SidecarName {
+				return "init"
+			}
+		}
+		for _, c := range out.Spec.Containers {
+			if c.Name == mutate.SidecarName {
+				return "containers"
+			}
+		}
+		return "none"
+	}
+	if missing, err := b.build(); err != nil || !missing {
+		t.Fatalf("first build: missing %v, err %v", missing, err)
+	}
+	if got := sidecarIn(); got != "none" {
+		t.Fatalf("without a CA the sidecar is in %s, want none", got)
+	}
+	if err := b.setNative(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(caFile, testCA(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.build(); err != nil {
+		t.Fatal(err)
+	}
+	if got := sidecarIn(); got != "init" {
+		t.Fatalf("native answer, then the CA: sidecar in %s, want init (a native sidecar)", got)
+	}
+	if err := b.setNative(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := sidecarIn(); got != "containers" {
+		t.Fatalf("the CA, then a non-native answer: sidecar in %s, want containers", got)
 	}
 }

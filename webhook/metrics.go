@@ -13,8 +13,15 @@ type Metrics struct {
 	// Skips counts skipped mutations ("" mutation: the whole pod) by reason.
 	Skips *prometheus.CounterVec
 	// Errors counts requests that could not be handled, by kind: bad-request,
-	// rejected (an invalid annotation), internal (failed open).
+	// too-large, busy (the in-flight limits), rejected (an invalid
+	// annotation), internal (failed open).
 	Errors *prometheus.CounterVec
+	// NativeSidecarPending is 1 while nativeSidecar: auto waits for the API
+	// server to say whether it has native sidecars (meanwhile the proxy is
+	// injected as a regular container).
+	NativeSidecarPending prometheus.Gauge
+	// DetectionFailures counts failed attempts at asking the API server.
+	DetectionFailures prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is not nil.
@@ -30,11 +37,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"mutation", "reason"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inzone_admission_errors_total",
-			Help: "Admission requests inzone could not handle, by kind (bad-request, rejected, internal).",
+			Help: "Admission requests inzone could not handle, by kind (bad-request, too-large, busy, rejected, internal).",
 		}, []string{"kind"}),
+		NativeSidecarPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "inzone_native_sidecar_detection_pending",
+			Help: "1 while nativeSidecar: auto waits for the API server; sidecars are regular containers meanwhile.",
+		}),
+		DetectionFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inzone_native_sidecar_detection_failures_total",
+			Help: "Failed attempts at reading the API server version for nativeSidecar: auto.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Mutations, m.Skips, m.Errors)
+		reg.MustRegister(m.Mutations, m.Skips, m.Errors, m.NativeSidecarPending, m.DetectionFailures)
 	}
 	return m
 }

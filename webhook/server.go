@@ -27,7 +27,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/inzone-io/inzone/mutate"
@@ -64,6 +63,11 @@ type Options struct {
 	// serving: the process is about to stop, and the API server should be
 	// sent elsewhere before it does (see cmd/inzone-webhook's --shutdown-delay).
 	Draining <-chan struct{}
+	// Limits bound the size and number of reviews in flight; zero fields
+	// take their defaults.
+	Limits ReviewLimits
+	// Timeouts of the HTTP server; zero fields take DefaultTimeouts.
+	Timeouts Timeouts
 	// WrapMutator, when set, wraps the engine; tests use it to inject faults.
 	WrapMutator func(Mutator) Mutator
 	// ControlPlaneCA is the PEM of the CA that signs inzone-xds's serving
@@ -110,13 +114,16 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	if opts.Config == nil {
 		return nil, errors.New("webhook: Options.Config is required")
 	}
-	native := false
+	native, detectLater := false, false
 	if opts.NativeSidecar != nil {
 		native = *opts.NativeSidecar
 	} else if opts.Config.Sidecar.NativeSidecar == mutate.NativeSidecarAuto {
 		var err error
-		if native, err = ServerSupportsNativeSidecars(restCfg); err != nil {
-			return nil, err
+		if native, err = detectNativeSidecars(restCfg); err != nil {
+			// Serve regular-container sidecars, which every version runs,
+			// and ask again in the background (see nativeSidecarDetector).
+			ctrl.Log.WithName("inzone").Info("warning: API server unreachable for nativeSidecar: auto; starting with regular-container sidecars", "error", err.Error())
+			detectLater = true
 		}
 	}
 
@@ -128,9 +135,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 	if !opts.EnableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
-	whServer := crwebhook.NewServer(crwebhook.Options{
-		Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir, TLSOpts: tlsOpts,
-	})
+	whServer := newBoundedServer(opts.Host, opts.Port, opts.CertDir, tlsOpts, opts.Timeouts)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
 		WebhookServer:          whServer,
@@ -175,29 +180,27 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 			}
 		})
 	}
-	slot := &engineSlot{}
-	builder := &engineBuilder{cfg: opts.Config, caFile: opts.ControlPlaneCAFile, slot: slot}
+	sw := &mutatorSwitch{}
+	builder := &engineBuilder{cfg: opts.Config, caFile: opts.ControlPlaneCAFile, wrap: opts.WrapMutator, sw: sw}
 	if err := mgr.Add(&certGate{mgr: mgr, certDir: opts.CertDir, rotated: rotated, poll: 500 * time.Millisecond, logPeriod: 30 * time.Second, engine: builder}); err != nil {
 		return nil, err
 	}
 	if *opts.Config.DDSD.DiscoverServices {
-		index := NewELBIndex()
-		informer, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Service{})
-		if err != nil {
-			return nil, fmt.Errorf("watching Services: %w", err)
+		index := NewELBIndex(ctrl.Log.WithName("inzone").WithName("elbs"))
+		watch := &serviceWatch{
+			getInformer: func(ctx context.Context) (cache.Informer, error) {
+				return mgr.GetCache().GetInformer(ctx, &corev1.Service{}, cache.BlockUntilSynced(false))
+			},
+			handler: index.EventHandler(),
+			log:     ctrl.Log.WithName("inzone").WithName("services"),
 		}
-		if _, err := informer.AddEventHandler(index.EventHandler()); err != nil {
+		if err := mgr.Add(watch); err != nil {
 			return nil, err
 		}
 		engineOpts.ELBs = index
 		// Not ready until the ELB map is complete, so no pod is admitted
 		// with an ELB hostname the map would have known.
-		ready = append(ready, func(*http.Request) error {
-			if !informer.HasSynced() {
-				return errors.New("service informer not synced")
-			}
-			return nil
-		})
+		ready = append(ready, watch.ready)
 	}
 	engineOpts.ControlPlaneCA = opts.ControlPlaneCA
 	builder.opts = engineOpts
@@ -210,11 +213,13 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		ctrl.Log.WithName("inzone").Info("WARNING: sidecar.controlPlane.plaintext is set: sidecars take routes over plaintext from whatever answers at the control plane's address; use it only for tests and local runs",
 			"address", opts.Config.Sidecar.ControlPlane.Address)
 	}
-	var m Mutator = slot
-	if opts.WrapMutator != nil {
-		m = opts.WrapMutator(m)
+	if detectLater {
+		DefaultMetrics.NativeSidecarPending.Set(1)
+		if err := mgr.Add(&nativeSidecarDetector{restCfg: restCfg, setNative: builder.setNative, metrics: DefaultMetrics, log: ctrl.Log.WithName("inzone").WithName("detect")}); err != nil {
+			return nil, err
+		}
 	}
-	srv.Register(Path, &admission.Webhook{Handler: &PodMutator{Mutator: m, Metrics: DefaultMetrics}})
+	srv.Register(Path, newReviewGuard(&admission.Webhook{Handler: &PodMutator{Mutator: sw, Metrics: DefaultMetrics}}, opts.Limits, DefaultMetrics))
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
@@ -230,7 +235,7 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, err
 	}
 	ctrl.Log.WithName("inzone").Info("webhook configured", "path", Path, "port", opts.Port,
-		"nativeSidecar", native, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2,
+		"nativeSidecar", native, "nativeSidecarPending", detectLater, "discoverServices", *opts.Config.DDSD.DiscoverServices, "http2", opts.EnableHTTP2,
 		"certDir", opts.CertDir, "selfManagedCerts", opts.CertRotation != nil)
 	return mgr, nil
 }

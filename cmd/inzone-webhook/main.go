@@ -51,6 +51,9 @@ func run(args []string, stderr io.Writer) int {
 	fs.DurationVar(&certs.Validity, "cert-validity", webhook.DefaultCertValidity, "with --cert-secret: validity of each serving certificate")
 	fs.DurationVar(&certs.RenewBefore, "cert-renew-before", webhook.DefaultCertRenewBefore, "with --cert-secret: renew a serving certificate this long before it expires")
 	fs.DurationVar(&certs.CheckInterval, "cert-check-interval", webhook.DefaultCertCheckInterval, "with --cert-secret: how often to check the certificate's expiry")
+	fs.Int64Var(&opts.Limits.MaxBodyBytes, "max-review-bytes", webhook.DefaultMaxBodyBytes, "largest admission review accepted; larger ones get HTTP 413")
+	fs.Int64Var(&opts.Limits.MaxInFlightBytes, "max-inflight-bytes", webhook.DefaultMaxInFlightBytes, "bytes of admission reviews read or handled at once; beyond, HTTP 429")
+	fs.IntVar(&opts.Limits.MaxInFlight, "max-inflight", webhook.DefaultMaxInFlight, "admission reviews read or handled at once; beyond, HTTP 429")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +64,10 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if opts.Limits.MaxBodyBytes <= 0 || opts.Limits.MaxInFlightBytes < opts.Limits.MaxBodyBytes || opts.Limits.MaxInFlight <= 0 {
+		fmt.Fprintln(stderr, "--max-review-bytes and --max-inflight must be positive, and --max-inflight-bytes at least --max-review-bytes")
+		return 2
+	}
 
 	if certSecret != "" {
 		ns, name, ok := strings.Cut(certSecret, "/")

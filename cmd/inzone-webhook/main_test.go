@@ -64,6 +64,9 @@ func TestBadCertFlagsStopAtStart(t *testing.T) {
 		{"no webhook configuration", []string{"--cert-secret", "inzone-system/inzone-cert", "--cert-dns-names", "a.b.svc", "--webhook-configuration", ""}, "MutatingWebhookConfiguration"},
 		{"renewal not before expiry", []string{"--cert-secret", "inzone-system/inzone-cert", "--cert-dns-names", "a.b.svc", "--cert-validity", "1h", "--cert-renew-before", "2h"}, "renew-before (2h0m0s) must be shorter than the validity (1h0m0s)"},
 		{"a stray argument", []string{"serve"}, "unexpected arguments"},
+		{"a zero review size", []string{"--max-review-bytes", "0"}, "--max-review-bytes"},
+		{"an in-flight budget below one review", []string{"--max-review-bytes", "4096", "--max-inflight-bytes", "1024"}, "--max-inflight-bytes"},
+		{"a negative in-flight count", []string{"--max-inflight", "-1"}, "--max-inflight"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
