@@ -636,7 +636,44 @@ func trim[T any](items []T) {
 		}
 		if p, ok := obj.(*corev1.Pod); ok {
 			p.Status = corev1.PodStatus{Phase: p.Status.Phase}
+			if ownedByController(p) {
+				trimPodSpec(&p.Spec)
+			}
 		}
+	}
+}
+
+// ownedByController is a pod a controller made: its template, not the pod,
+// is what the audit lints.
+func ownedByController(p *corev1.Pod) bool {
+	for _, o := range p.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+// trimPodSpec keeps of a controller's pod what the audit reads of it:
+// where it runs, its zone spread, host networking, and its containers'
+// names (whether it has the sidecar). The sidecar's bootstrap, env,
+// probes, volumes and the rest are most of an injected pod's size.
+func trimPodSpec(spec *corev1.PodSpec) {
+	names := func(cs []corev1.Container) []corev1.Container {
+		if len(cs) == 0 {
+			return nil
+		}
+		out := make([]corev1.Container, len(cs))
+		for i, c := range cs {
+			out[i] = corev1.Container{Name: c.Name, RestartPolicy: c.RestartPolicy}
+		}
+		return out
+	}
+	*spec = corev1.PodSpec{
+		NodeName: spec.NodeName, HostNetwork: spec.HostNetwork,
+		TopologySpreadConstraints: spec.TopologySpreadConstraints,
+		InitContainers:            names(spec.InitContainers),
+		Containers:                names(spec.Containers),
 	}
 }
 

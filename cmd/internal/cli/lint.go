@@ -59,8 +59,12 @@ func newLintCommand(s Streams) *cobra.Command {
 configs for what sends traffic across zones or through an extra hop.
 
 PATH is a file, a directory (walked recursively), or - for standard input;
-the default is the current directory. Exit codes: 0 clean, 1 findings at or
-above --fail-on, 2 usage, parse or config errors.`,
+the default is the current directory. Only regular files are read, and
+symlinks only within the tree given (--follow-symlinks); kustomizations may
+not fetch remote resources (--allow-remote). Exit codes: 0 clean, 1
+findings at or above --fail-on, 2 usage, parse or config errors or a limit
+passed (--max-file-size, --render-timeout, --max-memory), 3 an internal
+error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Paths = args
 			defer func() {
