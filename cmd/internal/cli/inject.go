@@ -198,7 +198,7 @@ func (o *InjectOptions) Run() error {
 		if path == "-" {
 			data, err = io.ReadAll(o.streams.In)
 		} else {
-			data, err = os.ReadFile(path)
+			data, err = injectRead(path)
 		}
 		if err != nil {
 			return err
@@ -255,6 +255,19 @@ func (o *InjectOptions) Run() error {
 	}
 	_, err := o.streams.Out.Write(stream.Bytes())
 	return err
+}
+
+// injectRead reads a regular file; a named pipe, a device or a socket is
+// an error rather than a read that blocks or never ends.
+func injectRead(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, info.Mode().Type())
+	}
+	return os.ReadFile(path)
 }
 
 func injectStartsWithMarker(b []byte) bool {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -364,4 +365,23 @@ func TestInjectInPlaceLinks(t *testing.T) {
 			t.Errorf("exit %d:\n%s", code, errs)
 		}
 	})
+}
+
+// TestInjectSpecialFiles: a named pipe or a device among the inputs is an
+// error naming it, not a read that blocks or never ends.
+func TestInjectSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(injectTestdata, "pod.yaml"), filepath.Join(dir, "a.yaml"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "b.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "c.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"b.yaml", "c.yaml"} {
+		code, out, errs := runInject(t, "", "-f", filepath.Join(dir, "a.yaml"), "-f", filepath.Join(dir, f), "--config", injectConfig)
+		if code != ExitUsage || out != "" || !strings.Contains(errs, filepath.Join(dir, f)+": not a regular file") {
+			t.Errorf("%s: exit %d:\n%s", f, code, errs)
+		}
+	}
 }
