@@ -47,7 +47,10 @@ var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 // YAML and JSON files, except that a Helm chart (a directory with
 // Chart.yaml) is rendered with the Helm SDK and a kustomize directory (with
 // kustomization.yaml) is built with the kustomize API, each into manifests.
-// Errors name the path; the other paths are still collected.
+// Errors name the path; the other paths are still collected. Only regular
+// files are read, each up to MaxFileSize, and symlinks only within the path
+// they were found under (see SourceOptions); a kustomization may not reach
+// remote resources unless AllowRemote.
 func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileError) {
 	ignore, err := compileGlobs(opts.Ignore)
 	if err != nil {
