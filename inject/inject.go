@@ -50,6 +50,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	sigsjson "sigs.k8s.io/json"
 
+	"github.com/inzone-io/inzone/internal/yamlvalue"
 	"github.com/inzone-io/inzone/mutate"
 )
 
@@ -227,6 +228,9 @@ func processChunk(c chunk, index int, e *mutate.Engine) ([]byte, []Report, error
 		text = bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
 	}
 	root, err := parseDocument(text)
+	if errors.Is(err, yamlvalue.ErrTooManyValues) {
+		return nil, nil, &Error{Document: index, Line: c.line, Err: err}
+	}
 	if err != nil {
 		return nil, nil, parseError(err, index, c.line)
 	}
@@ -278,6 +282,10 @@ func parseDocument(text []byte) (*yaml.Node, error) {
 	}
 	if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
 		return nil, nil
+	}
+	// Before anything expands an alias (materialize, toValue).
+	if err := yamlvalue.Check(&n, yamlvalue.Budget(len(text))); err != nil {
+		return nil, err
 	}
 	return &n, nil
 }
@@ -516,9 +524,9 @@ func (d *document) podDocument(w *workload) (map[string]any, error) {
 func (d *document) value(w *workload, n *yaml.Node) (any, error) {
 	v, err := toValue(n)
 	if err != nil {
-		var ve *valueError
+		var ve *yamlvalue.Error
 		if errors.As(err, &ve) {
-			return nil, d.errorf(w, ve.node, ve.err)
+			return nil, d.errorf(w, ve.Node, ve.Err)
 		}
 		return nil, d.errorf(w, n, err)
 	}
@@ -875,124 +883,11 @@ func materialize(n *yaml.Node) *yaml.Node {
 
 // --- values ----------------------------------------------------------------
 
-// valueError is a node that has no JSON value.
-type valueError struct {
-	node *yaml.Node
-	err  error
-}
-
-func (e *valueError) Error() string { return e.err.Error() }
-
-// toValue converts a node to the JSON value the API server would get from it:
-// maps, slices, strings, bools, nil and json.Number (so numbers keep their
-// precision). Aliases and merge keys are resolved; a duplicate key is an
-// error, as it is for the API server.
-func toValue(n *yaml.Node) (any, error) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return toValue(n.Content[0])
-	case yaml.AliasNode:
-		return toValue(n.Alias)
-	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := toValue(c)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		keyLine := map[string]int{}
-		var merges []*yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Kind == yaml.AliasNode {
-				k = k.Alias
-			}
-			if k.Kind != yaml.ScalarNode {
-				return nil, &valueError{k, errors.New("mapping key is not a scalar")}
-			}
-			if k.ShortTag() == "!!merge" {
-				merges = append(merges, v)
-				continue
-			}
-			if l, dup := keyLine[k.Value]; dup {
-				return nil, &valueError{k, fmt.Errorf("mapping key %q already defined at line %d", k.Value, l)}
-			}
-			keyLine[k.Value] = k.Line
-			val, err := toValue(v)
-			if err != nil {
-				return nil, err
-			}
-			out[k.Value] = val
-		}
-		for _, m := range merges {
-			mv, err := toValue(m)
-			if err != nil {
-				return nil, err
-			}
-			srcs := []any{mv}
-			if s, ok := mv.([]any); ok {
-				srcs = s
-			}
-			for _, s := range srcs {
-				sm, ok := s.(map[string]any)
-				if !ok {
-					return nil, &valueError{m, errors.New("merge key (<<) value is not a mapping")}
-				}
-				for k, v := range sm {
-					if _, ok := out[k]; !ok {
-						out[k] = v
-					}
-				}
-			}
-		}
-		return out, nil
-	case yaml.ScalarNode:
-		return scalarValue(n)
-	}
-	return nil, &valueError{n, fmt.Errorf("unexpected YAML node kind %d", n.Kind)}
-}
-
-func scalarValue(n *yaml.Node) (any, error) {
-	v := n.Value
-	switch n.ShortTag() {
-	case "!!null":
-		return nil, nil
-	case "!!bool":
-		return strings.EqualFold(v, "true"), nil
-	case "!!int":
-		plain := strings.ReplaceAll(v, "_", "")
-		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
-			return json.Number(strconv.FormatInt(i, 10)), nil
-		}
-		if u, err := strconv.ParseUint(strings.TrimPrefix(plain, "+"), 0, 64); err == nil {
-			return json.Number(strconv.FormatUint(u, 10)), nil
-		}
-		if isJSONNumber(v) {
-			return json.Number(v), nil
-		}
-		return nil, &valueError{n, fmt.Errorf("integer %s is out of range", v)}
-	case "!!float":
-		f, err := strconv.ParseFloat(strings.ReplaceAll(v, "_", ""), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, &valueError{n, fmt.Errorf("number %s has no JSON form", v)}
-		}
-		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
-	}
-	// !!str, !!timestamp, !!binary and custom tags: the text.
-	return v, nil
-}
-
-var jsonNumberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
-
-func isJSONNumber(s string) bool { return jsonNumberRE.MatchString(s) }
+// toValue converts a node to the JSON value the API server would get from it
+// (see yamlvalue.Decode). parseDocument refuses a document that expands
+// beyond its alias budget, and every node here is part of (or a copy of a
+// part of) a parsed document, so no further bound is needed.
+func toValue(n *yaml.Node) (any, error) { return yamlvalue.Decode(n, math.MaxInt) }
 
 // equalNodes reports two nodes with the same JSON value.
 func equalNodes(a, b *yaml.Node) bool {
@@ -1191,7 +1086,7 @@ func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
 		}
 		b.WriteByte(']')
 	case yaml.ScalarNode:
-		v, err := scalarValue(n)
+		v, err := yamlvalue.Scalar(n)
 		if err != nil {
 			return err
 		}
@@ -1201,7 +1096,7 @@ func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
 		case bool:
 			b.WriteString(strconv.FormatBool(v))
 		case json.Number:
-			if isJSONNumber(n.Value) {
+			if yamlvalue.IsJSONNumber(n.Value) {
 				b.WriteString(n.Value) // as written
 			} else {
 				b.WriteString(string(v))

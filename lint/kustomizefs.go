@@ -31,8 +31,15 @@ import (
 //
 // The build only reads (the writes in kustomize's api are in localize and
 // in the cleanup of remote git clones), so every write is an error.
+//
+// Files are read as Collect reads them (rule: regular files within the size
+// cap, symlinks within tree), and a YAML file that expands through aliases
+// beyond its budget is refused before kustomize parses it: kustomize
+// expands aliases without a bound.
 type kustomizeFS struct {
 	fsys fs.FS
+	rule *fileRule // nil: read as the fs.FS reads
+	tree string
 }
 
 var _ filesys.FileSystem = kustomizeFS{}
@@ -175,15 +182,49 @@ func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
 	if !ok {
 		return nil, notExistError(p)
 	}
-	data, err := fs.ReadFile(k.fsys, name)
+	data, err := k.readFile(name)
 	if err == nil {
 		return data, nil
+	}
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		return nil, fmt.Errorf("%s: %w", abs, refused.err)
 	}
 	if info, serr := fs.Stat(k.fsys, name); serr == nil && info.IsDir() {
 		// In memory's message, naming the directory (in memory names "/").
 		return nil, fmt.Errorf("cannot read content from non-file '%s'", abs)
 	}
 	return nil, notExist(p, err)
+}
+
+// refusedError is a file the rule or the alias budget refuses.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+
+// readFile reads name under the rule and checks its alias expansion.
+func (k kustomizeFS) readFile(name string) ([]byte, error) {
+	if k.rule == nil {
+		return fs.ReadFile(k.fsys, name)
+	}
+	if _, err := fs.Lstat(k.fsys, name); err != nil {
+		return nil, err
+	}
+	info, err := k.rule.check(name, k.tree)
+	if err != nil {
+		return nil, &refusedError{err}
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", name)
+	}
+	data, err := k.rule.read(name, nil)
+	if err != nil {
+		return nil, &refusedError{err}
+	}
+	if err := checkAliases(data); err != nil {
+		return nil, &refusedError{err}
+	}
+	return data, nil
 }
 
 // Glob gives the files (not directories) whose virtual paths match pattern,

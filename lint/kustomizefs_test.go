@@ -165,7 +165,7 @@ func TestKustomizeFSBuildsAsInMemory(t *testing.T) {
 	} {
 		t.Run(tt.dir, func(t *testing.T) {
 			want, wantErr := kustomizeBuild(mem, tt.dir)
-			got, err := kustomizeBuild(kustomizeFS{kustomizeTree}, tt.dir)
+			got, err := kustomizeBuild(kustomizeFS{fsys: kustomizeTree}, tt.dir)
 			if (err != nil) != tt.wantErr || (wantErr != nil) != tt.wantErr {
 				t.Fatalf("error %v, in memory %v; want an error: %v", err, wantErr, tt.wantErr)
 			}
@@ -179,7 +179,7 @@ func TestKustomizeFSBuildsAsInMemory(t *testing.T) {
 	}
 	// What the overlay brings in: the base, its patches, the component and
 	// the generated ConfigMap with the file's content.
-	out, _ := kustomizeBuild(kustomizeFS{kustomizeTree}, "/overlay")
+	out, _ := kustomizeBuild(kustomizeFS{fsys: kustomizeTree}, "/overlay")
 	for _, s := range []string{"namespace: prod", "replicas: 6", "type: NodePort", "topologySpreadConstraints", "app.properties: |", "zone=aware", "MODE: prod", "name: api-config-"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("overlay output lacks %q:\n%s", s, out)
@@ -221,7 +221,7 @@ func under(dirs ...string) func(string) bool {
 // "/"; ".." stops at the root, where in memory it finds nothing.
 func TestKustomizeFSCleanedAbs(t *testing.T) {
 	mem := inMemory(t, kustomizeTree)
-	k := kustomizeFS{kustomizeTree}
+	k := kustomizeFS{fsys: kustomizeTree}
 	for _, tt := range []struct {
 		path      string
 		dir, file string
@@ -273,7 +273,7 @@ func TestKustomizeFSCleanedAbs(t *testing.T) {
 // Exists, IsDir, ReadDir, ReadFile and Open answer as in memory.
 func TestKustomizeFSReads(t *testing.T) {
 	mem := inMemory(t, kustomizeTree)
-	k := kustomizeFS{kustomizeTree}
+	k := kustomizeFS{fsys: kustomizeTree}
 	for _, p := range []string{"/", "/overlay", "overlay", "/overlay/", "/overlay/config/app.properties", "overlay/../base/service.yaml",
 		"/.hidden.yaml", "/empty", "/nope", "/base/nope.yaml", ""} {
 		t.Run(p, func(t *testing.T) {
@@ -351,7 +351,7 @@ func TestKustomizeFSGlob(t *testing.T) {
 	} {
 		t.Run(tt.pattern, func(t *testing.T) {
 			g := &guardFS{FS: kustomizeTree, deny: under("big", "node_modules", "secret", "broken")}
-			got, err := kustomizeFS{g}.Glob(tt.pattern)
+			got, err := kustomizeFS{fsys: g}.Glob(tt.pattern)
 			if err != nil || !slices.Equal(got, tt.want) {
 				t.Errorf("Glob = %q, %v; want %q", got, err, tt.want)
 			}
@@ -364,7 +364,7 @@ func TestKustomizeFSGlob(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (kustomizeFS{kustomizeTree}).Glob("/["); err == nil {
+	if _, err := (kustomizeFS{fsys: kustomizeTree}).Glob("/["); err == nil {
 		t.Error("a bad pattern is no error")
 	}
 }
@@ -406,7 +406,7 @@ func TestKustomizeFSWalk(t *testing.T) {
 		{"/nope", nil},
 	} {
 		t.Run(tt.root, func(t *testing.T) {
-			got, err := walk(kustomizeFS{kustomizeTree}, tt.root, tt.skip)
+			got, err := walk(kustomizeFS{fsys: kustomizeTree}, tt.root, tt.skip)
 			want, werr := walk(mem, tt.root, tt.skip)
 			if !slices.Equal(got, want) {
 				t.Errorf("visits\n%s\nin memory\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -419,7 +419,7 @@ func TestKustomizeFSWalk(t *testing.T) {
 	t.Run("an unlistable directory is visited with its error", func(t *testing.T) {
 		g := &guardFS{FS: kustomizeTree, deny: under("secret")}
 		var errAt []string
-		err := kustomizeFS{g}.Walk("/", func(p string, info os.FileInfo, err error) error {
+		err := kustomizeFS{fsys: g}.Walk("/", func(p string, info os.FileInfo, err error) error {
 			if err != nil {
 				errAt = append(errAt, p)
 			}
@@ -431,7 +431,7 @@ func TestKustomizeFSWalk(t *testing.T) {
 	})
 	t.Run("SkipAll stops the walk without an error", func(t *testing.T) {
 		n := 0
-		err := kustomizeFS{kustomizeTree}.Walk("/", func(string, os.FileInfo, error) error {
+		err := kustomizeFS{fsys: kustomizeTree}.Walk("/", func(string, os.FileInfo, error) error {
 			n++
 			return filepath.SkipAll
 		})
@@ -444,7 +444,7 @@ func TestKustomizeFSWalk(t *testing.T) {
 // Every write is an error, and the fs.FS is left as it was.
 func TestKustomizeFSWritesFail(t *testing.T) {
 	tree := fstest.MapFS{"a/k.yaml": {Data: []byte("x: y\n")}}
-	k := kustomizeFS{tree}
+	k := kustomizeFS{fsys: tree}
 	f, err := k.Open("/a/k.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"path"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -82,10 +83,21 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 	results := make([]result, len(files))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
+	// A panic in a worker would end the process from its goroutine, where
+	// no caller can recover it: it is carried to Lint's caller instead.
+	var panicOnce sync.Once
+	var panicked *workerPanic
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					panicOnce.Do(func() { panicked = &workerPanic{r, debug.Stack()} })
+					for range jobs { // let the others finish
+					}
+				}
+			}()
 			var buf []byte // the worker's file buffer
 			// Files with documents put off until the policies compile,
 			// by index; their results are written once those are linted.
@@ -128,6 +140,9 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 	}
 	close(jobs)
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 
 	rep := &Report{Findings: []Finding{}, Errors: []FileError{}, Files: len(files)}
 	for _, r := range results {
@@ -149,6 +164,16 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 		return a.Rule < b.Rule
 	})
 	return rep
+}
+
+// workerPanic is a panic in a Lint worker, with the worker's stack.
+type workerPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *workerPanic) String() string {
+	return fmt.Sprintf("%v\n\nin a lint worker:\n%s", p.value, p.stack)
 }
 
 // fileLinter is the state of linting one file.

@@ -4,6 +4,6 @@ package lint
 
 import "io/fs"
 
-// readRaw is readInto's fast path on Linux; elsewhere files are read with
-// os.Open as ever.
-func readRaw(fs.FS, string, []byte) ([]byte, bool) { return nil, false }
+// readRaw is fileRule.read's fast path on Linux; elsewhere files are read
+// with os.Open as ever.
+func readRaw(fs.FS, string, []byte, int64) ([]byte, bool, error) { return nil, false, nil }

@@ -1,17 +1,17 @@
 package lint
 
 import (
-	"io"
+	"fmt"
 	"io/fs"
 	"path"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 	"sigs.k8s.io/kustomize/api/krusty"
 )
 
@@ -23,6 +23,20 @@ type SourceOptions struct {
 	Values []byte
 	// ReleaseName and Namespace render Helm charts. Defaults: inzone-lint, default.
 	ReleaseName, Namespace string
+	// MaxFileSize caps one file's size in bytes; 0 means DefaultMaxFileSize.
+	MaxFileSize int64
+	// FollowSymlinks reads symlinks that lead out of the tree they are
+	// found in (the path given to Collect); by default they are reported,
+	// not read. Whatever a symlink leads to must be a regular file.
+	FollowSymlinks bool
+	// AllowRemote lets a kustomization reach remote resources (http(s)
+	// URLs, git repositories), which kustomize fetches and clones. Off by
+	// default: a kustomization naming one is an error, and nothing is
+	// fetched or run.
+	AllowRemote bool
+	// RenderTimeout bounds rendering one Helm chart; 0 means
+	// DefaultRenderTimeout.
+	RenderTimeout time.Duration
 }
 
 // manifestExts are the files a directory walk reads.
@@ -33,16 +47,28 @@ var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 // YAML and JSON files, except that a Helm chart (a directory with
 // Chart.yaml) is rendered with the Helm SDK and a kustomize directory (with
 // kustomization.yaml) is built with the kustomize API, each into manifests.
-// Errors name the path; the other paths are still collected.
+// Errors name the path; the other paths are still collected. Only regular
+// files are read, each up to MaxFileSize, and symlinks only within the path
+// they were found under (see SourceOptions); a kustomization may not reach
+// remote resources unless AllowRemote.
 func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileError) {
 	ignore, err := compileGlobs(opts.Ignore)
 	if err != nil {
 		return nil, []FileError{{File: "--ignore", Message: err.Error()}}
 	}
-	c := &collector{fsys: fsys, opts: opts, ignore: ignore, seen: map[string]bool{}}
+	rule := fileRule{fsys: fsys, maxSize: opts.MaxFileSize, followSymlinks: opts.FollowSymlinks}
+	if rule.maxSize <= 0 {
+		rule.maxSize = DefaultMaxFileSize
+	}
+	c := &collector{fsys: fsys, opts: opts, ignore: ignore, seen: map[string]bool{}, rule: rule}
 	for _, p := range paths {
 		p = path.Clean(strings.TrimPrefix(p, "./"))
-		st, err := fs.Stat(fsys, p)
+		// A file named on the command line is in the tree of its directory.
+		tree := p
+		if st, err := fs.Lstat(fsys, p); err == nil && !st.IsDir() {
+			tree = path.Dir(p)
+		}
+		st, err := rule.check(p, tree)
 		if err != nil {
 			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
 			continue
@@ -64,6 +90,7 @@ type collector struct {
 	files  []File
 	errs   []FileError
 	seen   map[string]bool
+	rule   fileRule
 }
 
 func (c *collector) ignored(p string) bool { return c.ignore.match(p) }
@@ -73,49 +100,9 @@ func (c *collector) readFile(p string) {
 		return
 	}
 	c.seen[p] = true
-	fsys := c.fsys
-	c.files = append(c.files, File{Path: p, Load: func() ([]byte, error) { return fs.ReadFile(fsys, p) },
-		readInto: func(buf []byte) ([]byte, error) { return readInto(fsys, p, buf) }})
-}
-
-// readInto reads file name into buf, reallocated when too small: a worker
-// reuses one buffer for all its files rather than allocating each file
-// afresh (the bytes are not referenced once the file is linted).
-func readInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
-	if b, ok := readRaw(fsys, name, buf); ok {
-		return b, nil
-	}
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if size := st.Size() + 512; int64(cap(buf)) < size {
-		buf = make([]byte, 0, size)
-	}
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		// A regular file read short, at the size it was stat-ed at, is at
-		// its end: no second read to be told so.
-		if err == nil && len(buf) < cap(buf) && int64(len(buf)) == st.Size() && st.Mode().IsRegular() {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
+	rule := c.rule
+	c.files = append(c.files, File{Path: p, Load: func() ([]byte, error) { return rule.read(p, nil) },
+		readInto: func(buf []byte) ([]byte, error) { return rule.read(p, buf) }})
 }
 
 // listingFS lists each directory once: the walk lists a directory to look
@@ -269,17 +256,27 @@ func (c *collector) walk(root string) {
 			ls := lfs.list(p)
 			if ls.has("Chart.yaml") && isFile(c.fsys, path.Join(p, "Chart.yaml")) {
 				lfs.forget(p)
-				c.renderHelm(p)
+				c.renderHelm(p, root)
 				return fs.SkipDir
 			}
 			if (ls.has("kustomization.yaml") || ls.has("kustomization.yml") || ls.has("Kustomization")) && kustomizationFile(c.fsys, p) != "" {
 				lfs.forget(p)
-				c.renderKustomize(p)
+				c.renderKustomize(p, root)
 				return fs.SkipDir
 			}
 			return nil
 		}
 		if manifestExts[strings.ToLower(path.Ext(p))] {
+			if !d.Type().IsRegular() { // a symlink, a pipe, a device, a socket
+				info, err := c.rule.check(p, root)
+				if err == nil && info.IsDir() {
+					err = notRegular(info.Mode())
+				}
+				if err != nil {
+					c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+					return nil
+				}
+			}
 			c.readFile(p)
 			if info, err := d.Info(); err == nil && len(c.files) > 0 && c.files[len(c.files)-1].Path == p {
 				c.files[len(c.files)-1].Size = info.Size()
@@ -309,15 +306,24 @@ func kustomizationFile(fsys fs.FS, dir string) string {
 // renderHelm renders a chart from its files in memory. Each rendered
 // template becomes a File named after its template; lines are those of the
 // rendered text.
-func (c *collector) renderHelm(dir string) {
+func (c *collector) renderHelm(dir, tree string) {
 	var bufs []*loader.BufferedFile
 	err := fs.WalkDir(c.fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := fs.ReadFile(c.fsys, p)
+		if !d.Type().IsRegular() {
+			info, err := c.rule.check(p, tree)
+			if err == nil && info.IsDir() {
+				err = notRegular(info.Mode())
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		data, err := c.rule.read(p, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", p, err)
 		}
 		rel := strings.TrimPrefix(p, dir+"/")
 		bufs = append(bufs, &loader.BufferedFile{Name: rel, Data: data})
@@ -345,7 +351,7 @@ func (c *collector) renderHelm(dir string) {
 		c.errs = append(c.errs, FileError{File: dir, Message: "Helm values: " + err.Error()})
 		return
 	}
-	out, err := engine.Render(chrt, rv)
+	out, err := renderWithin(chrt, rv, c.opts.RenderTimeout)
 	if err != nil {
 		c.errs = append(c.errs, FileError{File: dir, Message: "rendering Helm chart: " + err.Error()})
 		return
@@ -363,9 +369,16 @@ func (c *collector) renderHelm(dir string) {
 // renderKustomize builds a kustomization with the kustomize API, which
 // reads from the fs.FS only the files the kustomization reaches (see
 // kustomizeFS); the output is one File named after the kustomization file.
-func (c *collector) renderKustomize(dir string) {
+func (c *collector) renderKustomize(dir, tree string) {
+	kfs := kustomizeFS{fsys: c.fsys, rule: &c.rule, tree: tree}
+	if !c.opts.AllowRemote {
+		if err := checkNoRemote(kfs, dir); err != nil {
+			c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
+			return
+		}
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	rm, err := k.Run(kustomizeFS{c.fsys}, "/"+dir)
+	rm, err := k.Run(kfs, "/"+dir)
 	if err != nil {
 		c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
 		return

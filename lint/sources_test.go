@@ -136,7 +136,7 @@ func TestCollectReadAheadKeepsOrder(t *testing.T) {
 	}
 }
 
-// readInto, by its fast path or not, reads what fs.ReadFile reads, and
+// fileRule.read, by its fast path or not, reads what fs.ReadFile reads, and
 // fails as it fails.
 func TestReadInto(t *testing.T) {
 	dir := t.TempDir()
@@ -150,14 +150,14 @@ func TestReadInto(t *testing.T) {
 	for _, fsys := range []fs.FS{os.DirFS(dir), fstest.MapFS{"big.yaml": {Data: big}, "empty.yaml": {}}} {
 		for _, buf := range [][]byte{nil, make([]byte, 0, 10), make([]byte, 0, 1<<20)} {
 			for _, name := range []string{"big.yaml", "empty.yaml"} {
-				got, err := readInto(fsys, name, buf)
+				got, err := (fileRule{fsys: fsys, maxSize: DefaultMaxFileSize}).read(name, buf)
 				want, _ := fs.ReadFile(fsys, name)
 				if err != nil || string(got) != string(want) {
 					t.Errorf("%T %s (buffer of %d): %d bytes, %v; want %d bytes", fsys, name, cap(buf), len(got), err, len(want))
 				}
 			}
 		}
-		_, err := readInto(fsys, "missing.yaml", nil)
+		_, err := (fileRule{fsys: fsys, maxSize: DefaultMaxFileSize}).read("missing.yaml", nil)
 		_, want := fs.ReadFile(fsys, "missing.yaml")
 		if err == nil || err.Error() != want.Error() {
 			t.Errorf("%T missing file: %v, want %v", fsys, err, want)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/inzone-io/inzone/inject"
+	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/test/envtest"
 )
 
@@ -45,11 +48,42 @@ func BenchmarkAuditLargeCluster(b *testing.B) {
 	defer cancel()
 
 	start := time.Now()
-	if populateLargeCluster(ctx, b, env) {
+	if populateLargeCluster(ctx, b, env, benchNamespace, benchServices, nil) {
 		b.Logf("populated %d pods, %d Services, %d EndpointSlices, %d Deployments, %d nodes in %s",
 			benchServices*benchReplicas, benchServices, benchServices, benchServices, benchNodes, time.Since(start).Round(time.Millisecond))
 	}
+	benchAudit(ctx, b, env, "-A")
+}
 
+// The injected cluster of BenchmarkAuditLargeClusterInjected: 9,000 pods.
+const (
+	benchInjectedServices  = 1800
+	benchInjectedNamespace = "bench-injected"
+)
+
+// BenchmarkAuditLargeClusterInjected is BenchmarkAuditLargeCluster on
+// 9,000 pods that carry the sidecar as the webhook makes them (each pod
+// goes through the same mutate.Engine, by inzone inject), in a namespace of
+// their own (1,800 Services and Deployments), audited with -n: sidecars
+// make pods several times bigger, and the audit holds every pod.
+func BenchmarkAuditLargeClusterInjected(b *testing.B) {
+	env := envtest.For(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	e, err := mutate.NewEngine(mutate.DefaultConfig(), mutate.Options{NativeSidecarSupported: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if populateLargeCluster(ctx, b, env, benchInjectedNamespace, benchInjectedServices, e) {
+		b.Logf("populated %d injected pods, %d Services in %s", benchInjectedServices*benchReplicas, benchInjectedServices, time.Since(start).Round(time.Millisecond))
+	}
+	benchAudit(ctx, b, env, "-n", benchInjectedNamespace)
+}
+
+// benchAudit runs the built kubectl-inzone audit b.N times with scope
+// (-A, or -n NAMESPACE) and reports its wall time and peak RSS.
+func benchAudit(ctx context.Context, b *testing.B, env *envtest.Env, scope ...string) {
 	dir := b.TempDir()
 	buildPlugin(b, dir)
 	kubeconfig := dir + "/kubeconfig"
@@ -60,7 +94,8 @@ func BenchmarkAuditLargeCluster(b *testing.B) {
 	var wall time.Duration
 	var peak int64
 	for i := 0; i < b.N; i++ {
-		cmd := exec.CommandContext(ctx, dir+"/kubectl-inzone", "audit", "-A", "-o", "json", "--kubeconfig", kubeconfig, "--timeout", "5m")
+		args := append([]string{"audit"}, scope...)
+		cmd := exec.CommandContext(ctx, dir+"/kubectl-inzone", append(args, "-o", "json", "--kubeconfig", kubeconfig, "--timeout", "5m")...)
 		out, err := os.Create(dir + "/report.json")
 		if err != nil {
 			b.Fatal(err)
@@ -90,7 +125,8 @@ func BenchmarkAuditLargeCluster(b *testing.B) {
 	// For scale: kubectl reading the same objects as JSON, one resource
 	// after the other, without auditing them.
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		cmd := exec.CommandContext(ctx, kubectl, "get", "nodes,pods,services,endpointslices,configmaps,deployments,replicasets", "-A", "-o", "json", "--kubeconfig", kubeconfig)
+		args := append([]string{"get", "nodes,pods,services,endpointslices,configmaps,deployments,replicasets"}, scope...)
+		cmd := exec.CommandContext(ctx, kubectl, append(args, "-o", "json", "--kubeconfig", kubeconfig)...)
 		cmd.Env = append(os.Environ(), "HOME="+dir)
 		t0 := time.Now()
 		if out, err := cmd.Output(); err != nil {
@@ -116,11 +152,14 @@ func (s *stringsBuilder) Write(p []byte) (int, error) {
 
 func (s *stringsBuilder) String() string { s.mu.Lock(); defer s.mu.Unlock(); return string(s.buf) }
 
-// populateLargeCluster creates the nodes, then Services, EndpointSlices,
-// Deployments and pods bound by nodeName, with benchWorkers concurrent
-// creates through a client with raised QPS and Burst. It is idempotent
-// within one API server (a second run finds the namespace and returns).
-func populateLargeCluster(ctx context.Context, b *testing.B, env *envtest.Env) (created bool) {
+// populateLargeCluster creates the nodes (once), then in namespace
+// benchNamespace services Services, EndpointSlices, Deployments and their
+// pods bound by nodeName, with benchWorkers concurrent creates through a
+// client with raised QPS and Burst. With an engine, each pod is created as
+// the webhook would store it: through inzone inject with that engine. It
+// is idempotent within one API server (a second run finds the namespace
+// and returns).
+func populateLargeCluster(ctx context.Context, b *testing.B, env *envtest.Env, benchNamespace string, benchServices int, engine *mutate.Engine) (created bool) {
 	b.Helper()
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 5000, 10000
@@ -138,6 +177,9 @@ func populateLargeCluster(ctx context.Context, b *testing.B, env *envtest.Env) (
 	nodes := make([]string, benchNodes)
 	for i := range nodes {
 		nodes[i] = fmt.Sprintf("bench-node-%02d", i)
+		if _, err := cs.CoreV1().Nodes().Get(ctx, nodes[i], metav1.GetOptions{}); err == nil {
+			continue // made by the other benchmark
+		}
 		if _, err := env.CreateNode(ctx, envtest.NodeSpec{Name: nodes[i], Zone: benchZones[i%len(benchZones)], Pods: 250}); err != nil {
 			b.Fatal(err)
 		}
@@ -225,6 +267,12 @@ func populateLargeCluster(ctx context.Context, b *testing.B, env *envtest.Env) (
 							Env: []corev1.EnvVar{{Name: "UPSTREAM", Value: fmt.Sprintf("http://svc-%04d.%s.svc:80", (s+1)%benchServices, benchNamespace)}}}},
 					},
 				}
+				if engine != nil {
+					var err error
+					if p, err = injected(p, engine); err != nil {
+						return err
+					}
+				}
 				_, err := cs.CoreV1().Pods(benchNamespace).Create(ctx, p, metav1.CreateOptions{})
 				return err
 			}
@@ -236,4 +284,25 @@ func populateLargeCluster(ctx context.Context, b *testing.B, env *envtest.Env) (
 		b.Fatalf("populating: %v", failed)
 	}
 	return true
+}
+
+// injected is pod as inzone inject (the webhook's engine, offline) writes it.
+func injected(pod *corev1.Pod, e *mutate.Engine) (*corev1.Pod, error) {
+	pod.APIVersion, pod.Kind = "v1", "Pod"
+	in, err := json.Marshal(pod)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := inject.Manifests(in, e)
+	if err != nil {
+		return nil, err
+	}
+	var p corev1.Pod
+	if err := json.Unmarshal(out, &p); err != nil {
+		return nil, err
+	}
+	if !mutate.HasSidecar(&p) {
+		return nil, fmt.Errorf("pod %s: no sidecar after inject", p.Name)
+	}
+	return &p, nil
 }

@@ -271,6 +271,11 @@ func (o *AuditOptions) Complete() error {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kubectl-inzone/" + version()
+	if o.Timeout > 0 && (cfg.Timeout == 0 || cfg.Timeout > o.Timeout) {
+		// No request outlives the run, discovery's included (it takes no
+		// context; see withContext).
+		cfg.Timeout = o.Timeout
+	}
 	// The built-in types come as protobuf: on 10,000 pods it decodes
 	// faster and leaves less garbage than JSON. The dynamic client (Istio's
 	// objects) speaks JSON.
@@ -500,7 +505,7 @@ var istioResources = []string{"serviceentries", "destinationrules"}
 // group's preferred version, found with the discovery client. Without the
 // networking.istio.io API it returns nothing; a 403 names the resource.
 func (o *AuditOptions) readIstio(ctx context.Context) ([]unstructured.Unstructured, error) {
-	groups, err := o.Client.Discovery().ServerGroups()
+	groups, err := withContext(ctx, o.Client.Discovery().ServerGroups)
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, fmt.Errorf("forbidden: cannot discover the API groups (GET /apis): needed to find %s; pass --no-istio to skip Istio (API server said: %v)", IstioGroup, err)
@@ -519,7 +524,9 @@ func (o *AuditOptions) readIstio(ctx context.Context) ([]unstructured.Unstructur
 	if gv == "" {
 		return nil, nil // Istio is not installed
 	}
-	resources, err := o.Client.Discovery().ServerResourcesForGroupVersion(gv)
+	resources, err := withContext(ctx, func() (*metav1.APIResourceList, error) {
+		return o.Client.Discovery().ServerResourcesForGroupVersion(gv)
+	})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
@@ -561,6 +568,29 @@ func (o *AuditOptions) readIstio(ctx context.Context) ([]unstructured.Unstructur
 		out = append(out, items...)
 	}
 	return out, nil
+}
+
+// withContext runs call, which takes no context (client-go's discovery),
+// and returns when it does or when ctx ends, whichever comes first: so
+// --timeout bounds discovery too. An abandoned call ends at the REST
+// client's own timeout (Complete sets it to --timeout).
+func withContext[T any](ctx context.Context, call func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := call()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // listAll pages through a list (PageSize items a request), shows the count
@@ -606,7 +636,44 @@ func trim[T any](items []T) {
 		}
 		if p, ok := obj.(*corev1.Pod); ok {
 			p.Status = corev1.PodStatus{Phase: p.Status.Phase}
+			if ownedByController(p) {
+				trimPodSpec(&p.Spec)
+			}
 		}
+	}
+}
+
+// ownedByController is a pod a controller made: its template, not the pod,
+// is what the audit lints.
+func ownedByController(p *corev1.Pod) bool {
+	for _, o := range p.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+// trimPodSpec keeps of a controller's pod what the audit reads of it:
+// where it runs, its zone spread, host networking, and its containers'
+// names (whether it has the sidecar). The sidecar's bootstrap, env,
+// probes, volumes and the rest are most of an injected pod's size.
+func trimPodSpec(spec *corev1.PodSpec) {
+	names := func(cs []corev1.Container) []corev1.Container {
+		if len(cs) == 0 {
+			return nil
+		}
+		out := make([]corev1.Container, len(cs))
+		for i, c := range cs {
+			out[i] = corev1.Container{Name: c.Name, RestartPolicy: c.RestartPolicy}
+		}
+		return out
+	}
+	*spec = corev1.PodSpec{
+		NodeName: spec.NodeName, HostNetwork: spec.HostNetwork,
+		TopologySpreadConstraints: spec.TopologySpreadConstraints,
+		InitContainers:            names(spec.InitContainers),
+		Containers:                names(spec.Containers),
 	}
 }
 

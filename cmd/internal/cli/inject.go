@@ -208,7 +208,7 @@ func (o *InjectOptions) Run() error {
 		if path == "-" {
 			data, err = io.ReadAll(o.streams.In)
 		} else {
-			data, err = os.ReadFile(path)
+			data, err = injectRead(path)
 		}
 		if err != nil {
 			return err
@@ -234,11 +234,12 @@ func (o *InjectOptions) Run() error {
 				changed = append(changed, r)
 			}
 		}
-		if err := injectWriteAll(changed); err != nil {
+		written, err := injectWriteAll(changed)
+		if err != nil {
 			return err
 		}
-		for _, r := range changed {
-			fmt.Fprintf(o.streams.Err, "inject: wrote %s\n", r.path)
+		for _, path := range written {
+			fmt.Fprintf(o.streams.Err, "inject: wrote %s\n", path)
 		}
 		return nil
 	}
@@ -259,10 +260,24 @@ func (o *InjectOptions) Run() error {
 		stream.Write(r.out)
 	}
 	if o.Output != "" {
-		return injectWriteAll([]injectResult{{path: o.Output, out: stream.Bytes()}})
+		_, err := injectWriteAll([]injectResult{{path: o.Output, out: stream.Bytes()}})
+		return err
 	}
 	_, err := o.streams.Out.Write(stream.Bytes())
 	return err
+}
+
+// injectRead reads a regular file; a named pipe, a device or a socket is
+// an error rather than a read that blocks or never ends.
+func injectRead(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, info.Mode().Type())
+	}
+	return os.ReadFile(path)
 }
 
 func injectStartsWithMarker(b []byte) bool {
@@ -303,30 +318,75 @@ func injectReport(w io.Writer, r *inject.Report) {
 
 // injectWriteAll writes every file through a temporary file in its
 // directory, renaming them into place only once all were written, so that a
-// failure leaves every file as it was.
-func injectWriteAll(files []injectResult) error {
-	var temps []string
+// failure leaves every file as it was. A symlink is written through to the
+// file it leads to, so it stays a link; a file with more than one hard link
+// is refused before anything is written, since a rename would leave its
+// other names with the old content. It returns the paths written.
+func injectWriteAll(files []injectResult) ([]string, error) {
+	var targets []string
+	seen := map[string]bool{}
+	unique := files[:0:0]
+	for _, f := range files {
+		t, err := injectTarget(f.path)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[t] { // a link and its target both given: one write
+			seen[t] = true
+			targets, unique = append(targets, t), append(unique, f)
+		}
+	}
+	files = unique
+	var temps, written []string
 	cleanup := func() {
 		for _, t := range temps {
 			os.Remove(t)
 		}
 	}
-	for _, f := range files {
-		tmp, err := injectWriteTemp(f.path, f.out)
+	for i, f := range files {
+		tmp, err := injectWriteTemp(targets[i], f.out)
 		if err != nil {
 			cleanup()
-			return err
+			return nil, err
 		}
 		temps = append(temps, tmp)
 	}
 	for i, f := range files {
-		if err := os.Rename(temps[i], f.path); err != nil {
+		if err := os.Rename(temps[i], targets[i]); err != nil {
 			cleanup()
-			return fmt.Errorf("%s: %w (files before it were already rewritten)", f.path, err)
+			return nil, fmt.Errorf("%s: %w (files before it were already rewritten)", f.path, err)
 		}
 		temps[i] = ""
+		written = append(written, f.path)
 	}
-	return nil
+	return written, nil
+}
+
+// injectTarget is the file a write to path replaces: path, or the file its
+// symlinks lead to. A missing path is created; a dangling symlink, a file
+// that is not a regular file, and a file with other hard links are errors.
+func injectTarget(path string) (string, error) {
+	target, err := filepath.EvalSymlinks(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, lerr := os.Lstat(path); lerr == nil {
+			return "", fmt.Errorf("%s: a symlink to a missing file; not written", path)
+		}
+		return path, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: not a regular file (%s); not written", path, info.Mode().Type())
+	}
+	if n := hardLinks(info); n > 1 {
+		return "", fmt.Errorf("%s: has %d hard links, and replacing it would leave the others with the old content; not written (break the links, or use -o)", path, n)
+	}
+	return target, nil
 }
 
 func injectWriteTemp(path string, data []byte) (string, error) {

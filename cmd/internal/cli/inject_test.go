@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -310,5 +312,120 @@ func TestInjectControlPlaneCA(t *testing.T) {
 				t.Errorf("the sidecar's bootstrap has no TLS")
 			}
 		})
+	}
+}
+
+// TestInjectInPlaceLinks: --in-place writes through a symlink, keeping it a
+// link, and refuses files it cannot replace without forking them: other
+// hard links, dangling symlinks, special files. A refusal writes nothing.
+func TestInjectInPlaceLinks(t *testing.T) {
+	golden := readTestFile(t, filepath.Join(injectTestdata, "shop.injected.yaml"))
+	original := readTestFile(t, filepath.Join(injectTestdata, "shop.yaml"))
+
+	t.Run("symlink", func(t *testing.T) {
+		dir := t.TempDir()
+		real, link := filepath.Join(dir, "real", "shop.yaml"), filepath.Join(dir, "in", "link.yaml")
+		for _, d := range []string{filepath.Dir(real), filepath.Dir(link)} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copyFile(t, filepath.Join(injectTestdata, "shop.yaml"), real)
+		if err := os.Symlink(filepath.Join("..", "real", "shop.yaml"), link); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := runInject(t, "", "-f", filepath.Dir(link), "--in-place", "--config", injectConfig)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		if info, err := os.Lstat(link); err != nil || info.Mode().Type() != fs.ModeSymlink {
+			t.Fatalf("%s is no longer a symlink: %v %v", link, info.Mode(), err)
+		}
+		if got := readTestFile(t, real); got != golden {
+			t.Errorf("the link's target not rewritten:\n%s", got)
+		}
+		entries, _ := os.ReadDir(filepath.Dir(real))
+		if len(entries) != 1 {
+			t.Errorf("temporary files left: %v", entries)
+		}
+	})
+
+	t.Run("symlink and its target both given", func(t *testing.T) {
+		dir := t.TempDir()
+		real, link := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+		copyFile(t, filepath.Join(injectTestdata, "shop.yaml"), real)
+		if err := os.Symlink("a.yaml", link); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := runInject(t, "", "-f", dir, "--in-place", "--config", injectConfig)
+		if code != ExitOK || readTestFile(t, real) != golden || strings.Count(errs, "wrote") != 1 {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+	})
+
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir, file string) // makes a second name or special file
+		want  string
+	}{
+		{"hard link", func(t *testing.T, dir, file string) {
+			if err := os.Link(file, filepath.Join(dir, "other-name")); err != nil {
+				t.Fatal(err)
+			}
+		}, "has 2 hard links"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "shop.yaml")
+			copyFile(t, filepath.Join(injectTestdata, "shop.yaml"), file)
+			before, _ := os.Stat(file)
+			tc.setup(t, dir, file)
+			code, _, errs := runInject(t, "", "-f", file, "--in-place", "--config", injectConfig)
+			if code != ExitUsage || !strings.Contains(errs, file+": "+tc.want) {
+				t.Fatalf("exit %d, want %d and %q:\n%s", code, ExitUsage, tc.want, errs)
+			}
+			after, _ := os.Stat(file)
+			if readTestFile(t, file) != original || !os.SameFile(before, after) {
+				t.Error("the file was replaced")
+			}
+		})
+	}
+
+	t.Run("-o to a dangling symlink", func(t *testing.T) {
+		dir := t.TempDir()
+		dst := filepath.Join(dir, "out.yaml")
+		if err := os.Symlink(filepath.Join(dir, "missing", "x.yaml"), dst); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "shop.yaml"), "-o", dst, "--config", injectConfig)
+		if code != ExitUsage || !strings.Contains(errs, "a symlink to a missing file") {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+	})
+
+	t.Run("-o to a device", func(t *testing.T) {
+		code, _, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "shop.yaml"), "-o", os.DevNull, "--config", injectConfig)
+		if code != ExitUsage || !strings.Contains(errs, "not a regular file") {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+	})
+}
+
+// TestInjectSpecialFiles: a named pipe or a device among the inputs is an
+// error naming it, not a read that blocks or never ends.
+func TestInjectSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(injectTestdata, "pod.yaml"), filepath.Join(dir, "a.yaml"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "b.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "c.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"b.yaml", "c.yaml"} {
+		code, out, errs := runInject(t, "", "-f", filepath.Join(dir, "a.yaml"), "-f", filepath.Join(dir, f), "--config", injectConfig)
+		if code != ExitUsage || out != "" || !strings.Contains(errs, filepath.Join(dir, f)+": not a regular file") {
+			t.Errorf("%s: exit %d:\n%s", f, code, errs)
+		}
 	}
 }

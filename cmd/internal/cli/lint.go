@@ -11,8 +11,10 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/mutate"
@@ -29,6 +31,15 @@ type LintOptions struct {
 	Ignore        []string
 	Values        string
 	Paths         []string
+	MaxFileSize   string        // --max-file-size, a quantity (32Mi)
+	FollowLinks   bool          // --follow-symlinks
+	AllowRemote   bool          // --allow-remote
+	RenderTimeout time.Duration // --render-timeout
+	MaxMemory     string        // --max-memory, a quantity (2Gi); 0 for none
+	maxFileSize   int64
+	maxMemory     int64
+	exit          func(code int) // ends the process when --max-memory is passed
+	guard         *memoryGuard
 	streams       Streams
 	cfg           *lint.Config
 	engine        *lint.Engine
@@ -40,7 +51,7 @@ type LintOptions struct {
 }
 
 func newLintCommand(s Streams) *cobra.Command {
-	o := &LintOptions{streams: s}
+	o := &LintOptions{streams: s, exit: os.Exit}
 	cmd := &cobra.Command{
 		Use:   "lint [PATH ...]",
 		Short: "Find what defeats zone locality in manifests and Envoy configs",
@@ -48,10 +59,19 @@ func newLintCommand(s Streams) *cobra.Command {
 configs for what sends traffic across zones or through an extra hop.
 
 PATH is a file, a directory (walked recursively), or - for standard input;
-the default is the current directory. Exit codes: 0 clean, 1 findings at or
-above --fail-on, 2 usage, parse or config errors.`,
+the default is the current directory. Only regular files are read, and
+symlinks only within the tree given (--follow-symlinks); kustomizations may
+not fetch remote resources (--allow-remote). Exit codes: 0 clean, 1
+findings at or above --fail-on, 2 usage, parse or config errors or a limit
+passed (--max-file-size, --render-timeout, --max-memory), 3 an internal
+error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Paths = args
+			defer func() {
+				if o.guard != nil {
+					o.guard.Stop()
+				}
+			}()
 			if err := o.Complete(cmd.Context()); err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -69,6 +89,11 @@ above --fail-on, 2 usage, parse or config errors.`,
 	f.StringVar(&o.LintConfig, "lint-config", "", "lint config (default: "+lint.ConfigFile+" in the current directory, if present)")
 	f.StringArrayVar(&o.Ignore, "ignore", nil, "glob of paths not to lint (repeatable; ** spans directories)")
 	f.StringVar(&o.Values, "values", "", "values file for Helm charts")
+	f.StringVar(&o.MaxFileSize, "max-file-size", "32Mi", "largest file to read (bytes, or a quantity such as 64Mi); larger files are reported, not read")
+	f.BoolVar(&o.FollowLinks, "follow-symlinks", false, "read symlinks that lead out of the tree they are found in (by default they are reported, not read)")
+	f.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote resources (http(s) URLs, git repositories); off, a kustomization naming one is an error and nothing is fetched or run")
+	f.DurationVar(&o.RenderTimeout, "render-timeout", lint.DefaultRenderTimeout, "longest time to render one Helm chart")
+	f.StringVar(&o.MaxMemory, "max-memory", "2Gi", "heap the run may use (a quantity; 0 for no limit); the run stops with an error beyond it")
 	cmd.AddCommand(newLintVerifyCommand(s), newLintRulesCommand(s))
 	return cmd
 }
@@ -78,6 +103,13 @@ above --fail-on, 2 usage, parse or config errors.`,
 func (o *LintOptions) Complete(ctx context.Context) error {
 	if len(o.Paths) == 0 {
 		o.Paths = []string{"."}
+	}
+	var err error
+	if o.maxFileSize, err = parseBytes(o.MaxFileSize); err != nil || o.maxFileSize <= 0 {
+		return fmt.Errorf("--max-file-size %q: want a positive size such as 32Mi", o.MaxFileSize)
+	}
+	if o.maxMemory, err = parseBytes(o.MaxMemory); err != nil || o.maxMemory < 0 {
+		return fmt.Errorf("--max-memory %q: want a size such as 2Gi, or 0", o.MaxMemory)
 	}
 	var lookup lint.ELBLookup
 	if o.ConfigPath != "" {
@@ -99,6 +131,11 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The guard runs from here (the policies' parsing) to the end of Run.
+	o.guard = startMemoryGuard(o.maxMemory, func(live uint64) {
+		fmt.Fprintf(o.streams.Err, "inzone lint: stopped: the heap reached %d MiB, over --max-memory %s; lint fewer or smaller files at once, or raise --max-memory\n", live>>20, o.MaxMemory)
+		o.exit(ExitUsage)
+	})
 	// The policies are parsed while the rest is read and the files are
 	// listed (Run); they compile while the files are linted.
 	started := make(chan error, 1)
@@ -127,8 +164,11 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	}
 	for _, p := range o.Paths {
 		if p == "-" {
-			if o.stdin, err = io.ReadAll(o.streams.In); err != nil {
+			if o.stdin, err = io.ReadAll(io.LimitReader(o.streams.In, o.maxFileSize+1)); err != nil {
 				return fmt.Errorf("reading stdin: %w", err)
+			}
+			if int64(len(o.stdin)) > o.maxFileSize {
+				return fmt.Errorf("stdin: over the %d-byte limit on one file (--max-file-size)", o.maxFileSize)
 			}
 			o.readFromStdin = true
 		}
@@ -168,6 +208,9 @@ func policyFS(dirs []string) ([]fs.FS, error) {
 
 // Validate checks the flags.
 func (o *LintOptions) Validate() error {
+	if o.RenderTimeout <= 0 {
+		return fmt.Errorf("--render-timeout %s: want a positive duration", o.RenderTimeout)
+	}
 	if !contains(lint.Formats, o.Format) {
 		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(lint.Formats, ", "))
 	}
@@ -201,7 +244,8 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	}
 	for root, paths := range groupByRoot(o.Paths) {
 		fsys := os.DirFS(root)
-		fl, fe := lint.Collect(fsys, paths, lint.SourceOptions{Ignore: ignore, Values: values})
+		fl, fe := lint.Collect(fsys, paths, lint.SourceOptions{Ignore: ignore, Values: values,
+			MaxFileSize: o.maxFileSize, FollowSymlinks: o.FollowLinks, AllowRemote: o.AllowRemote, RenderTimeout: o.RenderTimeout})
 		prefix := ""
 		if root != "." {
 			prefix = root
@@ -349,4 +393,18 @@ func newLintRulesCommand(s Streams) *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "directory of additional Rego policies (repeatable)")
 	return cmd
+}
+
+// parseBytes reads a size in bytes: a plain number or a Kubernetes quantity
+// (64Mi, 1G).
+func parseBytes(s string) (int64, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := q.AsInt64()
+	if !ok {
+		return 0, fmt.Errorf("%s is out of range", s)
+	}
+	return v, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -22,6 +23,9 @@ const (
 	ExitOK       = 0
 	ExitFindings = 1 // lint: findings at or above --fail-on
 	ExitUsage    = 2 // usage, parse or config errors
+	// ExitInternal is a bug: a panic, reported with its stack. Not 2, so
+	// that a crash is never read as "the input does not parse".
+	ExitInternal = 3
 )
 
 // exitError carries an exit code out of a cobra RunE.
@@ -59,7 +63,13 @@ func Run(args []string, s Streams) int { return execute(NewRootCommand(s), args,
 
 // execute runs a command tree and turns its error into an exit code, with
 // the error on stderr after name.
-func execute(root *cobra.Command, args []string, s Streams, name string) int {
+func execute(root *cobra.Command, args []string, s Streams, name string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(s.Err, "%s: internal error, a bug in inzone (please report it): %v\n%s", name, r, debug.Stack())
+			code = ExitInternal
+		}
+	}()
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
