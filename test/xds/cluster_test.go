@@ -1,18 +1,12 @@
 package xds
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inzone-io/inzone/mutate"
@@ -81,57 +75,6 @@ func markReady(t *testing.T, env *envtest.Env, pod *corev1.Pod, ready bool) {
 	setReady(got, ready)
 	if err := env.Client.Status().Update(ctx(t), got); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// syncSlice plays the EndpointSlice controller for one Service: one IPv4
-// slice of the pods its selector selects, ready per the pods' Ready
-// condition, zone and node from the pod's binding. It is the one place the
-// tests build slices, to be replaced by kube-controller-manager's
-// controller.
-func syncSlice(t *testing.T, env *envtest.Env, svc *corev1.Service) {
-	t.Helper()
-	c := ctx(t)
-	pods := &corev1.PodList{}
-	if err := env.Client.List(c, pods, client.InNamespace(svc.Namespace), client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)}); err != nil {
-		t.Fatal(err)
-	}
-	slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return cmp.Compare(a.Name, b.Name) })
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Name: svc.Name + "-test", Namespace: svc.Namespace,
-			Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: "inzone-test"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-	}
-	for _, sp := range svc.Spec.Ports {
-		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(sp.Name), Port: ptr.To(sp.TargetPort.IntVal), Protocol: ptr.To(corev1.ProtocolTCP)})
-	}
-	for _, p := range pods.Items {
-		if p.Status.PodIP == "" || p.DeletionTimestamp != nil {
-			continue
-		}
-		ready := false
-		for _, cond := range p.Status.Conditions {
-			ready = ready || cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue
-		}
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
-			Addresses:  []string{p.Status.PodIP},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready), Serving: ptr.To(ready), Terminating: ptr.To(false)},
-			NodeName:   ptr.To(p.Spec.NodeName),
-			Zone:       ptr.To(p.Labels[corev1.LabelTopologyZone]),
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name},
-		})
-	}
-	existing := &discoveryv1.EndpointSlice{}
-	err := env.Client.Get(c, client.ObjectKeyFromObject(slice), existing)
-	switch {
-	case apierrors.IsNotFound(err):
-		err = env.Client.Create(c, slice)
-	case err == nil:
-		slice.ResourceVersion = existing.ResourceVersion
-		err = env.Client.Update(c, slice)
-	}
-	if err != nil {
-		t.Fatalf("slice of %s: %v", svc.Name, err)
 	}
 }
 

@@ -5,29 +5,35 @@ package xds
 
 import (
 	"context"
-	"net"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/xds/server"
-	"github.com/inzone-io/inzone/xds/translate"
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(envtest.Main(m, envtest.Options{WithoutInzoneWebhook: true}, nil))
+	os.Exit(envtest.Main(m, envtest.Options{
+		WithoutInzoneWebhook: true,
+		// kube-controller-manager's EndpointSlice controller publishes the
+		// pods the tests create, bind and make Ready (the tests play the
+		// kubelet, so a pod can be made unready and stay so).
+		Controllers: []string{"endpointslice"},
+	}, nil))
 }
 
 // testConfig is the shared config of the package: the defaults (DDSD env
-// prod, min_cluster_size 6).
-func testConfig() *mutate.Config { return mutate.DefaultConfig() }
+// prod, min_cluster_size 6), with the control plane reached in plaintext,
+// as the tests serve ADS on loopback without TLS.
+func testConfig() *mutate.Config {
+	cfg := mutate.DefaultConfig()
+	cfg.Sidecar.ControlPlane.Plaintext = true
+	return cfg
+}
 
 // waitTimeout bounds every wait for an update; it is a failure deadline,
 // not a measured time.
@@ -43,46 +49,8 @@ func ctx(t testing.TB) context.Context {
 // loopback port; it stops at the test's end.
 func startXDS(t *testing.T, env *envtest.Env) (addr string, srv *server.Server, reg *prometheus.Registry) {
 	t.Helper()
-	tr, err := translate.New(testConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, cancel := context.WithCancel(context.Background())
-	reg = prometheus.NewRegistry()
-	opts := server.Options{Registry: reg}
-	if os.Getenv(envtest.EnvVerbose) == "1" {
-		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 4})
-	}
-	srv = server.New(c, tr, opts)
-	cs, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kube, err := server.NewKube("envtest", cs, srv.Changed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	srv.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 2)
-	go func() { _ = g.Serve(lis); done <- struct{}{} }()
-	kube.Start(c)
-	if !kube.WaitForSync(c) {
-		t.Fatal("informers did not sync")
-	}
-	go func() { _ = srv.Run(c, []server.Reader{kube}); done <- struct{}{} }()
-	t.Cleanup(func() {
-		cancel()
-		g.Stop()
-		<-done
-		<-done
-		kube.Shutdown()
-	})
-	return lis.Addr().String(), srv, reg
+	x := env.StartXDS(t, testConfig())
+	return x.Addr, x.Server, x.Registry
 }
 
 // counter reads a counter's value from the registry.

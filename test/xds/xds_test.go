@@ -88,7 +88,6 @@ func TestSidecarReceivesZones(t *testing.T) {
 	for _, z := range []string{zoneA, zoneB, zoneB, zoneC} {
 		checkout = append(checkout, s.add(t, "checkout", z))
 	}
-	syncSlice(t, env, s.orders)
 
 	addr, _, _ := startXDS(t, env)
 	clients := []*adsClient{
@@ -138,6 +137,20 @@ func TestSidecarReceivesZones(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the slices served are kube-controller-manager's", func(t *testing.T) {
+		list := &discoveryv1.EndpointSliceList{}
+		if err := env.Client.List(ctx(t), list, client.InNamespace(s.ns), client.MatchingLabels{discoveryv1.LabelServiceName: "orders"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) == 0 {
+			t.Fatal("no EndpointSlice of orders")
+		}
+		for _, sl := range list.Items {
+			if by := sl.Labels[discoveryv1.LabelManagedBy]; by != "endpointslice-controller.k8s.io" {
+				t.Errorf("slice %s managed by %q", sl.Name, by)
+			}
+		}
+	})
 	t.Run("chain: what the sidecar received, simulated, is the audit's prediction", func(t *testing.T) {
 		checkChain(t, env, s.ns, views[0])
 	})
@@ -145,22 +158,21 @@ func TestSidecarReceivesZones(t *testing.T) {
 	// Scale down: two orders pods in us-east-1a go.
 	deletePod(t, env, orders[0])
 	deletePod(t, env, orders[1])
-	syncSlice(t, env, s.orders)
 	expect("scale down", map[string]int{zoneA: 1, zoneB: 2, zoneC: 1}, map[string]int{zoneA: 1, zoneB: 1, zoneC: 2})
 
 	// Scale up: two in us-east-1b.
 	s.add(t, "orders", zoneB)
 	s.add(t, "orders", zoneB)
-	syncSlice(t, env, s.orders)
 	expect("scale up", map[string]int{zoneA: 1, zoneB: 2, zoneC: 1}, map[string]int{zoneA: 1, zoneB: 3, zoneC: 2})
 
 	// A caller and a callee turn unready.
 	markReady(t, env, checkout[2], false)
 	markReady(t, env, orders[4], false)
-	syncSlice(t, env, s.orders)
 	expect("unready pods", map[string]int{zoneA: 1, zoneB: 1, zoneC: 1}, map[string]int{zoneA: 1, zoneB: 3, zoneC: 1})
 
 	// The Service and its slice go: its cluster and endpoints disappear.
+	// No garbage collector runs to delete the controller's slices, owned by
+	// the Service, so the test does.
 	if err := env.Client.Delete(ctx(t), s.orders); err != nil {
 		t.Fatal(err)
 	}
