@@ -125,13 +125,13 @@ func (c *cluster) deployment(ns, name string, replicas int32) *appsv1.Deployment
 	}
 }
 
-// service selects app=name, so the EndpointSlice controller publishes its
-// ready pods with their zones.
-func service(ns, name string) *corev1.Service {
+// service, named name, selects app=app, so the EndpointSlice controller
+// publishes its ready pods with their zones.
+func service(ns, name, app string) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name},
+			Selector: map[string]string{"app": app},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
 		},
 	}

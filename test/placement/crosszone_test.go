@@ -12,6 +12,7 @@ import (
 
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/simulate"
+	"github.com/inzone-io/inzone/test/envtest"
 )
 
 // EnvPlacementOut names the file TestCrossZone writes its results to, as
@@ -102,20 +103,29 @@ type placement struct {
 // the caller Deployment first, then, once its pods are placed, the callee
 // Deployment and Service (one order for every run, so zones fill up the
 // same way); it waits for every pod to be bound and Ready, counts the
-// callers from their pods and the callees from the EndpointSlices, and
-// checks the slices agree with the pods.
-func place(t *testing.T, sc scenario, on bool) placement {
+// callers from their pods and the callees from what inzone-xds (x) serves
+// for the callee cluster, and checks that the EndpointSlices and the pods
+// count the same.
+func place(t *testing.T, x *envtest.XDS, sc scenario, on bool) placement {
 	t.Helper()
 	mode := map[bool]string{true: "with", false: "without"}[on]
 	c := createCluster(t, sc.layout, sc.name+"-"+mode)
 	ns := namespace(t, on)
 	create(t, c.deployment(ns, "caller", sc.callers))
 	callers := c.waitPlaced(t, ns, "caller", int(sc.callers), "")
-	create(t, service(ns, "callee"), c.deployment(ns, "callee", sc.callees))
+	// The Service's name makes its DDSD name, hence its cluster, the run's
+	// own.
+	svc := sc.name + "-" + mode
+	served := watchEDS(t, x.Addr, calleeCluster(svc))
+	create(t, service(ns, svc, "callee"), c.deployment(ns, "callee", sc.callees))
 	calleePods := c.waitPlaced(t, ns, "callee", int(sc.callees), "")
-	callees := waitEndpoints(t, ns, "callee", int(sc.callees))
-	if !sameCounts(callees, calleePods.zones) {
-		t.Errorf("%s inzone: EndpointSlices count callees %v, their pods %v", mode, callees, calleePods.zones)
+	sliced := waitEndpoints(t, ns, svc, int(sc.callees))
+	if !sameCounts(sliced, calleePods.zones) {
+		t.Errorf("%s inzone: EndpointSlices count callees %v, their pods %v", mode, sliced, calleePods.zones)
+	}
+	callees := served.waitHealthy(t, int(sc.callees))
+	if !sameCounts(callees, sliced) {
+		t.Errorf("%s inzone: inzone-xds serves callees %v, the EndpointSlices count %v", mode, callees, sliced)
 	}
 	for _, p := range append(callers.pods, calleePods.pods...) {
 		checkZoneLabel(t, c, p, on)
@@ -171,11 +181,12 @@ func sameCounts(a, b simulate.Zones) bool {
 }
 
 // TestCrossZone places each scenario's callers and callees with inzone and
-// without, checks inzone's spread within maxSkew 1 wherever capacity
+// without, takes the callees per zone from what inzone-xds serves, checks inzone's spread within maxSkew 1 wherever capacity
 // allows, and predicts the cross-zone fraction each placement leaves,
 // beside round robin and the limit of the best spread placement.
 func TestCrossZone(t *testing.T) {
 	opts := simulate.Options{MinClusterSize: simulate.DefaultMinClusterSize}
+	x := envtest.For(t).StartXDS(t, testConfig())
 	var results []Result
 	rows := []string{
 		"| scenario | layout (nodes per zone, xpods per node) | callers | callees | callers with / without inzone | callees with / without inzone | skew with / without | cross-zone with | without | round robin | limit |",
@@ -183,7 +194,7 @@ func TestCrossZone(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			with, without := place(t, sc, true), place(t, sc, false)
+			with, without := place(t, x, sc, true), place(t, x, sc, false)
 			c := with.cluster
 			c.checkSpread(t, "callers with inzone", with.callers, 1)
 			c.checkSpread(t, "callees with inzone", with.callees, 1)
