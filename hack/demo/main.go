@@ -39,11 +39,14 @@ import (
 
 func main() { os.Exit(run()) }
 
+// options is the control plane the demo runs on. No kubelet runs: the
+// harness's Kubelet makes bound pods Running and Ready with an IP, so the
+// EndpointSlice controller publishes them.
+var options = envtest.Options{WithoutInzoneWebhook: true, Kubelet: true, Controllers: []string{"endpointslice"}}
+
 func run() int {
 	fmt.Println("starting kube-apiserver, etcd and kube-controller-manager (EndpointSlice controller) from ./bin ...")
-	// No kubelet runs: the harness's Kubelet makes bound pods Running and
-	// Ready with an IP, so the EndpointSlice controller publishes them.
-	env, err := envtest.Start(envtest.Options{WithoutInzoneWebhook: true, Kubelet: true, Controllers: []string{"endpointslice"}})
+	env, err := envtest.Start(options)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err, "(run `make bin` first)")
 		return 1
@@ -53,7 +56,32 @@ func run() int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	fmt.Println("helm install inzone charts/inzone -n inzone-system --set xds.dns.clusterDNSForwards=true,\n" +
+	chart, xds, err := install(ctx, os.Stdout, env)
+	if chart != nil {
+		defer func() {
+			_ = chart.Stop()
+			_ = chart.Uninstall(context.Background())
+		}()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	if _, err := demo(ctx, os.Stdout, env, chart, xds); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\ninzone-xds's log:\n%s", err, tail(xds.Logs.String(), 4<<10))
+		return 1
+	}
+	if os.Getenv("DEMO_KEEP") == "1" {
+		return keep(env, xds)
+	}
+	return 0
+}
+
+// install does what `helm install` gives: the chart installed, its
+// inzone-webhook and inzone-xds Deployments run as child processes, both
+// ready. A non-nil chart must be stopped and uninstalled, also on error.
+func install(ctx context.Context, w io.Writer, env *envtest.Env) (*envtest.ChartInstall, *envtest.ChartXDS, error) {
+	fmt.Fprintln(w, "helm install inzone charts/inzone -n inzone-system --set xds.dns.clusterDNSForwards=true,\n"+
 		"then inzone-webhook with the chart's flags as its ServiceAccount ...")
 	chart, err := env.InstallChart(ctx, envtest.ChartOptions{Sets: []string{
 		// The one thing the default config cannot know: which ELBs are
@@ -67,44 +95,26 @@ func run() int {
 		"xds.dns.clusterDNSForwards=true",
 	}})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		return 1
+		return nil, nil, err
 	}
-	defer func() {
-		_ = chart.Stop()
-		_ = chart.Uninstall(context.Background())
-	}()
 	for _, o := range chart.Objects {
-		fmt.Printf("  %s %s\n", o.GetKind(), o.GetName())
+		fmt.Fprintf(w, "  %s %s\n", o.GetKind(), o.GetName())
 	}
 	chart.ProjectSecret()
 	if err := chart.WaitReady(90 * time.Second); err != nil {
-		fmt.Fprintf(os.Stderr, "demo: %v\n%s", err, chart.Logs.String())
-		return 1
+		return chart, nil, fmt.Errorf("%w\n%s", err, tail(chart.Logs.String(), 4<<10))
 	}
-	if err := showCertificate(ctx, env); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		return 1
+	if err := showCertificate(ctx, w, env); err != nil {
+		return chart, nil, err
 	}
-	xds, err := startXDS(chart)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		return 1
-	}
-	if err := demo(ctx, os.Stdout, env, chart, xds); err != nil {
-		fmt.Fprintf(os.Stderr, "demo: %v\ninzone-xds's log:\n%s", err, tail(xds.Logs.String(), 4<<10))
-		return 1
-	}
-	if os.Getenv("DEMO_KEEP") == "1" {
-		return keep(env, xds)
-	}
-	return 0
+	xds, err := startXDS(w, chart)
+	return chart, xds, err
 }
 
 // startXDS runs the chart's inzone-xds Deployment as a child process and
 // waits for it to be ready.
-func startXDS(chart *envtest.ChartInstall) (*envtest.ChartXDS, error) {
-	fmt.Println("inzone-xds with the chart's flags as its ServiceAccount, serving the webhook's Secret ...")
+func startXDS(w io.Writer, chart *envtest.ChartInstall) (*envtest.ChartXDS, error) {
+	fmt.Fprintln(w, "inzone-xds with the chart's flags as its ServiceAccount, serving the webhook's Secret ...")
 	xds, err := chart.StartXDS(envtest.XDSOptions{})
 	if err != nil {
 		return nil, err
@@ -112,7 +122,7 @@ func startXDS(chart *envtest.ChartInstall) (*envtest.ChartXDS, error) {
 	if err := xds.WaitReady(60 * time.Second); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, tail(xds.Logs.String(), 4<<10))
 	}
-	fmt.Printf("inzone-xds is ready: %s\n\n", strings.Join(xds.Args, " "))
+	fmt.Fprintf(w, "inzone-xds is ready: %s\n\n", strings.Join(xds.Args, " "))
 	return xds, nil
 }
 
@@ -126,7 +136,7 @@ func tail(s string, n int) string {
 
 // showCertificate prints what the webhook did for its own TLS: the CA it
 // created, now the caBundle the API server trusts.
-func showCertificate(ctx context.Context, env *envtest.Env) error {
+func showCertificate(ctx context.Context, w io.Writer, env *envtest.Env) error {
 	mwc := &admissionv1.MutatingWebhookConfiguration{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: envtest.ChartRelease}, mwc); err != nil {
 		return err
@@ -139,15 +149,17 @@ func showCertificate(ctx context.Context, env *envtest.Env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("inzone-webhook is ready: it created CA %q (valid until %s) in Secret %s/inzone-webhook-cert\nand wrote it into MutatingWebhookConfiguration %s's caBundle\n\n",
+	fmt.Fprintf(w, "inzone-webhook is ready: it created CA %q (valid until %s) in Secret %s/inzone-webhook-cert\nand wrote it into MutatingWebhookConfiguration %s's caBundle\n\n",
 		ca.Subject.CommonName, ca.NotAfter.Format("2006-01-02"), envtest.ChartNamespace, mwc.Name)
 	return nil
 }
 
-func demo(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.ChartInstall, xds *envtest.ChartXDS) error {
+// demo creates the example pods and the orders callee, and shows what
+// inzone-xds serves the web pod's sidecar.
+func demo(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.ChartInstall, xds *envtest.ChartXDS) (*result, error) {
 	c := env.Client
 	if err := createNodes(ctx, env); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "Nodes %s, one per zone\n", strings.Join(zones, ", "))
 	// A LoadBalancer Service whose ELB the webhook learns from its informer.
@@ -157,15 +169,15 @@ func demo(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.Cha
 			Ports: []corev1.ServicePort{{Port: 443}}, Selector: map[string]string{"app": "payments"}},
 	}
 	if err := c.Create(ctx, payments); err != nil {
-		return err
+		return nil, err
 	}
 	payments.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "payments-0123456789abcdef.elb.us-west-2.amazonaws.com"}}
 	if err := c.Status().Update(ctx, payments); err != nil {
-		return err
+		return nil, err
 	}
 	ns, err := env.CreateNamespace(ctx, "shop-", true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "namespace %s is labelled %s=%s\n\n", ns.Name, mutate.LabelInject, mutate.InjectEnabled)
 	// Give the Service informer a moment so the payments ELB is known.
@@ -188,28 +200,28 @@ func demo(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.Cha
 	for _, p := range pods {
 		wctx, warnings := envtest.WithWarnings(ctx)
 		if err := c.Create(wctx, p.pod); err != nil {
-			return fmt.Errorf("creating pod %s: %w", p.pod.Name, err)
+			return nil, fmt.Errorf("creating pod %s: %w", p.pod.Name, err)
 		}
 		stored := &corev1.Pod{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(p.pod), stored); err != nil {
-			return err
+			return nil, err
 		}
 		describe(w, stored, warnings.List())
 		if p.zone != "" {
 			if err := bind(ctx, c, stored, p.zone); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if err := createOrders(ctx, w, c, ns.Name); err != nil {
-		return err
+		return nil, err
 	}
 	if err := waitOrdersSlices(ctx, w, c, ns.Name); err != nil {
-		return err
+		return nil, err
 	}
 	stored := &corev1.Pod{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(web), stored); err != nil {
-		return err
+		return nil, err
 	}
 	return showXDS(ctx, w, env, chart, xds, stored)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -18,16 +19,29 @@ import (
 	"github.com/inzone-io/inzone/xds/translate"
 )
 
+// result is what the demo showed, for its test.
+type result struct {
+	// OrdersURL is the web pod's ORDERS_URL as stored (rewritten).
+	OrdersURL string
+	// Orders and Local are the orders cluster and the web pod's local
+	// cluster; Zone is the web pod's zone.
+	Orders, Local, Zone string
+	// Served is what the web pod's sidecar received over ADS.
+	Served served
+	// Records are inzone-xds's A records for the orders DDSD name.
+	Records []*dns.A
+}
+
 // showXDS connects to inzone-xds as the web pod's sidecar would and prints
 // what it serves, then resolves the DDSD name the web pod's ORDERS_URL was
 // rewritten to through inzone-xds's DNS.
-func showXDS(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.ChartInstall, xds *envtest.ChartXDS, web *corev1.Pod) error {
+func showXDS(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.ChartInstall, xds *envtest.ChartXDS, web *corev1.Pod) (*result, error) {
 	cm := chart.Object("ConfigMap")
 	data, _ := cm.Object["data"].(map[string]any)
 	raw, _ := data["config.yaml"].(string)
 	cfg, err := mutate.LoadConfig([]byte(raw), "ConfigMap "+cm.GetName())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	secretName := "inzone-webhook-cert"
 	if s := chart.Object("Secret"); s != nil {
@@ -35,20 +49,20 @@ func showXDS(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.
 	}
 	secret := &corev1.Secret{}
 	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: envtest.ChartNamespace, Name: secretName}, secret); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Who the sidecar is: its flags, as the kubelet expands them.
 	proxy, ok := container(web, mutate.SidecarName)
 	if !ok {
-		return fmt.Errorf("pod %s has no %s container", web.Name, mutate.SidecarName)
+		return nil, fmt.Errorf("pod %s has no %s container", web.Name, mutate.SidecarName)
 	}
 	local := flagArg(proxy.Args, "--service-cluster")
 	zone := web.Labels[corev1.LabelTopologyZone]
 	app, _ := container(web, "app")
 	orders, err := ddsdTarget(app, "ORDERS_URL")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sc := sidecar{
 		node:         &corev3.Node{Id: web.Name + "." + web.Namespace, Cluster: local, Locality: &corev3.Locality{Zone: zone}},
@@ -71,14 +85,23 @@ func showXDS(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.
 		return n == len(ordersZones) && healthyPerZone(v.endpoints[local])[zone] > 0
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	printServed(w, view, []string{orders, local}, local)
 	fmt.Fprintln(w)
 
 	host, _, _ := net.SplitHostPort(orders)
-	_, err = resolve(ctx, w, net.JoinHostPort("127.0.0.1", strconv.Itoa(xds.DNSPort)), host)
-	return err
+	records, err := resolve(ctx, w, net.JoinHostPort("127.0.0.1", strconv.Itoa(xds.DNSPort)), host)
+	if err != nil {
+		return nil, err
+	}
+	ordersURL := ""
+	for _, e := range app.Env {
+		if e.Name == "ORDERS_URL" {
+			ordersURL = e.Value
+		}
+	}
+	return &result{OrdersURL: ordersURL, Orders: orders, Local: local, Zone: zone, Served: view, Records: records}, nil
 }
 
 // container returns the pod's container (init or not) of that name.
