@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -63,6 +64,9 @@ func showXDS(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.
 	orders, err := ddsdTarget(app, "ORDERS_URL")
 	if err != nil {
 		return nil, err
+	}
+	if host, _, _ := net.SplitHostPort(orders); !strings.HasSuffix(host, "."+cfg.DDSDDomain()) {
+		return nil, fmt.Errorf("the web pod's ORDERS_URL names %s, not a name in the DDSD domain %s: the webhook did not rewrite it", host, cfg.DDSDDomain())
 	}
 	sc := sidecar{
 		node:         &corev3.Node{Id: web.Name + "." + web.Namespace, Cluster: local, Locality: &corev3.Locality{Zone: zone}},
