@@ -91,5 +91,5 @@ fuzz: ## fuzz each target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./xds/dns
 
 .PHONY: demo
-demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected
+demo: bin ## install the chart on a throwaway control plane, run inzone-webhook and inzone-xds, show what was injected and what inzone-xds serves
 	$(GO) run ./hack/demo

@@ -210,6 +210,8 @@ type ChartInstall struct {
 
 	env         *Env
 	dir         string
+	configPath  string
+	xds         *ChartXDS
 	cmd         *exec.Cmd
 	exited      chan error
 	stopped     bool
@@ -271,28 +273,22 @@ func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstal
 	if err := ci.PointWebhookAtLocalhost(ctx); err != nil {
 		return fail(err)
 	}
-	deployment, configMap := ci.Object("Deployment"), ci.Object("ConfigMap")
+	deployment, configMap := ci.ObjectNamed("Deployment", WebhookDeployment), ci.Object("ConfigMap")
 	if deployment == nil || configMap == nil {
-		return fail(errors.New("the chart installed no Deployment or no ConfigMap"))
+		return fail(fmt.Errorf("the chart installed no Deployment %s or no ConfigMap", WebhookDeployment))
 	}
 
 	config, _, _ := unstructured.NestedString(configMap.Object, "data", "config.yaml")
-	configPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+	ci.configPath = filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(ci.configPath, []byte(config), 0o644); err != nil {
 		return fail(err)
 	}
-	sa, _, _ := unstructured.NestedString(deployment.Object, "spec", "template", "spec", "serviceAccountName")
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := e.writeKubeconfig(kubeconfig, "system:serviceaccount:"+ChartNamespace+":"+sa); err != nil {
+	args, err := containerArgs(deployment, "")
+	if err != nil {
 		return fail(err)
-	}
-	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
-	var args []string
-	for _, a := range containers[0].(map[string]any)["args"].([]any) {
-		args = append(args, a.(string))
 	}
 	set := map[string]string{
-		"config": configPath, "cert-dir": ci.CertDir, "host": "127.0.0.1", "port": strconv.Itoa(ci.Port),
+		"config": ci.configPath, "cert-dir": ci.CertDir, "host": "127.0.0.1", "port": strconv.Itoa(ci.Port),
 		"metrics-bind-address": "0", "health-probe-bind-address": "127.0.0.1:" + strconv.Itoa(ci.HealthPort),
 	}
 	if dns := FlagValue(args, "cert-dns-names"); dns != "" {
@@ -302,19 +298,184 @@ func (e *Env) InstallChart(ctx context.Context, opts ChartOptions) (*ChartInstal
 	for k, v := range opts.Flags {
 		set[k] = v
 	}
-	ci.Args = OverrideFlags(args, set)
-	ci.cmd = exec.Command(bin, ci.Args...)
-	ci.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	var logs io.Writer = ci.Logs
 	if opts.Logs != nil {
 		logs = opts.Logs
 	}
-	ci.cmd.Stdout, ci.cmd.Stderr = logs, logs
-	if err := ci.cmd.Start(); err != nil {
+	if ci.Args, ci.cmd, err = ci.runContainer(bin, deployment, "", set, logs); err != nil {
 		return fail(err)
 	}
 	go func() { ci.exited <- ci.cmd.Wait() }()
 	return ci, nil
+}
+
+// The chart's Deployments, by name, for release ChartRelease.
+const (
+	WebhookDeployment = ChartRelease + "-webhook"
+	XDSDeployment     = ChartRelease + "-xds"
+)
+
+// containerArgs are the args of the rendered Deployment's container named
+// container ("": the first).
+func containerArgs(deployment *unstructured.Unstructured, container string) ([]string, error) {
+	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
+	for i, c := range containers {
+		m, _ := c.(map[string]any)
+		if name, _ := m["name"].(string); container != "" && name != container || container == "" && i > 0 {
+			continue
+		}
+		raw, _ := m["args"].([]any)
+		args := make([]string, 0, len(raw))
+		for _, a := range raw {
+			s, ok := a.(string)
+			if !ok {
+				return nil, fmt.Errorf("Deployment %s: container %q has a non-string arg %v", deployment.GetName(), container, a)
+			}
+			args = append(args, s)
+		}
+		return args, nil
+	}
+	return nil, fmt.Errorf("Deployment %s has no container %q", deployment.GetName(), container)
+}
+
+// runContainer starts bin as the Deployment's container (named container,
+// "" the first) would run: with the container's own args, the flags in set
+// overriding or added (name without dashes -> value), as the Deployment's
+// ServiceAccount (a kubeconfig impersonating it, so the chart's RBAC is
+// what authorizes the process), its output into logs. It returns the args
+// and the started command; the caller waits for it.
+func (ci *ChartInstall) runContainer(bin string, deployment *unstructured.Unstructured, container string, set map[string]string, logs io.Writer) ([]string, *exec.Cmd, error) {
+	sa, _, _ := unstructured.NestedString(deployment.Object, "spec", "template", "spec", "serviceAccountName")
+	if sa == "" {
+		return nil, nil, fmt.Errorf("Deployment %s names no serviceAccountName", deployment.GetName())
+	}
+	kubeconfig := filepath.Join(ci.dir, deployment.GetName()+".kubeconfig")
+	if err := ci.env.writeKubeconfig(kubeconfig, "system:serviceaccount:"+ChartNamespace+":"+sa); err != nil {
+		return nil, nil, err
+	}
+	args, err := containerArgs(deployment, container)
+	if err != nil {
+		return nil, nil, err
+	}
+	args = OverrideFlags(args, set)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	return args, cmd, nil
+}
+
+// ObjectNamed returns the rendered object of kind and name, or nil.
+func (ci *ChartInstall) ObjectNamed(kind, name string) *unstructured.Unstructured {
+	for _, o := range ci.Objects {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}
+
+// XDSOptions configure StartXDS.
+type XDSOptions struct {
+	// Flags override inzone-xds's flags from the rendered Deployment (name
+	// without dashes -> value).
+	Flags map[string]string
+	// Logs receives inzone-xds's output. Default: kept in ChartXDS.Logs.
+	Logs io.Writer
+}
+
+// ChartXDS is the chart's inzone-xds Deployment run as a child process.
+type ChartXDS struct {
+	// Args inzone-xds runs with: the Deployment's, adjusted for running out
+	// of cluster.
+	Args []string
+	// Ports on 127.0.0.1: ADS (gRPC, TLS unless the chart says plaintext),
+	// DNS (UDP and TCP; 0 when the chart turns it off), health probes and
+	// metrics.
+	Port, DNSPort, HealthPort, MetricsPort int
+	// Logs holds inzone-xds's output unless XDSOptions.Logs was set.
+	Logs *bytes.Buffer
+
+	cmd     *exec.Cmd
+	exited  chan error
+	stopped bool
+}
+
+// StartXDS starts the built inzone-xds as the chart's inzone-xds
+// Deployment runs it: the xds container's own flags, as its ServiceAccount
+// (impersonated), the chart's config, the Secret the Deployment mounts read
+// from CertDir (so call ProjectSecret first, and wait for the webhook to
+// have issued it), every address on a free 127.0.0.1 port. Stop stops it.
+func (ci *ChartInstall) StartXDS(opts XDSOptions) (*ChartXDS, error) {
+	if ci.xds != nil {
+		return nil, errors.New("inzone-xds is already started")
+	}
+	deployment := ci.ObjectNamed("Deployment", XDSDeployment)
+	if deployment == nil {
+		return nil, fmt.Errorf("the chart installed no Deployment %s (xds.enabled=false?)", XDSDeployment)
+	}
+	bin, err := BuildBinary("./cmd/inzone-xds")
+	if err != nil {
+		return nil, err
+	}
+	args, err := containerArgs(deployment, "xds")
+	if err != nil {
+		return nil, err
+	}
+	x := &ChartXDS{Logs: &bytes.Buffer{}, exited: make(chan error, 1)}
+	for _, p := range []*int{&x.Port, &x.HealthPort, &x.MetricsPort} {
+		if *p, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	loopback := func(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+	set := map[string]string{
+		"config": ci.configPath, "xds-address": loopback(x.Port),
+		"health-probe-bind-address": loopback(x.HealthPort), "metrics-bind-address": loopback(x.MetricsPort),
+	}
+	if FlagValue(args, "cert-dir") != "" {
+		set["cert-dir"] = ci.CertDir
+	}
+	if dns := FlagValue(args, "dns-address"); dns != "" && dns != "0" {
+		if x.DNSPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		set["dns-address"] = loopback(x.DNSPort)
+	}
+	for k, v := range opts.Flags {
+		set[k] = v
+	}
+	var logs io.Writer = x.Logs
+	if opts.Logs != nil {
+		logs = opts.Logs
+	}
+	if x.Args, x.cmd, err = ci.runContainer(bin, deployment, "xds", set, logs); err != nil {
+		return nil, err
+	}
+	go func() { x.exited <- x.cmd.Wait() }()
+	ci.xds = x
+	return x, nil
+}
+
+// WaitReady waits for inzone-xds's /readyz to answer 200 (informers
+// synced, a first snapshot served), or the process to exit.
+func (x *ChartXDS) WaitReady(timeout time.Duration) error {
+	err := waitReadyz("inzone-xds", x.HealthPort, x.exited, timeout)
+	if errors.Is(err, errExited) {
+		x.stopped = true
+	}
+	return err
+}
+
+// Stop stops inzone-xds (SIGTERM, then kill). Idempotent.
+func (x *ChartXDS) Stop() error {
+	if x.stopped {
+		return nil
+	}
+	x.stopped = true
+	return stopProcess("inzone-xds", x.cmd, x.exited, true)
 }
 
 // Object returns the rendered object of kind, or nil.
@@ -337,20 +498,30 @@ func (ci *ChartInstall) Stop() error {
 		ci.stopProject = nil
 	}
 	var errs []error
+	if ci.xds != nil {
+		errs = append(errs, ci.xds.Stop())
+	}
 	if !ci.stopped {
 		ci.stopped = true
-		if !ci.terminated {
-			_ = ci.cmd.Process.Signal(syscall.SIGTERM)
-		}
-		select {
-		case <-ci.exited:
-		case <-time.After(30 * time.Second):
-			_ = ci.cmd.Process.Kill()
-			<-ci.exited
-			errs = append(errs, errors.New("inzone-webhook did not stop within 30s of SIGTERM"))
-		}
+		errs = append(errs, stopProcess("inzone-webhook", ci.cmd, ci.exited, !ci.terminated))
 	}
 	return errors.Join(errs...)
+}
+
+// stopProcess sends SIGTERM (if term) and waits for exited, killing the
+// process after 30s.
+func stopProcess(name string, cmd *exec.Cmd, exited <-chan error, term bool) error {
+	if term {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("%s did not stop within 30s of SIGTERM", name)
+	}
 }
 
 // Uninstall runs `helm uninstall`, which also removes the webhook
@@ -412,34 +583,49 @@ func (ci *ChartInstall) Terminate() error {
 }
 
 // Readyz returns the status code and body of GET /readyz.
-func (ci *ChartInstall) Readyz() (int, string) {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", ci.HealthPort))
+func (ci *ChartInstall) Readyz() (int, string) { return readyz(ci.HealthPort) }
+
+// WaitReady waits for /readyz to answer 200, or the process to exit.
+func (ci *ChartInstall) WaitReady(timeout time.Duration) error {
+	err := waitReadyz("inzone-webhook", ci.HealthPort, ci.exited, timeout)
+	if errors.Is(err, errExited) {
+		ci.stopped = true
+	}
+	return err
+}
+
+// errExited means the process waited for exited.
+var errExited = errors.New("exited")
+
+// readyz returns the status code and body of GET /readyz on a loopback port.
+func readyz(port int) (int, string) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
 	if err != nil {
 		return 0, err.Error()
 	}
 	defer resp.Body.Close()
 	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
+	_, _ = b.ReadFrom(io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, b.String()
 }
 
-// WaitReady waits for /readyz to answer 200, or the process to exit.
-func (ci *ChartInstall) WaitReady(timeout time.Duration) error {
+// waitReadyz polls /readyz on port until it answers 200, the process exits
+// (errExited), or timeout.
+func waitReadyz(name string, port int, exited <-chan error, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-ci.exited:
-			ci.stopped = true
-			return fmt.Errorf("inzone-webhook exited: %v", err)
+		case err := <-exited:
+			return fmt.Errorf("%s %w: %v", name, errExited, err)
 		default:
 		}
-		if code, _ := ci.Readyz(); code == http.StatusOK {
+		if code, _ := readyz(port); code == http.StatusOK {
 			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	code, body := ci.Readyz()
-	return fmt.Errorf("inzone-webhook not ready within %s: %d %s", timeout, code, body)
+	code, body := readyz(port)
+	return fmt.Errorf("%s not ready within %s: %d %s", name, timeout, code, body)
 }
 
 // ServedCertificate is the SHA-256 of the leaf certificate the webhook
