@@ -3,11 +3,11 @@ package webhook
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/inzone-io/inzone/internal/regularfile"
 	"github.com/inzone-io/inzone/mutate"
 )
 
@@ -82,26 +82,12 @@ func (b *engineBuilder) buildLocked() (missingCA bool, err error) {
 	return missingCA, nil
 }
 
-// readCAFile reads a regular file of at most mutate.MaxControlPlaneCABytes.
+// readCAFile reads the CA bundle: a regular file of at most
+// mutate.MaxControlPlaneCABytes that parses as CA certificates.
 func readCAFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := regularfile.Read(path, mutate.MaxControlPlaneCABytes)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("control-plane CA %s: not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, mutate.MaxControlPlaneCABytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("control-plane CA %s: %w", path, err)
-	}
-	if len(data) > mutate.MaxControlPlaneCABytes {
-		return nil, fmt.Errorf("control-plane CA %s: larger than %d bytes", path, mutate.MaxControlPlaneCABytes)
+		return nil, fmt.Errorf("control-plane CA: %w", err)
 	}
 	if _, err := mutate.ParseControlPlaneCA(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -17,7 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/webhook"
 )
 
@@ -86,7 +86,7 @@ func run(args []string, stderr io.Writer) int {
 		opts.CertRotation = &certs
 	}
 
-	cfg, err := loadConfig(configPath)
+	cfg, err := configfile.Load(configPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -135,17 +135,4 @@ func drainOnSignal(draining chan<- struct{}, drainDelay time.Duration) context.C
 		os.Exit(1)
 	}()
 	return ctx
-}
-
-// loadConfig reads and validates the config; any error stops the process at
-// start, before anything is served.
-func loadConfig(path string) (*mutate.Config, error) {
-	if path == "" {
-		return mutate.DefaultConfig(), nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return mutate.LoadConfig(data, path)
 }

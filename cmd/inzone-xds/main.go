@@ -21,7 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/xds/server"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -74,9 +74,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	cfg, err := loadConfig(o.config)
+	cfg, err := configfile.Load(o.config)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "--config:", err)
 		return 2
 	}
 	tr, err := translate.New(cfg)
@@ -116,19 +116,6 @@ func (o *options) validate() error {
 		}
 	}
 	return nil
-}
-
-// loadConfig reads and validates the config: the webhook's own loader, so
-// both accept and reject the same files.
-func loadConfig(path string) (*mutate.Config, error) {
-	if path == "" {
-		return mutate.DefaultConfig(), nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--config: %w", err)
-	}
-	return mutate.LoadConfig(data, path)
 }
 
 // namedConfig is one cluster to read.

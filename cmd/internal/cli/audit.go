@@ -39,6 +39,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/inzone-io/inzone/audit"
+	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
@@ -250,15 +251,9 @@ func (o *AuditOptions) Complete() error {
 			return fmt.Errorf("--call-graph %w", err)
 		}
 	}
-	o.mcfg = mutate.DefaultConfig()
-	if o.ConfigPath != "" {
-		data, err := os.ReadFile(o.ConfigPath)
-		if err != nil {
-			return fmt.Errorf("--config: %w", err)
-		}
-		if o.mcfg, err = mutate.LoadConfig(data, o.ConfigPath); err != nil {
-			return err
-		}
+	var err error
+	if o.mcfg, err = configfile.Load(o.ConfigPath); err != nil {
+		return fmt.Errorf("--config: %w", err)
 	}
 	if o.progress == nil {
 		o.progress = newProgress(o.streams.Err)

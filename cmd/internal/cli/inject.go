@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/inzone-io/inzone/inject"
+	"github.com/inzone-io/inzone/internal/configfile"
+	"github.com/inzone-io/inzone/internal/regularfile"
 	"github.com/inzone-io/inzone/mutate"
 )
 
@@ -85,15 +87,9 @@ func (o *InjectOptions) Complete() error {
 	if len(o.Files) == 0 {
 		return errors.New("no input: give at least one -f FILE, -f DIR or -f -")
 	}
-	cfg := mutate.DefaultConfig()
-	if o.ConfigPath != "" {
-		data, err := os.ReadFile(o.ConfigPath)
-		if err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
-		if cfg, err = mutate.LoadConfig(data, o.ConfigPath); err != nil {
-			return err
-		}
+	cfg, err := configfile.Load(o.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
 	}
 	switch mode := mutate.NativeSidecarMode(o.NativeSidecar); mode {
 	case "":
@@ -104,8 +100,7 @@ func (o *InjectOptions) Complete() error {
 	}
 	var ca []byte
 	if o.CAPath != "" {
-		var err error
-		if ca, err = readBounded(o.CAPath, mutate.MaxControlPlaneCABytes); err != nil {
+		if ca, err = regularfile.Read(o.CAPath, mutate.MaxControlPlaneCABytes); err != nil {
 			return fmt.Errorf("--control-plane-ca: %w", err)
 		}
 	}
@@ -414,29 +409,4 @@ func injectWriteTemp(path string, data []byte) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return tmp, nil
-}
-
-// readBounded reads a regular file of at most limit bytes: a FIFO, a device
-// or a huge file is an error, not a hang.
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
@@ -113,13 +114,9 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	}
 	var lookup lint.ELBLookup
 	if o.ConfigPath != "" {
-		data, err := os.ReadFile(o.ConfigPath)
+		mc, err := configfile.Load(o.ConfigPath)
 		if err != nil {
-			return err
-		}
-		mc, err := mutate.LoadConfig(data, o.ConfigPath)
-		if err != nil {
-			return err
+			return fmt.Errorf("--config: %w", err)
 		}
 		me, err := mutate.NewEngine(mc, mutate.Options{})
 		if err != nil {
