@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"go.yaml.in/yaml/v3"
 )
 
 // Annotations that suppress findings on one object.
