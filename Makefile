@@ -75,12 +75,13 @@ bench-audit: bin ## kubectl inzone audit on 10,000 pods and 2,000 Services in th
 	INZONE_E2E_REQUIRED=1 $(GO) test -run '^$$' -bench AuditLargeCluster -benchtime 1x -timeout 20m ./test/audit
 
 .PHONY: fuzz
-fuzz: ## fuzz each target for FUZZTIME (default 30s)
-	$(GO) test -run '^$$' -fuzz '^FuzzRewriteELBHostnames$$' -fuzztime $(FUZZTIME) ./mutate
-	$(GO) test -run '^$$' -fuzz '^FuzzCanonicalELBHost$$' -fuzztime $(FUZZTIME) ./mutate
-	$(GO) test -run '^$$' -fuzz '^FuzzHandlerDecode$$' -fuzztime $(FUZZTIME) ./webhook
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDocuments$$' -fuzztime $(FUZZTIME) ./lint
-	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./lint
+fuzz: ## fuzz every target (each func Fuzz... in a _test.go file, found from the tree) for FUZZTIME (default 30s)
+	@set -e; for f in $$(git ls-files '*_test.go' | xargs grep -l '^func Fuzz'); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t ./$$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+		done; \
+	done
 
 .PHONY: demo
 demo: bin ## start a throwaway kube-apiserver+etcd, run the webhook on it, create example pods, show what was injected

@@ -54,8 +54,8 @@ func skipSeeds(t testing.TB) map[string][]byte {
 		"empty":                    []byte(""),
 		"bom":                      []byte("\xef\xbb\xbfkind: Secret\na: 1\n"),
 		"utf16":                    []byte("\xff\xfek\x00i\x00n\x00d\x00:\x00 \x00S\x00\n\x00"),
-		// Documents in the subset that fastSkip skips without libyaml, and
-		// ones just outside it, which libyaml parses (or refuses) as ever.
+		// Documents in the subset that yamldoc skips without the library, and
+		// ones just outside it, which the library parses (or refuses) as ever.
 		"fast: generated CRD":   []byte("# generated\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  annotations:\n    controller-gen.kubebuilder.io/version: v0.21.0\n  name: issuers.cert-manager.io\nspec:\n  names:\n    categories:\n    - cert-manager\n    kind: Issuer\n  versions:\n  - additionalPrinterColumns:\n    - jsonPath: .status.conditions[?(@.type == \"Ready\")].status\n      name: Ready\n    - description: CreationTimestamp is a timestamp representing the server time when\n        this object was created. It is not\n\n        guaranteed.\n      type: date\n    name: v1\n    schema:\n      openAPIV3Schema:\n        description: |-\n          An Issuer represents a certificate issuing authority.\n\n            indented: more # not a comment\n          end\n        properties:\n          x:\n            description: 'Refresh indicates if the\n              latest revision ''should'' be\n\n              used.'\n            type: string\n          y:\n            description: \"With \\\"escapes\\\" \\u00e9 \\x41 \\\n              and a fold\"\n            enum: []\n            default: {}\n          'quoted key': \"v\"\n          \"dq\": 'w' # c\n          empty:\n          z:\n            - a\n            -\n              b\n            - |\n              text\n    served: true\n---\nkind: Pod\nmetadata: {name: p}\n---\n--- # empty\n---\napiVersion: v1\nkind: Secret # c\ndata:\n  k: dg==\n---\nkind: 'Secret'\n---\nkind: \"Secret\"\nx: y\n---\nkind: Secret\ny: z"),
 		"fast: then parsed":     []byte("kind: Secret\na: b\n---\nkind: Pod\nspec:\n  containers:\n  - name: c\n---\nkind: Secret\nb:\n- c\n---\nkind: Service\nspec: {type: NodePort}\n"),
 		"fast: kind over lines": []byte("kind: Secret\n  Pod\n---\nkind: Secret\n# c\n  Pod\n"),
@@ -66,7 +66,7 @@ func skipSeeds(t testing.TB) map[string][]byte {
 		"fast: long key":        []byte("kind: Secret\n" + strings.Repeat("k", 1030) + ": v\n---\nkind: Secret\n" + strings.Repeat("k", 999) + ": v\n"),
 		"fast: markers":         []byte("kind: Secret\na: |\n  x\n---\nkind: Secret\na: 'x\n---\n  y'\n---\nkind: Secret\n...\n---\nkind: Secret\n--- a\n"),
 		"fast: non-ascii":       []byte("kind: Secret\ná: é ✓\nb: 'ü'\n---\nkind: Secret\na: x\u2028y\n---\nkind: Secret\na: x\u0085y\n"),
-		// libyaml reads two tokens ahead: an error at the next document's
+		// the library reads two tokens ahead: an error at the next document's
 		// start fails the document before it (a fuzzer's find).
 		"fast: error just after": []byte("kind: 0\n--- 0:"),
 		// A reviewer's finds: a plain scalar's continuation line that
@@ -205,7 +205,7 @@ func crossDocumentAlias(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "unknown anchor")
 }
 
-// bareAfterEnd says whether err is libyaml's refusal of a document after
+// bareAfterEnd says whether err is the library's refusal of a document after
 // a "..." without its own "---", which YAML 1.2 allows (a bare document).
 func bareAfterEnd(err error) bool {
 	return strings.Contains(err.Error(), "did not find expected <document start>")

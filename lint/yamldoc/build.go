@@ -29,7 +29,7 @@ func build(text []byte, line0 int) *yaml.Node {
 	if s, ok := scanBuildable(text); !ok || s.end != len(text) {
 		return nil // not in the subset, or a stream left whole that goes on
 	}
-	b := fastBuilder{text: text, line0: line0}
+	b := builder{text: text, line0: line0}
 	b.split()
 	b.arena = make([]byte, 0, len(text))
 	b.slab = make([]yaml.Node, 0, b.lines()*3/2+4)
@@ -40,10 +40,10 @@ func build(text []byte, line0 int) *yaml.Node {
 	return root
 }
 
-// fastBuilder builds the nodes of one document's text. Each node's
+// builder builds the nodes of one document's text. Each node's
 // builder starts at its first line (b.i) and leaves b.i at the next line
 // with content after the node (or at the end).
-type fastBuilder struct {
+type builder struct {
 	text   []byte
 	starts []int // where each line starts, then where a next one would: len(text), or len(text)+1 after a last line with no line break
 	line0  int   // the text's first line in the input, 0-based
@@ -56,7 +56,7 @@ type fastBuilder struct {
 
 // split lists the lines of the text. The last one's end is one past the
 // text when it has no line break.
-func (b *fastBuilder) split() {
+func (b *builder) split() {
 	i := 0
 	for i < len(b.text) {
 		b.starts = append(b.starts, i)
@@ -70,20 +70,20 @@ func (b *fastBuilder) split() {
 	b.starts = append(b.starts, i)
 }
 
-func (b *fastBuilder) lines() int { return len(b.starts) - 1 }
+func (b *builder) lines() int { return len(b.starts) - 1 }
 
 // line is line i without its line break.
-func (b *fastBuilder) line(i int) []byte {
+func (b *builder) line(i int) []byte {
 	return b.text[b.starts[i]:min(b.starts[i+1]-1, len(b.text))]
 }
 
 // broken says whether line i ends with a line break (the last line of the
 // input may not).
-func (b *fastBuilder) broken(i int) bool { return b.starts[i+1]-1 < len(b.text) }
+func (b *builder) broken(i int) bool { return b.starts[i+1]-1 < len(b.text) }
 
 // next moves b.i to the first line after line i with content: neither
 // blank nor a comment.
-func (b *fastBuilder) next(i int) {
+func (b *builder) next(i int) {
 	for i++; i < b.lines(); i++ {
 		l := b.line(i)
 		if n := indentOf(l); n < len(l) && l[n] != '#' {
@@ -94,7 +94,7 @@ func (b *fastBuilder) next(i int) {
 }
 
 // node is a new node at byte off of line i, carved out of the slab.
-func (b *fastBuilder) node(kind yaml.Kind, tag string, style yaml.Style, value string, i, off int) *yaml.Node {
+func (b *builder) node(kind yaml.Kind, tag string, style yaml.Style, value string, i, off int) *yaml.Node {
 	if len(b.slab) == cap(b.slab) {
 		b.slab = make([]yaml.Node, 0, 64)
 	}
@@ -119,7 +119,7 @@ func column(prefix []byte) int {
 // str is s as a string in the arena. The arena's bytes are never written
 // again once a string refers to them (a full arena is replaced, not
 // reused), so the strings may share them.
-func (b *fastBuilder) str(s []byte) string {
+func (b *builder) str(s []byte) string {
 	if len(s) == 0 {
 		return ""
 	}
@@ -133,14 +133,14 @@ func (b *fastBuilder) str(s []byte) string {
 
 // scratchStr is str(s) for s written into the scratch buffer (buf[:0]
 // appended to), whose array, grown, serves the next value.
-func (b *fastBuilder) scratchStr(s []byte) string {
+func (b *builder) scratchStr(s []byte) string {
 	b.buf = s[:0]
 	return b.str(s)
 }
 
 // mapping builds the block mapping whose first key is at byte off of line
 // b.i, at indentation n.
-func (b *fastBuilder) mapping(n, off int) *yaml.Node {
+func (b *builder) mapping(n, off int) *yaml.Node {
 	m := b.node(yaml.MappingNode, mapTag, 0, "", b.i, off)
 	for {
 		rest := b.line(b.i)[off:]
@@ -150,7 +150,7 @@ func (b *fastBuilder) mapping(n, off int) *yaml.Node {
 		}
 		key := b.scalarText(rest[:k], b.i, off)
 		if key == nil || key.Style == 0 && key.Value == "<<" {
-			return nil // an escape it cannot decode, or a merge key: left to libyaml
+			return nil // an escape it cannot decode, or a merge key: left to the library
 		}
 		j := k + 1
 		for j < len(rest) && rest[j] == ' ' {
@@ -180,7 +180,7 @@ func (b *fastBuilder) mapping(n, off int) *yaml.Node {
 
 // sequence builds the block sequence whose first "-" starts line b.i, at
 // indentation n.
-func (b *fastBuilder) sequence(n int) *yaml.Node {
+func (b *builder) sequence(n int) *yaml.Node {
 	s := b.node(yaml.SequenceNode, seqTag, 0, "", b.i, n)
 	for {
 		rest := b.line(b.i)[n:]
@@ -213,11 +213,11 @@ func (b *fastBuilder) sequence(n int) *yaml.Node {
 
 // nested builds the node under a key or "-" with nothing after it on its
 // line b.i, whose collection is at indentation parent: a collection or a
-// scalar on the lines after it, or else an empty value, a null that libyaml
+// scalar on the lines after it, or else an empty value, a null that the library
 // puts right after the ":" or "-" (at byte nullOff of that line, the
 // token's end mark). sameSeq allows a sequence at the parent's own
 // indentation (under a key).
-func (b *fastBuilder) nested(parent int, sameSeq bool, nullOff int) *yaml.Node {
+func (b *builder) nested(parent int, sameSeq bool, nullOff int) *yaml.Node {
 	i := b.i
 	b.next(i)
 	if b.i < b.lines() {
@@ -239,7 +239,7 @@ func (b *fastBuilder) nested(parent int, sameSeq bool, nullOff int) *yaml.Node {
 // value builds the scalar (or empty flow collection) at byte off of line
 // b.i, in a collection at indentation parent; block says whether a block
 // scalar may start there.
-func (b *fastBuilder) value(off, parent int, block bool) *yaml.Node {
+func (b *builder) value(off, parent int, block bool) *yaml.Node {
 	i := b.i
 	v := b.line(i)[off:]
 	switch v[0] {
@@ -272,7 +272,7 @@ func (b *fastBuilder) value(off, parent int, block bool) *yaml.Node {
 
 // scalarText is the scalar written as t (a key, or a value on one line)
 // at byte off of line i: plain, or quoted with its quotes.
-func (b *fastBuilder) scalarText(t []byte, i, off int) *yaml.Node {
+func (b *builder) scalarText(t []byte, i, off int) *yaml.Node {
 	switch t[0] {
 	case '\'':
 		return b.node(yaml.ScalarNode, strTag, yaml.SingleQuotedStyle, b.str(singleQuoted(t)), i, off)
@@ -292,9 +292,9 @@ func (b *fastBuilder) scalarText(t []byte, i, off int) *yaml.Node {
 }
 
 // plain builds the plain scalar at byte off of line b.i, which lines
-// indented at least minCol continue, folded as libyaml folds them: one
+// indented at least minCol continue, folded as the library folds them: one
 // line break is a space, and n blank lines are n line breaks.
-func (b *fastBuilder) plain(off, minCol int) *yaml.Node {
+func (b *builder) plain(off, minCol int) *yaml.Node {
 	first := b.i
 	v := b.line(first)[off:]
 	end, _ := plainEnd(v)
@@ -341,7 +341,7 @@ func (b *fastBuilder) plain(off, minCol int) *yaml.Node {
 		value = b.str(text)
 	}
 	if value == "<<" {
-		return nil // a merge tag: left to libyaml
+		return nil // a merge tag: left to the library
 	}
 	n := b.node(yaml.ScalarNode, resolvedTag(value), 0, value, first, off)
 	b.next(last)
@@ -351,10 +351,10 @@ func (b *fastBuilder) plain(off, minCol int) *yaml.Node {
 // blockScalar builds the block scalar whose header ("|" or ">", then "-",
 // "+" or nothing) starts v, at byte off of line b.i, in a collection at
 // indentation parent: its content is the lines after it indented past
-// parent. Its text is libyaml's: the lines without their indentation, the
+// parent. Its text is the library's: the lines without their indentation, the
 // line breaks between them kept (literal) or folded into spaces between
 // lines that do not start with a space (folded), the last ones chomped.
-func (b *fastBuilder) blockScalar(v []byte, off, parent int) *yaml.Node {
+func (b *builder) blockScalar(v []byte, off, parent int) *yaml.Node {
 	head := b.i
 	folded := v[0] == '>'
 	chomp := byte(0)
@@ -383,10 +383,10 @@ func (b *fastBuilder) blockScalar(v []byte, off, parent int) *yaml.Node {
 		lastContent, end = i, i+1
 	}
 	if lastContent < 0 {
-		return nil // no content: left to libyaml
+		return nil // no content: left to the library
 	}
 	s := b.buf[:0]
-	// As in libyaml's scanner: leadingBreak and leadingBlank are its
+	// As in the library's scanner: leadingBreak and leadingBlank are its
 	// leading_break and leading_blank (the last content line's), blank
 	// its trailing_blank (this line's), breaks its trailing_breaks.
 	breaks := 0           // empty lines since the last content line
@@ -432,11 +432,11 @@ func (b *fastBuilder) blockScalar(v []byte, off, parent int) *yaml.Node {
 }
 
 // quoted builds the quoted scalar at byte off of line b.i that goes on
-// over the lines after it, whatever their indentation, folded as libyaml
+// over the lines after it, whatever their indentation, folded as the library
 // folds it: a line break between two lines' text is a space, n empty lines
 // are n line breaks, and an escaped line break (double quotes) is nothing;
 // the blanks around a line break are dropped.
-func (b *fastBuilder) quoted(off int) *yaml.Node {
+func (b *builder) quoted(off int) *yaml.Node {
 	first := b.i
 	q := b.line(first)[off]
 	s := b.buf[:0]
@@ -503,7 +503,7 @@ func (b *fastBuilder) quoted(off int) *yaml.Node {
 			pos = indentOf(b.line(i))
 		}
 	}
-	return nil // not closed: libyaml reports it
+	return nil // not closed: the library reports it
 }
 
 // singleQuoted is the text of a single-quoted scalar on one line, t with
@@ -517,7 +517,7 @@ func singleQuoted(t []byte) []byte {
 }
 
 // unescape appends t, a double-quoted scalar's text on one line, to s with
-// its escapes decoded as libyaml decodes them.
+// its escapes decoded as the library decodes them.
 func unescape(s, t []byte) ([]byte, bool) {
 	for j := 0; j < len(t); j++ {
 		if t[j] != '\\' {
@@ -536,7 +536,7 @@ func unescape(s, t []byte) ([]byte, bool) {
 
 // appendEscape appends the text of the escape whose "\\" comes right
 // before t to s, and says how many bytes of t it takes. The document's
-// check (quotedRest) has refused the escapes libyaml refuses, surrogates
+// check (quotedRest) has refused the escapes the library refuses, surrogates
 // and code points past Unicode's among them.
 func appendEscape(s, t []byte) (_ []byte, size int, ok bool) {
 	if len(t) == 0 {

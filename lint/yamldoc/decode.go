@@ -59,8 +59,9 @@ func Each(data []byte, skip func(kind string) bool, fn func(root *yaml.Node, ind
 // to its kind (skipped is true), or built; nil when neither does.
 func fast(seg segment, skip func(kind string) bool) (root *yaml.Node, skipped bool) {
 	text, line0 := seg.text, seg.line
+	var sc skipScanner // for its check of each line's characters
 	if l := text[:lineEnd(text, 0)]; isMarker(l, '-') {
-		if !blankOrComment(l[3:]) || len(l) > 3 && l[3] != ' ' {
+		if !blankOrComment(l[3:]) || len(l) > 3 && l[3] != ' ' || !sc.allowed(l) {
 			return nil, false
 		}
 		if len(l) == len(text) {
@@ -73,6 +74,9 @@ func fast(seg segment, skip func(kind string) bool) (root *yaml.Node, skipped bo
 		l := text[:lineEnd(text, 0)]
 		if n := indentOf(l); n < len(l) && l[n] != '#' {
 			break
+		}
+		if !sc.allowed(l) {
+			return nil, false
 		}
 		if len(l) == len(text) {
 			return nil, false

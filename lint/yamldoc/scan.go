@@ -27,10 +27,7 @@ import (
 
 // skipScan is what scanSkippable found in an accepted document.
 type skipScan struct {
-	end   int // bytes of the text the document takes: up to its "---" line or the end
-	chars int // characters in text[:end]
-	lines int // line breaks in text[:end]
-	col   int // the column at end
+	end int // bytes of the text the document takes: up to its "---" line or the end
 
 	key, value mark // line and column relative to the text's start
 	kind       string
@@ -69,7 +66,7 @@ type skipScanner struct {
 	kindFound   bool
 	kindPending bool // the kind is a plain scalar that the next line could continue
 	skip        func(kind string) bool
-	// build checks a document for fastBuild: any kind, or none.
+	// build checks a document for the builder: any kind, or none.
 	build bool
 }
 
@@ -90,7 +87,7 @@ func scanSkippable(text []byte, skip func(kind string) bool) (skipScan, bool) {
 }
 
 // scanBuildable checks text as scanSkippable does, the document's kind
-// aside, for fastBuild.
+// aside, for the builder.
 func scanBuildable(text []byte) (skipScan, bool) {
 	sc := skipScanner{text: text, build: true}
 	ok := sc.scan()
@@ -110,43 +107,37 @@ func (sc *skipScanner) scan() bool {
 		l := text[i:end]
 		if isMarker(l, '-') {
 			if sc.state == skipInQuoted {
-				return false // libyaml: "found unexpected document indicator"
+				return false // the library: "found unexpected document indicator"
 			}
-			return sc.finish(i, line, nil)
+			return sc.finish(i)
 		}
-		if isMarker(l, '.') || !sc.count(l) || !sc.line(l, line) {
+		if isMarker(l, '.') || !sc.allowed(l) || !sc.line(l, line) {
 			return false
 		}
 		if end == len(text) {
-			return sc.finish(end, line, l)
+			return sc.finish(end)
 		}
 		i, line = end+1, line+1
 	}
-	return sc.finish(i, line, nil)
+	return sc.finish(i)
 }
 
-// finish accepts the document ending at byte end, on line line, after
-// last, its last line when that has no line break, if it had a root
-// mapping with a kind to skip.
-func (sc *skipScanner) finish(end, line int, last []byte) bool {
+// finish accepts the document ending at byte end if it had a root mapping
+// with a kind to skip (or, for the builder, if nothing is left open).
+func (sc *skipScanner) finish(end int) bool {
 	if sc.state == skipInQuoted || !sc.build && (!sc.kindFound || sc.kindPending && !sc.skip(sc.s.kind)) {
 		return false
 	}
-	sc.s.end, sc.s.lines = end, line
-	if last != nil {
-		sc.s.chars-- // count counted a line break after the last line
-		sc.s.col = utf8.RuneCount(last)
-	}
+	sc.s.end = end
 	return true
 }
 
-// count adds a line's characters (and its line break) and refuses
-// characters outside the subset: control characters (tab and CR among
+// allowed refuses a line with characters outside the subset: control
+// characters (tab and CR among
 // them), invalid UTF-8, the characters YAML does not allow (a parser's
 // "control characters are not allowed"), and the line breaks and byte
 // order mark that are not ASCII.
-func (sc *skipScanner) count(l []byte) bool {
-	n := 0
+func (sc *skipScanner) allowed(l []byte) bool {
 	for j := 0; j < len(l); {
 		if j+8 <= len(l) {
 			x := binary.LittleEndian.Uint64(l[j:])
@@ -156,7 +147,6 @@ func (sc *skipScanner) count(l []byte) bool {
 			del := x ^ 0x7f*ones
 			if (x|(x-0x20*ones))&highs == 0 && (del-ones)&^del&highs == 0 {
 				j += 8
-				n += 8
 				continue
 			}
 		}
@@ -165,7 +155,6 @@ func (sc *skipScanner) count(l []byte) bool {
 			if c < 0x20 || c == 0x7f {
 				return false
 			}
-			n++
 			j++
 			continue
 		}
@@ -173,10 +162,8 @@ func (sc *skipScanner) count(l []byte) bool {
 		if !printable(r) || r == utf8.RuneError && size == 1 {
 			return false
 		}
-		n++
 		j += size
 	}
-	sc.s.chars += n + 1 // the line break; one too many for a last line without one, see finish
 	return true
 }
 
@@ -216,7 +203,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 	n := indentOf(l)
 	rest := l[n:]
 	if sc.state == skipInQuoted {
-		// libyaml reads a quoted scalar's lines whatever their indentation.
+		// the library reads a quoted scalar's lines whatever their indentation.
 		end, _, ok := quotedRest(l, sc.quote)
 		if !ok || end < 0 {
 			return ok
@@ -233,7 +220,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 		}
 		if sc.content == 0 && n > sc.parent {
 			if sc.leading > n {
-				return false // libyaml would take the blank line's indentation
+				return false // the library would take the blank line's indentation
 			}
 			sc.content = n
 		}
@@ -253,7 +240,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 	}
 	if sc.state == skipAfterPlain && n >= sc.minCol {
 		// The plain scalar goes on: a " #" ends it, and a ": " in it is a
-		// mapping value libyaml refuses.
+		// mapping value the library refuses.
 		if sc.kindPending {
 			return false // a kind over several lines
 		}
@@ -299,7 +286,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 		break
 	}
 	if len(sc.levels) == 0 || sc.levels[len(sc.levels)-1].indent != n {
-		return false // libyaml: "did not find expected key" and the like
+		return false // the library: "did not find expected key" and the like
 	}
 	if sc.levels[len(sc.levels)-1].seq {
 		return isEntry(rest) && sc.item(rest, line, n)
@@ -502,7 +489,7 @@ func plainStart(v []byte) bool {
 
 // plainEnd is where a plain scalar's text on this line ends, v starting
 // with its first character there: at a " #" comment, or at the line's end.
-// A ": " in it, or a ":" at its end, is a mapping value, which libyaml
+// A ": " in it, or a ":" at its end, is a mapping value, which the library
 // refuses there (not ok).
 func plainEnd(v []byte) (int, bool) {
 	if v[0] == ':' && (len(v) == 1 || v[1] == ' ') {
@@ -541,7 +528,7 @@ func keyEnd(v []byte) int {
 		switch v[j] {
 		case ':':
 			if j+1 == len(v) || v[j+1] == ' ' {
-				// libyaml refuses a key of more than 1024 characters.
+				// the library refuses a key of more than 1024 characters.
 				if j > 1000 {
 					return -1
 				}
@@ -559,7 +546,7 @@ func keyEnd(v []byte) int {
 // quotedEnd reads the quoted scalar that starts v, on this line: the
 // index after its closing quote, or -1 when it goes on to the next line;
 // escaped is whether its text is not simply the characters between the
-// quotes. ok is false for an escape libyaml refuses.
+// quotes. ok is false for an escape the library refuses.
 func quotedEnd(v []byte) (end int, escaped, ok bool) {
 	end, escaped, ok = quotedRest(v[1:], v[0])
 	if end >= 0 {
@@ -603,7 +590,7 @@ func quotedRest(v []byte, q byte) (end int, escaped, ok bool) {
 }
 
 // escapeDigits is how many hex digits follow the letter c of an escape in a
-// double-quoted scalar: 2, 4 or 8 (\x, \u, \U), 0 for the letters libyaml
+// double-quoted scalar: 2, 4 or 8 (\x, \u, \U), 0 for the letters the library
 // takes alone, -1 for the others, which it refuses.
 func escapeDigits(c byte) int {
 	switch c {
@@ -653,8 +640,3 @@ func quotedText(v []byte, end int) string {
 	}
 	return text
 }
-
-// fastSkip skips the next document, when it starts here and
-// scanSkippable accepts it, and returns its node: a document whose root
-// mapping holds its "kind" alone. It returns nil, having changed nothing,
-// for the document to be parsed.
