@@ -56,7 +56,7 @@ func TestFastPathsTaken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			docs, skipped, built := 0, 0, 0
 			for _, seg := range split([]byte(tc.in)) {
-				switch n, kindOnly := fast(seg, skipSecrets); {
+				switch n, kindOnly := fast(seg, skipSecrets, &scratch{}); {
 				case kindOnly:
 					skipped++
 				case n != nil:
@@ -134,8 +134,8 @@ func checkFastPaths(t *testing.T, data []byte) int {
 	t.Helper()
 	taken := 0
 	for _, seg := range split(data) {
-		built, _ := fast(seg, nil)
-		skipped, kindOnly := fast(seg, skipSecrets)
+		built, _ := fast(seg, nil, &scratch{})
+		skipped, kindOnly := fast(seg, skipSecrets, &scratch{})
 		if built == nil && skipped == nil {
 			continue
 		}

@@ -24,20 +24,31 @@ import (
 
 // build builds the document whose text is text, from its root's first key
 // on, at 0-based line line0 of its input, and returns its root node; nil
-// when it gives up.
-func build(text []byte, line0 int) *yaml.Node {
+// when it gives up. sc is scratch space that serves one document after
+// another.
+func build(text []byte, line0 int, sc *scratch) *yaml.Node {
 	if s, ok := scanBuildable(text); !ok || s.end != len(text) {
 		return nil // not in the subset, or a stream left whole that goes on
 	}
-	b := builder{text: text, line0: line0}
+	b := builder{text: text, line0: line0, starts: sc.starts[:0], buf: sc.buf[:0], stack: sc.stack[:0]}
 	b.split()
 	b.arena = make([]byte, 0, len(text))
-	b.slab = make([]yaml.Node, 0, b.lines()*3/2+4)
+	b.slab = make([]yaml.Node, 0, 2*b.lines()+4)
 	root := b.mapping(0, 0)
+	clear(b.stack[:cap(b.stack)]) // no pointer into the tree stays behind
+	sc.starts, sc.buf, sc.stack = b.starts, b.buf, b.stack
 	if root == nil || b.i != b.lines() {
 		return nil
 	}
 	return root
+}
+
+// scratch is the builder's space that holds no part of a tree it built,
+// kept from one document to the next.
+type scratch struct {
+	starts []int
+	buf    []byte
+	stack  []*yaml.Node
 }
 
 // builder builds the nodes of one document's text. Each node's
@@ -49,9 +60,26 @@ type builder struct {
 	line0  int   // the text's first line in the input, 0-based
 	i      int   // the current line
 
-	slab  []yaml.Node // nodes are carved out of it: one allocation for many
-	arena []byte      // the values' text: one allocation for many
-	buf   []byte      // scratch space for values that are not the text as is
+	slab  []yaml.Node  // nodes are carved out of it: one allocation for many
+	arena []byte       // the values' text: one allocation for many
+	ptrs  []*yaml.Node // Content slices are carved out of it
+	stack []*yaml.Node // the children of the collections being built
+	buf   []byte       // scratch space for values that are not the text as is
+}
+
+// close gives collection n the children on the stack from first on, in a
+// Content slice of their number carved out of ptrs, and takes them off.
+func (b *builder) close(n *yaml.Node, first int) *yaml.Node {
+	kids := b.stack[first:]
+	if cap(b.ptrs)-len(b.ptrs) < len(kids) {
+		b.ptrs = make([]*yaml.Node, 0, max(len(kids), 2*b.lines()))
+	}
+	start := len(b.ptrs)
+	b.ptrs = append(b.ptrs, kids...)
+	n.Content = b.ptrs[start:len(b.ptrs):len(b.ptrs)]
+	clear(kids)
+	b.stack = b.stack[:first]
+	return n
 }
 
 // split lists the lines of the text. The last one's end is one past the
@@ -142,6 +170,7 @@ func (b *builder) scratchStr(s []byte) string {
 // b.i, at indentation n.
 func (b *builder) mapping(n, off int) *yaml.Node {
 	m := b.node(yaml.MappingNode, mapTag, 0, "", b.i, off)
+	first := len(b.stack)
 	for {
 		rest := b.line(b.i)[off:]
 		k := keyEnd(rest)
@@ -165,14 +194,13 @@ func (b *builder) mapping(n, off int) *yaml.Node {
 		if value == nil {
 			return nil
 		}
-		m.Content = append(m.Content, key)
-		m.Content = append(m.Content, value)
+		b.stack = append(b.stack, key, value)
 		if b.i == b.lines() {
-			return m
+			return b.close(m, first)
 		}
 		l := b.line(b.i)
 		if ind := indentOf(l); ind != n || isEntry(l[ind:]) {
-			return m
+			return b.close(m, first)
 		}
 		off = n
 	}
@@ -182,6 +210,7 @@ func (b *builder) mapping(n, off int) *yaml.Node {
 // indentation n.
 func (b *builder) sequence(n int) *yaml.Node {
 	s := b.node(yaml.SequenceNode, seqTag, 0, "", b.i, n)
+	first := len(b.stack)
 	for {
 		rest := b.line(b.i)[n:]
 		j := 1
@@ -200,13 +229,13 @@ func (b *builder) sequence(n int) *yaml.Node {
 		if item == nil {
 			return nil
 		}
-		s.Content = append(s.Content, item)
+		b.stack = append(b.stack, item)
 		if b.i == b.lines() {
-			return s
+			return b.close(s, first)
 		}
 		l := b.line(b.i)
 		if ind := indentOf(l); ind != n || !isEntry(l[ind:]) {
-			return s
+			return b.close(s, first)
 		}
 	}
 }

@@ -26,8 +26,9 @@ import (
 // document for its successor's first line.
 func Each(data []byte, skip func(kind string) bool, fn func(root *yaml.Node, index int)) error {
 	index := 0
+	var sc scratch
 	for _, seg := range split(data) {
-		if root, _ := fast(seg, skip); root != nil {
+		if root, _ := fast(seg, skip, &sc); root != nil {
 			fn(root, index)
 			index++
 			continue
@@ -57,11 +58,11 @@ func Each(data []byte, skip func(kind string) bool, fn func(root *yaml.Node, ind
 
 // fast reads seg without the library when a fast path takes it: skipped
 // to its kind (skipped is true), or built; nil when neither does.
-func fast(seg segment, skip func(kind string) bool) (root *yaml.Node, skipped bool) {
+func fast(seg segment, skip func(kind string) bool, sc *scratch) (root *yaml.Node, skipped bool) {
 	text, line0 := seg.text, seg.line
-	var sc skipScanner // for its check of each line's characters
+	var check skipScanner // for its check of each line's characters
 	if l := text[:lineEnd(text, 0)]; isMarker(l, '-') {
-		if !blankOrComment(l[3:]) || len(l) > 3 && l[3] != ' ' || !sc.allowed(l) {
+		if !blankOrComment(l[3:]) || len(l) > 3 && l[3] != ' ' || !check.allowed(l) {
 			return nil, false
 		}
 		if len(l) == len(text) {
@@ -75,7 +76,7 @@ func fast(seg segment, skip func(kind string) bool) (root *yaml.Node, skipped bo
 		if n := indentOf(l); n < len(l) && l[n] != '#' {
 			break
 		}
-		if !sc.allowed(l) {
+		if !check.allowed(l) {
 			return nil, false
 		}
 		if len(l) == len(text) {
@@ -91,7 +92,7 @@ func fast(seg segment, skip func(kind string) bool) (root *yaml.Node, skipped bo
 			return kindOnly(s, line0), true
 		}
 	}
-	return build(text, line0), false
+	return build(text, line0, sc), false
 }
 
 // kindOnly is the root of a skipped document: a mapping that holds the
