@@ -27,23 +27,48 @@ func split(data []byte) []segment {
 	}
 	var segs []segment
 	start, startLine := 0, 0
-	cut := func(end, line int) {
+	cut := func(end int) {
 		if end > start {
 			segs = append(segs, segment{text: data[start:end], line: startLine})
+			startLine += bytes.Count(data[start:end], []byte("\n"))
 		}
-		start, startLine = end, line
+		start = end
 	}
-	for i, line := 0, 0; i < len(data); i, line = lineEnd(data, i)+1, line+1 {
-		l := bytes.TrimSuffix(data[i:lineEnd(data, i)], []byte("\r"))
+	// The candidates: the first line, and each line after a "\n" that
+	// starts with "---" or "...", found a stretch of text at a time.
+	for i := 0; i < len(data); {
+		if i > 0 {
+			next := nextMarker(data[i-1:]) // from the line break before line i
+			if next < 0 {
+				break
+			}
+			i += next - 1
+		}
+		end := lineEnd(data, i)
+		l := bytes.TrimSuffix(data[i:end], []byte("\r"))
 		switch {
 		case isMarker(l, '-'):
-			cut(i, line)
+			cut(i)
 		case isMarker(l, '.'):
-			cut(min(lineEnd(data, i)+1, len(data)), line+1)
+			cut(min(end+1, len(data)))
 		}
+		i = end + 1
 	}
-	cut(len(data), 0)
+	cut(len(data))
 	return segs
+}
+
+// nextMarker is the index in b of the start of the first line after a line
+// break that starts with "---" or "...", -1 when there is none.
+func nextMarker(b []byte) int {
+	dash, dots := bytes.Index(b, []byte("\n---")), bytes.Index(b, []byte("\n..."))
+	switch {
+	case dash < 0 && dots < 0:
+		return -1
+	case dash < 0 || dots >= 0 && dots < dash:
+		return dots + 1
+	}
+	return dash + 1
 }
 
 // splittable says whether split may cut data at its marker lines: no line
