@@ -35,14 +35,25 @@ func split(data []byte) []segment {
 		start = end
 	}
 	// The candidates: the first line, and each line after a "\n" that
-	// starts with "---" or "...", found a stretch of text at a time.
+	// starts with "---" or "...", each kind found a stretch of text at a
+	// time (and looked for again only once passed: a stream without "..."
+	// is searched for it once).
+	dash, dots := -1, -1 // the next candidate of each kind, once looked for
+	next := func(at int, pattern string, cached int) int {
+		if cached >= at || cached == len(data) {
+			return cached
+		}
+		if k := bytes.Index(data[at-1:], []byte(pattern)); k >= 0 {
+			return at + k
+		}
+		return len(data)
+	}
 	for i := 0; i < len(data); {
 		if i > 0 {
-			next := nextMarker(data[i-1:]) // from the line break before line i
-			if next < 0 {
+			dash, dots = next(i, "\n---", dash), next(i, "\n...", dots)
+			if i = min(dash, dots); i == len(data) {
 				break
 			}
-			i += next - 1
 		}
 		end := lineEnd(data, i)
 		l := bytes.TrimSuffix(data[i:end], []byte("\r"))
@@ -56,19 +67,6 @@ func split(data []byte) []segment {
 	}
 	cut(len(data))
 	return segs
-}
-
-// nextMarker is the index in b of the start of the first line after a line
-// break that starts with "---" or "...", -1 when there is none.
-func nextMarker(b []byte) int {
-	dash, dots := bytes.Index(b, []byte("\n---")), bytes.Index(b, []byte("\n..."))
-	switch {
-	case dash < 0 && dots < 0:
-		return -1
-	case dash < 0 || dots >= 0 && dots < dash:
-		return dots + 1
-	}
-	return dash + 1
 }
 
 // splittable says whether split may cut data at its marker lines: no line
