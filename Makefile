@@ -81,14 +81,13 @@ bench-placement: bin ## 1,000 pods placed through webhook and scheduler on the t
 	INZONE_E2E_REQUIRED=1 $(GO) test -run '^TestCrossZone$$' -bench Place1000Pods -benchtime 1x -timeout 20m -v ./test/placement
 
 .PHONY: fuzz
-fuzz: ## fuzz each target for FUZZTIME (default 30s)
-	$(GO) test -run '^$$' -fuzz '^FuzzRewriteELBHostnames$$' -fuzztime $(FUZZTIME) ./mutate
-	$(GO) test -run '^$$' -fuzz '^FuzzCanonicalELBHost$$' -fuzztime $(FUZZTIME) ./mutate
-	$(GO) test -run '^$$' -fuzz '^FuzzHandlerDecode$$' -fuzztime $(FUZZTIME) ./webhook
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDocuments$$' -fuzztime $(FUZZTIME) ./lint
-	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./lint
-	$(GO) test -run '^$$' -fuzz '^FuzzParseLists$$' -fuzztime $(FUZZTIME) ./capture
-	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./xds/dns
+fuzz: ## fuzz every target (each func Fuzz... in a _test.go file, found from the tree) for FUZZTIME (default 30s)
+	@set -e; for f in $$(git ls-files '*_test.go' | xargs grep -l '^func Fuzz'); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t ./$$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+		done; \
+	done
 
 .PHONY: demo
 demo: bin ## install the chart on a throwaway control plane, run inzone-webhook and inzone-xds, show what was injected and what inzone-xds serves

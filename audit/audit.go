@@ -119,7 +119,7 @@ type Report struct {
 	// ELB hostname instead of its DDSD name.
 	ELBReferences []ELBReference   `json:"elbReferences"`
 	LintFindings  []lint.Finding   `json:"lintFindings"`
-	LintErrors    []lint.FileError `json:"lintErrors,omitempty"`
+	LintErrors    []lint.FileError `json:"lintErrors"`
 
 	// threshold is Options.CrossZoneThreshold, for Findings.
 	threshold float64

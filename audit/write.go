@@ -26,9 +26,9 @@ func Write(w io.Writer, format string, rep *Report, version string) error {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return enc.Encode(rep.withLists())
 	case "yaml":
-		data, err := yaml.Marshal(rep)
+		data, err := yaml.Marshal(rep.withLists())
 		if err != nil {
 			return err
 		}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 
-	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/inzone-io/inzone/lint/yamldoc"
 )
 
 // Document is one YAML or JSON document of a file, with the node tree that
@@ -86,38 +87,28 @@ func EachDocument(file string, data []byte, fn func(*Document)) error {
 }
 
 // eachDocument is EachDocument where skip, when not nil, names the kinds
-// of documents the caller will not read beyond their Kind: their text is
-// parsed and checked as usual, but their node tree holds only the keys up
-// to "kind", which saves building the nodes of every CRD.
+// of documents the caller will not read beyond their Kind: such a document
+// in plain block YAML is checked line by line and its node tree holds its
+// "kind" alone (yamldoc.Each), which saves parsing every CRD.
 func eachDocument(file string, data []byte, skip func(kind string) bool, fn func(*Document)) error {
-	dec := yaml.NewDocumentDecoder(data, skip)
-	defer dec.Release()
 	budget := aliasBudget(len(data))
-	for i := 0; ; i++ {
-		var n yaml.Node
-		err := dec.DecodeNode(&n)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return yamlError(file, data, err)
-		}
-		if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
-			continue
-		}
-		root := n.Content[0]
+	err := yamldoc.Each(data, skip, func(root *yaml.Node, i int) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-			continue // an empty document between separators
+			return // an empty document between separators
 		}
 		doc := &Document{File: file, Index: i, Node: root, budget: budget}
 		if items, ok := listItems(doc); ok {
 			for _, it := range items {
 				fn(it)
 			}
-			continue
+			return
 		}
 		fn(doc)
+	})
+	if err != nil {
+		return yamlError(file, data, err)
 	}
+	return nil
 }
 
 // listItems expands a `kind: List` (or any *List kind with items, as

@@ -3,8 +3,8 @@ package lint
 import (
 	"fmt"
 
-	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"go.yaml.in/yaml/v3"
 )
 
 // decodeAST returns Node as a Rego value: ast.InterfaceToValue of what

@@ -273,11 +273,11 @@ func or(s, def string) string {
 // appendReportJSON appends rep as encoding/json's Encoder with
 // SetIndent("", "  ") writes it, byte for byte (TestReportJSONIsEncodingJSON),
 // without reflection: a large report took tens of milliseconds the other way.
+// A nil list is written [], as an empty one: the output's contract is that
+// "findings" and "errors" are always arrays, never null.
 func appendReportJSON(b []byte, rep *Report) []byte {
 	b = append(b, "{\n  \"findings\": "...)
-	if rep.Findings == nil {
-		b = append(b, "null"...)
-	} else if len(rep.Findings) == 0 {
+	if len(rep.Findings) == 0 {
 		b = append(b, "[]"...)
 	} else {
 		b = append(b, '[')
@@ -323,9 +323,7 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 		b = append(b, "\n  ]"...)
 	}
 	b = append(b, ",\n  \"errors\": "...)
-	if rep.Errors == nil {
-		b = append(b, "null"...)
-	} else if len(rep.Errors) == 0 {
+	if len(rep.Errors) == 0 {
 		b = append(b, "[]"...)
 	} else {
 		b = append(b, '[')

@@ -81,7 +81,7 @@ func TestSARIFIsValid(t *testing.T) {
 }
 
 // TestReportJSONIsEncodingJSON holds appendReportJSON to encoding/json's
-// output, on awkward strings and empty and nil lists.
+// output, on awkward strings and empty and nil lists (nil written as []).
 func TestReportJSONIsEncodingJSON(t *testing.T) {
 	odd := []string{"", "plain", "quote \" backslash \\ slash /", "<html> & more", "tab\tnl\ncr\rbs\bff\f", "ctl \x00\x01\x1f\x7f",
 		"héllo ✓ \U0001F600", "bad \xff\xfe utf8 \xc3", "sep \u2028 \u2029", "é\xe2\x80"}
@@ -106,11 +106,39 @@ func TestReportJSONIsEncodingJSON(t *testing.T) {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		// encoding/json writes a nil list null; the report's contract is [].
+		lists := *rep
+		if lists.Findings == nil {
+			lists.Findings = []Finding{}
+		}
+		if lists.Errors == nil {
+			lists.Errors = []FileError{}
+		}
+		if err := enc.Encode(&lists); err != nil {
 			t.Fatal(err)
 		}
 		if got := appendReportJSON(nil, rep); !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("appendReportJSON:\n%s\nencoding/json:\n%s", got, want.Bytes())
 		}
+	}
+}
+
+// TestEmptyReportJSONHasLists holds the JSON output's contract: "findings"
+// and "errors" are arrays, never null, whether the lists are nil or empty.
+func TestEmptyReportJSONHasLists(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rep  *Report
+	}{
+		{"nil lists", &Report{}},
+		{"empty lists", &Report{Findings: []Finding{}, Errors: []FileError{}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, "json", tt.rep, nil, ""); err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, filepath.Join("testdata", "format", "empty.json"), buf.Bytes())
+		})
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	yaml "github.com/inzone-io/inzone/lint/internal/yaml"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"go.yaml.in/yaml/v3"
 )
 
 // Annotations that suppress findings on one object.
@@ -370,7 +370,8 @@ const (
 )
 
 // lintEnvoy parses an Envoy config and evaluates the rules on it; a config
-// Envoy would reject is a finding, not a silent pass.
+// Envoy would reject is a finding, not a silent pass, and the rules still
+// run on the clusters of it that parse (ParseEnvoyClusters).
 func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format EnvoyFormat, ref ObjectRef, ignored map[string]bool) error {
 	input, err := ParseEnvoy(v, format)
 	if err != nil {
@@ -383,7 +384,10 @@ func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format 
 		if !ignored[RuleEnvoyInvalid.ID] {
 			fl.builtin(d, &RuleEnvoyInvalid, ref, p, fmt.Sprintf("%s %s: %s", envoyKind, ref.Name, msg))
 		}
-		return nil
+		input = ParseEnvoyClusters(v, format)
+		if clusters, _ := input["clusters"].([]any); len(clusters) == 0 {
+			return nil
+		}
 	}
 	meta := map[string]any{"name": ref.Name}
 	if ref.Namespace != "" {

@@ -7,10 +7,8 @@ import (
 	"os"
 
 	"github.com/inzone-io/inzone/cmd/internal/cli"
-	"github.com/inzone-io/inzone/cmd/internal/startup"
 )
 
 func main() {
-	startup.Done()
 	os.Exit(cli.RunPlugin(os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 }

@@ -1,44 +1,38 @@
-package yaml
+package yamldoc
 
 import (
 	"bytes"
 	"encoding/binary"
 	"strings"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
 
-// inzone: this file is not upstream's. It skips whole documents of kinds
-// the caller skips without libyaml's scanner, when their text is in a
-// subset of YAML whose parse is known without it.
+// The line check: a subset of YAML whose parse is known without a parser.
 //
 // Most bytes of a typical repository are CRDs, which lint reads no further
-// than their kind, and libyaml's token machinery is the bulk of parsing
-// them even when no nodes are built (skipNode). Generated CRDs are plain
-// block YAML: mappings and sequences by indentation, plain and quoted
-// scalars (some over several lines) and block scalars. For such a
-// document, scanSkippable checks its lines against that subset, in which
-// every valid document parses without error, ends at the next "---" line
-// (or the end of the input) and has a root mapping whose "kind" value is
-// plain text. When the whole document is in the subset and its kind is one
-// to skip, the parser moves past it as if libyaml had scanned it: the
-// scanner's position, and the parser's state between documents. Anything
-// outside the subset (anchors, aliases, tags, flow collections with
-// content, tabs, CR, directives, "...", indentation that libyaml would
-// refuse, a kind over several lines or with escapes, a kind to keep) gives
-// up, and the document is parsed as before, errors and all; scanSkippable
-// changes nothing until it has accepted the whole document.
+// than their kind. Generated CRDs are plain block YAML: mappings and
+// sequences by indentation, plain and quoted scalars (some over several
+// lines) and block scalars. For such a document, scanSkippable checks its
+// lines against that subset, in which every valid document parses without
+// error and has a root mapping whose "kind" value is plain text; when the
+// whole document is in the subset and its kind is one to skip, no parser
+// reads it. scanBuildable checks the same subset, any kind or none, for the
+// builder (build.go). Anything outside the subset (anchors, aliases, tags,
+// flow collections with content, tabs, CR, characters YAML does not
+// allow, directives, "...", indentation a parser would refuse, a kind over
+// several lines or with escapes, a kind to keep) gives up, and the library
+// parses the document, errors and all.
 
 // skipScan is what scanSkippable found in an accepted document.
 type skipScan struct {
-	end   int // bytes of the text the document takes: up to its "---" line or the end
-	chars int // characters in text[:end]
-	lines int // line breaks in text[:end]
-	col   int // the column at end
+	end int // bytes of the text the document takes: up to its "---" line or the end
 
-	key, value yaml_mark_t // line and column relative to the text's start
+	key, value mark // line and column relative to the text's start
 	kind       string
-	keyStyle   Style // the "kind" key's: it may be quoted
-	style      Style
+	keyStyle   yaml.Style // the "kind" key's: it may be quoted
+	style      yaml.Style
 }
 
 // skipLevel is an open block collection.
@@ -72,9 +66,12 @@ type skipScanner struct {
 	kindFound   bool
 	kindPending bool // the kind is a plain scalar that the next line could continue
 	skip        func(kind string) bool
-	// build checks a document for fastBuild: any kind, or none.
+	// build checks a document for the builder: any kind, or none.
 	build bool
 }
+
+// mark is a 0-based line and column.
+type mark struct{ line, column int }
 
 // skipMaxDepth bounds the nesting the fast path follows; deeper documents
 // are parsed as before.
@@ -90,7 +87,7 @@ func scanSkippable(text []byte, skip func(kind string) bool) (skipScan, bool) {
 }
 
 // scanBuildable checks text as scanSkippable does, the document's kind
-// aside, for fastBuild.
+// aside, for the builder.
 func scanBuildable(text []byte) (skipScan, bool) {
 	sc := skipScanner{text: text, build: true}
 	ok := sc.scan()
@@ -110,71 +107,71 @@ func (sc *skipScanner) scan() bool {
 		l := text[i:end]
 		if isMarker(l, '-') {
 			if sc.state == skipInQuoted {
-				return false // libyaml: "found unexpected document indicator"
+				return false // the library: "found unexpected document indicator"
 			}
-			return sc.finish(i, line, nil)
+			return sc.finish(i)
 		}
-		if isMarker(l, '.') || !sc.count(l) || !sc.line(l, line) {
+		if isMarker(l, '.') || !sc.allowed(l) || !sc.line(l, line) {
 			return false
 		}
 		if end == len(text) {
-			return sc.finish(end, line, l)
+			return sc.finish(end)
 		}
 		i, line = end+1, line+1
 	}
-	return sc.finish(i, line, nil)
+	return sc.finish(i)
 }
 
-// finish accepts the document ending at byte end, on line line, after
-// last, its last line when that has no line break, if it had a root
-// mapping with a kind to skip.
-func (sc *skipScanner) finish(end, line int, last []byte) bool {
+// finish accepts the document ending at byte end if it had a root mapping
+// with a kind to skip (or, for the builder, if nothing is left open).
+func (sc *skipScanner) finish(end int) bool {
 	if sc.state == skipInQuoted || !sc.build && (!sc.kindFound || sc.kindPending && !sc.skip(sc.s.kind)) {
 		return false
 	}
-	sc.s.end, sc.s.lines = end, line
-	if last != nil {
-		sc.s.chars-- // count counted a line break after the last line
-		sc.s.col = utf8.RuneCount(last)
-	}
+	sc.s.end = end
 	return true
 }
 
-// count adds a line's characters (and its line break) and refuses
-// characters outside the subset: tab, CR, and the line breaks and byte
+// allowed refuses a line with characters outside the subset: control
+// characters (tab and CR among
+// them), invalid UTF-8, the characters YAML does not allow (a parser's
+// "control characters are not allowed"), and the line breaks and byte
 // order mark that are not ASCII.
-func (sc *skipScanner) count(l []byte) bool {
-	n := 0
+func (sc *skipScanner) allowed(l []byte) bool {
 	for j := 0; j < len(l); {
 		if j+8 <= len(l) {
 			x := binary.LittleEndian.Uint64(l[j:])
 			const ones, highs = 0x0101010101010101, 0x8080808080808080
-			// No high bit and every byte at least ' ' (the input is
-			// printable already: below ' ' are tab and CR).
-			if (x|(x-0x20*ones))&highs == 0 {
+			// No high bit, every byte at least ' ', and none DEL (no
+			// byte of del is zero).
+			del := x ^ 0x7f*ones
+			if (x|(x-0x20*ones))&highs == 0 && (del-ones)&^del&highs == 0 {
 				j += 8
-				n += 8
 				continue
 			}
 		}
 		c := l[j]
-		switch {
-		case c < 0x20:
-			return false
-		case c < 0x80:
-		case c&0xC0 == 0x80:
+		if c < 0x80 {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
 			j++
-			continue // a continuation byte: not a character of its own
-		case c == 0xC2 && j+1 < len(l) && l[j+1] == 0x85, // NEL
-			c == 0xE2 && j+2 < len(l) && l[j+1] == 0x80 && (l[j+2] == 0xA8 || l[j+2] == 0xA9), // LS, PS
-			c == 0xEF && j+2 < len(l) && l[j+1] == 0xBB && l[j+2] == 0xBF:                     // BOM
+			continue
+		}
+		r, size := utf8.DecodeRune(l[j:])
+		if !printable(r) || r == utf8.RuneError && size == 1 {
 			return false
 		}
-		n++
-		j++
+		j += size
 	}
-	sc.s.chars += n + 1 // the line break; one too many for a last line without one, see finish
 	return true
+}
+
+// printable says whether r, not ASCII, is a character YAML allows in this
+// subset: the printable ones (YAML 1.2's c-printable) but NEL, which is a
+// line break, and the byte order mark.
+func printable(r rune) bool {
+	return r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF || r >= 0x10000 && r <= 0x10FFFF
 }
 
 func lineEnd(text []byte, i int) int {
@@ -206,7 +203,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 	n := indentOf(l)
 	rest := l[n:]
 	if sc.state == skipInQuoted {
-		// libyaml reads a quoted scalar's lines whatever their indentation.
+		// the library reads a quoted scalar's lines whatever their indentation.
 		end, _, ok := quotedRest(l, sc.quote)
 		if !ok || end < 0 {
 			return ok
@@ -223,7 +220,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 		}
 		if sc.content == 0 && n > sc.parent {
 			if sc.leading > n {
-				return false // libyaml would take the blank line's indentation
+				return false // the library would take the blank line's indentation
 			}
 			sc.content = n
 		}
@@ -243,7 +240,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 	}
 	if sc.state == skipAfterPlain && n >= sc.minCol {
 		// The plain scalar goes on: a " #" ends it, and a ": " in it is a
-		// mapping value libyaml refuses.
+		// mapping value the library refuses.
 		if sc.kindPending {
 			return false // a kind over several lines
 		}
@@ -289,7 +286,7 @@ func (sc *skipScanner) line(l []byte, line int) bool {
 		break
 	}
 	if len(sc.levels) == 0 || sc.levels[len(sc.levels)-1].indent != n {
-		return false // libyaml: "did not find expected key" and the like
+		return false // the library: "did not find expected key" and the like
 	}
 	if sc.levels[len(sc.levels)-1].seq {
 		return isEntry(rest) && sc.item(rest, line, n)
@@ -369,9 +366,9 @@ func (sc *skipScanner) entry(rest []byte, line, n int) bool {
 		if kind {
 			switch rest[0] {
 			case '\'':
-				sc.s.keyStyle = SingleQuotedStyle
+				sc.s.keyStyle = yaml.SingleQuotedStyle
 			case '"':
-				sc.s.keyStyle = DoubleQuotedStyle
+				sc.s.keyStyle = yaml.DoubleQuotedStyle
 			}
 			return sc.kind(v, line, utf8.RuneCount(rest[:j]))
 		}
@@ -404,8 +401,8 @@ func (sc *skipScanner) kind(v []byte, line, col int) bool {
 	if len(v) == 0 || v[0] == '#' {
 		return false
 	}
-	sc.s.key = yaml_mark_t{line: line}
-	sc.s.value = yaml_mark_t{line: line, column: col}
+	sc.s.key = mark{line: line}
+	sc.s.value = mark{line: line, column: col}
 	sc.state = skipAfterNode
 	switch v[0] {
 	case '\'', '"':
@@ -414,9 +411,9 @@ func (sc *skipScanner) kind(v []byte, line, col int) bool {
 			return false
 		}
 		text := quotedText(v, end)
-		sc.s.kind, sc.s.style = text, SingleQuotedStyle
+		sc.s.kind, sc.s.style = text, yaml.SingleQuotedStyle
 		if v[0] == '"' {
-			sc.s.style = DoubleQuotedStyle
+			sc.s.style = yaml.DoubleQuotedStyle
 		}
 		return sc.skip(text)
 	}
@@ -492,7 +489,7 @@ func plainStart(v []byte) bool {
 
 // plainEnd is where a plain scalar's text on this line ends, v starting
 // with its first character there: at a " #" comment, or at the line's end.
-// A ": " in it, or a ":" at its end, is a mapping value, which libyaml
+// A ": " in it, or a ":" at its end, is a mapping value, which the library
 // refuses there (not ok).
 func plainEnd(v []byte) (int, bool) {
 	if v[0] == ':' && (len(v) == 1 || v[1] == ' ') {
@@ -531,7 +528,7 @@ func keyEnd(v []byte) int {
 		switch v[j] {
 		case ':':
 			if j+1 == len(v) || v[j+1] == ' ' {
-				// libyaml refuses a key of more than 1024 characters.
+				// the library refuses a key of more than 1024 characters.
 				if j > 1000 {
 					return -1
 				}
@@ -549,7 +546,7 @@ func keyEnd(v []byte) int {
 // quotedEnd reads the quoted scalar that starts v, on this line: the
 // index after its closing quote, or -1 when it goes on to the next line;
 // escaped is whether its text is not simply the characters between the
-// quotes. ok is false for an escape libyaml refuses.
+// quotes. ok is false for an escape the library refuses.
 func quotedEnd(v []byte) (end int, escaped, ok bool) {
 	end, escaped, ok = quotedRest(v[1:], v[0])
 	if end >= 0 {
@@ -593,7 +590,7 @@ func quotedRest(v []byte, q byte) (end int, escaped, ok bool) {
 }
 
 // escapeDigits is how many hex digits follow the letter c of an escape in a
-// double-quoted scalar: 2, 4 or 8 (\x, \u, \U), 0 for the letters libyaml
+// double-quoted scalar: 2, 4 or 8 (\x, \u, \U), 0 for the letters the library
 // takes alone, -1 for the others, which it refuses.
 func escapeDigits(c byte) int {
 	switch c {
@@ -642,121 +639,4 @@ func quotedText(v []byte, end int) string {
 		text = strings.ReplaceAll(text, "''", "'")
 	}
 	return text
-}
-
-// fastSkip skips the next document, when it starts here and
-// scanSkippable accepts it, and returns its node: a document whose root
-// mapping holds its "kind" alone. It returns nil, having changed nothing,
-// for the document to be parsed.
-func (p *parser) fastSkip() *Node {
-	start, base, doc, ok := p.fastStart()
-	if !ok {
-		return nil
-	}
-	s, ok := scanSkippable(p.parser.buffer[start:], p.skipKind)
-	if !ok {
-		return nil
-	}
-	p.fastEnd(start, base, s)
-
-	nodes := new([4]Node)
-	d, root, kind, value := &nodes[0], &nodes[1], &nodes[2], &nodes[3]
-	line := base.line + 1
-	*d = Node{Kind: DocumentNode, Line: doc.line + 1, Column: doc.column + 1, Content: []*Node{root}}
-	*root = Node{Kind: MappingNode, Tag: mapTag, Line: line, Column: 1, Content: []*Node{kind, value}}
-	*kind = Node{Kind: ScalarNode, Tag: strTag, Value: "kind", Style: s.keyStyle, Line: line + s.key.line, Column: 1}
-	*value = Node{Kind: ScalarNode, Tag: strTag, Value: s.kind, Style: s.style, Line: line + s.value.line, Column: s.value.column + 1}
-	if s.style == 0 {
-		value.Tag = resolvedTag(s.kind)
-	}
-	p.doc = d
-	p.fastSkipped++
-	return d
-}
-
-// fastStart says whether the parser is at the start of a document that a
-// fast path (fastSkip, fastBuild) may take: a document whose first line
-// starts with a key at column 0. start is the byte of the buffer where that
-// line starts, base its mark, and doc the mark of the document (its "---",
-// or base).
-//
-// libyaml has by then read the document's "---", if any, and the start of
-// its first line (it reads two tokens ahead, and to tell a key from a
-// scalar): the tokens queued are the "---", then SCALAR (a possible simple
-// key) or, the ":" found, BLOCK-MAPPING-START, KEY, SCALAR, VALUE. The
-// check starts at the start of that line.
-func (p *parser) fastStart() (start int, base, doc yaml_mark_t, ok bool) {
-	pp := &p.parser
-	if pp.state != yaml_PARSE_IMPLICIT_DOCUMENT_START_STATE && pp.state != yaml_PARSE_DOCUMENT_START_STATE ||
-		!pp.buffer_is_input || pp.flow_level != 0 || len(pp.tag_directives) != 0 || len(pp.states) != 0 {
-		return 0, base, doc, false
-	}
-	queued := pp.tokens[pp.tokens_head:]
-	explicit := len(queued) > 0 && queued[0].typ == yaml_DOCUMENT_START_TOKEN
-	if explicit {
-		queued = queued[1:]
-	} else if pp.state == yaml_PARSE_DOCUMENT_START_STATE {
-		return 0, base, doc, false // after a "...": libyaml wants a "---" here
-	}
-	start = pp.buffer_pos
-	switch {
-	case len(queued) == 4 && queued[0].typ == yaml_BLOCK_MAPPING_START_TOKEN && queued[1].typ == yaml_KEY_TOKEN &&
-		queued[2].typ == yaml_SCALAR_TOKEN && queued[3].typ == yaml_VALUE_TOKEN && len(pp.indents) == 1,
-		len(queued) == 1 && queued[0].typ == yaml_SCALAR_TOKEN && len(pp.indents) == 0:
-		// The first key and its ":", or the first key not known to be one
-		// yet: the text is from the start of its line, whose characters
-		// before the scanner's position are all the key's (on one line,
-		// at column 0).
-		base = queued[0].start_mark
-		if base.column != 0 || base.line != pp.mark.line {
-			return 0, base, doc, false
-		}
-		for back := pp.mark.index - base.index; back > 0; back-- {
-			start--
-			for start > 0 && pp.buffer[start]&0xC0 == 0x80 {
-				start-- // a character's continuation bytes
-			}
-		}
-	default:
-		return 0, base, doc, false
-	}
-	for _, k := range pp.simple_keys[:len(pp.simple_keys)-1] {
-		if k.possible {
-			return 0, base, doc, false
-		}
-	}
-	doc = base // an implicit document starts at its content
-	if explicit {
-		doc = pp.tokens[pp.tokens_head].start_mark
-	}
-	return start, base, doc, true
-}
-
-// fastEnd moves the scanner past the document s describes, which starts at
-// byte start (mark base), to the start of its "---" line or the input's
-// end, as if it had scanned it; the parser is between documents again,
-// where a next document needs its "---".
-func (p *parser) fastEnd(start int, base yaml_mark_t, s skipScan) {
-	pp := &p.parser
-	pp.buffer_pos = start + s.end
-	pp.unread += pp.mark.index - base.index - s.chars
-	pp.mark = yaml_mark_t{index: base.index + s.chars, line: base.line + s.lines, column: s.col}
-	pp.simple_key_allowed = s.col == 0
-	pp.indent, pp.indents = -1, pp.indents[:0]
-	key := &pp.simple_keys[len(pp.simple_keys)-1]
-	if key.possible {
-		key.possible = false
-		pp.simple_keys_by_tok.delete(key.token_number)
-	}
-	for pp.tokens_head < len(pp.tokens) {
-		skip_token(pp)
-	}
-	pp.comments_head = len(pp.comments)
-	pp.state = yaml_PARSE_DOCUMENT_START_STATE
-	// libyaml reads two tokens past the one it parses, so before it is
-	// done with a document it has read the next one's "---" and what
-	// follows, and a scanner error there fails this document.
-	if !yaml_parser_fetch_more_tokens(pp) {
-		p.fail()
-	}
 }

@@ -1,86 +1,90 @@
-package yaml
+package yamldoc
 
 import (
 	"bytes"
 	"unicode/utf8"
+	"unsafe"
+
+	"go.yaml.in/yaml/v3"
 )
 
-// inzone: this file is not upstream's. It builds the node tree of a
-// document in plain block YAML without libyaml's scanner, as fastSkip skips
-// one of a kind nobody reads.
+// The builder: the node tree of a document in plain block YAML, built from
+// its lines without a parser.
 //
-// A document is taken when scanBuildable accepts it (the subset fastSkip
-// checks, any kind or none: libyaml parses every such document without
-// error, and it ends at the next "---" line or the input's end) and the
-// builder knows every construct in it: block mappings and sequences,
-// plain scalars over one line or several, quoted scalars (escapes and
-// folds), literal and folded block scalars with content, empty values,
-// empty flow collections ([] and {}) and comments. On anything else (a
-// block scalar without content, a merge key), and for a document whose
-// kind the caller skips (fastSkip takes those it can; libyaml builds no
-// nodes past their kind), it gives up and libyaml parses the document as
-// ever: the scanner and the parser's state are untouched then, only
-// scratch space (node chunks, fastLines, fastBuf, texts) is. The nodes
-// are those the parser would build from libyaml's events: kinds, tags,
-// styles, values and positions (lines, and columns in characters).
+// A document is taken when scanBuildable accepts it (the subset the line
+// check knows, any kind or none: the library parses every such document
+// without error) and the builder knows every construct in it: block
+// mappings and sequences, plain scalars over one line or several, quoted
+// scalars (escapes and folds), literal and folded block scalars with
+// content, empty values, empty flow collections ([] and {}) and comments.
+// On anything else (a block scalar without content, a merge key) it gives
+// up, and the library parses the document. The nodes are those the library
+// builds: kinds, tags, styles, values and positions (lines, and columns in
+// characters); comments aside, which lint does not read.
 
-// fastBuild builds the next document, when it starts here and is in the
-// subset, and returns its node; nil, with the scanner and the parser as
-// they were, for the document to be parsed.
-func (p *parser) fastBuild() *Node {
-	start, base, doc, ok := p.fastStart()
-	if !ok {
-		return nil
+// build builds the document whose text is text, from its root's first key
+// on, at 0-based line line0 of its input, and returns its root node; nil
+// when it gives up. sc is scratch space that serves one document after
+// another.
+func build(text []byte, line0 int, sc *scratch) *yaml.Node {
+	if s, ok := scanBuildable(text); !ok || s.end != len(text) {
+		return nil // not in the subset, or a stream left whole that goes on
 	}
-	text := p.parser.buffer[start:]
-	s, ok := scanBuildable(text)
-	if !ok {
-		return nil
-	}
-	p.newChunks()
-	b := fastBuilder{p: p, text: text[:s.end], line0: base.line, starts: p.fastLines[:0]}
+	b := builder{text: text, line0: line0, starts: sc.starts[:0], buf: sc.buf[:0], stack: sc.stack[:0]}
 	b.split()
-	p.fastLines = b.starts
+	b.arena = make([]byte, 0, len(text))
+	b.slab = make([]yaml.Node, 0, 2*b.lines()+4)
 	root := b.mapping(0, 0)
-	if root == nil || b.i != b.lines() || p.skipKind != nil && skippedKind(root, p.skipKind) {
+	clear(b.stack[:cap(b.stack)]) // no pointer into the tree stays behind
+	sc.starts, sc.buf, sc.stack = b.starts, b.buf, b.stack
+	if root == nil || b.i != b.lines() {
 		return nil
 	}
-	p.fastEnd(start, base, s)
-	d := b.node(DocumentNode, "", 0, "", 0, 0)
-	d.Line, d.Column = doc.line+1, doc.column+1
-	d.Content = append(p.content(nil), root)
-	p.doc = d
-	p.fastBuilt++
-	return d
+	return root
 }
 
-// skippedKind says whether the parser would build no nodes past the kind
-// of a document with this root mapping (parser.mapping): the value of its
-// first "kind" key is a scalar that skip says yes to.
-func skippedKind(root *Node, skip func(kind string) bool) bool {
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "kind" {
-			v := root.Content[i+1]
-			return v.Kind == ScalarNode && skip(v.Value)
-		}
-	}
-	return false
+// scratch is the builder's space that holds no part of a tree it built,
+// kept from one document to the next.
+type scratch struct {
+	starts []int
+	buf    []byte
+	stack  []*yaml.Node
 }
 
-// fastBuilder builds the nodes of one document's text. Each node's
+// builder builds the nodes of one document's text. Each node's
 // builder starts at its first line (b.i) and leaves b.i at the next line
 // with content after the node (or at the end).
-type fastBuilder struct {
-	p      *parser
+type builder struct {
 	text   []byte
 	starts []int // where each line starts, then where a next one would: len(text), or len(text)+1 after a last line with no line break
 	line0  int   // the text's first line in the input, 0-based
 	i      int   // the current line
+
+	slab  []yaml.Node  // nodes are carved out of it: one allocation for many
+	arena []byte       // the values' text: one allocation for many
+	ptrs  []*yaml.Node // Content slices are carved out of it
+	stack []*yaml.Node // the children of the collections being built
+	buf   []byte       // scratch space for values that are not the text as is
+}
+
+// close gives collection n the children on the stack from first on, in a
+// Content slice of their number carved out of ptrs, and takes them off.
+func (b *builder) close(n *yaml.Node, first int) *yaml.Node {
+	kids := b.stack[first:]
+	if cap(b.ptrs)-len(b.ptrs) < len(kids) {
+		b.ptrs = make([]*yaml.Node, 0, max(len(kids), 2*b.lines()))
+	}
+	start := len(b.ptrs)
+	b.ptrs = append(b.ptrs, kids...)
+	n.Content = b.ptrs[start:len(b.ptrs):len(b.ptrs)]
+	clear(kids)
+	b.stack = b.stack[:first]
+	return n
 }
 
 // split lists the lines of the text. The last one's end is one past the
 // text when it has no line break.
-func (b *fastBuilder) split() {
+func (b *builder) split() {
 	i := 0
 	for i < len(b.text) {
 		b.starts = append(b.starts, i)
@@ -94,20 +98,20 @@ func (b *fastBuilder) split() {
 	b.starts = append(b.starts, i)
 }
 
-func (b *fastBuilder) lines() int { return len(b.starts) - 1 }
+func (b *builder) lines() int { return len(b.starts) - 1 }
 
 // line is line i without its line break.
-func (b *fastBuilder) line(i int) []byte {
+func (b *builder) line(i int) []byte {
 	return b.text[b.starts[i]:min(b.starts[i+1]-1, len(b.text))]
 }
 
 // broken says whether line i ends with a line break (the last line of the
 // input may not).
-func (b *fastBuilder) broken(i int) bool { return b.starts[i+1]-1 < len(b.text) }
+func (b *builder) broken(i int) bool { return b.starts[i+1]-1 < len(b.text) }
 
 // next moves b.i to the first line after line i with content: neither
 // blank nor a comment.
-func (b *fastBuilder) next(i int) {
+func (b *builder) next(i int) {
 	for i++; i < b.lines(); i++ {
 		l := b.line(i)
 		if n := indentOf(l); n < len(l) && l[n] != '#' {
@@ -117,15 +121,16 @@ func (b *fastBuilder) next(i int) {
 	b.i = i
 }
 
-// node is a new node at byte off of line i, carved out of the parser's
-// slab as the parser's own are.
-func (b *fastBuilder) node(kind Kind, tag string, style Style, value string, i, off int) *Node {
-	n := b.p.slabNode()
-	n.Kind, n.Tag, n.Value, n.Style = kind, tag, value, style
-	if kind != DocumentNode {
-		n.Line = b.line0 + i + 1
-		n.Column = column(b.line(i)[:off]) + 1
+// node is a new node at byte off of line i, carved out of the slab.
+func (b *builder) node(kind yaml.Kind, tag string, style yaml.Style, value string, i, off int) *yaml.Node {
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]yaml.Node, 0, 64)
 	}
+	b.slab = b.slab[:len(b.slab)+1]
+	n := &b.slab[len(b.slab)-1]
+	n.Kind, n.Tag, n.Value, n.Style = kind, tag, value, style
+	n.Line = b.line0 + i + 1
+	n.Column = column(b.line(i)[:off]) + 1
 	return n
 }
 
@@ -139,20 +144,33 @@ func column(prefix []byte) int {
 	return len(prefix)
 }
 
-// str is the parser's text(s).
-func (b *fastBuilder) str(s []byte) string { return b.p.text(s) }
+// str is s as a string in the arena. The arena's bytes are never written
+// again once a string refers to them (a full arena is replaced, not
+// reused), so the strings may share them.
+func (b *builder) str(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if cap(b.arena)-len(b.arena) < len(s) {
+		b.arena = make([]byte, 0, max(len(s), 1024))
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, s...)
+	return unsafe.String(&b.arena[start], len(s))
+}
 
-// scratchStr is str(s) for s written into the parser's scratch buffer
-// (fastBuf[:0] appended to), whose array, grown, serves the next value.
-func (b *fastBuilder) scratchStr(s []byte) string {
-	b.p.fastBuf = s[:0]
-	return b.p.text(s)
+// scratchStr is str(s) for s written into the scratch buffer (buf[:0]
+// appended to), whose array, grown, serves the next value.
+func (b *builder) scratchStr(s []byte) string {
+	b.buf = s[:0]
+	return b.str(s)
 }
 
 // mapping builds the block mapping whose first key is at byte off of line
 // b.i, at indentation n.
-func (b *fastBuilder) mapping(n, off int) *Node {
-	m := b.node(MappingNode, mapTag, 0, "", b.i, off)
+func (b *builder) mapping(n, off int) *yaml.Node {
+	m := b.node(yaml.MappingNode, mapTag, 0, "", b.i, off)
+	first := len(b.stack)
 	for {
 		rest := b.line(b.i)[off:]
 		k := keyEnd(rest)
@@ -161,13 +179,13 @@ func (b *fastBuilder) mapping(n, off int) *Node {
 		}
 		key := b.scalarText(rest[:k], b.i, off)
 		if key == nil || key.Style == 0 && key.Value == "<<" {
-			return nil // an escape it cannot decode, or a merge key: left to libyaml
+			return nil // an escape it cannot decode, or a merge key: left to the library
 		}
 		j := k + 1
 		for j < len(rest) && rest[j] == ' ' {
 			j++
 		}
-		var value *Node
+		var value *yaml.Node
 		if v := rest[j:]; len(v) == 0 || v[0] == '#' {
 			value = b.nested(n, true, off+k+1) // a null goes right after the ":"
 		} else {
@@ -176,14 +194,13 @@ func (b *fastBuilder) mapping(n, off int) *Node {
 		if value == nil {
 			return nil
 		}
-		b.p.appendChild(m, key)
-		b.p.appendChild(m, value)
+		b.stack = append(b.stack, key, value)
 		if b.i == b.lines() {
-			return m
+			return b.close(m, first)
 		}
 		l := b.line(b.i)
 		if ind := indentOf(l); ind != n || isEntry(l[ind:]) {
-			return m
+			return b.close(m, first)
 		}
 		off = n
 	}
@@ -191,15 +208,16 @@ func (b *fastBuilder) mapping(n, off int) *Node {
 
 // sequence builds the block sequence whose first "-" starts line b.i, at
 // indentation n.
-func (b *fastBuilder) sequence(n int) *Node {
-	s := b.node(SequenceNode, seqTag, 0, "", b.i, n)
+func (b *builder) sequence(n int) *yaml.Node {
+	s := b.node(yaml.SequenceNode, seqTag, 0, "", b.i, n)
+	first := len(b.stack)
 	for {
 		rest := b.line(b.i)[n:]
 		j := 1
 		for j < len(rest) && rest[j] == ' ' {
 			j++
 		}
-		var item *Node
+		var item *yaml.Node
 		switch v := rest[j:]; {
 		case len(v) == 0 || v[0] == '#':
 			item = b.nested(n, false, n+1) // a null goes right after the "-"
@@ -211,24 +229,24 @@ func (b *fastBuilder) sequence(n int) *Node {
 		if item == nil {
 			return nil
 		}
-		b.p.appendChild(s, item)
+		b.stack = append(b.stack, item)
 		if b.i == b.lines() {
-			return s
+			return b.close(s, first)
 		}
 		l := b.line(b.i)
 		if ind := indentOf(l); ind != n || !isEntry(l[ind:]) {
-			return s
+			return b.close(s, first)
 		}
 	}
 }
 
 // nested builds the node under a key or "-" with nothing after it on its
 // line b.i, whose collection is at indentation parent: a collection or a
-// scalar on the lines after it, or else an empty value, a null that libyaml
+// scalar on the lines after it, or else an empty value, a null that the library
 // puts right after the ":" or "-" (at byte nullOff of that line, the
 // token's end mark). sameSeq allows a sequence at the parent's own
 // indentation (under a key).
-func (b *fastBuilder) nested(parent int, sameSeq bool, nullOff int) *Node {
+func (b *builder) nested(parent int, sameSeq bool, nullOff int) *yaml.Node {
 	i := b.i
 	b.next(i)
 	if b.i < b.lines() {
@@ -244,13 +262,13 @@ func (b *fastBuilder) nested(parent int, sameSeq bool, nullOff int) *Node {
 			return b.value(n, parent, false)
 		}
 	}
-	return b.node(ScalarNode, nullTag, 0, "", i, nullOff)
+	return b.node(yaml.ScalarNode, nullTag, 0, "", i, nullOff)
 }
 
 // value builds the scalar (or empty flow collection) at byte off of line
 // b.i, in a collection at indentation parent; block says whether a block
 // scalar may start there.
-func (b *fastBuilder) value(off, parent int, block bool) *Node {
+func (b *builder) value(off, parent int, block bool) *yaml.Node {
 	i := b.i
 	v := b.line(i)[off:]
 	switch v[0] {
@@ -266,9 +284,9 @@ func (b *fastBuilder) value(off, parent int, block bool) *Node {
 		b.next(i)
 		return n
 	case '[', '{':
-		n := b.node(SequenceNode, seqTag, FlowStyle, "", i, off)
+		n := b.node(yaml.SequenceNode, seqTag, yaml.FlowStyle, "", i, off)
 		if v[0] == '{' {
-			n.Kind, n.Tag = MappingNode, mapTag
+			n.Kind, n.Tag = yaml.MappingNode, mapTag
 		}
 		b.next(i)
 		return n
@@ -283,29 +301,29 @@ func (b *fastBuilder) value(off, parent int, block bool) *Node {
 
 // scalarText is the scalar written as t (a key, or a value on one line)
 // at byte off of line i: plain, or quoted with its quotes.
-func (b *fastBuilder) scalarText(t []byte, i, off int) *Node {
+func (b *builder) scalarText(t []byte, i, off int) *yaml.Node {
 	switch t[0] {
 	case '\'':
-		return b.node(ScalarNode, strTag, SingleQuotedStyle, b.str(singleQuoted(t)), i, off)
+		return b.node(yaml.ScalarNode, strTag, yaml.SingleQuotedStyle, b.str(singleQuoted(t)), i, off)
 	case '"':
 		body := t[1 : len(t)-1]
 		if bytes.IndexByte(body, '\\') < 0 {
-			return b.node(ScalarNode, strTag, DoubleQuotedStyle, b.str(body), i, off)
+			return b.node(yaml.ScalarNode, strTag, yaml.DoubleQuotedStyle, b.str(body), i, off)
 		}
-		s, ok := unescape(b.p.fastBuf[:0], body)
+		s, ok := unescape(b.buf[:0], body)
 		if !ok {
 			return nil
 		}
-		return b.node(ScalarNode, strTag, DoubleQuotedStyle, b.scratchStr(s), i, off)
+		return b.node(yaml.ScalarNode, strTag, yaml.DoubleQuotedStyle, b.scratchStr(s), i, off)
 	}
 	value := b.str(bytes.TrimRight(t, " "))
-	return b.node(ScalarNode, resolvedTag(value), 0, value, i, off)
+	return b.node(yaml.ScalarNode, resolvedTag(value), 0, value, i, off)
 }
 
 // plain builds the plain scalar at byte off of line b.i, which lines
-// indented at least minCol continue, folded as libyaml folds them: one
+// indented at least minCol continue, folded as the library folds them: one
 // line break is a space, and n blank lines are n line breaks.
-func (b *fastBuilder) plain(off, minCol int) *Node {
+func (b *builder) plain(off, minCol int) *yaml.Node {
 	first := b.i
 	v := b.line(first)[off:]
 	end, _ := plainEnd(v)
@@ -330,7 +348,7 @@ func (b *fastBuilder) plain(off, minCol int) *Node {
 				return nil
 			}
 			if folded == nil {
-				folded = append(b.p.fastBuf[:0], text...)
+				folded = append(b.buf[:0], text...)
 			}
 			if blank == 0 {
 				folded = append(folded, ' ')
@@ -352,9 +370,9 @@ func (b *fastBuilder) plain(off, minCol int) *Node {
 		value = b.str(text)
 	}
 	if value == "<<" {
-		return nil // a merge tag: left to libyaml
+		return nil // a merge tag: left to the library
 	}
-	n := b.node(ScalarNode, resolvedTag(value), 0, value, first, off)
+	n := b.node(yaml.ScalarNode, resolvedTag(value), 0, value, first, off)
 	b.next(last)
 	return n
 }
@@ -362,10 +380,10 @@ func (b *fastBuilder) plain(off, minCol int) *Node {
 // blockScalar builds the block scalar whose header ("|" or ">", then "-",
 // "+" or nothing) starts v, at byte off of line b.i, in a collection at
 // indentation parent: its content is the lines after it indented past
-// parent. Its text is libyaml's: the lines without their indentation, the
+// parent. Its text is the library's: the lines without their indentation, the
 // line breaks between them kept (literal) or folded into spaces between
 // lines that do not start with a space (folded), the last ones chomped.
-func (b *fastBuilder) blockScalar(v []byte, off, parent int) *Node {
+func (b *builder) blockScalar(v []byte, off, parent int) *yaml.Node {
 	head := b.i
 	folded := v[0] == '>'
 	chomp := byte(0)
@@ -394,10 +412,10 @@ func (b *fastBuilder) blockScalar(v []byte, off, parent int) *Node {
 		lastContent, end = i, i+1
 	}
 	if lastContent < 0 {
-		return nil // no content: left to libyaml
+		return nil // no content: left to the library
 	}
-	s := b.p.fastBuf[:0]
-	// As in libyaml's scanner: leadingBreak and leadingBlank are its
+	s := b.buf[:0]
+	// As in the library's scanner: leadingBreak and leadingBlank are its
 	// leading_break and leading_blank (the last content line's), blank
 	// its trailing_blank (this line's), breaks its trailing_breaks.
 	breaks := 0           // empty lines since the last content line
@@ -433,24 +451,24 @@ func (b *fastBuilder) blockScalar(v []byte, off, parent int) *Node {
 			}
 		}
 	}
-	style := LiteralStyle
+	style := yaml.LiteralStyle
 	if folded {
-		style = FoldedStyle
+		style = yaml.FoldedStyle
 	}
-	n := b.node(ScalarNode, strTag, style, b.scratchStr(s), head, off)
+	n := b.node(yaml.ScalarNode, strTag, style, b.scratchStr(s), head, off)
 	b.next(end - 1)
 	return n
 }
 
 // quoted builds the quoted scalar at byte off of line b.i that goes on
-// over the lines after it, whatever their indentation, folded as libyaml
+// over the lines after it, whatever their indentation, folded as the library
 // folds it: a line break between two lines' text is a space, n empty lines
 // are n line breaks, and an escaped line break (double quotes) is nothing;
 // the blanks around a line break are dropped.
-func (b *fastBuilder) quoted(off int) *Node {
+func (b *builder) quoted(off int) *yaml.Node {
 	first := b.i
 	q := b.line(first)[off]
-	s := b.p.fastBuf[:0]
+	s := b.buf[:0]
 	pos := off + 1
 	for i := first; i < b.lines(); {
 		l := b.line(i)
@@ -466,11 +484,11 @@ func (b *fastBuilder) quoted(off int) *Node {
 				j += 2
 			case c == q:
 				v := b.scratchStr(s)
-				style := SingleQuotedStyle
+				style := yaml.SingleQuotedStyle
 				if q == '"' {
-					style = DoubleQuotedStyle
+					style = yaml.DoubleQuotedStyle
 				}
-				n := b.node(ScalarNode, strTag, style, v, first, off)
+				n := b.node(yaml.ScalarNode, strTag, style, v, first, off)
 				b.next(i)
 				return n
 			case c == '\\' && q == '"':
@@ -514,7 +532,7 @@ func (b *fastBuilder) quoted(off int) *Node {
 			pos = indentOf(b.line(i))
 		}
 	}
-	return nil // not closed: libyaml reports it
+	return nil // not closed: the library reports it
 }
 
 // singleQuoted is the text of a single-quoted scalar on one line, t with
@@ -528,7 +546,7 @@ func singleQuoted(t []byte) []byte {
 }
 
 // unescape appends t, a double-quoted scalar's text on one line, to s with
-// its escapes decoded as libyaml decodes them.
+// its escapes decoded as the library decodes them.
 func unescape(s, t []byte) ([]byte, bool) {
 	for j := 0; j < len(t); j++ {
 		if t[j] != '\\' {
@@ -547,7 +565,7 @@ func unescape(s, t []byte) ([]byte, bool) {
 
 // appendEscape appends the text of the escape whose "\\" comes right
 // before t to s, and says how many bytes of t it takes. The document's
-// check (quotedRest) has refused the escapes libyaml refuses, surrogates
+// check (quotedRest) has refused the escapes the library refuses, surrogates
 // and code points past Unicode's among them.
 func appendEscape(s, t []byte) (_ []byte, size int, ok bool) {
 	if len(t) == 0 {

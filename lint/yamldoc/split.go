@@ -1,0 +1,89 @@
+package yamldoc
+
+import "bytes"
+
+// segment is one document's text in a stream, and the 0-based line of the
+// stream it starts on.
+type segment struct {
+	text []byte
+	line int
+}
+
+// split cuts data into the texts of its documents: a "---" line starts
+// one (the line is the document's), and a "..." line ends one (the line
+// too). The YAML spec forbids either marker at the start of a line inside
+// a document's content (they end block scalars, and a quoted or flow
+// scalar cannot go on past them), so the cut is where the documents end.
+// Text before the first "---" (comments, or a bare document) is a segment
+// of its own.
+//
+// A stream with directives ("%YAML", "%TAG", which belong to the document
+// after them), or with line breaks other than LF and CR LF (positions
+// count them, the cut does not) is left whole: the library reads it as
+// one stream.
+func split(data []byte) []segment {
+	if !splittable(data) {
+		return []segment{{text: data}}
+	}
+	var segs []segment
+	start, startLine := 0, 0
+	cut := func(end int) {
+		if end > start {
+			segs = append(segs, segment{text: data[start:end], line: startLine})
+			startLine += bytes.Count(data[start:end], []byte("\n"))
+		}
+		start = end
+	}
+	// The candidates: the first line, and each line after a "\n" that
+	// starts with "---" or "...", each kind found a stretch of text at a
+	// time (and looked for again only once passed: a stream without "..."
+	// is searched for it once).
+	dash, dots := -1, -1 // the next candidate of each kind, once looked for
+	next := func(at int, pattern string, cached int) int {
+		if cached >= at || cached == len(data) {
+			return cached
+		}
+		if k := bytes.Index(data[at-1:], []byte(pattern)); k >= 0 {
+			return at + k
+		}
+		return len(data)
+	}
+	for i := 0; i < len(data); {
+		if i > 0 {
+			dash, dots = next(i, "\n---", dash), next(i, "\n...", dots)
+			if i = min(dash, dots); i == len(data) {
+				break
+			}
+		}
+		end := lineEnd(data, i)
+		l := bytes.TrimSuffix(data[i:end], []byte("\r"))
+		switch {
+		case isMarker(l, '-'):
+			cut(i)
+		case isMarker(l, '.'):
+			cut(min(end+1, len(data)))
+		}
+		i = end + 1
+	}
+	cut(len(data))
+	return segs
+}
+
+// splittable says whether split may cut data at its marker lines: no line
+// starts with a directive's "%", and every line break is LF or CR LF.
+func splittable(data []byte) bool {
+	if len(data) > 0 && data[0] == '%' || bytes.Contains(data, []byte("\n%")) {
+		return false
+	}
+	for i := bytes.IndexByte(data, '\r'); i >= 0; {
+		if i+1 == len(data) || data[i+1] != '\n' {
+			return false
+		}
+		j := bytes.IndexByte(data[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return !bytes.Contains(data, []byte("\u0085")) && !bytes.Contains(data, []byte("\u2028")) && !bytes.Contains(data, []byte("\u2029"))
+}
