@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,15 +96,20 @@ func TestCaptureImageInstallsRulesWithItsOwnIptables(t *testing.T) {
 	rootfs := t.TempDir()
 	extract(t, img, rootfs)
 	// What a container runtime gives every container: /proc, where inzone
-	// looks for IPv6 and the legacy tables, and /dev (/dev/null).
-	for _, m := range [][]string{{"proc", "-t", "proc", "proc"}, {"dev", "--bind", "/dev"}} {
-		target := filepath.Join(rootfs, m[0])
-		if err := os.Mkdir(target, 0o755); err != nil {
+	// looks for IPv6 and the legacy tables, and /dev/null (a node of its
+	// own, not a bind mount of the host's /dev, which removing the temp
+	// directory after a failed unmount would empty).
+	procDir, devDir := filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "dev")
+	for _, d := range []string{procDir, devDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		runBounded(t, "", nil, "mount", append(m[1:], target)...)
-		t.Cleanup(func() { _ = exec.Command("umount", "-l", target).Run() })
 	}
+	if err := syscall.Mknod(filepath.Join(devDir, "null"), syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatal(err)
+	}
+	runBounded(t, "", nil, "mount", "-t", "proc", "proc", procDir)
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", procDir).Run() })
 	chroot, err := exec.LookPath("chroot")
 	if err != nil {
 		t.Fatal(err)
