@@ -11,7 +11,12 @@
 // The build is reproducible: fixed file order, owners and timestamps
 // (SOURCE_DATE_EPOCH, else the last commit's time).
 //
-// usage: go run ./hack/image [-o dist/inzone-image.tar] [-platforms linux/amd64,linux/arm64] [-tag 0.1.0]
+// With -capture-o it also writes the capture init container's image:
+// Debian's iptables and its dependencies, fetched with the host's apt-get
+// and unpacked with dpkg-deb, beside the static inzone binary, as root
+// (capture.go, debian.go, debrootfs.go).
+//
+// usage: go run ./hack/image [-o dist/inzone-image.tar] [-capture-o dist/inzone-capture-image.tar] [-platforms linux/amd64,linux/arm64] [-tag 0.1.0]
 package main
 
 import (
