@@ -24,8 +24,8 @@ build: ## build the binaries into ./bin (static, as the image's: CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: image
-image: ## build the container image as an OCI archive, dist/inzone-image.tar, without a container engine
-	$(GO) run ./hack/image -o dist/inzone-image.tar -platforms $(PLATFORMS) -tag $(IMAGE_TAG)
+image: ## build the images as OCI archives without a container engine: dist/inzone-image.tar and the capture init container's dist/inzone-capture-image.tar (Debian's iptables, through apt-get)
+	$(GO) run ./hack/image -o dist/inzone-image.tar -capture-o dist/inzone-capture-image.tar -platforms $(PLATFORMS) -tag $(IMAGE_TAG)
 
 .PHONY: bin
 bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd, helm and coredns, and fetch the chart's optional CRDs, into ./bin (cached)

@@ -11,7 +11,12 @@
 // The build is reproducible: fixed file order, owners and timestamps
 // (SOURCE_DATE_EPOCH, else the last commit's time).
 //
-// usage: go run ./hack/image [-o dist/inzone-image.tar] [-platforms linux/amd64,linux/arm64] [-tag 0.1.0]
+// With -capture-o it also writes the capture init container's image:
+// Debian's iptables and its dependencies, fetched with the host's apt-get
+// and unpacked with dpkg-deb, beside the static inzone binary, as root
+// (capture.go, debian.go, debrootfs.go).
+//
+// usage: go run ./hack/image [-o dist/inzone-image.tar] [-capture-o dist/inzone-capture-image.tar] [-platforms linux/amd64,linux/arm64] [-tag 0.1.0]
 package main
 
 import (
@@ -59,6 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	platforms := fl.String("platforms", "linux/amd64,linux/arm64", "comma-separated os/arch list")
 	tag := fl.String("tag", "dev", "the image's ref name in the layout (org.opencontainers.image.ref.name)")
 	caFile := fl.String("ca-certificates", "/etc/ssl/certs/ca-certificates.crt", "CA bundle to include; empty: none")
+	captureOut := fl.String("capture-o", "dist/inzone-capture-image.tar", "the capture image's OCI image layout tarball to write; empty: do not build it")
+	sources := fl.String("debian-sources", "/etc/apt/sources.list.d/debian.sources", "deb822 sources file of Debian's archive, for the capture image's packages")
+	aptCache := fl.String("apt-cache", defaultAptCache(), "where apt's package lists and .deb files are kept between builds")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -121,7 +129,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	d, _ := idx.Digest()
-	fmt.Fprintf(stdout, "wrote %s (index %s)\n", *out, d)
+	summary := []string{fmt.Sprintf("%s: inzone:%s (index %s), %s", *out, *tag, d, platformList(plats))}
+	if *captureOut != "" {
+		line, err := writeCaptureImage(captureBuild{out: *captureOut, tag: *tag, sources: *sources, aptCache: *aptCache,
+			platforms: plats, binaries: spec.Binaries, created: created, labels: spec.Labels}, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		summary = append(summary, line)
+	}
+	fmt.Fprintln(stdout, "wrote:")
+	for _, l := range summary {
+		fmt.Fprintln(stdout, "  "+l)
+	}
 	return 0
 }
 
@@ -163,30 +184,10 @@ func buildImage(s Spec, p v1.Platform) (v1.Image, error) {
 		}
 		files = append(files, file{name: path.Join(binDir, name), mode: 0o755, data: data})
 	}
-	layerTar, err := tarFiles(files, s.Created)
+	img, cf, err := singleLayerImage(files, s.Created, p, "hack/image: inzone binaries on a distroless-like base")
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, err
-	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{
-		Created: v1.Time{Time: s.Created}, CreatedBy: "hack/image: inzone binaries on a distroless-like base", Comment: "inzone",
-	}})
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	cf.Created = v1.Time{Time: s.Created}
 	cf.Config.User = fmt.Sprintf("%d:%d", nonrootUID, nonrootUID)
 	cf.Config.WorkingDir = "/home/nonroot"
 	cf.Config.Entrypoint = []string{path.Join(binDir, "inzone")}
@@ -195,12 +196,46 @@ func buildImage(s Spec, p v1.Platform) (v1.Image, error) {
 	return mutate.ConfigFile(img, cf)
 }
 
-// file is one entry of the layer; a nil data with dir set is a directory.
+// singleLayerImage returns an OCI image of one layer holding files for
+// platform p, and a copy of its config for the caller to fill in and set.
+func singleLayerImage(files []file, created time.Time, p v1.Platform, createdBy string) (v1.Image, *v1.ConfigFile, error) {
+	layerTar, err := tarFiles(files, created)
+	if err != nil {
+		return nil, nil, err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, nil, err
+	}
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{
+		Created: v1.Time{Time: created}, CreatedBy: createdBy, Comment: "inzone",
+	}})
+	if err != nil {
+		return nil, nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	cf.Created = v1.Time{Time: created}
+	return img, cf, nil
+}
+
+// file is one entry of the layer: a directory (dir), a symbolic link
+// (link), or a regular file (data). hardlink is only read from packages
+// and resolved into data before a layer is written.
 type file struct {
 	name     string
 	mode     int64
 	uid, gid int
 	dir      bool
+	link     string
+	hardlink string
 	data     []byte
 }
 
@@ -235,15 +270,18 @@ func tarFiles(files []file, mtime time.Time) ([]byte, error) {
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
 		h := &tar.Header{Name: strings.TrimPrefix(f.name, "/"), Mode: f.mode, Uid: f.uid, Gid: f.gid, ModTime: mtime, Format: tar.FormatPAX}
-		if f.dir {
+		switch {
+		case f.dir:
 			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-		} else {
+		case f.link != "":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, f.link
+		default:
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.data))
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
 		}
-		if !f.dir {
+		if h.Typeflag == tar.TypeReg {
 			if _, err := tw.Write(f.data); err != nil {
 				return nil, err
 			}
@@ -330,6 +368,14 @@ func parsePlatforms(s string) ([]v1.Platform, error) {
 }
 
 func platformKey(p v1.Platform) string { return p.OS + "/" + p.Architecture }
+
+func platformList(ps []v1.Platform) string {
+	keys := make([]string, len(ps))
+	for i, p := range ps {
+		keys[i] = platformKey(p)
+	}
+	return strings.Join(keys, ", ")
+}
 
 // goBuild builds the binaries statically for a platform into dir.
 func goBuild(dir string, p v1.Platform) error {
