@@ -38,6 +38,10 @@ bin: ## build kube-apiserver, kube-scheduler, kube-controller-manager, etcd, hel
 test: verify bin ## run every test: unit, golden, fuzz seeds, and end to end on a real kube-apiserver
 	INZONE_E2E_REQUIRED=1 $(GO) test -count=1 -timeout 30m ./...
 
+.PHONY: test-image
+test-image: ## build the capture image from Debian's packages (fetched with apt) and run its own iptables in a network namespace (root)
+	INZONE_IMAGE_TEST=1 INZONE_E2E_REQUIRED=1 $(GO) test -count=1 -run 'CaptureImage' -v -timeout 20m ./hack/image
+
 .PHONY: unit
 unit: ## run the tests that need no control plane
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
