@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -106,6 +107,13 @@ func (g *reviewGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.release(charge)
+	if charge > smallReview {
+		// A reservation of the budget lasts only as long as the body takes
+		// at bodyMinRate: a client that declares a large body and trickles
+		// it cannot hold the budget, and with it every other large review,
+		// for the server's whole read timeout.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyDeadline(charge)))
+	}
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, g.limits.MaxBodyBytes+1))
 	if err != nil {
@@ -131,6 +139,18 @@ func (g *reviewGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	g.next.ServeHTTP(w, r)
+}
+
+// The slowest a large review's body may arrive: bodyMinTime, plus its size
+// at bodyMinRate. The API server sends a review at once, from within the
+// cluster's network; a body of 4 MiB gets 3 s.
+const (
+	bodyMinTime = time.Second
+	bodyMinRate = 2 << 20 // bytes per second
+)
+
+func bodyDeadline(size int64) time.Duration {
+	return bodyMinTime + time.Duration(size)*time.Second/bodyMinRate
 }
 
 // smallReview is the size under which a review is bounded by MaxInFlight

@@ -2,12 +2,15 @@ package webhook
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -157,4 +160,61 @@ func TestGuardAnswersSmallReviewsWhileLargeOnesFillTheBudget(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// TestGuardCutsOffLargeBodiesThatTrickle: a client that declares a large
+// body and sends it a byte at a time holds the budget only for
+// bodyDeadline, not for the server's read timeout; then a large review is
+// answered again.
+func TestGuardCutsOffLargeBodiesThatTrickle(t *testing.T) {
+	const size = 256 << 10
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	g := newReviewGuard(next, ReviewLimits{MaxBodyBytes: size, MaxInFlightBytes: size, MaxInFlight: 10}, NewMetrics(nil))
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{", Path, size); err != nil {
+		t.Fatal(err)
+	}
+	cut := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		// The server answers (and closes) when the body's deadline passes.
+		_, _ = io.Copy(io.Discard, conn)
+		cut <- time.Since(start)
+	}()
+	head := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`
+	large := head + strings.Repeat(" ", size-len(head))
+	postLarge := func() int {
+		resp, err := http.Post(srv.URL+Path, "application/json", strings.NewReader(large))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Let the trickler's headers reach the guard first.
+	deadline := time.Now().Add(5 * time.Second)
+	for postLarge() != http.StatusTooManyRequests {
+		if time.Now().After(deadline) {
+			t.Fatal("the trickler never held the budget")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case d := <-cut:
+		if d > bodyDeadline(size)+5*time.Second {
+			t.Errorf("the trickler was cut off after %s, want about %s", d, bodyDeadline(size))
+		}
+	case <-time.After(bodyDeadline(size) + 10*time.Second):
+		t.Fatalf("the trickler still holds the budget after %s", bodyDeadline(size)+10*time.Second)
+	}
+	if code := postLarge(); code != http.StatusOK {
+		t.Errorf("a large review after the trickler was cut off: HTTP %d, want 200", code)
+	}
 }

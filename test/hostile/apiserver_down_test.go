@@ -106,6 +106,7 @@ func TestStartWithTheAPIServerDown(t *testing.T) {
 	addr, port := freeAddr(t)
 	wcfg := mutate.DefaultConfig()
 	wcfg.DDSD.Env = "prod"
+	wcfg.Sidecar.ControlPlane.Plaintext = true // no CA at hand: without it no sidecar is injected at all
 	mgr, err := webhook.NewManager(cfg, webhook.Options{Config: wcfg, Host: "127.0.0.1", Port: port, CertDir: certDir, MetricsAddr: "0", HealthAddr: "0"})
 	if err != nil {
 		t.Fatalf("NewManager with the API server down: %v", err)

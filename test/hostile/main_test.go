@@ -28,8 +28,13 @@ func TestMain(m *testing.M) {
 }
 
 // testConfig is the default config with env prod: Services are discovered.
+// The DDSD domain is said to resolve elsewhere, so ELB hostnames are
+// rewritten, and the sidecars reach the control plane in plaintext, as no
+// CA is at hand here.
 func testConfig() *mutate.Config {
-	return &mutate.Config{DDSD: mutate.DDSDConfig{Env: "prod"}}
+	c := &mutate.Config{DDSD: mutate.DDSDConfig{Env: "prod", DNS: mutate.DDSDResolverExternal}}
+	c.Sidecar.ControlPlane.Plaintext = true
+	return c
 }
 
 func ctx(t testing.TB) context.Context {
