@@ -3,6 +3,7 @@ package translate
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -79,7 +80,15 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 		if svc.Spec.Type == corev1.ServiceTypeExternalName {
 			continue // a DNS alias: no endpoints of its own to serve
 		}
-		target, _ := mutate.ServiceELBs(svc)
+		// A Service whose inzone.io/ddsd-name is refused is not served under
+		// another name: as for its ELB claims, not a name its owner did not
+		// mean.
+		target, _, err := mutate.CheckServiceELBs(svc)
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), "Service "+svc.Namespace+"/"+svc.Name+": ")
+			out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, "not served: " + msg})
+			continue
+		}
 		ddsd := t.engine.DDSDName(target.Name, svc.Namespace)
 		if msg := validDDSDName(ddsd); msg != "" {
 			out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, msg})
