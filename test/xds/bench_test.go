@@ -205,7 +205,7 @@ type benchClient struct {
 	initial chan error
 	seen    atomic.Bool
 	mu      sync.Mutex
-	lastEDS [][]byte // raw endpoint resources of the last response (SotW: the whole set)
+	lastEDS [][]byte // raw endpoint resources of the last response (the changed ones, SotW and delta alike)
 	marker  *atomic.Pointer[change]
 }
 

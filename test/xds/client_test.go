@@ -156,7 +156,14 @@ func (c *adsClient) recvSotW(stream discoveryv3.AggregatedDiscoveryService_Strea
 		c.mu.Lock()
 		typ := resp.TypeUrl
 		acks[typ] = sotwAck{resp.VersionInfo, resp.Nonce}
-		c.state[typ] = got // state of the world: the response is the whole set
+		if typ == resourcev3.EndpointType || typ == resourcev3.RouteType {
+			if c.state[typ] == nil {
+				c.state[typ] = map[string]proto.Message{}
+			}
+			maps.Copy(c.state[typ], got)
+		} else {
+			c.state[typ] = got
+		}
 		err = c.send(typ, c.names[typ], nil, resp.VersionInfo, resp.Nonce)
 		if err == nil {
 			err = c.follow(typ, func(t string, names, _ []string) error {

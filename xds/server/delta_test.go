@@ -23,19 +23,7 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 	r.src.Services[1].Name = "users"
 	s.build(context.Background(), []Reader{r})
 
-	g := grpc.NewServer()
-	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	defer g.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := serve(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
@@ -82,4 +70,23 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 	if len(gone.Resources) != 0 || len(gone.RemovedResources) != 1 || gone.RemovedResources[0] != "users.service.prod.ddsd:80" {
 		t.Errorf("after users was deleted: %d resources, removed %v", len(gone.Resources), gone.RemovedResources)
 	}
+}
+
+// serve serves s over loopback gRPC until the test ends.
+func serve(t *testing.T, s *Server) *grpc.ClientConn {
+	t.Helper()
+	g := grpc.NewServer()
+	s.Register(g)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

@@ -8,10 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/go-logr/logr"
@@ -46,41 +43,24 @@ const (
 	defaultMaxDelay = time.Second
 )
 
-// identityHash keys a proxy's snapshot by its node cluster: the sidecar's
-// --service-cluster, which the webhook sets to its local cluster name. All
-// proxies of one identity share one snapshot; see view for why identities
-// do not share one. A node cluster that is not a served identity maps to
-// "" (the view without a local cluster): keys stay bounded by what the
-// cluster holds, whatever names clients send.
-type identityHash struct {
-	known *atomic.Pointer[map[string]bool]
-}
-
-func (h identityHash) ID(n *corev3.Node) string {
-	if known := h.known.Load(); known != nil && (*known)[n.GetCluster()] {
-		return n.GetCluster()
-	}
-	return ""
-}
-
 // Server computes snapshots from its Readers and serves them over ADS.
 type Server struct {
 	tr      *translate.Translator
 	opts    Options
 	log     logr.Logger
 	metrics *metrics
-	cache   cachev3.SnapshotCache
+	caches  *caches
+	stores  map[string]store // the caches' update side; tests record it
 	xds     serverv3.Server
 
 	changed chan struct{} // one pending signal: a change happened since the last build
 	mu      sync.Mutex
 	first   time.Time // first change of the pending burst
 
-	current atomic.Pointer[translate.Output]
-	known   atomic.Pointer[map[string]bool] // identities with a snapshot
-	last    map[string]*cachev3.Snapshot    // node key -> snapshot published
-	ready   atomic.Bool
-	seen    map[string]bool // unzoned endpoints and problems already logged
+	current   atomic.Pointer[translate.Output]
+	published contents // what the caches hold
+	ready     atomic.Bool
+	seen      map[string]bool // unzoned endpoints and problems already logged
 }
 
 // New builds a Server; ctx bounds the xDS streams.
@@ -99,10 +79,10 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		metrics: newMetrics(opts.Registry),
 		changed: make(chan struct{}, 1),
 		seen:    map[string]bool{},
-		last:    map[string]*cachev3.Snapshot{},
 	}
-	s.cache = cachev3.NewSnapshotCache(true, identityHash{&s.known}, logAdapter(opts.Log.WithName("cache")))
-	s.xds = serverv3.NewServer(ctx, s.cache, s.metrics.callbacks())
+	s.caches = newCaches(logAdapter(opts.Log.WithName("cache")))
+	s.stores = s.caches.stores()
+	s.xds = serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks())
 	return s
 }
 
@@ -207,12 +187,12 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 	}
 	s.report(out)
 	s.current.Store(out)
-	published, err := s.publish(ctx, out)
+	changed, err := s.publish(ctx, out)
 	if err != nil {
-		s.log.Error(err, "publishing snapshots")
+		s.log.Error(err, "publishing resources")
 		return
 	}
-	if published == 0 {
+	if changed == 0 {
 		return
 	}
 	s.metrics.snapshots.Inc()
@@ -223,54 +203,26 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 	s.metrics.resources.WithLabelValues("ClusterLoadAssignment").Set(float64(len(out.Endpoints) + len(out.Local)))
 	s.metrics.resources.WithLabelValues("Listener").Set(float64(len(out.Listeners)))
 	s.metrics.resources.WithLabelValues("RouteConfiguration").Set(float64(len(out.Routes)))
-	s.log.V(1).Info("snapshots published", "identities", published, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local))
+	s.log.V(1).Info("resources published", "changed", changed, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local))
 }
 
-// publish sets the snapshot of every identity whose view changed, and of
-// proxies without one (key ""). An identity that is gone keeps the shared
-// view without a local cluster while its proxies are still connected, and
-// is forgotten after.
-func (s *Server) publish(ctx context.Context, out *translate.Output) (int, error) {
-	v, err := newView(out)
+// publish brings the caches to a translation: only the resources whose
+// content changed are updated, in an order that keeps every proxy's view
+// consistent (see apply). It returns how many resources changed.
+func (s *Server) publish(_ context.Context, out *translate.Output) (int, error) {
+	next, err := contentsOf(out)
 	if err != nil {
 		return 0, err
 	}
-	want := make(map[string]*endpointv3.ClusterLoadAssignment, len(out.Local)+1)
-	want[""] = nil
-	for _, cla := range out.Local {
-		want[cla.ClusterName] = cla
+	n, err := apply(s.stores, s.published, next)
+	if err != nil {
+		// The caches hold part of next: the next build sets every
+		// resource again and removes whatever either state had.
+		s.published = unknown(s.published, next)
+		return n, err
 	}
-	for key := range s.last {
-		if _, ok := want[key]; !ok {
-			if st := s.cache.GetStatusInfo(key); st == nil || st.GetNumWatches()+st.GetNumDeltaWatches() == 0 {
-				s.cache.ClearSnapshot(key)
-				delete(s.last, key)
-				continue
-			}
-			want[key] = nil
-		}
-	}
-	known := make(map[string]bool, len(want))
-	for key := range want {
-		known[key] = true
-	}
-	defer s.known.Store(&known)
-	published := 0
-	for key, local := range want {
-		snap, err := v.snapshotFor(local)
-		if err != nil {
-			return published, err
-		}
-		if sameVersions(s.last[key], snap) {
-			continue
-		}
-		if err := s.cache.SetSnapshot(ctx, key, snap); err != nil {
-			return published, err
-		}
-		s.last[key] = snap
-		published++
-	}
-	return published, nil
+	s.published = next
+	return n, nil
 }
 
 // report logs each endpoint without a zone and each object left out once,

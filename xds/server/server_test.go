@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -56,58 +59,71 @@ func newTestServer(t *testing.T) *Server {
 	return New(context.Background(), tr, Options{})
 }
 
-// TestSnapshotPerIdentity: each identity's snapshot holds the shared
-// resources (the same maps, not copies) and only its own local cluster;
-// proxies without an identity get the shared view.
-func TestSnapshotPerIdentity(t *testing.T) {
+// TestOneCacheForAllIdentities: the endpoints cache holds the callee
+// clusters and every identity's local cluster once; a state-of-the-world
+// sidecar asking for its own local cluster and a callee gets those two,
+// never another identity's, and a node cluster no pod has costs nothing.
+func TestOneCacheForAllIdentities(t *testing.T) {
 	s := newTestServer(t)
 	s.build(context.Background(), []Reader{objects()})
-	get := func(key string) *cachev3.Snapshot {
-		t.Helper()
-		snap, err := s.cache.GetSnapshot(key)
+	eds := s.caches.linear[resourcev3.EndpointType].GetResources()
+	for _, name := range []string{"a.service.prod.ddsd", "b.service.prod.ddsd", "orders.service.prod.ddsd:80"} {
+		if eds[name] == nil {
+			t.Errorf("endpoints cache lacks %s: %v", name, keys(eds))
+		}
+	}
+	if len(eds) != 3 {
+		t.Errorf("endpoints cache: %v, want 3", keys(eds))
+	}
+	conn := serve(t, s)
+	for _, tc := range []struct {
+		cluster string
+		ask     []string
+		want    []string
+	}{
+		{"a.service.prod.ddsd", []string{"a.service.prod.ddsd", "orders.service.prod.ddsd:80"}, []string{"a.service.prod.ddsd", "orders.service.prod.ddsd:80"}},
+		{"b.service.prod.ddsd", []string{"b.service.prod.ddsd", "orders.service.prod.ddsd:80"}, []string{"b.service.prod.ddsd", "orders.service.prod.ddsd:80"}},
+		{strings.Repeat("evil", 1000), []string{"orders.service.prod.ddsd:80"}, []string{"orders.service.prod.ddsd:80"}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
 		if err != nil {
-			t.Fatalf("snapshot %q: %v", key, err)
+			t.Fatal(err)
 		}
-		return snap.(*cachev3.Snapshot)
-	}
-	a, b, none := get("a.service.prod.ddsd"), get("b.service.prod.ddsd"), get("")
-	eds := func(snap *cachev3.Snapshot) []string {
-		var names []string
-		for n := range snap.GetResources(resourcev3.EndpointType) {
-			names = append(names, n)
+		node := &corev3.Node{Id: "x.ns", Cluster: tc.cluster}
+		if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNames: tc.ask}); err != nil {
+			t.Fatal(err)
 		}
-		return names
-	}
-	if got := eds(a); len(got) != 2 || a.GetResources(resourcev3.EndpointType)["a.service.prod.ddsd"] == nil {
-		t.Errorf("identity a's endpoints: %v", got)
-	}
-	if b.GetResources(resourcev3.EndpointType)["a.service.prod.ddsd"] != nil {
-		t.Errorf("identity b holds a's local cluster: %v", eds(b))
-	}
-	if got := eds(none); len(got) != 1 {
-		t.Errorf("no identity: %v", got)
-	}
-	for _, typ := range []types.ResponseType{types.Cluster, types.Listener, types.Route} {
-		if a.Resources[typ].Version != b.Resources[typ].Version {
-			t.Errorf("type %d: versions differ between identities", typ)
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
 		}
-		// The same map, shared: no per-identity copy of the world.
-		ma, mb := a.Resources[typ].Items, b.Resources[typ].Items
-		ma["probe"] = types.ResourceWithTTL{}
-		_, shared := mb["probe"]
-		delete(ma, "probe")
-		if !shared {
-			t.Errorf("type %d: each identity has its own copy", typ)
+		var got []string
+		for _, a := range resp.Resources {
+			cla := &endpointv3.ClusterLoadAssignment{}
+			if err := a.UnmarshalTo(cla); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, cla.ClusterName)
 		}
+		sort.Strings(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("node cluster %.20s asking %v got %v, want %v", tc.cluster, tc.ask, got, tc.want)
+		}
+		cancel()
 	}
-	hash := identityHash{&s.known}
-	if got := hash.ID(&corev3.Node{Id: "a-1.ns", Cluster: "a.service.prod.ddsd"}); got != "a.service.prod.ddsd" {
-		t.Errorf("node key %q", got)
+	if n := len(s.caches.linear); n != len(served) {
+		t.Errorf("%d caches, want one per served type", n)
 	}
-	// A name no pod has: the shared view, not a new cache entry.
-	if got := hash.ID(&corev3.Node{Id: "x", Cluster: strings.Repeat("evil", 1000)}); got != "" {
-		t.Errorf("unknown identity keyed %q", got)
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
+	sort.Strings(out)
+	return out
 }
 
 // TestUnchangedStateIsNotPublished: rebuilding the same state publishes
@@ -117,41 +133,48 @@ func TestUnchangedStateIsNotPublished(t *testing.T) {
 	s := newTestServer(t)
 	r := objects()
 	s.build(context.Background(), []Reader{r})
-	first := s.last["a.service.prod.ddsd"]
+	first := s.published
 	n, err := s.publish(context.Background(), s.current.Load())
 	if err != nil || n != 0 {
-		t.Fatalf("republishing the same state: %d snapshots, %v", n, err)
+		t.Fatalf("republishing the same state: %d resources, %v", n, err)
 	}
 	other := newTestServer(t)
 	other.build(context.Background(), []Reader{objects()})
-	if !sameVersions(first, other.last["a.service.prod.ddsd"]) {
-		t.Error("two servers give the same state different versions")
+	for _, url := range served {
+		if typeVersion(first[url]) != typeVersion(other.published[url]) {
+			t.Errorf("two servers give the same state different %s versions", url)
+		}
 	}
 
-	// One endpoint changes: only the endpoint versions move.
+	// One endpoint changes: only the endpoint versions move, and only the
+	// endpoints cache is touched.
+	rec := record(s)
 	r.src.EndpointSlices[0].Endpoints[0].Addresses = []string{"10.0.0.2"}
 	s.build(context.Background(), []Reader{r})
-	next := s.last["a.service.prod.ddsd"]
-	if next.Resources[types.Endpoint].Version == first.Resources[types.Endpoint].Version {
+	next := s.published
+	if typeVersion(next[resourcev3.EndpointType]) == typeVersion(first[resourcev3.EndpointType]) {
 		t.Error("endpoint version did not change")
 	}
-	if next.Resources[types.Cluster].Version != first.Resources[types.Cluster].Version {
+	if typeVersion(next[resourcev3.ClusterType]) != typeVersion(first[resourcev3.ClusterType]) {
 		t.Error("cluster version changed with only an endpoint")
+	}
+	if want := []string{"update ClusterLoadAssignment orders.service.prod.ddsd:80"}; !slices.Equal(*rec, want) {
+		t.Errorf("cache updates %v, want %v", *rec, want)
 	}
 }
 
-// TestGoneIdentityIsForgotten: an identity whose pods are gone and which
-// no proxy watches is dropped from the cache.
+// TestGoneIdentityIsForgotten: an identity whose pods are gone is dropped
+// from the cache.
 func TestGoneIdentityIsForgotten(t *testing.T) {
 	s := newTestServer(t)
 	r := objects()
 	s.build(context.Background(), []Reader{r})
 	r.src.Pods = r.src.Pods[:1] // b's pod goes
 	s.build(context.Background(), []Reader{r})
-	if _, err := s.cache.GetSnapshot("b.service.prod.ddsd"); err == nil {
-		t.Error("b's snapshot is still cached")
+	if s.caches.linear[resourcev3.EndpointType].GetResources()["b.service.prod.ddsd"] != nil {
+		t.Error("b's local cluster is still cached")
 	}
-	if _, ok := s.last["b.service.prod.ddsd"]; ok {
+	if _, ok := s.published[resourcev3.EndpointType]["b.service.prod.ddsd"]; ok {
 		t.Error("b is still tracked")
 	}
 	if addrs, ok := s.LookupDDSD("A.service.prod.ddsd."); !ok || len(addrs) != 1 || addrs[0].String() != "10.1.0.1" {
