@@ -69,8 +69,11 @@ type Server struct {
 	opts    Options
 	log     logr.Logger
 	metrics *metrics
-	cache   cachev3.SnapshotCache
-	xds     serverv3.Server
+	cache   cachev3.SnapshotCache // sidecars
+	// proxyless serves gRPC xDS clients (proxyless.go).
+	proxyless     cachev3.SnapshotCache
+	lastProxyless *cachev3.Snapshot
+	xds           serverv3.Server
 
 	changed chan struct{} // one pending signal: a change happened since the last build
 	mu      sync.Mutex
@@ -102,7 +105,8 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		last:    map[string]*cachev3.Snapshot{},
 	}
 	s.cache = cachev3.NewSnapshotCache(true, identityHash{&s.known}, logAdapter(opts.Log.WithName("cache")))
-	s.xds = serverv3.NewServer(ctx, s.cache, s.metrics.callbacks())
+	s.proxyless = cachev3.NewSnapshotCache(false, proxylessHash{}, logAdapter(opts.Log.WithName("proxyless-cache")))
+	s.xds = serverv3.NewServer(ctx, muxCaches(s.cache, s.proxyless), s.metrics.callbacks())
 	return s
 }
 
@@ -270,7 +274,11 @@ func (s *Server) publish(ctx context.Context, out *translate.Output) (int, error
 		s.last[key] = snap
 		published++
 	}
-	return published, nil
+	changed, err := s.publishProxyless(ctx, v, out)
+	if changed {
+		published++
+	}
+	return published, err
 }
 
 // report logs each endpoint without a zone and each object left out once,
