@@ -107,6 +107,11 @@ func source(backends []*backend) translate.Source {
 	return src
 }
 
+// xdsAddr is where the xDS server listens, the same for every run in the
+// process: gRPC reads its bootstrap once per process, so a later run
+// (-count) must serve where the first did.
+var xdsAddr = "127.0.0.1:0"
+
 // startXDS runs inzone-xds's server (plaintext, loopback) over objs and
 // writes gRPC's bootstrap naming it.
 func startXDS(t *testing.T, objs *objects) *server.Server {
@@ -119,10 +124,11 @@ func startXDS(t *testing.T, objs *objects) *server.Server {
 	s := server.New(ctx, tr, server.Options{Quiet: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond})
 	g := grpc.NewServer()
 	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := net.Listen("tcp", xdsAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	xdsAddr = lis.Addr().String()
 	go g.Serve(lis)
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx, []server.Reader{objs}) }()
@@ -161,7 +167,9 @@ func callsReach(ctx context.Context, t *testing.T, client healthpb.HealthClient,
 		before[i] = b.calls.Load()
 	}
 	for range n {
-		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+		// WaitForReady: a call waits for the xDS resources and a
+		// connection (bounded by ctx) instead of failing fast.
+		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
 		if err != nil {
 			return nil, err
 		}
