@@ -26,7 +26,20 @@ type store interface {
 // it (endpoints before the clusters that use them, clusters before the
 // routes, routes before the listeners). Removals go in the reverse order:
 // nothing is removed while a resource still names it.
-var served = []string{resourcev3.EndpointType, resourcev3.ClusterType, resourcev3.RouteType, resourcev3.ListenerType}
+var served = []string{resourcev3.EndpointType, resourcev3.ClusterType, resourcev3.RouteType, resourcev3.ListenerType, grpcListeners}
+
+// grpcListeners keys the API listeners proxyless gRPC clients ask for
+// (proxyless.go): listeners, in a cache of their own, so that sidecars are
+// never sent them and gRPC clients never get the sidecars' listeners.
+const grpcListeners = resourcev3.ListenerType + "#grpc"
+
+// typeURL is the xDS type of a key of served.
+func typeURL(key string) string {
+	if key == grpcListeners {
+		return resourcev3.ListenerType
+	}
+	return key
+}
 
 // caches are the one go-control-plane cache of each served type, shared
 // by every proxy: a LinearCache marshals a resource once per change and
@@ -52,19 +65,22 @@ func (oneKey) ID(*corev3.Node) string { return "" }
 func newCaches(log gcplog.Logger) *caches {
 	c := &caches{linear: map[string]*cachev3.LinearCache{}}
 	all := map[string]cachev3.Cache{otherTypes: cachev3.NewSnapshotCache(true, oneKey{}, log)}
-	for _, url := range served {
-		c.linear[url] = cachev3.NewLinearCache(url, cachev3.WithLogger(log))
-		all[url] = c.linear[url]
+	for _, key := range served {
+		c.linear[key] = cachev3.NewLinearCache(typeURL(key), cachev3.WithLogger(log))
+		all[key] = c.linear[key]
 	}
-	classify := func(url string) string {
+	classify := func(url string, node *corev3.Node) string {
+		if url == resourcev3.ListenerType && isProxyless(node) {
+			return grpcListeners
+		}
 		if _, ok := c.linear[url]; ok {
 			return url
 		}
 		return otherTypes
 	}
 	c.mux = &cachev3.MuxCache{
-		Classify:      func(r *cachev3.Request) string { return classify(r.GetTypeUrl()) },
-		ClassifyDelta: func(r *cachev3.DeltaRequest) string { return classify(r.GetTypeUrl()) },
+		Classify:      func(r *cachev3.Request) string { return classify(r.GetTypeUrl(), r.GetNode()) },
+		ClassifyDelta: func(r *cachev3.DeltaRequest) string { return classify(r.GetTypeUrl(), r.GetNode()) },
 		Caches:        all,
 	}
 	return c
@@ -97,6 +113,7 @@ func contentsOf(out *translate.Output) (contents, error) {
 		resourcev3.EndpointType: append(resources(out.Endpoints), resources(out.Local)...),
 		resourcev3.ListenerType: resources(out.Listeners),
 		resourcev3.RouteType:    resources(out.Routes),
+		grpcListeners:           resources(out.APIListeners),
 	}
 	c := make(contents, len(lists))
 	for url, items := range lists {

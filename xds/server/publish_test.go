@@ -65,6 +65,7 @@ func TestApplyOrder(t *testing.T) {
 		"update ClusterLoadAssignment users.service.prod.ddsd:80",
 		"update Cluster users.service.prod.ddsd:80",
 		"update RouteConfiguration inzone-outbound",
+		"update Listener#grpc users.service.prod.ddsd users.service.prod.ddsd:80",
 	}
 	if !slices.Equal(*rec, want) {
 		t.Errorf("adding a Service:\n got %q\nwant %q", *rec, want)
@@ -75,6 +76,7 @@ func TestApplyOrder(t *testing.T) {
 	s.build(context.Background(), []Reader{r})
 	want = []string{
 		"update RouteConfiguration inzone-outbound",
+		"remove Listener#grpc users.service.prod.ddsd users.service.prod.ddsd:80",
 		"remove Cluster users.service.prod.ddsd:80",
 		"remove ClusterLoadAssignment users.service.prod.ddsd:80",
 	}
@@ -164,10 +166,10 @@ func TestFailedApplyResetsAll(t *testing.T) {
 		}
 	}
 	sort.Strings(updated)
-	if want := []string{"Cluster", "ClusterLoadAssignment", "Listener", "RouteConfiguration"}; !slices.Equal(updated, want) {
+	if want := []string{"Cluster", "ClusterLoadAssignment", "Listener", "Listener#grpc", "RouteConfiguration"}; !slices.Equal(updated, want) {
 		t.Errorf("after a failed apply, the next build updated %q, want every type", *rec)
 	}
-	if want := "remove Cluster orders.service.prod.ddsd:80;remove ClusterLoadAssignment orders.service.prod.ddsd:80;"; removed != want {
+	if want := "remove Listener#grpc orders.service.prod.ddsd:80;remove Cluster orders.service.prod.ddsd:80;remove ClusterLoadAssignment orders.service.prod.ddsd:80;"; removed != want {
 		t.Errorf("after a failed apply, removed %q, want %q", removed, want)
 	}
 	if got := keys(s.caches.linear[resourcev3.ClusterType].GetResources()); !slices.Equal(got, []string{"inzone-inbound", "inzone-passthrough", "orders.service.prod.ddsd:81"}) {

@@ -7,6 +7,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -58,6 +59,12 @@ func loadAssignment(name string, hosts hostSet) *endpointv3.ClusterLoadAssignmen
 		lle := &endpointv3.LocalityLbEndpoints{
 			Locality:    &corev3.Locality{Region: l.region, Zone: l.zone},
 			LbEndpoints: make([]*endpointv3.LbEndpoint, 0, len(keys)),
+			// Proxyless gRPC ignores a locality without a weight; as many
+			// as its endpoints spreads its calls evenly over all of them.
+			// Envoy ignores locality weights here: the clusters have no
+			// locality_weighted_lb_config, which zone-aware routing needs
+			// absent.
+			LoadBalancingWeight: wrapperspb.UInt32(uint32(len(keys))),
 		}
 		for _, k := range keys {
 			status := corev3.HealthStatus_HEALTHY

@@ -19,10 +19,7 @@ func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
 		if len(ports) == 0 {
 			continue
 		}
-		def := ports[0]
-		if slices.Contains(ports, defaultHTTPPort) {
-			def = defaultHTTPPort
-		}
+		def := defaultPort(ports)
 		for _, p := range ports {
 			cluster := ClusterName(name, p)
 			domains := []string{cluster}
@@ -45,6 +42,15 @@ func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
 		}},
 	})
 	return rc
+}
+
+// defaultPort is the port the bare DDSD name means: 80 when the Service
+// has it, else its lowest port (ports are sorted).
+func defaultPort(ports []int32) int32 {
+	if slices.Contains(ports, defaultHTTPPort) {
+		return defaultHTTPPort
+	}
+	return ports[0]
 }
 
 // clusterRoutes: CONNECT (an explicit-proxy client's tunnel) is terminated

@@ -44,7 +44,10 @@ type Output struct {
 	// with an injected pod: each sidecar asks only for its own.
 	Local     []*endpointv3.ClusterLoadAssignment
 	Listeners []*listenerv3.Listener
-	Routes    []*routev3.RouteConfiguration
+	// APIListeners are the proxyless gRPC clients' listeners, one per
+	// target name; sidecars are not sent them.
+	APIListeners []*listenerv3.Listener
+	Routes       []*routev3.RouteConfiguration
 	// Addrs maps a DDSD name to the addresses DNS answers for it, sorted.
 	Addrs map[string][]netip.Addr
 	// Unzoned lists the endpoints served with an empty locality because
@@ -116,6 +119,7 @@ func (t *Translator) Translate(in Input) *Output {
 	out.Local = locals.loadAssignments()
 	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees)}
 	out.Listeners = t.listeners()
+	out.APIListeners = apiListeners(callees)
 	out.Addrs = dnsAddrs(callees, locals)
 	sort.Slice(out.Unzoned, func(i, j int) bool { return out.Unzoned[i].String() < out.Unzoned[j].String() })
 	sort.Slice(out.Problems, func(i, j int) bool { return out.Problems[i].String() < out.Problems[j].String() })

@@ -85,14 +85,15 @@ func loadSource(t testing.TB, path string) Source {
 // protojson (re-indented: protojson's spacing is deliberately unstable) and
 // the reports.
 type goldenOutput struct {
-	Clusters  []json.RawMessage   `json:"clusters"`
-	Endpoints []json.RawMessage   `json:"endpoints"`
-	Local     []json.RawMessage   `json:"local"`
-	Listeners []json.RawMessage   `json:"listeners"`
-	Routes    []json.RawMessage   `json:"routes"`
-	Addrs     map[string][]string `json:"dns"`
-	Unzoned   []string            `json:"unzoned"`
-	Problems  []string            `json:"problems"`
+	Clusters     []json.RawMessage   `json:"clusters"`
+	Endpoints    []json.RawMessage   `json:"endpoints"`
+	Local        []json.RawMessage   `json:"local"`
+	Listeners    []json.RawMessage   `json:"listeners"`
+	APIListeners []json.RawMessage   `json:"api_listeners"`
+	Routes       []json.RawMessage   `json:"routes"`
+	Addrs        map[string][]string `json:"dns"`
+	Unzoned      []string            `json:"unzoned"`
+	Problems     []string            `json:"problems"`
 }
 
 func render(t testing.TB, out *Output) []byte {
@@ -116,6 +117,9 @@ func render(t testing.TB, out *Output) []byte {
 	}
 	for _, l := range out.Listeners {
 		g.Listeners = append(g.Listeners, pj(l))
+	}
+	for _, l := range out.APIListeners {
+		g.APIListeners = append(g.APIListeners, pj(l))
 	}
 	for _, r := range out.Routes {
 		g.Routes = append(g.Routes, pj(r))

@@ -31,7 +31,7 @@ func (o *Output) Validate() error {
 			errs = append(errs, fmt.Errorf("endpoints %s: %w", e.ClusterName, err))
 		}
 	}
-	for _, l := range o.Listeners {
+	for _, l := range slices.Concat(o.Listeners, o.APIListeners) {
 		check("listener", l)
 	}
 	for _, r := range o.Routes {
