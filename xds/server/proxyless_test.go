@@ -5,11 +5,9 @@ import (
 	"slices"
 	"sort"
 	"testing"
-	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 )
 
@@ -56,21 +54,8 @@ func TestListenersByClient(t *testing.T) {
 		{"a sidecar gets the sidecar listeners only", &corev3.Node{Id: "x.ns", Cluster: "a.service.prod.ddsd", UserAgentName: "envoy"}, nil, []string{"inzone-inbound", "inzone-outbound"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: tc.node, TypeUrl: resourcev3.ListenerType, ResourceNames: tc.ask}); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := stream.Recv()
-			if err != nil {
-				t.Fatal(err)
-			}
 			var got []string
-			for _, a := range resp.Resources {
+			for _, a := range firstResponse(t, conn, tc.node, resourcev3.ListenerType, tc.ask) {
 				l := &listenerv3.Listener{}
 				if err := a.UnmarshalTo(l); err != nil {
 					t.Fatal(err)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/anypb"
 	"slices"
 	"sort"
 	"strings"
@@ -85,21 +87,9 @@ func TestOneCacheForAllIdentities(t *testing.T) {
 		{"b.service.prod.ddsd", []string{"b.service.prod.ddsd", "orders.service.prod.ddsd:80"}, []string{"b.service.prod.ddsd", "orders.service.prod.ddsd:80"}},
 		{strings.Repeat("evil", 1000), []string{"orders.service.prod.ddsd:80"}, []string{"orders.service.prod.ddsd:80"}},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		node := &corev3.Node{Id: "x.ns", Cluster: tc.cluster}
-		if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNames: tc.ask}); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := stream.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var got []string
-		for _, a := range resp.Resources {
+		for _, a := range firstResponse(t, conn, node, resourcev3.EndpointType, tc.ask) {
 			cla := &endpointv3.ClusterLoadAssignment{}
 			if err := a.UnmarshalTo(cla); err != nil {
 				t.Fatal(err)
@@ -110,11 +100,30 @@ func TestOneCacheForAllIdentities(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("node cluster %.20s asking %v got %v, want %v", tc.cluster, tc.ask, got, tc.want)
 		}
-		cancel()
 	}
 	if n := len(s.caches.linear); n != len(served) {
 		t.Errorf("%d caches, want one per served type", n)
 	}
+}
+
+// firstResponse opens an ADS stream as node, asks for names of typeURL and
+// returns the resources of the first response.
+func firstResponse(t *testing.T, conn *grpc.ClientConn, node *corev3.Node, typeURL string, names []string) []*anypb.Any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: typeURL, ResourceNames: names}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Resources
 }
 
 func keys[V any](m map[string]V) []string {
