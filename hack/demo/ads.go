@@ -104,7 +104,14 @@ func (s sidecar) fetch(ctx context.Context, done func(served) bool) (served, err
 				}
 			}
 		case resourcev3.EndpointType:
-			clear(view.endpoints)
+			// A state-of-the-world EDS response may hold only the
+			// resources that changed or were newly asked for: the xDS
+			// protocol lets a server leave out the rest, which Envoy keeps.
+			for name := range view.endpoints {
+				if !slices.Contains(edsNames, name) {
+					delete(view.endpoints, name)
+				}
+			}
 			for _, a := range resp.Resources {
 				e := &endpointv3.ClusterLoadAssignment{}
 				if err := a.UnmarshalTo(e); err != nil {
