@@ -19,20 +19,12 @@ import (
 // bootstrap, so they are served apart (Output.APIListeners).
 func apiListeners(callees *calleeSet) []*listenerv3.Listener {
 	var out []*listenerv3.Listener
-	for _, name := range callees.sortedNames() {
-		ports := callees.sortedPorts(name)
-		if len(ports) == 0 {
-			continue
+	callees.eachPort(func(name, cluster string, isDefault bool) {
+		out = append(out, apiListener(cluster, cluster))
+		if isDefault {
+			out = append(out, apiListener(name, cluster))
 		}
-		def := defaultPort(ports)
-		for _, p := range ports {
-			cluster := ClusterName(name, p)
-			out = append(out, apiListener(cluster, cluster))
-			if p == def {
-				out = append(out, apiListener(name, cluster))
-			}
-		}
-	}
+	})
 	sortByName(out, (*listenerv3.Listener).GetName)
 	return out
 }

@@ -14,25 +14,17 @@ import (
 // its original destination.
 func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
 	rc := &routev3.RouteConfiguration{Name: OutboundRoute}
-	for _, name := range callees.sortedNames() {
-		ports := callees.sortedPorts(name)
-		if len(ports) == 0 {
-			continue
+	callees.eachPort(func(name, cluster string, isDefault bool) {
+		domains := []string{cluster}
+		if isDefault {
+			domains = append(domains, name)
 		}
-		def := defaultPort(ports)
-		for _, p := range ports {
-			cluster := ClusterName(name, p)
-			domains := []string{cluster}
-			if p == def {
-				domains = append(domains, name)
-			}
-			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
-				Name:    cluster,
-				Domains: domains,
-				Routes:  clusterRoutes(cluster),
-			})
-		}
-	}
+		rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
+			Name:    cluster,
+			Domains: domains,
+			Routes:  clusterRoutes(cluster),
+		})
+	})
 	rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
 		Name:    PassthroughCluster,
 		Domains: []string{"*"},
@@ -46,6 +38,23 @@ func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
 
 // defaultPort is the port the bare DDSD name means: 80 when the Service
 // has it, else its lowest port (ports are sorted).
+// eachPort calls fn for every DDSD name and port served, in order, with the
+// port's cluster and whether it is the name's default port, the one a bare
+// name means (see defaultPort): the sidecars' routes and the proxyless
+// clients' listeners name the same targets.
+func (c *calleeSet) eachPort(fn func(name, cluster string, isDefault bool)) {
+	for _, name := range c.sortedNames() {
+		ports := c.sortedPorts(name)
+		if len(ports) == 0 {
+			continue
+		}
+		def := defaultPort(ports)
+		for _, p := range ports {
+			fn(name, ClusterName(name, p), p == def)
+		}
+	}
+}
+
 func defaultPort(ports []int32) int32 {
 	if slices.Contains(ports, defaultHTTPPort) {
 		return defaultHTTPPort
