@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -32,6 +33,7 @@ func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stderr)) }
 type options struct {
 	config      string
 	kubeconfigs stringList
+	inCluster   bool
 	xdsAddr     string
 	certDir     string
 	plaintext   bool
@@ -55,6 +57,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "inzone config file (YAML), the webhook's; empty uses the built-in defaults")
 	fs.Var(&o.kubeconfigs, "kubeconfig", "kubeconfig of a cluster to read; repeat to merge several clusters' endpoints. None: in-cluster config (or $KUBECONFIG)")
+	fs.BoolVar(&o.inCluster, "in-cluster", false, "also read the cluster this pod runs in (its service account), besides each --kubeconfig")
 	fs.StringVar(&o.xdsAddr, "xds-address", ":18000", "ADS (gRPC) address")
 	fs.StringVar(&o.certDir, "cert-dir", "", "directory with tls.crt and tls.key for the ADS server, reloaded when they change")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "serve ADS without TLS (tests, local runs): any pod could then be handed routes by an impostor")
@@ -84,7 +87,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "--config %s: %v\n", o.config, err)
 		return 2
 	}
-	clusters, err := restConfigs(o.kubeconfigs)
+	clusters, err := restConfigs(o.kubeconfigs, o.inCluster)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -110,6 +113,16 @@ func (o *options) validate() error {
 	case o.xdsAddr == "" || o.xdsAddr == "0":
 		return fmt.Errorf("--xds-address %q: the ADS server cannot be turned off", o.xdsAddr)
 	}
+	if len(o.kubeconfigs) > maxKubeconfigs {
+		return fmt.Errorf("--kubeconfig: given %d times, at most %d", len(o.kubeconfigs), maxKubeconfigs)
+	}
+	given := map[string]bool{}
+	for _, p := range o.kubeconfigs {
+		if given[filepath.Clean(p)] {
+			return fmt.Errorf("--kubeconfig %s: given twice: its endpoints would count twice", p)
+		}
+		given[filepath.Clean(p)] = true
+	}
 	if o.dnsAddr != "0" {
 		if _, _, err := net.SplitHostPort(o.dnsAddr); err != nil {
 			return fmt.Errorf("--dns-address %q: %w", o.dnsAddr, err)
@@ -118,15 +131,32 @@ func (o *options) validate() error {
 	return nil
 }
 
+// maxKubeconfigs bounds the clusters read (the chart's
+// xds.remoteClusters allows as many): each costs a set of informers.
+const maxKubeconfigs = 64
+
 // namedConfig is one cluster to read.
 type namedConfig struct {
 	name string
 	rest *rest.Config
 }
 
-// restConfigs loads each --kubeconfig, named by its current context.
-func restConfigs(paths []string) ([]namedConfig, error) {
-	if len(paths) == 0 {
+// inClusterConfig is the pod's own service account; tests stand in for it,
+// since client-go reads it from fixed paths.
+var inClusterConfig = rest.InClusterConfig
+
+// inClusterName names the cluster read through --in-cluster.
+const inClusterName = "in-cluster"
+
+// restConfigs loads the clusters to read: with neither --kubeconfig nor
+// --in-cluster, controller-runtime's default (in-cluster, else
+// $KUBECONFIG); otherwise the pod's own cluster when inCluster, then each
+// --kubeconfig, named by its current context (by its path when that is
+// empty or taken). A kubeconfig's relative file names (a CA, a token
+// file) are relative to it, as kubectl reads them, so a mounted Secret can
+// hold them beside it.
+func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
+	if len(paths) == 0 && !inCluster {
 		c, err := ctrl.GetConfig()
 		if err != nil {
 			return nil, fmt.Errorf("kubeconfig: %w", err)
@@ -135,9 +165,20 @@ func restConfigs(paths []string) ([]namedConfig, error) {
 	}
 	var out []namedConfig
 	seen := map[string]bool{}
+	if inCluster {
+		c, err := inClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--in-cluster: %w", err)
+		}
+		out = append(out, namedConfig{inClusterName, c})
+		seen[inClusterName] = true
+	}
 	for _, p := range paths {
 		raw, err := clientcmd.LoadFromFile(p)
 		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
+		}
+		if err := clientcmd.ResolveLocalPaths(raw); err != nil {
 			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
 		}
 		c, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,13 @@ func TestBadFlagsAndConfigExit2(t *testing.T) {
 		{"a missing config file", append(base, "--config", filepath.Join(dir, "absent.yaml")), "--config"},
 		{"a kubeconfig that does not parse", append(base, "--kubeconfig", garbage), "--kubeconfig " + garbage},
 		{"a missing kubeconfig", append(base, "--kubeconfig", filepath.Join(dir, "absent")), "--kubeconfig"},
+		{"one kubeconfig twice, its endpoints counted twice", append(base, "--kubeconfig", garbage, "--kubeconfig", dir+"/./kubeconfig"), "given twice"},
+		{"more clusters than the bound", append(base, manyKubeconfigs(65)...), "at most 64"},
+		{"the pod's own cluster, outside a pod", append(base, "--in-cluster"), "--in-cluster"},
 	}
+	// Outside a pod whatever the machine: client-go reads these first.
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -54,4 +61,12 @@ func TestBadFlagsAndConfigExit2(t *testing.T) {
 			}
 		})
 	}
+}
+
+func manyKubeconfigs(n int) []string {
+	var args []string
+	for i := range n {
+		args = append(args, fmt.Sprintf("--kubeconfig=/etc/inzone-clusters/c%d/kubeconfig", i))
+	}
+	return args
 }
