@@ -76,17 +76,28 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 	defer conn.Close()
 	sctx, scancel := context.WithTimeout(ctx, time.Minute)
 	defer scancel()
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(sctx)
+	got := deltaEndpoints(t, sctx, conn, "multi.service.prod.ddsd:80")
+	if want := "us-east-1/us-east-1a=10.10.0.1 us-west-2/us-west-2b=10.11.0.1"; strings.Join(got, " ") != want {
+		t.Errorf("endpoints %v, want %s", got, want)
+	}
+	waitHTTP(t, "http://"+metricsAddr+"/metrics", `inzone_xds_connected_streams{protocol="delta"} 1`)
+}
+
+// deltaEndpoints subscribes to one EDS resource over delta ADS, as a
+// sidecar would, and lists its endpoints as region/zone=address. The
+// stream stays open until ctx ends.
+func deltaEndpoints(t *testing.T, ctx context.Context, conn *grpc.ClientConn, name string) []string {
+	t.Helper()
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const name = "multi.service.prod.ddsd:80"
 	if err := stream.Send(&discoveryv3.DeltaDiscoveryRequest{Node: &corev3.Node{Id: "probe"}, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: []string{name}}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := stream.Recv()
 	if err != nil {
-		t.Fatalf("delta ADS over TLS: %v", err)
+		t.Fatalf("delta ADS: %v", err)
 	}
 	if len(resp.Resources) != 1 {
 		t.Fatalf("got %d resources", len(resp.Resources))
@@ -101,10 +112,7 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 			got = append(got, l.Locality.Region+"/"+l.Locality.Zone+"="+e.GetEndpoint().GetAddress().GetSocketAddress().GetAddress())
 		}
 	}
-	if want := "us-east-1/us-east-1a=10.10.0.1 us-west-2/us-west-2b=10.11.0.1"; strings.Join(got, " ") != want {
-		t.Errorf("endpoints %v, want %s", got, want)
-	}
-	waitHTTP(t, "http://"+metricsAddr+"/metrics", `inzone_xds_connected_streams{protocol="delta"} 1`)
+	return got
 }
 
 // populate creates a zoned node, Service multi and its slice with one

@@ -39,7 +39,7 @@ const (
 var xdsKinds = []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"}
 
 // toggles are every documented value: the webhook's and inzone-xds's.
-var toggles = append(slices.Clone(webhookToggles), xdsToggles...)
+var toggles = slices.Concat(webhookToggles, xdsToggles, xdsClusterToggles)
 
 func withXDS(kinds []string) []string {
 	out := append(slices.Clone(kinds), xdsKinds...)
@@ -260,7 +260,20 @@ func checkXDSInvariants(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 	}
 
-	// RBAC: exactly the informers' reads.
+	if pdb := findNamed(objs, "PodDisruptionBudget", xdsName); pdb != nil {
+		sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels")
+		if !labels.SelectorFromSet(sel).Matches(labels.Set(pod.Labels)) {
+			t.Error("inzone-xds's PodDisruptionBudget does not select its pods")
+		}
+	} else if *d.Spec.Replicas > 1 {
+		t.Error("inzone-xds has more than one replica and no PodDisruptionBudget")
+	}
+
+	// RBAC: exactly the informers' reads, where it reads this cluster.
+	checkXDSClusters(t, objs)
+	if findNamed(objs, "ClusterRole", xdsName) == nil {
+		return
+	}
 	cr := into[rbacv1.ClusterRole](t, find(t, objs, "ClusterRole", xdsName))
 	var got []string
 	for _, r := range cr.Rules {
@@ -283,14 +296,6 @@ func checkXDSInvariants(t *testing.T, objs []*unstructured.Unstructured) {
 	if crb.RoleRef.Name != xdsName || len(crb.Subjects) != 1 || crb.Subjects[0].Kind != "ServiceAccount" ||
 		crb.Subjects[0].Name != xdsName || crb.Subjects[0].Namespace != namespace {
 		t.Errorf("ClusterRoleBinding %+v does not bind inzone-xds's ServiceAccount", crb)
-	}
-	if pdb := findNamed(objs, "PodDisruptionBudget", xdsName); pdb != nil {
-		sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels")
-		if !labels.SelectorFromSet(sel).Matches(labels.Set(pod.Labels)) {
-			t.Error("inzone-xds's PodDisruptionBudget does not select its pods")
-		}
-	} else if *d.Spec.Replicas > 1 {
-		t.Error("inzone-xds has more than one replica and no PodDisruptionBudget")
 	}
 }
 

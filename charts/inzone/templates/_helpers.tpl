@@ -95,3 +95,53 @@ rewrite must not turn a working ELB hostname into a name nothing resolves.
 {{- $tail := regexReplaceAll "^.*\\}" $t "" -}}
 {{- if contains "." $tail -}}{{ regexReplaceAll "^[^.]*\\." $tail "" | trimSuffix "." }}{{- end -}}
 {{- end -}}
+
+{{/*
+The clusters inzone-xds reads, as its arguments: none (the default, the
+cluster it runs in), or --in-cluster (xds.readLocalCluster) and one
+--kubeconfig per xds.remoteClusters entry, at the path where
+inzone.xdsClusterMounts mounts its Secret. Fails naming the entry and field
+of a name, Secret or key that is not one, or of no cluster at all.
+*/}}
+{{- define "inzone.xdsClusterArgs" -}}
+{{- $x := .Values.xds -}}
+{{- $seen := dict -}}
+{{- range $i, $c := $x.remoteClusters -}}
+{{- $at := printf "xds.remoteClusters[%d]" $i -}}
+{{- $name := toString $c.name -}}
+{{- if or (gt (len $name) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name)) -}}
+{{- fail (printf "%s.name %q: not a DNS label (at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit): it names the folder the kubeconfig is mounted in" $at $name) -}}
+{{- end -}}
+{{- if hasKey $seen $name -}}
+{{- fail (printf "%s.name %q: also the name of xds.remoteClusters[%v]: each cluster needs its own" $at $name (get $seen $name)) -}}
+{{- end -}}
+{{- $_ := set $seen $name $i -}}
+{{- $secret := toString $c.secretName -}}
+{{- if or (gt (len $secret) 253) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $secret)) -}}
+{{- fail (printf "%s.secretName %q: not a Secret name (a DNS subdomain: at most 253 of a-z, 0-9, '-' and '.')" $at $secret) -}}
+{{- end -}}
+{{- $key := toString (default "kubeconfig" $c.key) -}}
+{{- if or (gt (len $key) 253) (not (regexMatch "^[-._a-zA-Z0-9]+$" $key)) (hasPrefix ".." $key) (eq $key ".") -}}
+{{- fail (printf "%s.key %q: not a Secret key (at most 253 of a-z, A-Z, 0-9, '-', '_' and '.', not '.' nor starting with '..')" $at $key) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not $x.readLocalCluster) (not $x.remoteClusters) -}}
+{{- fail "xds.readLocalCluster: false with no xds.remoteClusters: inzone-xds would read no cluster" -}}
+{{- end -}}
+{{- if $x.remoteClusters -}}
+{{- if $x.readLocalCluster }}
+- --in-cluster
+{{- end -}}
+{{- range $x.remoteClusters }}
+- --kubeconfig={{ include "inzone.xdsClusterDir" .name }}/{{ default "kubeconfig" .key }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The folder a remote cluster's kubeconfig Secret is mounted in, by its name. */}}
+{{- define "inzone.xdsClusterDir" -}}/etc/inzone-clusters/{{ . }}{{- end -}}
+
+{{/* Whether inzone-xds reads the cluster it runs in, and so needs RBAC and a token there. */}}
+{{- define "inzone.xdsReadsLocalCluster" -}}
+{{- if or .Values.xds.readLocalCluster (not .Values.xds.remoteClusters) }}true{{ end -}}
+{{- end -}}
