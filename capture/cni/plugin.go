@@ -116,40 +116,71 @@ func (p *Plugin) context() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), t)
 }
 
+// request is what ADD and CHECK start from: the network config, the pod's
+// CNI_ARGS and its capture settings (nil when it asks for none).
+type request struct {
+	conf *Conf
+	k    *K8sArgs
+	s    *capture.Settings
+}
+
+func (p *Plugin) request(ctx context.Context, args *skel.CmdArgs) (*request, error) {
+	conf, k, err := parse(args)
+	if err != nil {
+		return nil, err
+	}
+	s, err := p.settings(ctx, conf, k)
+	if err != nil {
+		return nil, err
+	}
+	return &request{conf: conf, k: k, s: s}, nil
+}
+
+// inPodNetNS runs f, in the pod's network namespace, with the iptables
+// backend of each family the pod has: IPv4, and IPv6 unless the namespace
+// has it off. ADD and CHECK both go through it, so CHECK verifies exactly
+// the families ADD installed.
+func (r *request) inPodNetNS(ctx context.Context, netns string, f func(iptables.Backend) error) error {
+	err := ns.WithNetNSPath(netns, func(ns.NetNS) error {
+		for _, fam := range []capture.Family{capture.IPv4, capture.IPv6} {
+			if fam == capture.IPv6 && !iptables.IPv6Enabled() {
+				continue
+			}
+			b, err := iptables.Detect(ctx, fam)
+			if err != nil {
+				return err
+			}
+			if err := f(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("inzone-cni: pod %s/%s: %w", r.k.K8S_POD_NAMESPACE, r.k.K8S_POD_NAME, err)
+	}
+	return nil
+}
+
 // Add installs the pod's rules in its network namespace and passes the
 // previous plugin's result on unchanged, as a chained plugin must.
 func (p *Plugin) Add(args *skel.CmdArgs) error {
 	ctx, cancel := p.context()
 	defer cancel()
-	conf, k, err := parse(args)
+	r, err := p.request(ctx, args)
 	if err != nil {
 		return err
 	}
-	s, err := p.settings(ctx, conf, k)
-	if err != nil {
-		return err
-	}
-	if s != nil {
-		err := ns.WithNetNSPath(args.Netns, func(ns.NetNS) error {
-			for _, f := range []capture.Family{capture.IPv4, capture.IPv6} {
-				if f == capture.IPv6 && !iptables.IPv6Enabled() {
-					continue
-				}
-				b, err := iptables.Detect(ctx, f)
-				if err != nil {
-					return err
-				}
-				if _, err := iptables.Install(ctx, b, s); err != nil {
-					return err
-				}
-			}
-			return nil
+	if r.s != nil {
+		err := r.inPodNetNS(ctx, args.Netns, func(b iptables.Backend) error {
+			_, err := iptables.Install(ctx, b, r.s)
+			return err
 		})
 		if err != nil {
-			return fmt.Errorf("inzone-cni: pod %s/%s: %w", k.K8S_POD_NAMESPACE, k.K8S_POD_NAME, err)
+			return err
 		}
 	}
-	return p.passOn(conf)
+	return p.passOn(r.conf)
 }
 
 // passOn prints the previous result (or an empty one, when the plugin is
@@ -170,30 +201,23 @@ func (p *Plugin) passOn(conf *Conf) error {
 	return out.PrintTo(w)
 }
 
-// Check verifies that a pod that asks for capture has inzone's chains.
+// Check verifies that a pod that asks for capture has inzone's jumps, in
+// the nat table of each family ADD installs.
 func (p *Plugin) Check(args *skel.CmdArgs) error {
 	ctx, cancel := p.context()
 	defer cancel()
-	conf, k, err := parse(args)
-	if err != nil {
+	r, err := p.request(ctx, args)
+	if err != nil || r.s == nil {
 		return err
 	}
-	s, err := p.settings(ctx, conf, k)
-	if err != nil || s == nil {
-		return err
-	}
-	return ns.WithNetNSPath(args.Netns, func(ns.NetNS) error {
-		b, err := iptables.Detect(ctx, capture.IPv4)
-		if err != nil {
-			return err
-		}
+	return r.inPodNetNS(ctx, args.Netns, func(b iptables.Backend) error {
 		out, err := exec.CommandContext(ctx, b.Save, "-t", "nat").Output()
 		if err != nil {
-			return fmt.Errorf("inzone-cni: %s: %w", b.Save, err)
+			return fmt.Errorf("%s: %w", b.Save, err)
 		}
 		for _, j := range capture.Jumps {
 			if !strings.Contains(string(out), j+"\n") {
-				return fmt.Errorf("inzone-cni: pod %s/%s: rule %q missing", k.K8S_POD_NAMESPACE, k.K8S_POD_NAME, j)
+				return fmt.Errorf("%s rule %q missing", b.Family, j)
 			}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -169,4 +170,66 @@ func TestPluginAddCheckDel(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestCheckVerifiesEachFamily: CHECK looks at the nat table of every family
+// ADD installs, IPv6 too when the pod's namespace has it, and names the
+// family whose jump is gone.
+func TestCheckVerifiesEachFamily(t *testing.T) {
+	requireRoot(t)
+	for _, tool := range []string{"ip6tables", "ip6tables-restore", "ip6tables-save", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s: skipped", tool)
+		}
+	}
+	js, _ := json.Marshal(capture.Settings{ProxyUID: 1337, OutboundPort: 15001, InboundPort: 15006})
+	p := &Plugin{Out: io.Discard, Annotations: pods(map[string]map[string]string{"shop/web": {mutate.AnnotationCaptureCNI: string(js)}})}
+	tests := []struct {
+		name    string
+		ipv6Off bool
+		after   []string // run in the pod's namespace after ADD
+		want    string   // in CHECK's error; empty: CHECK passes
+	}{
+		{name: "both families installed pass"},
+		{name: "a missing IPv6 jump fails naming IPv6", after: []string{"ip6tables", "-t", "nat", "-D", "OUTPUT", "-p", "tcp", "-j", capture.ChainOutbound},
+			want: `IPv6 rule "-A OUTPUT -p tcp -j INZONE_OUTPUT" missing`},
+		{name: "a missing IPv4 jump fails naming IPv4", after: []string{"iptables", "-t", "nat", "-D", "PREROUTING", "-p", "tcp", "-j", capture.ChainInbound},
+			want: `IPv4 rule "-A PREROUTING -p tcp -j INZONE_INBOUND" missing`},
+		{name: "a pod without IPv6 has only IPv4 to check", ipv6Off: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := netns(t, "inzcni-fam")
+			if tt.ipv6Off {
+				inNetns(t, path, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+			}
+			if err := p.Add(cmdArgs(path, "shop/web")); err != nil {
+				t.Fatal(err)
+			}
+			v6 := inNetns(t, path, "ip6tables-save", "-t", "nat")
+			if installed := strings.Contains(v6, capture.Jumps[1]); installed == tt.ipv6Off {
+				t.Errorf("IPv6 off %v, IPv6 rules installed %v:\n%s", tt.ipv6Off, installed, v6)
+			}
+			if tt.after != nil {
+				inNetns(t, path, tt.after...)
+			}
+			err := p.Check(cmdArgs(path, "shop/web"))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("CHECK: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "shop/web")):
+				t.Errorf("CHECK = %v, want an error naming shop/web and %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// inNetns runs a command in the namespace at path and returns its output.
+func inNetns(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", path[strings.LastIndexByte(path, '/')+1:]}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%q: %v: %s", args, err, out)
+	}
+	return string(out)
 }
