@@ -9,6 +9,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/inzone-io/inzone/simulate"
@@ -354,12 +355,10 @@ func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string, owners jobOw
 		if kind != workloadKindBarePod {
 			refs = append(refs, WorkloadRef{Namespace: p.Namespace, Kind: workloadKindBarePod, Name: p.Name})
 		}
-		if kind == "Deployment" {
-			for _, o := range p.OwnerReferences {
-				if o.Kind == "ReplicaSet" && o.Controller != nil && *o.Controller {
-					refs = append(refs, WorkloadRef{Namespace: p.Namespace, Kind: "ReplicaSet", Name: o.Name})
-				}
-			}
+		// And its controller's, when the workload is the one that created
+		// the controller (a Deployment's ReplicaSet, a CronJob's Job).
+		if c := metav1.GetControllerOfNoCopy(p); c != nil && (c.Kind != kind || c.Name != name) {
+			refs = append(refs, WorkloadRef{Namespace: p.Namespace, Kind: c.Kind, Name: c.Name})
 		}
 		z := nodeZone[p.Spec.NodeName]
 		for _, r := range refs {
