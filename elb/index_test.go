@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -23,6 +22,8 @@ func lbService(ns, name string, annotations map[string]string, hosts ...string) 
 	return svc
 }
 
+// TestIndex covers one Service's claims: what it claims, in canonical
+// form, and that an update or a delete drops what it no longer claims.
 func TestIndex(t *testing.T) {
 	const (
 		nlb     = "payments-0123456789abcdef.elb.us-west-2.amazonaws.com"
@@ -93,8 +94,7 @@ func aged(svc *corev1.Service, minutes int) *corev1.Service {
 
 // TestIndexSharedHostnames covers several Services claiming one hostname:
 // the mapping lives as long as one claim does, and a conflict resolves to
-// the oldest Service whatever the order of events (the Index's answer does not depend on the
-// order it hears of the Services in).
+// the oldest Service whatever the order the index hears of the Services in.
 func TestIndexSharedHostnames(t *testing.T) {
 	const nlb = "payments-0123456789abcdef.elb.us-west-2.amazonaws.com"
 	ref := func(ns, name string) ServiceRef { return ServiceRef{Namespace: ns, Name: name} }
