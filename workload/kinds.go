@@ -64,10 +64,10 @@ func Kinds() []Kind {
 	return slices.Clone(kinds)
 }
 
-// Lookup returns the workload kind of an object's API group (the part of
+// lookup returns the workload kind of an object's API group (the part of
 // its apiVersion before the '/', "" for the core group) and kind, and
 // whether it is one. Matching is exact, as the API server's is.
-func Lookup(group, kind string) (Kind, bool) {
+func lookup(group, kind string) (Kind, bool) {
 	for _, k := range kinds {
 		if k.Kind == kind && k.Group == group {
 			return k, true
@@ -108,8 +108,8 @@ func (k Kind) GroupVersionKind() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind}
 }
 
-// IsPod reports whether the kind is Pod, an object that is its own pod.
-func (k Kind) IsPod() bool {
+// isPod reports whether the kind is Pod, an object that is its own pod.
+func (k Kind) isPod() bool {
 	return len(k.TemplatePath) == 0
 }
 
@@ -120,11 +120,11 @@ func (k Kind) IsPod() bool {
 // of a CronJob). Objects of other owners (a ReplicaSet of a custom
 // controller) are workloads of their own.
 func (k Kind) Generated(refs []metav1.OwnerReference) bool {
-	if !k.IsPod() && k.CreatedBy == "" {
+	if !k.isPod() && k.CreatedBy == "" {
 		return false
 	}
 	for _, o := range refs {
-		if o.Controller != nil && *o.Controller && (k.IsPod() || o.Kind == k.CreatedBy) {
+		if o.Controller != nil && *o.Controller && (k.isPod() || o.Kind == k.CreatedBy) {
 			return true
 		}
 	}

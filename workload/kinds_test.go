@@ -40,9 +40,9 @@ func TestPodTemplatePath(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("PodTemplatePath(%q, %q) = %q, %v; want %q", tt.group, tt.kind, path, ok, tt.want)
 			}
-			k, found := Lookup(tt.group, tt.kind)
+			k, found := lookup(tt.group, tt.kind)
 			if found != ok || (found && (k.Kind != tt.kind || k.Group != tt.group)) {
-				t.Errorf("Lookup(%q, %q) = %+v, %v; PodTemplatePath says %v", tt.group, tt.kind, k, found, ok)
+				t.Errorf("lookup(%q, %q) = %+v, %v; PodTemplatePath says %v", tt.group, tt.kind, k, found, ok)
 			}
 		})
 	}
@@ -144,7 +144,7 @@ func TestGenerated(t *testing.T) {
 		{"a StatefulSet is never generated", "apps", "StatefulSet", controller("Something"), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			k, ok := Lookup(tt.group, tt.kind)
+			k, ok := lookup(tt.group, tt.kind)
 			if !ok {
 				t.Fatalf("no kind %s/%s", tt.group, tt.kind)
 			}

@@ -60,6 +60,6 @@ func Of(obj runtime.Object) (k Kind, spec *corev1.PodSpec, ok bool) {
 	if spec == nil {
 		return Kind{}, nil, false
 	}
-	k, _ = Lookup(group, kind)
+	k, _ = lookup(group, kind)
 	return k, spec, true
 }
