@@ -4,9 +4,8 @@ import (
 	"sort"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/mutate"
