@@ -59,9 +59,15 @@ var byName = func() map[string]int {
 	return m
 }()
 
-// Kinds returns every workload kind, in the order messages list them.
+// Kinds returns every workload kind, in the order messages list them: a
+// copy, which the caller may change.
 func Kinds() []Kind {
-	return slices.Clone(kinds)
+	out := slices.Clone(kinds)
+	for i := range out {
+		out[i].ShortNames = slices.Clone(out[i].ShortNames)
+		out[i].TemplatePath = slices.Clone(out[i].TemplatePath)
+	}
+	return out
 }
 
 // lookup returns the workload kind of an object's API group (the part of

@@ -48,13 +48,17 @@ func TestPodTemplatePath(t *testing.T) {
 	}
 }
 
-// TestPodTemplatePathIsNotShared checks a caller appending to a path
-// cannot change the table.
+// TestPodTemplatePathIsNotShared checks a caller appending to a path, or
+// changing what Kinds returned, cannot change the table.
 func TestPodTemplatePathIsNotShared(t *testing.T) {
 	p, _ := PodTemplatePath("apps", "Deployment")
 	_ = append(p, "spec")
 	k := Kinds()
-	k[0].TemplatePath = nil
+	k[0].TemplatePath[1] = "evil"
+	k[0].ShortNames[0] = "evil"
+	if _, ok := Parse("deploy"); !ok {
+		t.Error("deploy is no longer a name")
+	}
 	if p, _ := PodTemplatePath("apps", "Deployment"); strings.Join(p, ".") != "spec.template" {
 		t.Errorf("path changed to %q", p)
 	}
