@@ -70,7 +70,7 @@ verify-policies: ## run the policies' Rego unit tests through inzone lint verify
 
 .PHONY: bench
 bench: ## run the benchmarks (figures in README.md)
-	$(GO) test -run '^$$' -bench . -benchmem ./mutate/... ./webhook/... ./lint/...
+	$(GO) test -run '^$$' -bench . -benchmem ./mutate/... ./elb/... ./webhook/... ./lint/...
 
 .PHONY: bench-lint
 bench-lint: ## whole-binary inzone lint on ../shared/corpus 1x/4x/16x, beside conftest when installed

@@ -14,14 +14,12 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,6 +28,7 @@ import (
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/simulate"
+	"github.com/inzone-io/inzone/workload"
 )
 
 // ZoneLabel is the node label a pod's zone is read from.
@@ -289,16 +288,8 @@ const CallersOwnPods = "own pods"
 // ReplicaSet with a pod-template-hash is reported as its Deployment), else
 // its app.kubernetes.io/name or app label, else the pod itself.
 func WorkloadOf(p *corev1.Pod) (kind, name string) {
-	for _, o := range p.OwnerReferences {
-		if o.Controller == nil || !*o.Controller {
-			continue
-		}
-		if o.Kind == "ReplicaSet" {
-			if h := p.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(o.Name, "-"+h) {
-				return "Deployment", strings.TrimSuffix(o.Name, "-"+h)
-			}
-		}
-		return o.Kind, o.Name
+	if kind, name, ok := workload.ControllerOf(p); ok {
+		return kind, name
 	}
 	for _, k := range []string{"app.kubernetes.io/name", "app"} {
 		if v := p.Labels[k]; v != "" {
@@ -604,62 +595,43 @@ type liveWorkload struct {
 // liveWorkloads are the objects that define pods: Deployments,
 // StatefulSets, DaemonSets, CronJobs, ReplicaSets not owned by a
 // Deployment, Jobs not owned by a CronJob, and pods owned by no controller;
-// an owned object's template is its owner's, linted once.
+// an owned object's template is its owner's, linted once (see
+// workload.Kind.Generated).
 func liveWorkloads(in Input, pods []*corev1.Pod) []liveWorkload {
 	var out []liveWorkload
-	add := func(gvk schema.GroupVersionKind, obj runtime.Object, spec *corev1.PodSpec) {
-		m, err := meta.Accessor(obj)
-		if err != nil {
+	add := func(obj runtime.Object) {
+		k, spec, ok := workload.Of(obj)
+		if !ok {
 			return
 		}
-		out = append(out, liveWorkload{gvk: gvk, kind: gvk.Kind, namespace: m.GetNamespace(), name: m.GetName(), obj: obj, spec: spec})
+		m, err := meta.Accessor(obj)
+		if err != nil || k.Generated(m.GetOwnerReferences()) {
+			return
+		}
+		out = append(out, liveWorkload{gvk: k.GroupVersionKind(), kind: k.Kind, namespace: m.GetNamespace(), name: m.GetName(), obj: obj, spec: spec})
 	}
-	apps := appsv1.SchemeGroupVersion
-	batch := batchv1.SchemeGroupVersion
 	for i := range in.Deployments {
-		d := &in.Deployments[i]
-		add(apps.WithKind("Deployment"), d, &d.Spec.Template.Spec)
+		add(&in.Deployments[i])
 	}
 	for i := range in.StatefulSets {
-		d := &in.StatefulSets[i]
-		add(apps.WithKind("StatefulSet"), d, &d.Spec.Template.Spec)
+		add(&in.StatefulSets[i])
 	}
 	for i := range in.DaemonSets {
-		d := &in.DaemonSets[i]
-		add(apps.WithKind("DaemonSet"), d, &d.Spec.Template.Spec)
+		add(&in.DaemonSets[i])
 	}
 	for i := range in.ReplicaSets {
-		d := &in.ReplicaSets[i]
-		if !ownedBy(d.OwnerReferences, "Deployment") {
-			add(apps.WithKind("ReplicaSet"), d, &d.Spec.Template.Spec)
-		}
+		add(&in.ReplicaSets[i])
 	}
 	for i := range in.Jobs {
-		d := &in.Jobs[i]
-		if !ownedBy(d.OwnerReferences, "CronJob") {
-			add(batch.WithKind("Job"), d, &d.Spec.Template.Spec)
-		}
+		add(&in.Jobs[i])
 	}
 	for i := range in.CronJobs {
-		d := &in.CronJobs[i]
-		add(batch.WithKind("CronJob"), d, &d.Spec.JobTemplate.Spec.Template.Spec)
+		add(&in.CronJobs[i])
 	}
 	for _, p := range pods {
-		if !ownedBy(p.OwnerReferences, "") {
-			add(corev1.SchemeGroupVersion.WithKind("Pod"), p, &p.Spec)
-		}
+		add(p)
 	}
 	return out
-}
-
-// ownedBy is whether refs has a controller of kind ("" for any kind).
-func ownedBy(refs []metav1.OwnerReference, kind string) bool {
-	for _, o := range refs {
-		if o.Controller != nil && *o.Controller && (kind == "" || o.Kind == kind) {
-			return true
-		}
-	}
-	return false
 }
 
 // lintFiles marshals the live objects to JSON for the linter, with their

@@ -9,9 +9,11 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/inzone-io/inzone/simulate"
+	"github.com/inzone-io/inzone/workload"
 )
 
 // Cost model defaults and constants; see MonthlyCost.
@@ -30,30 +32,24 @@ const (
 // graph's `from` do: [namespace/]kind/name.
 type WorkloadRef struct {
 	Namespace string `json:"namespace"`
-	// Kind is as the workloads section reports it: Deployment,
-	// StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, or app (pods
-	// grouped by their app label).
+	// Kind is as the workloads section reports it: a workload kind
+	// (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+	// Job, CronJob, Pod), or app (pods grouped by their app label).
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 }
 
 func (r WorkloadRef) String() string { return r.Namespace + "/" + r.Kind + "/" + r.Name }
 
-// workloadKinds maps what a user may write (kubectl's names, plural and
-// short forms, any case) to WorkloadOf's kinds.
-var workloadKinds = map[string]string{
-	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
-	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
-	"replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
-	"job": "Job", "jobs": "Job",
-	"cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
-	"pod": "Pod", "pods": "Pod", "po": "Pod",
-	"app": workloadKindApp,
-}
-
-// WorkloadKindNames are the kinds ParseWorkloadRef accepts, for messages.
-const WorkloadKindNames = "deployment, statefulset, daemonset, replicaset, job, cronjob, pod or app"
+// workloadKindNames are the kinds ParseWorkloadRef accepts, for messages:
+// the workload kinds (any of kubectl's names for them, any case) and app.
+var workloadKindNames = func() string {
+	var names []string
+	for _, k := range workload.Kinds() {
+		names = append(names, strings.ToLower(k.Kind))
+	}
+	return strings.Join(names, ", ") + " or " + workloadKindApp
+}()
 
 // ParseWorkloadRef parses [namespace/]kind/name; namespace defaults to
 // defaultNamespace.
@@ -68,11 +64,13 @@ func ParseWorkloadRef(s, defaultNamespace string) (WorkloadRef, error) {
 	default:
 		return ref, fmt.Errorf("%q: want kind/name or namespace/kind/name, e.g. deployment/frontend", s)
 	}
-	kind, ok := workloadKinds[strings.ToLower(ref.Kind)]
-	if !ok {
-		return ref, fmt.Errorf("%q: unknown kind %q (want %s)", s, ref.Kind, WorkloadKindNames)
+	if strings.EqualFold(ref.Kind, workloadKindApp) {
+		ref.Kind = workloadKindApp
+	} else if k, ok := workload.Parse(ref.Kind); ok {
+		ref.Kind = k.Kind
+	} else {
+		return ref, fmt.Errorf("%q: unknown kind %q (want %s)", s, ref.Kind, workloadKindNames)
 	}
-	ref.Kind = kind
 	if ref.Name == "" || ref.Namespace == "" {
 		return ref, fmt.Errorf("%q: empty namespace or name", s)
 	}
@@ -357,12 +355,10 @@ func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string, owners jobOw
 		if kind != workloadKindBarePod {
 			refs = append(refs, WorkloadRef{Namespace: p.Namespace, Kind: workloadKindBarePod, Name: p.Name})
 		}
-		if kind == "Deployment" {
-			for _, o := range p.OwnerReferences {
-				if o.Kind == "ReplicaSet" && o.Controller != nil && *o.Controller {
-					refs = append(refs, WorkloadRef{Namespace: p.Namespace, Kind: "ReplicaSet", Name: o.Name})
-				}
-			}
+		// And its controller's, when the workload is the one that created
+		// the controller (a Deployment's ReplicaSet, a CronJob's Job).
+		if c := metav1.GetControllerOfNoCopy(p); c != nil && (c.Kind != kind || c.Name != name) {
+			refs = append(refs, WorkloadRef{Namespace: p.Namespace, Kind: c.Kind, Name: c.Name})
 		}
 		z := nodeZone[p.Spec.NodeName]
 		for _, r := range refs {

@@ -25,6 +25,11 @@ func TestParseWorkloadRef(t *testing.T) {
 		{in: "other/ds/agent", want: "other/DaemonSet/agent"},
 		{in: "app/web", want: "shop/app/web"},
 		{in: "po/web-0", want: "shop/Pod/web-0"},
+		{in: "rc/legacy", want: "shop/ReplicationController/legacy"},
+		{in: "Jobs/once", want: "shop/Job/once"},
+		{in: "APP/web", want: "shop/app/web"},
+		{in: "apps/web", err: "unknown kind"},
+		{in: "deployment.apps/web", err: "unknown kind"},
 		{in: "frontend", err: "want kind/name"},
 		{in: "a/b/c/d", err: "want kind/name"},
 		{in: "service/frontend", err: "unknown kind"},
@@ -345,5 +350,60 @@ func TestCronJobPods(t *testing.T) {
 	}
 	if c := rep.Services[0].Callers; c["zone-a"] != 1 || c["zone-b"] != 1 || len(c) != 2 {
 		t.Errorf("callers from the CronJob = %v", c)
+	}
+	// One run of the CronJob is a caller too, as a Deployment's ReplicaSet is.
+	ref, err = ParseWorkloadRef("job/nightly-2", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Audit(context.Background(), in, Options{From: &ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Services[0].Callers; c["zone-b"] != 1 || len(c) != 1 {
+		t.Errorf("callers from the CronJob's Job = %v", c)
+	}
+}
+
+// TestFromNamesADeploymentOrItsReplicaSet: --from finds a Deployment's pods
+// by the Deployment, by one of its ReplicaSets (only that one's pods), by
+// its app label and by a pod's own name.
+func TestFromNamesADeploymentOrItsReplicaSet(t *testing.T) {
+	rsPod := func(name, hash, node string) corev1.Pod {
+		return pod("shop", name, node, func(p *corev1.Pod) {
+			p.Labels["pod-template-hash"] = hash
+			p.Labels["app"] = "web"
+			p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-" + hash, Controller: ptr.To(true)}}
+		})
+	}
+	in := Input{
+		Nodes:          threeZones(),
+		Pods:           []corev1.Pod{rsPod("web-old-x", "old", "a1"), rsPod("web-new-x", "new", "b1"), rsPod("web-new-y", "new", "c1")},
+		Services:       []corev1.Service{service("shop", "api", map[string]string{"app": "api"})},
+		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "api", "zone-a", "zone-b", "zone-c")},
+	}
+	for _, tt := range []struct {
+		from string
+		want map[string]int
+	}{
+		{"deploy/web", map[string]int{"zone-a": 1, "zone-b": 1, "zone-c": 1}},
+		{"rs/web-new", map[string]int{"zone-b": 1, "zone-c": 1}},
+		{"rs/web-old", map[string]int{"zone-a": 1}},
+		{"app/web", map[string]int{"zone-a": 1, "zone-b": 1, "zone-c": 1}},
+		{"pod/web-new-y", map[string]int{"zone-c": 1}},
+	} {
+		t.Run(tt.from, func(t *testing.T) {
+			ref, err := ParseWorkloadRef(tt.from, "shop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Audit(context.Background(), in, Options{From: &ref})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Services[0].Callers; fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("callers = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

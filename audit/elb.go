@@ -4,32 +4,25 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/mutate"
 )
 
-// ELBIndex maps the canonical ELB hostnames of live LoadBalancer Services
-// to the Service a DDSD name is made for, as the webhook's live index does
-// (mutate.ServiceELBs). It implements mutate.ELBResolver.
-type ELBIndex map[string]mutate.ServiceRef
-
-// NewELBIndex indexes the Services' ELB hostnames.
-func NewELBIndex(services []corev1.Service) ELBIndex {
-	idx := ELBIndex{}
+// NewELBIndex indexes the ELB hostnames of the live LoadBalancer Services
+// with the webhook's rules (elb.Index): a Service claims the hostnames in its
+// status for itself or its inzone.io/ddsd-name, and a hostname two Services
+// claim goes to the older one, whatever the order of the list. Ignored and
+// conflicting claims are not logged: the audit reports what the webhook
+// would do.
+func NewELBIndex(services []corev1.Service) *elb.Index {
+	idx := elb.NewIndex(logr.Discard())
 	for i := range services {
-		target, hosts := mutate.ServiceELBs(&services[i])
-		for _, h := range hosts {
-			idx[h] = target
-		}
+		idx.Set(&services[i])
 	}
 	return idx
-}
-
-// ResolveELB implements mutate.ELBResolver.
-func (x ELBIndex) ResolveELB(key string) (mutate.ServiceRef, bool) {
-	ref, ok := x[key]
-	return ref, ok
 }
 
 // ELBReference is a live object that still calls a LoadBalancer Service by
@@ -52,14 +45,14 @@ type ELBReference struct {
 
 // elbScanner finds ELB hostnames of live Services in objects' strings.
 type elbScanner struct {
-	idx  ELBIndex
+	idx  *elb.Index
 	ddsd *mutate.Engine
 	out  []ELBReference
 }
 
 func (s *elbScanner) scan(kind, namespace, name, field, value string) {
-	for _, m := range mutate.FindELBHostnames(value) {
-		ref, ok := s.idx[m.Key]
+	for _, m := range elb.Find(value) {
+		ref, ok := s.idx.Resolve(m.Key)
 		if !ok {
 			continue
 		}
@@ -110,7 +103,7 @@ func (s *elbScanner) configMap(cm *corev1.ConfigMap) {
 // ConfigMaps for the ELB hostnames of live LoadBalancer Services.
 func elbReferences(in Input, ws []liveWorkload, ddsd *mutate.Engine) []ELBReference {
 	s := &elbScanner{idx: NewELBIndex(in.Services), ddsd: ddsd, out: []ELBReference{}}
-	if len(s.idx) == 0 {
+	if s.idx.Len() == 0 {
 		return s.out
 	}
 	for _, w := range ws {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -116,6 +117,42 @@ func countRule(fs []lint.Finding, rule string) int {
 		}
 	}
 	return n
+}
+
+// TestELBReferencesSharedHostname: when two live Services claim one
+// hostname, the audit names the older one, as the webhook rewrites to it,
+// whatever the order the API server listed them in.
+func TestELBReferencesSharedHostname(t *testing.T) {
+	older := lbService("shop", "orders", elbHost)
+	older.CreationTimestamp = metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	newer := lbService("other", "thief", elbHost)
+	newer.CreationTimestamp = metav1.NewTime(older.CreationTimestamp.Add(time.Minute))
+	ddsd, err := mutate.NewEngine(mutate.DefaultConfig(), mutate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		services []corev1.Service
+	}{
+		{"the older Service listed first", []corev1.Service{older, newer}},
+		{"the older Service listed last", []corev1.Service{newer, older}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Input{
+				Nodes:       threeZones(),
+				Services:    tt.services,
+				Deployments: []appsv1.Deployment{deployment("shop", "web", 1, template(corev1.EnvVar{Name: "ORDERS", Value: elbHost}))},
+			}
+			rep, err := Audit(context.Background(), in, Options{DDSD: ddsd})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.ELBReferences) != 1 || rep.ELBReferences[0].Service != "shop/orders" {
+				t.Errorf("references %+v, want one naming shop/orders", rep.ELBReferences)
+			}
+		})
+	}
 }
 
 // TestLintLiveObjects: the lint policies run on the live workloads and

@@ -7,7 +7,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/types"
 
-	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/elb"
 )
 
 // This file holds the custom Rego builtins the policies may call. Each one is
@@ -87,7 +87,7 @@ func TesterBuiltins(lookup ELBLookup) []*tester.Builtin {
 }
 
 // elbHostnamesImpl implements inzone.elb_hostnames. Nearly every string it
-// sees names no load balancer: mutate.FindELBHostnames then returns nil
+// sees names no load balancer: elb.Find then returns nil
 // without allocating, and so does this function (it returns the interned
 // empty array).
 func elbHostnamesImpl(lookup ELBLookup) rego.Builtin1 {
@@ -96,7 +96,7 @@ func elbHostnamesImpl(lookup ELBLookup) rego.Builtin1 {
 		if !ok {
 			return ast.InternedEmptyArray, nil
 		}
-		found := mutate.FindELBHostnames(string(s))
+		found := elb.Find(string(s))
 		if len(found) == 0 {
 			return ast.InternedEmptyArray, nil
 		}

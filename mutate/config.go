@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/inzone-io/inzone/elb"
 )
 
 // Config is inzone's configuration: one YAML file, shared by the webhook and
@@ -382,7 +384,7 @@ func (c *Config) Validate() field.ErrorList {
 	}
 	for host, svc := range c.DDSD.ELBs {
 		p := dp.Child("elbs").Key(host)
-		if _, ok := CanonicalELBHost(host); !ok {
+		if _, ok := elb.Canonical(host); !ok {
 			errs = append(errs, field.Invalid(p, host, "is not an AWS load balancer hostname (*.elb.amazonaws.com, *.elb.<region>.amazonaws.com, or .com.cn)"))
 		}
 		if msgs := validation.IsDNS1123Label(svc); len(msgs) > 0 {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/inzone-io/inzone/elb"
 )
 
 // DDSDRewrite records one ELB hostname replaced by a DDSD name, in the
@@ -56,7 +58,7 @@ func (e *Engine) rewriteELBs(st *podState) error {
 // rewriteOne rewrites the ELB hostnames in one string; where names the
 // string's field and JSON pointer.
 func (e *Engine) rewriteOne(st *podState, container, s string, where func() (field, path string)) {
-	out, rewrites, unknown := RewriteELBHostnames(s, func(key string) (string, bool) { return e.LookupELB(key, st.namespace) })
+	out, rewrites, unknown := elb.Rewrite(s, func(key string) (string, bool) { return e.LookupELB(key, st.namespace) })
 	if len(rewrites) == 0 && len(unknown) == 0 {
 		return
 	}
@@ -92,7 +94,7 @@ func (e *Engine) LookupELB(key, podNamespace string) (string, bool) {
 		return validDDSDName(e.DDSDName(svc, podNamespace))
 	}
 	if e.resolver != nil {
-		if ref, ok := e.resolver.ResolveELB(key); ok {
+		if ref, ok := e.resolver.Resolve(key); ok {
 			return validDDSDName(e.DDSDName(ref.Name, ref.Namespace))
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/inzone-io/inzone/elb"
 )
 
 // Namespace is the engine's view of the pod's namespace. Its name fills
@@ -19,16 +21,11 @@ type Namespace struct {
 	Name string
 }
 
-// ServiceRef names a Kubernetes Service.
-type ServiceRef struct {
-	Namespace, Name string
-}
-
-// ELBResolver maps a canonical ELB hostname (see CanonicalELBHost) to the
-// Service behind it. The webhook implements it over an informer cache; it
-// must not do I/O, since it is called on the admission path.
+// ELBResolver maps a canonical ELB hostname (see elb.Canonical) to the
+// Service behind it. elb.Index implements it, fed by the webhook's Service
+// informer; it must not do I/O, since it is called on the admission path.
 type ELBResolver interface {
-	ResolveELB(key string) (ServiceRef, bool)
+	Resolve(key string) (elb.ServiceRef, bool)
 }
 
 // Options are the facts about the environment an Engine cannot read itself.
@@ -95,7 +92,7 @@ func NewEngine(cfg *Config, opts Options) (*Engine, error) {
 		bootstrap: br,
 	}
 	for host, svc := range c.DDSD.ELBs {
-		key, _ := CanonicalELBHost(host)
+		key, _ := elb.Canonical(host)
 		// The static map has no namespace for {namespace}; the pod's own is the best guess.
 		e.elbs[key] = svc
 	}

@@ -24,9 +24,8 @@ const (
 	// AnnotationService names the pod's own service (its DDSD <service>) when
 	// the identifying labels do not.
 	AnnotationService = "inzone.io/service"
-	// AnnotationDDSDName on a LoadBalancer Service overrides the <service>
-	// part of its DDSD name.
-	AnnotationDDSDName = "inzone.io/ddsd-name"
+	// elb.AnnotationDDSDName, on a LoadBalancer Service, overrides the
+	// <service> part of its DDSD name.
 
 	// Per-pod overrides of the sidecar settings.
 	AnnotationProxyImage       = "inzone.io/proxy-image"

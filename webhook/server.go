@@ -29,6 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/mutate"
 )
 
@@ -186,12 +187,12 @@ func NewManager(restCfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, err
 	}
 	if *opts.Config.DDSD.DiscoverServices {
-		index := NewELBIndex(ctrl.Log.WithName("inzone").WithName("elbs"))
+		index := elb.NewIndex(ctrl.Log.WithName("inzone").WithName("elbs"))
 		watch := &serviceWatch{
 			getInformer: func(ctx context.Context) (cache.Informer, error) {
 				return mgr.GetCache().GetInformer(ctx, &corev1.Service{}, cache.BlockUntilSynced(false))
 			},
-			handler: index.EventHandler(),
+			handler: serviceEvents(index),
 			log:     ctrl.Log.WithName("inzone").WithName("services"),
 		}
 		if err := mgr.Add(watch); err != nil {

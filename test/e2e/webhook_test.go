@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/webhook"
@@ -139,7 +140,7 @@ func TestAllMutations(t *testing.T) {
 func createPaymentsService(t *testing.T, env *envtest.Env, ns string) {
 	t.Helper()
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "payments-", Annotations: map[string]string{mutate.AnnotationDDSDName: "payments"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "payments-", Annotations: map[string]string{elb.AnnotationDDSDName: "payments"}},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeLoadBalancer,
 			Selector: map[string]string{"app.kubernetes.io/name": "payments"},

@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/test/envtest"
 )
 
@@ -25,7 +25,7 @@ func TestDDSDNameCommandInjection(t *testing.T) {
 	env := envtest.For(t)
 	other := namespace(t, "other-", false)
 	shop := namespace(t, "shop-", true)
-	loadBalancer(t, other, "evil", evilELB, map[string]string{mutate.AnnotationDDSDName: attack})
+	loadBalancer(t, other, "evil", evilELB, map[string]string{elb.AnnotationDDSDName: attack})
 	// Created after the attacker's: once its hostname is rewritten, the
 	// webhook's informer has seen the attacker's Service too.
 	loadBalancer(t, other, "control", controlLB, nil)

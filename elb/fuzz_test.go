@@ -1,4 +1,4 @@
-package mutate
+package elb
 
 import (
 	"reflect"
@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// elbFuzzSeeds covers every hostname form, inside and outside URLs, and the
+// fuzzSeeds covers every hostname form, inside and outside URLs, and the
 // near misses; both fuzz targets start from it.
-var elbFuzzSeeds = []string{
+var fuzzSeeds = []string{
 	"",
 	".",
 	"amazonaws.com",
@@ -46,12 +46,12 @@ var elbFuzzSeeds = []string{
 	"Talk to my-lb-1.us-east-1.elb.amazonaws.com. Then a-1.elb.eu-west-3.amazonaws.com\x00é",
 }
 
-func FuzzRewriteELBHostnames(f *testing.F) {
-	for _, s := range elbFuzzSeeds {
+func FuzzRewrite(f *testing.F) {
+	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		matches := FindELBHostnames(s)
+		matches := Find(s)
 		prev := 0
 		for _, m := range matches {
 			if m.Start < prev || m.End <= m.Start || m.End > len(s) {
@@ -63,17 +63,17 @@ func FuzzRewriteELBHostnames(f *testing.F) {
 			if m.Key != strings.ToLower(m.Key) || m.Key == "" || strings.HasSuffix(m.Key, ".") {
 				t.Fatalf("match %+v: Key is not lower-case without a trailing dot", m)
 			}
-			if key, ok := CanonicalELBHost(m.Host); !ok || key != m.Key {
-				t.Fatalf("match %+v: CanonicalELBHost(Host) = %q, %v", m, key, ok)
+			if key, ok := Canonical(m.Host); !ok || key != m.Key {
+				t.Fatalf("match %+v: Canonical(Host) = %q, %v", m, key, ok)
 			}
 			prev = m.End
 		}
-		if oracle := oracleFindELB(s); !reflect.DeepEqual(matches, oracle) {
-			t.Fatalf("FindELBHostnames(%q) disagrees with the regexp oracle\n got %+v\nwant %+v", s, matches, oracle)
+		if oracle := oracleFind(s); !reflect.DeepEqual(matches, oracle) {
+			t.Fatalf("Find(%q) disagrees with the regexp oracle\n got %+v\nwant %+v", s, matches, oracle)
 		}
 
 		// A lookup that knows nothing changes nothing and reports every key once.
-		out, rw, unk := RewriteELBHostnames(s, func(string) (string, bool) { return "", false })
+		out, rw, unk := Rewrite(s, func(string) (string, bool) { return "", false })
 		if out != s || rw != nil {
 			t.Fatalf("unknown-only rewrite changed %q to %q (%v)", s, out, rw)
 		}
@@ -82,19 +82,19 @@ func FuzzRewriteELBHostnames(f *testing.F) {
 		}
 
 		// Mapping every key to itself keeps the set of keys.
-		out, rw, unk = RewriteELBHostnames(s, func(k string) (string, bool) { return k, true })
+		out, rw, unk = Rewrite(s, func(k string) (string, bool) { return k, true })
 		if len(rw) != len(matches) || unk != nil {
 			t.Fatalf("identity rewrite: %d rewrites, %d unknown for %d matches", len(rw), len(unk), len(matches))
 		}
 		if len(rw) == 0 && out != s {
 			t.Fatalf("no rewrites but %q became %q", s, out)
 		}
-		if got, want := keysOf(FindELBHostnames(out)), keysOf(matches); !reflect.DeepEqual(got, want) {
+		if got, want := keysOf(Find(out)), keysOf(matches); !reflect.DeepEqual(got, want) {
 			t.Fatalf("identity rewrite %q -> %q changed keys %q -> %q", s, out, want, got)
 		}
 
 		// Mapping every key to a non-AWS name leaves no hostname behind.
-		out, rw, _ = RewriteELBHostnames(s, func(string) (string, bool) { return "x.ddsd", true })
+		out, rw, _ = Rewrite(s, func(string) (string, bool) { return "x.ddsd", true })
 		if len(rw) == 0 && out != s {
 			t.Fatalf("no rewrites but %q became %q", s, out)
 		}
@@ -103,7 +103,7 @@ func FuzzRewriteELBHostnames(f *testing.F) {
 				t.Fatalf("rewrite %d = %+v, want From %q", i, r, matches[i].Host)
 			}
 		}
-		if left := FindELBHostnames(out); left != nil {
+		if left := Find(out); left != nil {
 			t.Fatalf("rewrite %q -> %q left %+v", s, out, left)
 		}
 		if want := len(s) + len(rw)*len("x.ddsd") - hostBytes(matches); len(out) != want {
@@ -112,41 +112,41 @@ func FuzzRewriteELBHostnames(f *testing.F) {
 	})
 }
 
-func FuzzCanonicalELBHost(f *testing.F) {
-	for _, s := range elbFuzzSeeds {
+func FuzzCanonical(f *testing.F) {
+	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
-		key, ok := CanonicalELBHost(h)
+		key, ok := Canonical(h)
 		keyO, okO := oracleCanonical(h)
 		if ok != okO || key != keyO {
-			t.Fatalf("CanonicalELBHost(%q) = %q, %v; oracle %q, %v", h, key, ok, keyO, okO)
+			t.Fatalf("Canonical(%q) = %q, %v; oracle %q, %v", h, key, ok, keyO, okO)
 		}
-		matches := FindELBHostnames(h)
+		matches := Find(h)
 		whole := len(matches) == 1 && matches[0].Start == 0 && matches[0].End == len(h)
 		if ok != whole {
-			t.Fatalf("CanonicalELBHost(%q) ok=%v but FindELBHostnames = %+v", h, ok, matches)
+			t.Fatalf("Canonical(%q) ok=%v but Find = %+v", h, ok, matches)
 		}
 		if !ok {
 			if key != "" {
-				t.Fatalf("CanonicalELBHost(%q) = %q with ok false", h, key)
+				t.Fatalf("Canonical(%q) = %q with ok false", h, key)
 			}
 			return
 		}
 		if matches[0].Key != key {
-			t.Fatalf("CanonicalELBHost(%q) = %q but FindELBHostnames key %q", h, key, matches[0].Key)
+			t.Fatalf("Canonical(%q) = %q but Find key %q", h, key, matches[0].Key)
 		}
 		if key != strings.ToLower(key) || strings.HasSuffix(key, ".") {
 			t.Fatalf("key %q is not lower-case without a trailing dot", key)
 		}
 		// The key is itself a canonical hostname.
-		if again, ok := CanonicalELBHost(key); !ok || again != key {
-			t.Fatalf("CanonicalELBHost(%q) = %q, %v: key is not a fixed point", key, again, ok)
+		if again, ok := Canonical(key); !ok || again != key {
+			t.Fatalf("Canonical(%q) = %q, %v: key is not a fixed point", key, again, ok)
 		}
 	})
 }
 
-func keysOf(ms []ELBMatch) []string {
+func keysOf(ms []Match) []string {
 	var keys []string
 	for _, m := range ms {
 		keys = append(keys, m.Key)
@@ -154,7 +154,7 @@ func keysOf(ms []ELBMatch) []string {
 	return keys
 }
 
-func distinctKeys(ms []ELBMatch) []string {
+func distinctKeys(ms []Match) []string {
 	var keys []string
 	seen := map[string]bool{}
 	for _, m := range ms {
@@ -166,7 +166,7 @@ func distinctKeys(ms []ELBMatch) []string {
 	return keys
 }
 
-func hostBytes(ms []ELBMatch) int {
+func hostBytes(ms []Match) int {
 	n := 0
 	for _, m := range ms {
 		n += len(m.Host)

@@ -1,4 +1,4 @@
-package mutate
+package elb
 
 import (
 	"fmt"
@@ -8,20 +8,20 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// ServiceELBs returns the canonical ELB hostnames (see CanonicalELBHost) a
-// Service answers on and the Service a DDSD name is made for: the Service
-// itself, or the name in its inzone.io/ddsd-name annotation. Only a
-// LoadBalancer Service with ELB hostnames in its status has any; the
-// webhook's live index and `kubectl inzone audit` both build their ELB maps
-// with it. A Service whose annotation is not a DNS label claims nothing (see
-// CheckServiceELBs).
-func ServiceELBs(svc *corev1.Service) (target ServiceRef, hosts []string) {
-	target, hosts, _ = CheckServiceELBs(svc)
-	return target, hosts
+// AnnotationDDSDName on a LoadBalancer Service overrides the <service> part
+// of its DDSD name.
+const AnnotationDDSDName = "inzone.io/ddsd-name"
+
+// ServiceRef names a Kubernetes Service.
+type ServiceRef struct {
+	Namespace, Name string
 }
 
-// CheckServiceELBs is ServiceELBs with the reason a Service's claim is
-// ignored.
+// Claim returns the canonical ELB hostnames (see Canonical) a Service
+// answers on and the Service a DDSD name is made for: the Service itself, or
+// the name in its inzone.io/ddsd-name annotation. Only a LoadBalancer Service
+// with ELB hostnames in its status has any. err says why a Service's claim
+// is ignored: then hosts is empty.
 //
 // Who may claim a hostname: a Service claims only the hostnames in its own
 // status.loadBalancer.ingress (written through the services/status
@@ -32,7 +32,7 @@ func ServiceELBs(svc *corev1.Service) (target ServiceRef, hosts []string) {
 // namespaces' env, args and commands, so anything else (shell or YAML
 // metacharacters, dots, spaces) is refused, and the Service claims no
 // hostname at all rather than a name its owner did not mean.
-func CheckServiceELBs(svc *corev1.Service) (target ServiceRef, hosts []string, err error) {
+func Claim(svc *corev1.Service) (target ServiceRef, hosts []string, err error) {
 	target = ServiceRef{Namespace: svc.Namespace, Name: svc.Name}
 	if n, ok := svc.Annotations[AnnotationDDSDName]; ok && n != "" {
 		if msgs := validation.IsDNS1123Label(n); len(msgs) > 0 {
@@ -45,7 +45,7 @@ func CheckServiceELBs(svc *corev1.Service) (target ServiceRef, hosts []string, e
 		return target, nil, nil
 	}
 	for _, ing := range svc.Status.LoadBalancer.Ingress {
-		if h, ok := CanonicalELBHost(ing.Hostname); ok {
+		if h, ok := Canonical(ing.Hostname); ok {
 			hosts = append(hosts, h)
 		}
 	}

@@ -1,4 +1,4 @@
-package webhook
+package elb
 
 import (
 	"sort"
@@ -7,55 +7,54 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/cache"
-
-	"github.com/inzone-io/inzone/mutate"
 )
 
-// ELBIndex maps ELB hostnames to the LoadBalancer Services behind them. It is
-// fed by a Service informer's events, so the admission path only reads a map
-// and never calls the API server.
+// Index maps ELB hostnames to the LoadBalancer Services behind them, from
+// the claims of the Services it is told about (see Claim). The webhook feeds
+// it from a Service informer's events, so the admission path only reads a
+// map and never calls the API server; `kubectl inzone audit` feeds it the
+// Services it listed, so both resolve a hostname the same way.
 //
 // Several Services may share a hostname (a migration, a second Service on the
 // same NLB): the index counts every claim, so deleting one keeps the others'.
 // When claims disagree on the DDSD name, the oldest Service wins (creation
 // time, then namespace/name): a Service created later cannot take over a
-// hostname already in use, and every replica picks the same winner. The
-// conflict is logged, naming the Services.
-type ELBIndex struct {
+// hostname already in use, and every replica picks the same winner, whatever
+// the order it heard of the Services in. The conflict is logged, naming the
+// Services. It is safe for concurrent use.
+type Index struct {
 	mu sync.RWMutex
 	// byHost is each hostname's resolved answer, recomputed on every change
-	// to its claims so ResolveELB is one map read.
-	byHost map[string]mutate.ServiceRef
+	// to its claims so Resolve is one map read.
+	byHost map[string]ServiceRef
 	// claims are, per hostname, the Services whose status holds it.
-	claims map[string]map[mutate.ServiceRef]elbClaim
+	claims map[string]map[ServiceRef]claim
 	// hosts remembers each Service's hostnames so an update or delete can
 	// drop the ones it no longer has.
-	hosts map[mutate.ServiceRef][]string
+	hosts map[ServiceRef][]string
 	log   logr.Logger
 }
 
-// elbClaim is one Service's claim on a hostname.
-type elbClaim struct {
-	target  mutate.ServiceRef
+// claim is one Service's claim on a hostname.
+type claim struct {
+	target  ServiceRef
 	created time.Time
 }
 
-var _ mutate.ELBResolver = (*ELBIndex)(nil)
-
-// NewELBIndex returns an empty index that logs ignored and conflicting
-// claims to log.
-func NewELBIndex(log logr.Logger) *ELBIndex {
-	return &ELBIndex{
-		byHost: map[string]mutate.ServiceRef{},
-		claims: map[string]map[mutate.ServiceRef]elbClaim{},
-		hosts:  map[mutate.ServiceRef][]string{},
+// NewIndex returns an empty index that logs ignored and conflicting claims
+// to log.
+func NewIndex(log logr.Logger) *Index {
+	return &Index{
+		byHost: map[string]ServiceRef{},
+		claims: map[string]map[ServiceRef]claim{},
+		hosts:  map[ServiceRef][]string{},
 		log:    log,
 	}
 }
 
-// ResolveELB implements mutate.ELBResolver.
-func (x *ELBIndex) ResolveELB(key string) (mutate.ServiceRef, bool) {
+// Resolve returns the Service a DDSD name is made for, for a canonical
+// hostname (see Canonical).
+func (x *Index) Resolve(key string) (ServiceRef, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	ref, ok := x.byHost[key]
@@ -63,7 +62,7 @@ func (x *ELBIndex) ResolveELB(key string) (mutate.ServiceRef, bool) {
 }
 
 // Len is the number of hostnames known.
-func (x *ELBIndex) Len() int {
+func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.byHost)
@@ -71,10 +70,11 @@ func (x *ELBIndex) Len() int {
 
 // Set records a Service's ELB hostnames (none when it is not a LoadBalancer
 // with an ELB ingress, or when its inzone.io/ddsd-name annotation is not a
-// DNS label). The DDSD service name is the Service's name or that annotation.
-func (x *ELBIndex) Set(svc *corev1.Service) {
-	key := mutate.ServiceRef{Namespace: svc.Namespace, Name: svc.Name}
-	target, hosts, err := mutate.CheckServiceELBs(svc)
+// DNS label), replacing what it claimed before. The DDSD service name is the
+// Service's name or that annotation.
+func (x *Index) Set(svc *corev1.Service) {
+	key := ServiceRef{Namespace: svc.Namespace, Name: svc.Name}
+	target, hosts, err := Claim(svc)
 	if err != nil {
 		x.log.Info("warning: ignoring a Service's ELB claim", "service", svc.Namespace+"/"+svc.Name, "reason", err.Error())
 	}
@@ -83,9 +83,9 @@ func (x *ELBIndex) Set(svc *corev1.Service) {
 	touched := x.dropLocked(key)
 	for _, h := range hosts {
 		if x.claims[h] == nil {
-			x.claims[h] = map[mutate.ServiceRef]elbClaim{}
+			x.claims[h] = map[ServiceRef]claim{}
 		}
-		x.claims[h][key] = elbClaim{target: target, created: svc.CreationTimestamp.Time}
+		x.claims[h][key] = claim{target: target, created: svc.CreationTimestamp.Time}
 		touched = append(touched, h)
 	}
 	if len(hosts) > 0 {
@@ -95,14 +95,14 @@ func (x *ELBIndex) Set(svc *corev1.Service) {
 }
 
 // Delete forgets a Service.
-func (x *ELBIndex) Delete(namespace, name string) {
+func (x *Index) Delete(namespace, name string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.resolveLocked(x.dropLocked(mutate.ServiceRef{Namespace: namespace, Name: name}))
+	x.resolveLocked(x.dropLocked(ServiceRef{Namespace: namespace, Name: name}))
 }
 
 // dropLocked removes a Service's claims and returns the hostnames it held.
-func (x *ELBIndex) dropLocked(key mutate.ServiceRef) []string {
+func (x *Index) dropLocked(key ServiceRef) []string {
 	hosts := x.hosts[key]
 	for _, h := range hosts {
 		delete(x.claims[h], key)
@@ -115,14 +115,14 @@ func (x *ELBIndex) dropLocked(key mutate.ServiceRef) []string {
 }
 
 // resolveLocked recomputes the answer for hosts from their remaining claims.
-func (x *ELBIndex) resolveLocked(hosts []string) {
+func (x *Index) resolveLocked(hosts []string) {
 	for _, h := range hosts {
 		claims := x.claims[h]
 		if len(claims) == 0 {
 			delete(x.byHost, h)
 			continue
 		}
-		owners := make([]mutate.ServiceRef, 0, len(claims))
+		owners := make([]ServiceRef, 0, len(claims))
 		for k := range claims {
 			owners = append(owners, k)
 		}
@@ -145,31 +145,9 @@ func (x *ELBIndex) resolveLocked(hosts []string) {
 	}
 }
 
-func refLess(a, b mutate.ServiceRef) bool {
+func refLess(a, b ServiceRef) bool {
 	if a.Namespace != b.Namespace {
 		return a.Namespace < b.Namespace
 	}
 	return a.Name < b.Name
-}
-
-// EventHandler keeps the index current from a Service informer.
-func (x *ELBIndex) EventHandler() cache.ResourceEventHandler {
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { x.onUpsert(obj) },
-		UpdateFunc: func(_, obj any) { x.onUpsert(obj) },
-		DeleteFunc: func(obj any) {
-			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = t.Obj
-			}
-			if svc, ok := obj.(*corev1.Service); ok {
-				x.Delete(svc.Namespace, svc.Name)
-			}
-		},
-	}
-}
-
-func (x *ELBIndex) onUpsert(obj any) {
-	if svc, ok := obj.(*corev1.Service); ok {
-		x.Set(svc)
-	}
 }

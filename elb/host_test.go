@@ -1,4 +1,4 @@
-package mutate
+package elb
 
 import (
 	"reflect"
@@ -10,11 +10,11 @@ import (
 
 // want describes one expected match by its text; the test derives Start/End
 // by searching for it after the previous match, and checks them too.
-type wantELB struct {
+type wantHost struct {
 	host, key string
 }
 
-func TestFindELBHostnames(t *testing.T) {
+func TestFind(t *testing.T) {
 	const (
 		classic    = "my-lb-1234567890.us-east-1.elb.amazonaws.com"
 		classicKey = classic
@@ -24,70 +24,70 @@ func TestFindELBHostnames(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want []wantELB
+		want []wantHost
 	}{
 		// Positive: every hostname form.
-		{"a bare classic ELB hostname is found", classic, []wantELB{{classic, classicKey}}},
+		{"a bare classic ELB hostname is found", classic, []wantHost{{classic, classicKey}}},
 		{"an internal classic ELB keeps internal- in its key",
 			"internal-my-lb-1234567890.us-east-1.elb.amazonaws.com",
-			[]wantELB{{"internal-my-lb-1234567890.us-east-1.elb.amazonaws.com", "internal-my-lb-1234567890.us-east-1.elb.amazonaws.com"}}},
+			[]wantHost{{"internal-my-lb-1234567890.us-east-1.elb.amazonaws.com", "internal-my-lb-1234567890.us-east-1.elb.amazonaws.com"}}},
 		{"an ALB hostname is found",
 			"k8s-default-web-5a1b2c3d4e-1122334455.eu-central-2.elb.amazonaws.com",
-			[]wantELB{{"k8s-default-web-5a1b2c3d4e-1122334455.eu-central-2.elb.amazonaws.com", "k8s-default-web-5a1b2c3d4e-1122334455.eu-central-2.elb.amazonaws.com"}}},
-		{"a bare NLB hostname is found", nlb, []wantELB{{nlb, nlbKey}}},
+			[]wantHost{{"k8s-default-web-5a1b2c3d4e-1122334455.eu-central-2.elb.amazonaws.com", "k8s-default-web-5a1b2c3d4e-1122334455.eu-central-2.elb.amazonaws.com"}}},
+		{"a bare NLB hostname is found", nlb, []wantHost{{nlb, nlbKey}}},
 		{"a dualstack classic hostname drops dualstack from its key",
-			"dualstack." + classic, []wantELB{{"dualstack." + classic, classicKey}}},
+			"dualstack." + classic, []wantHost{{"dualstack." + classic, classicKey}}},
 		{"a dualstack NLB hostname drops dualstack from its key",
-			"dualstack." + nlb, []wantELB{{"dualstack." + nlb, nlbKey}}},
+			"dualstack." + nlb, []wantHost{{"dualstack." + nlb, nlbKey}}},
 		{"an NLB per-AZ hostname drops the AZ from its key",
-			"us-west-2a." + nlb, []wantELB{{"us-west-2a." + nlb, nlbKey}}},
+			"us-west-2a." + nlb, []wantHost{{"us-west-2a." + nlb, nlbKey}}},
 		{"a dualstack per-AZ NLB hostname drops both prefixes from its key",
-			"dualstack.us-west-2c." + nlb, []wantELB{{"dualstack.us-west-2c." + nlb, nlbKey}}},
+			"dualstack.us-west-2c." + nlb, []wantHost{{"dualstack.us-west-2c." + nlb, nlbKey}}},
 		{"a China classic hostname is found",
 			"my-lb-123.cn-north-1.elb.amazonaws.com.cn",
-			[]wantELB{{"my-lb-123.cn-north-1.elb.amazonaws.com.cn", "my-lb-123.cn-north-1.elb.amazonaws.com.cn"}}},
+			[]wantHost{{"my-lb-123.cn-north-1.elb.amazonaws.com.cn", "my-lb-123.cn-north-1.elb.amazonaws.com.cn"}}},
 		{"a China NLB hostname is found",
 			"my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn",
-			[]wantELB{{"my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn", "my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn"}}},
+			[]wantHost{{"my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn", "my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn"}}},
 		{"a GovCloud hostname is found",
 			"my-lb-1.us-gov-west-1.elb.amazonaws.com",
-			[]wantELB{{"my-lb-1.us-gov-west-1.elb.amazonaws.com", "my-lb-1.us-gov-west-1.elb.amazonaws.com"}}},
+			[]wantHost{{"my-lb-1.us-gov-west-1.elb.amazonaws.com", "my-lb-1.us-gov-west-1.elb.amazonaws.com"}}},
 		{"an upper-case hostname gets a lower-case key",
 			"DualStack.My-LB-123.US-EAST-1.ELB.AmazonAWS.COM",
-			[]wantELB{{"DualStack.My-LB-123.US-EAST-1.ELB.AmazonAWS.COM", "my-lb-123.us-east-1.elb.amazonaws.com"}}},
+			[]wantHost{{"DualStack.My-LB-123.US-EAST-1.ELB.AmazonAWS.COM", "my-lb-123.us-east-1.elb.amazonaws.com"}}},
 		{"a trailing dot belongs to the match but not to the key",
-			classic + ".", []wantELB{{classic + ".", classicKey}}},
+			classic + ".", []wantHost{{classic + ".", classicKey}}},
 		{"a trailing dot ending a sentence belongs to the match",
-			"Talk to " + classic + ". Then stop.", []wantELB{{classic + ".", classicKey}}},
+			"Talk to " + classic + ". Then stop.", []wantHost{{classic + ".", classicKey}}},
 		{"a China hostname with a trailing dot is found",
 			"my-lb-123.cn-north-1.elb.amazonaws.com.cn.",
-			[]wantELB{{"my-lb-123.cn-north-1.elb.amazonaws.com.cn.", "my-lb-123.cn-north-1.elb.amazonaws.com.cn"}}},
+			[]wantHost{{"my-lb-123.cn-north-1.elb.amazonaws.com.cn.", "my-lb-123.cn-north-1.elb.amazonaws.com.cn"}}},
 
 		// Positive: hostnames inside URLs and longer strings.
 		{"a full http URL keeps scheme, port, path, query and fragment outside the match",
-			"http://" + classic + ":8080/v1/x?y=1#f", []wantELB{{classic, classicKey}}},
-		{"a grpc URL is matched", "grpc://" + nlb + ":50051", []wantELB{{nlb, nlbKey}}},
+			"http://" + classic + ":8080/v1/x?y=1#f", []wantHost{{classic, classicKey}}},
+		{"a grpc URL is matched", "grpc://" + nlb + ":50051", []wantHost{{nlb, nlbKey}}},
 		{"userinfo before the host is not part of the match",
-			"https://user:pass@" + classic + "/", []wantELB{{classic, classicKey}}},
-		{"a bare host:port is matched", classic + ":443", []wantELB{{classic, classicKey}}},
+			"https://user:pass@" + classic + "/", []wantHost{{classic, classicKey}}},
+		{"a bare host:port is matched", classic + ":443", []wantHost{{classic, classicKey}}},
 		{"two URLs in one flag are both matched",
 			"--upstream=http://" + classic + ",http://" + nlb,
-			[]wantELB{{classic, classicKey}, {nlb, nlbKey}}},
+			[]wantHost{{classic, classicKey}, {nlb, nlbKey}}},
 		{"a redis URL with an internal ELB is matched",
 			"redis://internal-x-1.eu-west-1.elb.amazonaws.com:6379/0",
-			[]wantELB{{"internal-x-1.eu-west-1.elb.amazonaws.com", "internal-x-1.eu-west-1.elb.amazonaws.com"}}},
+			[]wantHost{{"internal-x-1.eu-west-1.elb.amazonaws.com", "internal-x-1.eu-west-1.elb.amazonaws.com"}}},
 		{"a hostname inside JSON is matched",
-			`{"url":"https://` + classic + `/api","n":1}`, []wantELB{{classic, classicKey}}},
+			`{"url":"https://` + classic + `/api","n":1}`, []wantHost{{classic, classicKey}}},
 		{"an underscore is a boundary",
-			"HOST_" + classic, []wantELB{{classic, classicKey}}},
+			"HOST_" + classic, []wantHost{{classic, classicKey}}},
 		{"hostnames separated by spaces and newlines are all matched",
 			classic + " \n\t" + nlb + "\r\n" + classic,
-			[]wantELB{{classic, classicKey}, {nlb, nlbKey}, {classic, classicKey}}},
+			[]wantHost{{classic, classicKey}, {nlb, nlbKey}, {classic, classicKey}}},
 		{"an ap-southeast-4 hostname is matched",
 			"a1b2c3-99.ap-southeast-4.elb.amazonaws.com",
-			[]wantELB{{"a1b2c3-99.ap-southeast-4.elb.amazonaws.com", "a1b2c3-99.ap-southeast-4.elb.amazonaws.com"}}},
+			[]wantHost{{"a1b2c3-99.ap-southeast-4.elb.amazonaws.com", "a1b2c3-99.ap-southeast-4.elb.amazonaws.com"}}},
 		{"a hostname after a non-matching AWS host in the same string is matched",
-			"s3.amazonaws.com " + classic, []wantELB{{classic, classicKey}}},
+			"s3.amazonaws.com " + classic, []wantHost{{classic, classicKey}}},
 
 		// Negative.
 		{"an empty string has no hostname", "", nil},
@@ -120,44 +120,44 @@ func TestFindELBHostnames(t *testing.T) {
 		// percent-encoded "%2F" leaves "2F" glued to the name.
 		{"a percent-encoded URL yields a name with the escape's hex digits",
 			"http%3A%2F%2Fmy-lb-1.us-east-1.elb.amazonaws.com",
-			[]wantELB{{"2Fmy-lb-1.us-east-1.elb.amazonaws.com", "2fmy-lb-1.us-east-1.elb.amazonaws.com"}}},
+			[]wantHost{{"2Fmy-lb-1.us-east-1.elb.amazonaws.com", "2fmy-lb-1.us-east-1.elb.amazonaws.com"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := FindELBHostnames(tt.in)
-			var want []ELBMatch
+			got := Find(tt.in)
+			var want []Match
 			from := 0
 			for _, w := range tt.want {
 				i := strings.Index(tt.in[from:], w.host)
 				if i < 0 {
 					t.Fatalf("bad test: %q not in %q after %d", w.host, tt.in, from)
 				}
-				m := ELBMatch{Start: from + i, End: from + i + len(w.host), Host: w.host, Key: w.key}
+				m := Match{Start: from + i, End: from + i + len(w.host), Host: w.host, Key: w.key}
 				want = append(want, m)
 				from = m.End
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("FindELBHostnames(%q)\n got %+v\nwant %+v", tt.in, got, want)
+				t.Errorf("Find(%q)\n got %+v\nwant %+v", tt.in, got, want)
 			}
-			if oracle := oracleFindELB(tt.in); !reflect.DeepEqual(got, oracle) {
-				t.Errorf("FindELBHostnames(%q) disagrees with the regexp oracle\n got %+v\nwant %+v", tt.in, got, oracle)
+			if oracle := oracleFind(tt.in); !reflect.DeepEqual(got, oracle) {
+				t.Errorf("Find(%q) disagrees with the regexp oracle\n got %+v\nwant %+v", tt.in, got, oracle)
 			}
 		})
 	}
 }
 
-func TestFindELBHostnamesOffsets(t *testing.T) {
+func TestFindOffsets(t *testing.T) {
 	s := "x=http://My-LB-1.us-east-1.elb.amazonaws.com.:80 y=dualstack.a-b.elb.eu-west-3.amazonaws.com"
-	want := []ELBMatch{
+	want := []Match{
 		{Start: 9, End: 45, Host: "My-LB-1.us-east-1.elb.amazonaws.com.", Key: "my-lb-1.us-east-1.elb.amazonaws.com"},
 		{Start: 51, End: 92, Host: "dualstack.a-b.elb.eu-west-3.amazonaws.com", Key: "a-b.elb.eu-west-3.amazonaws.com"},
 	}
-	if got := FindELBHostnames(s); !reflect.DeepEqual(got, want) {
+	if got := Find(s); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }
 
-func TestCanonicalELBHost(t *testing.T) {
+func TestCanonical(t *testing.T) {
 	tests := []struct {
 		name string
 		host string
@@ -186,15 +186,15 @@ func TestCanonicalELBHost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			key, ok := CanonicalELBHost(tt.host)
+			key, ok := Canonical(tt.host)
 			if key != tt.key || ok != tt.ok {
-				t.Errorf("CanonicalELBHost(%q) = %q, %v; want %q, %v", tt.host, key, ok, tt.key, tt.ok)
+				t.Errorf("Canonical(%q) = %q, %v; want %q, %v", tt.host, key, ok, tt.key, tt.ok)
 			}
 		})
 	}
 }
 
-func TestRewriteELBHostnames(t *testing.T) {
+func TestRewrite(t *testing.T) {
 	known := map[string]string{
 		"my-lb-1.us-east-1.elb.amazonaws.com":            "orders.service.prod.ddsd",
 		"my-nlb-abc.elb.us-west-2.amazonaws.com":         "payments.service.prod.ddsd",
@@ -207,7 +207,7 @@ func TestRewriteELBHostnames(t *testing.T) {
 		name     string
 		in       string
 		out      string
-		rewrites []ELBRewrite
+		rewrites []Replacement
 		unknown  []string
 	}{
 		{"a string without AWS hostnames is returned unchanged",
@@ -215,18 +215,18 @@ func TestRewriteELBHostnames(t *testing.T) {
 		{"a URL keeps scheme, userinfo, port, path, query and fragment",
 			"https://u:p@my-lb-1.us-east-1.elb.amazonaws.com:8443/v1/x?y=1#f",
 			"https://u:p@orders.service.prod.ddsd:8443/v1/x?y=1#f",
-			[]ELBRewrite{{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"}}, nil},
+			[]Replacement{{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"}}, nil},
 		{"two URLs in one string are both rewritten",
 			"--upstream=http://my-lb-1.us-east-1.elb.amazonaws.com,grpc://my-nlb-abc.elb.us-west-2.amazonaws.com:50051",
 			"--upstream=http://orders.service.prod.ddsd,grpc://payments.service.prod.ddsd:50051",
-			[]ELBRewrite{
+			[]Replacement{
 				{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"},
 				{"my-nlb-abc.elb.us-west-2.amazonaws.com", "payments.service.prod.ddsd"},
 			}, nil},
 		{"a known host is rewritten and an unknown one reported once",
 			"a=http://other-9.us-east-1.elb.amazonaws.com b=http://my-lb-1.us-east-1.elb.amazonaws.com c=OTHER-9.us-east-1.elb.amazonaws.com",
 			"a=http://other-9.us-east-1.elb.amazonaws.com b=http://orders.service.prod.ddsd c=OTHER-9.us-east-1.elb.amazonaws.com",
-			[]ELBRewrite{{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"}},
+			[]Replacement{{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"}},
 			[]string{"other-9.us-east-1.elb.amazonaws.com"}},
 		{"only unknown hosts leave the string unchanged",
 			"x-1.us-east-1.elb.amazonaws.com y-2.elb.us-west-2.amazonaws.com",
@@ -234,39 +234,39 @@ func TestRewriteELBHostnames(t *testing.T) {
 			nil, []string{"x-1.us-east-1.elb.amazonaws.com", "y-2.elb.us-west-2.amazonaws.com"}},
 		{"a trailing dot is replaced with the host",
 			"host my-lb-1.us-east-1.elb.amazonaws.com. ok", "host orders.service.prod.ddsd ok",
-			[]ELBRewrite{{"my-lb-1.us-east-1.elb.amazonaws.com.", "orders.service.prod.ddsd"}}, nil},
+			[]Replacement{{"my-lb-1.us-east-1.elb.amazonaws.com.", "orders.service.prod.ddsd"}}, nil},
 		{"an upper-case host is rewritten",
 			"HTTP://MY-LB-1.US-EAST-1.ELB.AMAZONAWS.COM/X", "HTTP://orders.service.prod.ddsd/X",
-			[]ELBRewrite{{"MY-LB-1.US-EAST-1.ELB.AMAZONAWS.COM", "orders.service.prod.ddsd"}}, nil},
+			[]Replacement{{"MY-LB-1.US-EAST-1.ELB.AMAZONAWS.COM", "orders.service.prod.ddsd"}}, nil},
 		{"China hosts are rewritten",
 			"my-lb-123.cn-north-1.elb.amazonaws.com.cn:80,my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn.",
 			"cn-orders.service.prod.ddsd:80,cn-payments.service.prod.ddsd",
-			[]ELBRewrite{
+			[]Replacement{
 				{"my-lb-123.cn-north-1.elb.amazonaws.com.cn", "cn-orders.service.prod.ddsd"},
 				{"my-nlb-abc.elb.cn-northwest-1.amazonaws.com.cn.", "cn-payments.service.prod.ddsd"},
 			}, nil},
 		{"a dualstack host is rewritten whole",
 			"http://dualstack.my-lb-1.us-east-1.elb.amazonaws.com/", "http://orders.service.prod.ddsd/",
-			[]ELBRewrite{{"dualstack.my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"}}, nil},
+			[]Replacement{{"dualstack.my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"}}, nil},
 		{"an AZ-prefixed NLB host is rewritten whole",
 			"us-west-2a.my-nlb-abc.elb.us-west-2.amazonaws.com:443", "payments.service.prod.ddsd:443",
-			[]ELBRewrite{{"us-west-2a.my-nlb-abc.elb.us-west-2.amazonaws.com", "payments.service.prod.ddsd"}}, nil},
+			[]Replacement{{"us-west-2a.my-nlb-abc.elb.us-west-2.amazonaws.com", "payments.service.prod.ddsd"}}, nil},
 		{"a redis URL is rewritten",
 			"redis://internal-x-1.eu-west-1.elb.amazonaws.com:6379/0", "redis://cache.service.prod.ddsd:6379/0",
-			[]ELBRewrite{{"internal-x-1.eu-west-1.elb.amazonaws.com", "cache.service.prod.ddsd"}}, nil},
+			[]Replacement{{"internal-x-1.eu-west-1.elb.amazonaws.com", "cache.service.prod.ddsd"}}, nil},
 		{"a host continued by another domain is left alone",
 			"http://my-lb-1.us-east-1.elb.amazonaws.com.evil.com/", "http://my-lb-1.us-east-1.elb.amazonaws.com.evil.com/", nil, nil},
 		{"the same known host twice is rewritten twice",
 			"my-lb-1.us-east-1.elb.amazonaws.com my-lb-1.us-east-1.elb.amazonaws.com",
 			"orders.service.prod.ddsd orders.service.prod.ddsd",
-			[]ELBRewrite{
+			[]Replacement{
 				{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"},
 				{"my-lb-1.us-east-1.elb.amazonaws.com", "orders.service.prod.ddsd"},
 			}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, rw, unk := RewriteELBHostnames(tt.in, lookup)
+			out, rw, unk := Rewrite(tt.in, lookup)
 			if out != tt.out {
 				t.Errorf("out = %q\nwant  %q", out, tt.out)
 			}
@@ -283,15 +283,15 @@ func TestRewriteELBHostnames(t *testing.T) {
 	}
 }
 
-func TestRewriteELBHostnamesEmptyNameIsUnknown(t *testing.T) {
+func TestRewriteEmptyNameIsUnknown(t *testing.T) {
 	s := "http://my-lb-1.us-east-1.elb.amazonaws.com/"
-	out, rw, unk := RewriteELBHostnames(s, func(string) (string, bool) { return "", true })
+	out, rw, unk := Rewrite(s, func(string) (string, bool) { return "", true })
 	if out != s || rw != nil || !reflect.DeepEqual(unk, []string{"my-lb-1.us-east-1.elb.amazonaws.com"}) {
 		t.Errorf("got %q, %v, %q", out, rw, unk)
 	}
 }
 
-func TestRewriteELBHostnamesManyUnknownAreDeduplicated(t *testing.T) {
+func TestRewriteManyUnknownAreDeduplicated(t *testing.T) {
 	var b strings.Builder
 	var want []string
 	for i := range 100 {
@@ -302,13 +302,13 @@ func TestRewriteELBHostnamesManyUnknownAreDeduplicated(t *testing.T) {
 		b.WriteString(h)
 		b.WriteByte(' ')
 	}
-	_, rw, unk := RewriteELBHostnames(b.String(), func(string) (string, bool) { return "", false })
+	_, rw, unk := Rewrite(b.String(), func(string) (string, bool) { return "", false })
 	if rw != nil || !reflect.DeepEqual(unk, want) {
 		t.Errorf("rewrites %v, unknown %d keys, want %d", rw, len(unk), len(want))
 	}
 }
 
-func TestRewriteELBHostnamesNoMatchDoesNotAllocate(t *testing.T) {
+func TestRewriteNoMatchDoesNotAllocate(t *testing.T) {
 	lookup := func(string) (string, bool) { return "x.ddsd", true }
 	for _, s := range []string{
 		"",
@@ -318,9 +318,9 @@ func TestRewriteELBHostnamesNoMatchDoesNotAllocate(t *testing.T) {
 		"10.0.0.1,10.0.0.2,10.0.0.3",
 	} {
 		allocs := testing.AllocsPerRun(100, func() {
-			out, _, _ := RewriteELBHostnames(s, lookup)
+			out, _, _ := Rewrite(s, lookup)
 			_ = out
-			_ = FindELBHostnames(s)
+			_ = Find(s)
 		})
 		if allocs != 0 {
 			t.Errorf("%q: %v allocs per run, want 0", s, allocs)
@@ -328,26 +328,26 @@ func TestRewriteELBHostnamesNoMatchDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestRewriteELBHostnamesLongRunIsLinear(t *testing.T) {
+func TestRewriteLongRunIsLinear(t *testing.T) {
 	// A huge host run full of anchors must be parsed once, not once per anchor.
 	s := strings.Repeat("amazonaws.com.", 1<<16) + " my-lb-1.us-east-1.elb.amazonaws.com"
-	got := FindELBHostnames(s)
+	got := Find(s)
 	if len(got) != 1 || got[0].Key != "my-lb-1.us-east-1.elb.amazonaws.com" {
 		t.Errorf("got %+v", got)
 	}
 }
 
-func BenchmarkRewriteELBHostnamesNoMatch(b *testing.B) {
+func BenchmarkRewriteNoMatch(b *testing.B) {
 	s := "postgres://app:secret@db.internal:5432/x" // 40 bytes, typical env value
 	lookup := func(string) (string, bool) { return "", false }
 	b.ReportAllocs()
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
-		RewriteELBHostnames(s, lookup)
+		Rewrite(s, lookup)
 	}
 }
 
-func BenchmarkRewriteELBHostnamesURL(b *testing.B) {
+func BenchmarkRewriteURL(b *testing.B) {
 	s := "http://internal-orders-1234567890.us-east-1.elb.amazonaws.com:8080/v1/orders?limit=10"
 	lookup := func(k string) (string, bool) {
 		if k == "internal-orders-1234567890.us-east-1.elb.amazonaws.com" {
@@ -358,7 +358,7 @@ func BenchmarkRewriteELBHostnamesURL(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
-		RewriteELBHostnames(s, lookup)
+		Rewrite(s, lookup)
 	}
 }
 
@@ -374,7 +374,7 @@ var (
 	oracleNLB     = regexp.MustCompile(`(?i)^(dualstack\.)?(?:(` + oracleRegion + `)[a-z]\.)?([a-z0-9]+(?:-+[a-z0-9]+)+)\.elb\.(` + oracleRegion + `)\.amazonaws\.com(\.cn)?\.?$`)
 )
 
-// oracleCanonical is CanonicalELBHost written with regexps.
+// oracleCanonical is Canonical written with regexps.
 func oracleCanonical(h string) (string, bool) {
 	bare := strings.TrimSuffix(h, ".")
 	if len(bare) > 253 {
@@ -409,12 +409,12 @@ func oracleCanonical(h string) (string, bool) {
 	return strings.ToLower(bare[nameAt:]), true
 }
 
-// oracleFindELB is FindELBHostnames written with regexps.
-func oracleFindELB(s string) []ELBMatch {
-	var out []ELBMatch
+// oracleFind is Find written with regexps.
+func oracleFind(s string) []Match {
+	var out []Match
 	for _, r := range oracleRun.FindAllStringIndex(s, -1) {
 		if key, ok := oracleCanonical(s[r[0]:r[1]]); ok {
-			out = append(out, ELBMatch{Start: r[0], End: r[1], Host: s[r[0]:r[1]], Key: key})
+			out = append(out, Match{Start: r[0], End: r[1], Host: s[r[0]:r[1]], Key: key})
 		}
 	}
 	return out
