@@ -378,8 +378,8 @@ func (n *normalizer) scalar(fd protoreflect.FieldDescriptor, v any) error {
 		if !ok {
 			return n.errorf("expected a base64 string, got %s", describe(v))
 		}
-		if _, err := decodeBase64(s); err != nil {
-			return n.errorf("expected a base64 string: %v", err)
+		if _, ok := decodeBase64(s); !ok {
+			return n.errorf("expected a base64 string (standard or URL-safe alphabet, padded or not)")
 		}
 		n.buf = appendJSONString(n.buf, s)
 		return nil

@@ -169,9 +169,9 @@ func (p *parser) resource(item any, path []any) error {
 	}
 	if tu, val, ok := binaryAny(m); ok {
 		a := &anypb.Any{TypeUrl: tu}
-		raw, err := decodeBase64(val)
-		if err != nil {
-			return &ParseError{Path: appendPath(path, "value"), Reason: "value of a binary Any is not base64: " + err.Error()}
+		raw, ok := decodeBase64(val)
+		if !ok {
+			return &ParseError{Path: appendPath(path, "value"), Reason: "value of a binary Any is not base64 (standard or URL-safe alphabet, padded or not)"}
 		}
 		a.Value = raw
 		msg, err := p.unpack(a)

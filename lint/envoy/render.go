@@ -3,11 +3,9 @@ package envoy
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -66,10 +64,8 @@ func (r *renderer) message(m protoreflect.Message) (any, bool) {
 		switch name {
 		case wktAny:
 			return r.anyMessage(m)
-		case wktDuration:
-			return renderDuration(m)
-		case wktTimestamp:
-			return renderTimestamp(m)
+		case wktDuration, wktTimestamp:
+			return renderText(m)
 		case wktFieldMask:
 			return nil, false
 		case wktStruct:
@@ -198,7 +194,8 @@ func (r *renderer) singular(v protoreflect.Value, fd protoreflect.FieldDescripto
 		}
 		if fd.Kind() == protoreflect.FloatKind {
 			// protojson writes the shortest text that reads back as the
-			// float32; the decoder reads that text as a float64.
+			// float32, and the decoder reads that text as a float64:
+			// strconv does both.
 			f, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
 		}
 		return f, true
@@ -259,40 +256,17 @@ func (r *renderer) anyMessage(m protoreflect.Message) (any, bool) {
 	return r.fields(im, typeURL)
 }
 
-// renderDuration is protojson's text of a Duration: 0, 3, 6 or 9
-// fractional digits and "s".
-func renderDuration(m protoreflect.Message) (any, bool) {
-	fds := m.Descriptor().Fields()
-	secs, nanos := m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int()
-	if secs < -315576000000 || secs > 315576000000 || nanos < -999999999 || nanos > 999999999 ||
-		(secs > 0 && nanos < 0) || (secs < 0 && nanos > 0) {
+// renderText renders a Duration or a Timestamp, whose JSON form is a
+// string, by asking protojson for it: false where protojson refuses the
+// value (out of range).
+func renderText(m protoreflect.Message) (any, bool) {
+	b, err := protojson.Marshal(m.Interface())
+	if err != nil {
 		return nil, false
 	}
-	sign := ""
-	if secs < 0 || nanos < 0 {
-		sign, secs, nanos = "-", -secs, -nanos
-	}
-	if nanos == 0 {
-		return sign + strconv.FormatInt(secs, 10) + "s", true
-	}
-	return sign + strconv.FormatInt(secs, 10) + trimFraction(fmt.Sprintf(".%09d", nanos)) + "s", true
-}
-
-// renderTimestamp is protojson's text of a Timestamp: RFC 3339 in UTC
-// with 0, 3, 6 or 9 fractional digits.
-func renderTimestamp(m protoreflect.Message) (any, bool) {
-	fds := m.Descriptor().Fields()
-	secs, nanos := m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int()
-	if secs < -62135596800 || secs > 253402300799 || nanos < 0 || nanos > 999999999 {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
 		return nil, false
 	}
-	return trimFraction(time.Unix(secs, nanos).UTC().Format("2006-01-02T15:04:05.000000000")) + "Z", true
-}
-
-// trimFraction drops the trailing groups of three zeros of a nine-digit
-// fraction, and the fraction when it is all zeros.
-func trimFraction(s string) string {
-	s = strings.TrimSuffix(s, "000")
-	s = strings.TrimSuffix(s, "000")
-	return strings.TrimSuffix(s, ".000")
+	return s, true
 }

@@ -1,13 +1,15 @@
 package envoy
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // asObject returns v as a map with string keys.
@@ -194,6 +196,9 @@ func asFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// appendJSONFloat writes f for protojson to read: a JSON number in
+// strconv's shortest form, or the string proto3's JSON mapping gives NaN
+// and the infinities.
 func appendJSONFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
@@ -206,17 +211,14 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
-// decodeBase64 decodes standard or URL-safe base64, padded or not, as
-// protobuf's JSON parsers do.
-func decodeBase64(s string) ([]byte, error) {
-	enc := base64.StdEncoding
-	if strings.ContainsAny(s, "-_") {
-		enc = base64.URLEncoding
+// decodeBase64 decodes s as protobuf's JSON reads a bytes field (standard
+// or URL-safe alphabet, padded or not), by asking protojson itself.
+func decodeBase64(s string) ([]byte, bool) {
+	var v wrapperspb.BytesValue
+	if protojson.Unmarshal(appendJSONString(nil, s), &v) != nil {
+		return nil, false
 	}
-	if len(s)%4 != 0 {
-		enc = enc.WithPadding(base64.NoPadding)
-	}
-	return enc.DecodeString(s)
+	return v.GetValue(), true
 }
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it.
