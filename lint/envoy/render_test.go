@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	yaml "go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -312,52 +311,4 @@ func TestRenderKinds(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestInputValue holds the Rego input Input builds from Parse's
-// result to ast.InterfaceToValue's, on the fixtures and the corpus, in
-// every format that parses.
-func TestInputValue(t *testing.T) {
-	check := func(t *testing.T, docs map[string]any) {
-		parsed := 0
-		for name, doc := range docs {
-			for _, format := range []Format{Bootstrap, Clusters, ConfigDump} {
-				input, err := Parse(doc, format)
-				if err != nil {
-					continue
-				}
-				parsed++
-				want, err := ast.InterfaceToValue(input)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := inputValue(input)
-				if err != nil {
-					t.Fatalf("%s as %s: %v", name, format, err)
-				}
-				if got.Compare(want) != 0 {
-					t.Errorf("%s as %s: input\n%v\nwant\n%v", name, format, got, want)
-				}
-			}
-		}
-		if parsed == 0 {
-			t.Fatal("no config parsed: the test checks nothing")
-		}
-	}
-	t.Run("fixtures", func(t *testing.T) {
-		files, err := filepath.Glob(filepath.Join("..", "testdata", "envoy", "*"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no fixtures: %v", err)
-		}
-		docs := map[string]any{}
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			docs[file] = decodeYAML(t, string(data))
-		}
-		check(t, docs)
-	})
-	t.Run("corpus", func(t *testing.T) { check(t, corpusDocs(t)) })
 }
