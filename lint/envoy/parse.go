@@ -369,39 +369,6 @@ func build(msg proto.Message, v any, anys map[*anypb.Any]proto.Message) ([]*anyp
 	return nil, false
 }
 
-// validBuilt says that msg, which the builder built with the Anys in built,
-// breaks no protoc-gen-validate rule, checking only what validate checks:
-// msg's rules, which cover every message in it but those inside Anys, and
-// the rules of each Any's message. It runs those checks straight, without
-// validate's walk of the message for its Anys: nearly every config is
-// valid, and the walk was most of the validation's time. Whenever this
-// says no (a violation, or an Any whose message was not recorded), validate
-// decides, and names the violation as ever. built may hold more Anys than
-// msg does, never fewer (only the builder makes Anys), and one more checked
-// can only turn a yes into a no.
-func (p *parser) validBuilt(msg proto.Message, built []*anypb.Any) bool {
-	if !pgvValid(msg) { // a root Any passes: an Any has no rules of its own
-		return false
-	}
-	for _, a := range built {
-		if a.GetTypeUrl() == "" {
-			continue // validate skips an empty Any
-		}
-		inner, ok := p.anys[a]
-		if !ok || !pgvValid(inner) {
-			return false
-		}
-	}
-	return true
-}
-
-// pgvValid says whether m passes its protoc-gen-validate rules, if it has
-// any; Validate stops at the first violation, where ValidateAll goes on.
-func pgvValid(m proto.Message) bool {
-	v, ok := m.(interface{ Validate() error })
-	return !ok || v.Validate() == nil
-}
-
 // readJSON reads v, the part of the document at path, into msg through
 // the normalizer's JSON and protojson.
 func readJSON(msg proto.Message, v any, path []any) error {
