@@ -20,7 +20,8 @@
 // protojson reads, the way that names what is wrong), validate.go (the
 // protoc-gen-validate rules, with paths), resolve.go (type URLs, v2 names
 // included), salvage.go (the clusters of an invalid config), render.go and
-// input.go (messages into the Rego input), path.go (paths in the document).
+// input.go (messages into the Rego input), path.go (paths in the document),
+// values.go (decoded values, JSON scalars), wkt.go (protobuf's well-known types).
 //
 // It takes decoded documents (map[string]any, []any and scalars, as
 // go.yaml.in/yaml/v3 or encoding/json give them) and never changes them. It
