@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Regenerates lint/envoytypes/zz_generated.go: blank imports of every package
+# Regenerates lint/envoy/envoytypes/zz_generated.go: blank imports of every package
 # of github.com/envoyproxy/go-control-plane/envoy (Envoy's API),
 # github.com/envoyproxy/go-control-plane/contrib (the extensions of the
 # envoy-contrib build: kafka, mysql, postgres, golang...) and
 # github.com/cncf/xds/go (TypedStruct, matchers) that holds generated protobuf
 # code (*.pb.go), so that every message Envoy knows is in the global registry
 # and protojson can resolve the "@type" of any typed_config. Then it
-# regenerates lint/envoy_successors.go (the v2 -> v3 type table) from them.
+# regenerates lint/envoy/successors.go (the v2 -> v3 type table) from them.
 #
 # The modules must be in go.mod; the contrib module has no tags, so it is
 # required at a pseudo-version (go get github.com/envoyproxy/go-control-plane/contrib@<version>).
@@ -18,11 +18,11 @@
 # (go list reports an error for it or one of its dependencies) is left out
 # and named on stderr.
 #
-# usage: hack/gen-envoytypes.sh   (run from anywhere; `go generate ./lint/envoytypes/` runs it)
+# usage: hack/gen-envoytypes.sh   (run from anywhere; `go generate ./lint/envoy/envoytypes/` runs it)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-OUT=lint/envoytypes/zz_generated.go
+OUT=lint/envoy/envoytypes/zz_generated.go
 MODULES=(github.com/envoyproxy/go-control-plane/envoy github.com/envoyproxy/go-control-plane/contrib github.com/cncf/xds/go)
 
 for mod in "${MODULES[@]}"; do
@@ -82,5 +82,5 @@ trap - EXIT
 echo "gen-envoytypes: wrote $OUT (${#good[@]} packages)" >&2
 
 # The v2 -> v3 type successor table is derived from the same registry.
-INZONE_UPDATE_SUCCESSORS=1 go test -count=1 -run '^TestEnvoySuccessorsGenerated$' ./lint >/dev/null
-echo "gen-envoytypes: regenerated lint/envoy_successors.go" >&2
+go generate ./lint/envoy
+echo "gen-envoytypes: regenerated lint/envoy/successors.go" >&2

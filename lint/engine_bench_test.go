@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/inzone-io/inzone/lint/envoy"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/shared"
 )
@@ -34,15 +35,15 @@ func corpusInputs(b testing.TB, e *Engine) []ast.Value {
 		inputs = append(inputs, iv)
 	}
 	addEnvoy := func(v any, name string) {
-		format, ok := DetectEnvoy(v)
+		format, ok := envoy.Detect(v)
 		if !ok {
 			return
 		}
-		in, err := ParseEnvoy(v, format)
+		in, err := envoy.Parse(v, format)
 		if err != nil {
 			return // envoy-invalid-config, a built-in rule
 		}
-		in["apiVersion"], in["kind"], in["metadata"] = envoyAPIVersion, envoyKind, map[string]any{"name": name}
+		in["apiVersion"], in["kind"], in["metadata"] = envoy.APIVersion, envoy.Kind, map[string]any{"name": name}
 		add(in)
 	}
 	for _, f := range files {
@@ -71,7 +72,7 @@ func corpusInputs(b testing.TB, e *Engine) []ast.Value {
 			cmData, _ := m["data"].(map[string]any)
 			for _, raw := range cmData {
 				s, _ := raw.(string)
-				if !looksLikeEnvoy(s) {
+				if !envoy.MayHoldConfig(s) {
 					continue
 				}
 				if embedded, err := ParseDocuments(f.Path, []byte(s)); err == nil && len(embedded) == 1 {

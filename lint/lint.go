@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"reflect"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/inzone-io/inzone/lint/envoy"
 )
 
 // Annotations that suppress findings on one object.
@@ -293,12 +294,12 @@ func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
 		}
 		return nil
 	}
-	if format, ok := DetectEnvoy(v); ok {
+	if format, ok := envoy.Detect(v); ok {
 		name := path.Base(d.File)
 		if d.Index > 0 {
 			name = fmt.Sprintf("%s#%d", name, d.Index)
 		}
-		return fl.lintEnvoy(ctx, d, v, format, ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Name: name}, nil)
+		return fl.lintEnvoy(ctx, d, v, format, ObjectRef{APIVersion: envoy.APIVersion, Kind: envoy.Kind, Name: name}, nil)
 	}
 	return nil // neither a Kubernetes object nor an Envoy config: nothing to say
 }
@@ -364,101 +365,31 @@ func astString(obj ast.Object, key string) (string, bool) {
 	return string(s), ok
 }
 
-const (
-	envoyAPIVersion = "inzone.io/v1alpha1"
-	envoyKind       = "EnvoyConfig"
-)
-
 // lintEnvoy parses an Envoy config and evaluates the rules on it; a config
 // Envoy would reject is a finding, not a silent pass, and the rules still
-// run on the clusters of it that parse (ParseEnvoyClusters).
-func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format EnvoyFormat, ref ObjectRef, ignored map[string]bool) error {
-	input, err := ParseEnvoy(v, format)
+// run on the clusters of it that parse (envoy.Salvage).
+func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format envoy.Format, ref ObjectRef, ignored map[string]bool) error {
+	input, err := envoy.Parse(v, format)
 	if err != nil {
-		var pe *EnvoyParseError
+		var pe *envoy.ParseError
 		var p []any
 		msg := err.Error()
 		if errors.As(err, &pe) {
 			p, msg = pe.Path, pe.Reason
 		}
 		if !ignored[RuleEnvoyInvalid.ID] {
-			fl.builtin(d, &RuleEnvoyInvalid, ref, p, fmt.Sprintf("%s %s: %s", envoyKind, ref.Name, msg))
+			fl.builtin(d, &RuleEnvoyInvalid, ref, p, fmt.Sprintf("%s %s: %s", envoy.Kind, ref.Name, msg))
 		}
-		input = ParseEnvoyClusters(v, format)
+		input = envoy.Salvage(v, format)
 		if clusters, _ := input["clusters"].([]any); len(clusters) == 0 {
 			return nil
 		}
 	}
-	meta := map[string]any{"name": ref.Name}
-	if ref.Namespace != "" {
-		meta["namespace"] = ref.Namespace
-	}
-	input["apiVersion"], input["kind"], input["metadata"] = envoyAPIVersion, envoyKind, meta
-	value, err := envoyInputValue(input)
+	value, err := envoy.Input(input, ref.Name, ref.Namespace)
 	if err != nil {
 		return fmt.Errorf("converting %s %s for the policies: %w", ref.Kind, ref.Name, err)
 	}
 	return fl.evalValue(ctx, d, value, ref, ignored)
-}
-
-// envoyInputValue is ast.InterfaceToValue(input), for ParseEnvoy's result,
-// with each rendered cluster converted once: a bootstrap's clusters are
-// both under bootstrap.static_resources.clusters and in clusters, as the
-// same maps, and were converted twice. The two places now share one value,
-// as OPA itself shares terms: builtins build new values, and topdown copies
-// the input before a policy's "with" changes it.
-func envoyInputValue(input map[string]any) (ast.Value, error) {
-	c := envoyInputConverter{clusters: map[uintptr]ast.Value{}}
-	if list, ok := input["clusters"].([]any); ok {
-		for _, item := range list {
-			if m, ok := item.(map[string]any); ok {
-				if cl, ok := m["cluster"].(map[string]any); ok && len(cl) > 0 {
-					v, err := c.value(cl)
-					if err != nil {
-						return nil, err
-					}
-					c.clusters[reflect.ValueOf(cl).Pointer()] = v
-				}
-			}
-		}
-	}
-	return c.value(input)
-}
-
-type envoyInputConverter struct {
-	clusters map[uintptr]ast.Value // converted clusters, by map
-}
-
-// value converts x as ast.InterfaceToValue does; maps and lists are taken
-// apart here, to find the clusters already converted, and everything else
-// is InterfaceToValue's.
-func (c *envoyInputConverter) value(x any) (ast.Value, error) {
-	switch x := x.(type) {
-	case map[string]any:
-		if v, ok := c.clusters[reflect.ValueOf(x).Pointer()]; ok {
-			return v, nil
-		}
-		kvs := make([][2]*ast.Term, 0, len(x))
-		for k, e := range x {
-			v, err := c.value(e)
-			if err != nil {
-				return nil, err
-			}
-			kvs = append(kvs, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(v)})
-		}
-		return ast.NewObject(kvs...), nil
-	case []any:
-		terms := make([]*ast.Term, len(x))
-		for i, e := range x {
-			v, err := c.value(e)
-			if err != nil {
-				return nil, err
-			}
-			terms[i] = ast.NewTerm(v)
-		}
-		return ast.NewArray(terms...), nil
-	}
-	return ast.InterfaceToValue(x)
 }
 
 // lintEmbeddedEnvoy lints Envoy configs held in a ConfigMap's data values.
@@ -469,7 +400,7 @@ func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map
 	dataNode := mappingValue(d.Node, "data")
 	for key, raw := range data {
 		s, ok := raw.(string)
-		if !ok || !looksLikeEnvoy(s) {
+		if !ok || !envoy.MayHoldConfig(s) {
 			continue
 		}
 		embedded, err := ParseDocuments(d.File, []byte(s))
@@ -481,7 +412,7 @@ func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map
 		if err != nil {
 			continue
 		}
-		format, ok := DetectEnvoy(ev)
+		format, ok := envoy.Detect(ev)
 		if !ok {
 			continue
 		}
@@ -489,19 +420,12 @@ func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map
 		if vn := mappingValue(dataNode, key); vn != nil {
 			e.Base = embeddedBase(vn, d)
 		}
-		er := ObjectRef{APIVersion: envoyAPIVersion, Kind: envoyKind, Namespace: ref.Namespace, Name: ref.Name + "/" + key}
+		er := ObjectRef{APIVersion: envoy.APIVersion, Kind: envoy.Kind, Namespace: ref.Namespace, Name: ref.Name + "/" + key}
 		if err := fl.lintEnvoy(ctx, e, ev, format, er, ignored); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// looksLikeEnvoy is a cheap test before parsing a ConfigMap value as YAML.
-func looksLikeEnvoy(s string) bool {
-	return strings.Contains(s, "clusters") || strings.Contains(s, "static_resources") ||
-		strings.Contains(s, "staticResources") || strings.Contains(s, "dynamic_resources") ||
-		strings.Contains(s, "envoy.config")
 }
 
 // embeddedBase is where line 1 of a string value's text sits in the file:

@@ -1,4 +1,4 @@
-package lint
+package envoy
 
 import (
 	"google.golang.org/protobuf/proto"
@@ -7,10 +7,10 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 )
 
-// ParseEnvoyClusters is the part of an invalid config that still parses:
+// Salvage is the part of an invalid config that still parses:
 // the clusters each of which is valid on its own, with their paths, as
-// ParseEnvoy's "clusters". Envoy rejects the whole config for one bad field
-// (ParseEnvoy's error says which), but a legacy config with one deprecated
+// Parse's "clusters". Envoy rejects the whole config for one bad field
+// (Parse's error says which), but a legacy config with one deprecated
 // or unknown field elsewhere should still have its STRICT_DNS clusters
 // flagged in the same run, not only after the field is fixed.
 //
@@ -20,25 +20,25 @@ import (
 // salvaged. A config dump's clusters are the dump's own, and not salvaged
 // either: a dump is what a running Envoy accepted, so it is invalid only
 // when it is not a dump at all.
-func ParseEnvoyClusters(doc any, format EnvoyFormat) map[string]any {
-	p := &envoyParser{doc: doc, clusters: []any{}, anys: map[*anypb.Any]proto.Message{}}
+func Salvage(doc any, format Format) map[string]any {
+	p := &parser{doc: doc, clusters: []any{}, anys: map[*anypb.Any]proto.Message{}}
 	switch format {
-	case EnvoyBootstrap:
+	case Bootstrap:
 		p.salvageBootstrap()
-	case EnvoyClusters:
+	case Clusters:
 		p.salvageClusterList()
 	}
 	return map[string]any{"format": string(format), "clusters": p.clusters}
 }
 
 // salvageBootstrap adds each of static_resources.clusters that parses.
-func (p *envoyParser) salvageBootstrap() {
-	m, ok := envoyObject(p.doc)
+func (p *parser) salvageBootstrap() {
+	m, ok := asObject(p.doc)
 	if !ok {
 		return
 	}
 	for _, sr := range []string{"static_resources", "staticResources"} {
-		res, ok := envoyObject(m[sr])
+		res, ok := asObject(m[sr])
 		if !ok {
 			continue
 		}
@@ -59,14 +59,14 @@ func (p *envoyParser) salvageBootstrap() {
 
 // salvageClusterList adds each resource of a clusters document that parses,
 // whether or not the envelope or the other resources do.
-func (p *envoyParser) salvageClusterList() {
+func (p *parser) salvageClusterList() {
 	switch v := p.doc.(type) {
 	case []any:
 		for i, it := range v {
 			p.salvageResource(it, []any{i})
 		}
 	case map[string]any, map[any]any:
-		m, _ := envoyObject(v)
+		m, _ := asObject(v)
 		switch r := m["resources"].(type) {
 		case nil:
 			if _, typed := m["@type"]; typed {
@@ -84,7 +84,7 @@ func (p *envoyParser) salvageClusterList() {
 
 // salvageResource adds the cluster of one resource if it parses, and
 // nothing of it otherwise.
-func (p *envoyParser) salvageResource(item any, path []any) {
+func (p *parser) salvageResource(item any, path []any) {
 	n := len(p.clusters)
 	if p.resource(item, path) != nil {
 		p.clusters = p.clusters[:n]

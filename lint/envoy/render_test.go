@@ -1,6 +1,7 @@
-package lint
+package envoy
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
+	yaml "go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -16,16 +17,17 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/anypb"
+
 	// For the FieldMask field of the test message; nothing else imports it.
 	_ "google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
-// checkEnvoyViaJSON parses doc as format straight and through protojson's
+// checkViaJSON parses doc as format straight and through protojson's
 // JSON, and fails unless both give the same result or the same error.
-func checkEnvoyViaJSON(t testing.TB, name string, doc any, format EnvoyFormat) {
+func checkViaJSON(t testing.TB, name string, doc any, format Format) {
 	t.Helper()
-	got, gotErr := parseEnvoy(doc, format, false)
-	want, wantErr := parseEnvoy(doc, format, true)
+	got, gotErr := parseDoc(doc, format, false)
+	want, wantErr := parseDoc(doc, format, true)
 	if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
 		t.Fatalf("%s as %s: error %v, through JSON %v", name, format, gotErr, wantErr)
 	}
@@ -34,64 +36,62 @@ func checkEnvoyViaJSON(t testing.TB, name string, doc any, format EnvoyFormat) {
 	}
 }
 
-// corpusEnvoyDocs is every Envoy config of ../shared/corpus that lint
-// reads: the files under envoy/ and the values of the ConfigMaps under k8s/
-// that hold one.
-func corpusEnvoyDocs(tb testing.TB) map[string]any {
+// corpusDocs is every Envoy config of ../shared/corpus that lint reads:
+// the files under envoy/ and the values of the ConfigMaps in the plain
+// manifests under k8s/ that hold one, each decoded as lint decodes a
+// ConfigMap value (one YAML document).
+func corpusDocs(tb testing.TB) map[string]any {
 	tb.Helper()
-	corpus := envoySharedCorpus(tb)
+	corpus := sharedCorpus(tb)
 	docs := map[string]any{}
-	for _, file := range corpusEnvoyFiles(tb, corpus) {
+	for _, file := range corpusFiles(tb, corpus) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		docs[file] = decodeEnvoyYAML(tb, string(data))
-	}
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s"}, SourceOptions{})
-	if len(errs) > 0 {
-		tb.Fatal(errs)
+		docs[file] = decodeYAML(tb, string(data))
 	}
 	embedded := 0
-	for _, f := range files {
-		data, err := f.Load()
-		if err != nil {
-			tb.Fatal(err)
+	err := filepath.WalkDir(filepath.Join(corpus, "k8s"), func(file string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-		ds, err := ParseDocuments(f.Path, data)
-		if err != nil {
-			continue
+		if ext := filepath.Ext(file); ext != ".yaml" && ext != ".yml" && ext != ".json" {
+			return nil
 		}
-		for i, d := range ds {
-			v, err := d.Decode()
-			if err != nil {
-				continue
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for i := 0; ; i++ {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				return nil // the end, or not YAML (a Helm template): no more ConfigMaps
 			}
-			m, _ := v.(map[string]any)
 			if m["kind"] != "ConfigMap" {
 				continue
 			}
 			data, _ := m["data"].(map[string]any)
 			for key, raw := range data {
 				s, ok := raw.(string)
-				if !ok || !looksLikeEnvoy(s) {
+				if !ok || !MayHoldConfig(s) {
 					continue
 				}
-				// As lintEmbeddedEnvoy reads it.
-				inner, err := ParseDocuments(f.Path, []byte(s))
-				if err != nil || len(inner) != 1 {
+				var doc any
+				if yaml.Unmarshal([]byte(s), &doc) != nil {
 					continue
 				}
-				doc, err := inner[0].Decode()
-				if err != nil {
-					continue
-				}
-				if _, ok := DetectEnvoy(doc); ok {
-					docs[fmt.Sprintf("%s#%d/%s", f.Path, i, key)] = doc
+				if _, ok := Detect(doc); ok {
+					rel, _ := filepath.Rel(corpus, file)
+					docs[fmt.Sprintf("%s#%d/%s", filepath.ToSlash(rel), i, key)] = doc
 					embedded++
 				}
 			}
 		}
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	if embedded == 0 {
 		tb.Fatal("no Envoy config in the corpus's ConfigMaps")
@@ -99,12 +99,12 @@ func corpusEnvoyDocs(tb testing.TB) map[string]any {
 	return docs
 }
 
-// TestParseEnvoyViaJSON holds ParseEnvoy to the result through protojson's
+// TestParseViaJSON holds Parse to the result through protojson's
 // JSON on the fixtures and the corpus, in every format (the wrong ones give
 // errors, which must match too).
-func TestParseEnvoyViaJSON(t *testing.T) {
+func TestParseViaJSON(t *testing.T) {
 	docs := map[string]any{}
-	files, err := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "envoy", "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
@@ -113,21 +113,21 @@ func TestParseEnvoyViaJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		docs[file] = decodeEnvoyYAML(t, string(data))
+		docs[file] = decodeYAML(t, string(data))
 	}
-	for name, doc := range corpusEnvoyDocs(t) {
+	for name, doc := range corpusDocs(t) {
 		docs[name] = doc
 	}
 	for name, doc := range docs {
-		for _, format := range []EnvoyFormat{EnvoyBootstrap, EnvoyClusters, EnvoyConfigDump} {
-			checkEnvoyViaJSON(t, name, doc, format)
+		for _, format := range []Format{Bootstrap, Clusters, ConfigDump} {
+			checkViaJSON(t, name, doc, format)
 		}
 	}
 }
 
-// envoyRenderTestFile declares a message with a field of every kind, for
-// TestRenderEnvoyKinds.
-const envoyRenderTestFile = `
+// renderTestFile declares a message with a field of every kind, for
+// TestRenderKinds.
+const renderTestFile = `
 name: "inzone/rendertest.proto"
 package: "inzone.rendertest"
 syntax: "proto3"
@@ -187,10 +187,10 @@ message_type {
 }
 `
 
-func envoyRenderTestType(t *testing.T) protoreflect.MessageDescriptor {
+func renderTestType(t *testing.T) protoreflect.MessageDescriptor {
 	t.Helper()
 	fdp := &descriptorpb.FileDescriptorProto{}
-	if err := prototext.Unmarshal([]byte(envoyRenderTestFile), fdp); err != nil {
+	if err := prototext.Unmarshal([]byte(renderTestFile), fdp); err != nil {
 		t.Fatal(err)
 	}
 	fd, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
@@ -200,12 +200,12 @@ func envoyRenderTestType(t *testing.T) protoreflect.MessageDescriptor {
 	return fd.Messages().ByName("All")
 }
 
-// TestRenderEnvoyKinds holds renderEnvoy to the protojson rendering on
+// TestRenderKinds holds renderMessage to the protojson rendering on
 // every kind of field and well-known type, values protojson rejects
 // included, and checks that the renderer builds the value itself (rather
 // than taking the JSON way) wherever it is meant to.
-func TestRenderEnvoyKinds(t *testing.T) {
-	md := envoyRenderTestType(t)
+func TestRenderKinds(t *testing.T) {
+	md := renderTestType(t)
 	tests := []struct {
 		name   string
 		text   string
@@ -278,7 +278,7 @@ func TestRenderEnvoyKinds(t *testing.T) {
 		{name: "nested deeper than the renderer goes", set: func(m *dynamicpb.Message) {
 			sub := md.Fields().ByName("sub")
 			cur := protoreflect.Message(m)
-			for range envoyRenderMaxDepth + 10 {
+			for range renderMaxDepth + 10 {
 				cur = cur.Mutable(sub).Message()
 			}
 			cur.Set(md.Fields().ByName("s"), protoreflect.ValueOfString("bottom"))
@@ -287,19 +287,19 @@ func TestRenderEnvoyKinds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := dynamicpb.NewMessage(md)
-			if err := (prototext.UnmarshalOptions{Resolver: envoyResolver{}}).Unmarshal([]byte(tt.text), m); err != nil {
+			if err := (prototext.UnmarshalOptions{Resolver: resolver{}}).Unmarshal([]byte(tt.text), m); err != nil {
 				t.Fatal(err)
 			}
 			if tt.set != nil {
 				tt.set(m)
 			}
-			r := envoyRenderer{}
+			r := renderer{}
 			_, direct := r.message(m)
 			if direct != tt.direct {
 				t.Errorf("rendered directly: %v, want %v", direct, tt.direct)
 			}
-			got, gotErr := renderEnvoy(m, nil)
-			want, wantErr := renderEnvoyJSON(m)
+			got, gotErr := renderMessage(m, nil)
+			want, wantErr := renderJSON(m)
 			if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
 				t.Fatalf("error %v, protojson rendering's %v", gotErr, wantErr)
 			}
@@ -311,52 +311,4 @@ func TestRenderEnvoyKinds(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestEnvoyInputValue holds the Rego input lint builds from ParseEnvoy's
-// result to ast.InterfaceToValue's, on the fixtures and the corpus, in
-// every format that parses.
-func TestEnvoyInputValue(t *testing.T) {
-	check := func(t *testing.T, docs map[string]any) {
-		parsed := 0
-		for name, doc := range docs {
-			for _, format := range []EnvoyFormat{EnvoyBootstrap, EnvoyClusters, EnvoyConfigDump} {
-				input, err := ParseEnvoy(doc, format)
-				if err != nil {
-					continue
-				}
-				parsed++
-				want, err := ast.InterfaceToValue(input)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := envoyInputValue(input)
-				if err != nil {
-					t.Fatalf("%s as %s: %v", name, format, err)
-				}
-				if got.Compare(want) != 0 {
-					t.Errorf("%s as %s: input\n%v\nwant\n%v", name, format, got, want)
-				}
-			}
-		}
-		if parsed == 0 {
-			t.Fatal("no config parsed: the test checks nothing")
-		}
-	}
-	t.Run("fixtures", func(t *testing.T) {
-		files, err := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no fixtures: %v", err)
-		}
-		docs := map[string]any{}
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			docs[file] = decodeEnvoyYAML(t, string(data))
-		}
-		check(t, docs)
-	})
-	t.Run("corpus", func(t *testing.T) { check(t, corpusEnvoyDocs(t)) })
 }

@@ -1,13 +1,11 @@
-package lint
+package envoy
 
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -16,60 +14,58 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// renderEnvoy is msg as protojson with proto field names, decoded into plain
-// values for Rego (renderEnvoyJSON). It builds that value straight from the
+// renderMessage is msg as protojson with proto field names, decoded into plain
+// values for Rego (renderJSON). It builds that value straight from the
 // message, without the JSON text in between; anything protojson would reject
 // or write in a form this does not reproduce takes the JSON way, so the value
 // and the errors are the same. anys holds the messages already unpacked from
 // the Anys of msg (nil for none).
-func renderEnvoy(msg proto.Message, anys map[*anypb.Any]proto.Message) (map[string]any, error) {
-	r := envoyRenderer{anys: anys}
+func renderMessage(msg proto.Message, anys map[*anypb.Any]proto.Message) (map[string]any, error) {
+	r := renderer{anys: anys}
 	if v, ok := r.message(msg.ProtoReflect()); ok {
 		if m, ok := v.(map[string]any); ok {
 			return m, nil
 		}
 	}
-	return renderEnvoyJSON(msg)
+	return renderJSON(msg)
 }
 
-// renderEnvoyJSON writes msg as protojson with proto field names, decoded
+// renderJSON writes msg as protojson with proto field names, decoded
 // into plain values.
-func renderEnvoyJSON(msg proto.Message) (map[string]any, error) {
-	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: envoyResolver{}}.Marshal(msg)
+func renderJSON(msg proto.Message) (map[string]any, error) {
+	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: resolver{}}.Marshal(msg)
 	if err != nil {
-		return nil, &EnvoyParseError{Reason: "cannot render " + string(msg.ProtoReflect().Descriptor().FullName()) + ": " + err.Error()}
+		return nil, &ParseError{Reason: "cannot render " + string(msg.ProtoReflect().Descriptor().FullName()) + ": " + err.Error()}
 	}
 	var out map[string]any
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, &EnvoyParseError{Reason: "cannot render " + string(msg.ProtoReflect().Descriptor().FullName()) + ": " + err.Error()}
+		return nil, &ParseError{Reason: "cannot render " + string(msg.ProtoReflect().Descriptor().FullName()) + ": " + err.Error()}
 	}
 	return out, nil
 }
 
-// envoyRenderMaxDepth bounds the nesting the renderer handles itself; deeper
+// renderMaxDepth bounds the nesting the renderer handles itself; deeper
 // values take the JSON way, whose decoder has its own limit.
-const envoyRenderMaxDepth = 1000
+const renderMaxDepth = 1000
 
-// envoyRenderer builds the value encoding/json decodes from protojson's
+// renderer builds the value encoding/json decodes from protojson's
 // output: objects are map[string]any, lists []any, numbers float64 (64-bit
 // integers are strings). Its methods return ok false where protojson would
 // fail or where the renderer does not reproduce protojson (extensions,
 // FieldMask, MessageSets).
-type envoyRenderer struct {
+type renderer struct {
 	anys  map[*anypb.Any]proto.Message
 	depth int
 }
 
-func (r *envoyRenderer) message(m protoreflect.Message) (any, bool) {
+func (r *renderer) message(m protoreflect.Message) (any, bool) {
 	md := m.Descriptor()
 	if name := string(md.FullName()); strings.HasPrefix(name, "google.protobuf.") {
 		switch name {
 		case wktAny:
 			return r.anyMessage(m)
-		case wktDuration:
-			return envoyRenderDuration(m)
-		case wktTimestamp:
-			return envoyRenderTimestamp(m)
+		case wktDuration, wktTimestamp:
+			return renderText(m)
 		case wktFieldMask:
 			return nil, false
 		case wktStruct:
@@ -102,8 +98,8 @@ func (r *envoyRenderer) message(m protoreflect.Message) (any, bool) {
 
 // fields renders the populated fields of m as an object, with "@type" when
 // m is the content of an Any.
-func (r *envoyRenderer) fields(m protoreflect.Message, typeURL string) (any, bool) {
-	if r.depth++; r.depth > envoyRenderMaxDepth {
+func (r *renderer) fields(m protoreflect.Message, typeURL string) (any, bool) {
+	if r.depth++; r.depth > renderMaxDepth {
 		return nil, false
 	}
 	defer func() { r.depth-- }()
@@ -132,8 +128,8 @@ func (r *envoyRenderer) fields(m protoreflect.Message, typeURL string) (any, boo
 	return out, ok
 }
 
-func (r *envoyRenderer) list(l protoreflect.List, fd protoreflect.FieldDescriptor) (any, bool) {
-	if r.depth++; r.depth > envoyRenderMaxDepth {
+func (r *renderer) list(l protoreflect.List, fd protoreflect.FieldDescriptor) (any, bool) {
+	if r.depth++; r.depth > renderMaxDepth {
 		return nil, false
 	}
 	defer func() { r.depth-- }()
@@ -148,8 +144,8 @@ func (r *envoyRenderer) list(l protoreflect.List, fd protoreflect.FieldDescripto
 	return out, true
 }
 
-func (r *envoyRenderer) mapValue(mv protoreflect.Map, fd protoreflect.FieldDescriptor) (any, bool) {
-	if r.depth++; r.depth > envoyRenderMaxDepth {
+func (r *renderer) mapValue(mv protoreflect.Map, fd protoreflect.FieldDescriptor) (any, bool) {
+	if r.depth++; r.depth > renderMaxDepth {
 		return nil, false
 	}
 	defer func() { r.depth-- }()
@@ -171,7 +167,7 @@ func (r *envoyRenderer) mapValue(mv protoreflect.Map, fd protoreflect.FieldDescr
 }
 
 // singular renders one value of fd's type as protojson writes it.
-func (r *envoyRenderer) singular(v protoreflect.Value, fd protoreflect.FieldDescriptor) (any, bool) {
+func (r *renderer) singular(v protoreflect.Value, fd protoreflect.FieldDescriptor) (any, bool) {
 	switch fd.Kind() {
 	case protoreflect.BoolKind:
 		return v.Bool(), true
@@ -198,7 +194,8 @@ func (r *envoyRenderer) singular(v protoreflect.Value, fd protoreflect.FieldDesc
 		}
 		if fd.Kind() == protoreflect.FloatKind {
 			// protojson writes the shortest text that reads back as the
-			// float32; the decoder reads that text as a float64.
+			// float32, and the decoder reads that text as a float64:
+			// strconv does both.
 			f, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
 		}
 		return f, true
@@ -220,7 +217,7 @@ func (r *envoyRenderer) singular(v protoreflect.Value, fd protoreflect.FieldDesc
 
 // anyMessage renders an Any as protojson does: "@type" beside the fields of
 // the message it holds, or beside "value" for a type with its own JSON form.
-func (r *envoyRenderer) anyMessage(m protoreflect.Message) (any, bool) {
+func (r *renderer) anyMessage(m protoreflect.Message) (any, bool) {
 	fds := m.Descriptor().Fields()
 	typeURL, value := m.Get(fds.ByNumber(1)).String(), m.Get(fds.ByNumber(2)).Bytes()
 	if typeURL == "" {
@@ -235,18 +232,18 @@ func (r *envoyRenderer) anyMessage(m protoreflect.Message) (any, bool) {
 	a, _ := m.Interface().(*anypb.Any)
 	inner, ok := r.anys[a]
 	if !ok {
-		mt, err := envoyResolver{}.FindMessageByURL(typeURL)
+		mt, err := resolver{}.FindMessageByURL(typeURL)
 		if err != nil {
 			return nil, false
 		}
 		inner = mt.New().Interface()
-		if err := (proto.UnmarshalOptions{AllowPartial: true, Resolver: envoyResolver{}}).Unmarshal(value, inner); err != nil {
+		if err := (proto.UnmarshalOptions{AllowPartial: true, Resolver: resolver{}}).Unmarshal(value, inner); err != nil {
 			return nil, false
 		}
 	}
 	im := inner.ProtoReflect()
 	if name := im.Descriptor().FullName(); wktHasCustomJSON(name) && name != wktEmpty {
-		if r.depth++; r.depth > envoyRenderMaxDepth {
+		if r.depth++; r.depth > renderMaxDepth {
 			return nil, false
 		}
 		defer func() { r.depth-- }()
@@ -259,40 +256,17 @@ func (r *envoyRenderer) anyMessage(m protoreflect.Message) (any, bool) {
 	return r.fields(im, typeURL)
 }
 
-// envoyRenderDuration is protojson's text of a Duration: 0, 3, 6 or 9
-// fractional digits and "s".
-func envoyRenderDuration(m protoreflect.Message) (any, bool) {
-	fds := m.Descriptor().Fields()
-	secs, nanos := m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int()
-	if secs < -315576000000 || secs > 315576000000 || nanos < -999999999 || nanos > 999999999 ||
-		(secs > 0 && nanos < 0) || (secs < 0 && nanos > 0) {
+// renderText renders a Duration or a Timestamp, whose JSON form is a
+// string, by asking protojson for it: false where protojson refuses the
+// value (out of range).
+func renderText(m protoreflect.Message) (any, bool) {
+	b, err := protojson.Marshal(m.Interface())
+	if err != nil {
 		return nil, false
 	}
-	sign := ""
-	if secs < 0 || nanos < 0 {
-		sign, secs, nanos = "-", -secs, -nanos
-	}
-	if nanos == 0 {
-		return sign + strconv.FormatInt(secs, 10) + "s", true
-	}
-	return sign + strconv.FormatInt(secs, 10) + envoyTrimFraction(fmt.Sprintf(".%09d", nanos)) + "s", true
-}
-
-// envoyRenderTimestamp is protojson's text of a Timestamp: RFC 3339 in UTC
-// with 0, 3, 6 or 9 fractional digits.
-func envoyRenderTimestamp(m protoreflect.Message) (any, bool) {
-	fds := m.Descriptor().Fields()
-	secs, nanos := m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int()
-	if secs < -62135596800 || secs > 253402300799 || nanos < 0 || nanos > 999999999 {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
 		return nil, false
 	}
-	return envoyTrimFraction(time.Unix(secs, nanos).UTC().Format("2006-01-02T15:04:05.000000000")) + "Z", true
-}
-
-// envoyTrimFraction drops the trailing groups of three zeros of a nine-digit
-// fraction, and the fraction when it is all zeros.
-func envoyTrimFraction(s string) string {
-	s = strings.TrimSuffix(s, "000")
-	s = strings.TrimSuffix(s, "000")
-	return strings.TrimSuffix(s, ".000")
+	return s, true
 }

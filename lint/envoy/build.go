@@ -1,4 +1,4 @@
-package lint
+package envoy
 
 import (
 	"math"
@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// envoyBuilder reads a decoded YAML/JSON value straight into a message: the
+// builder reads a decoded YAML/JSON value straight into a message: the
 // message the normalizer's JSON gives protojson, without that JSON. It
 // takes only plain, valid input (fields by either name once, enum names in
 // any case or numbers, integers, strings, booleans, doubles, duration
@@ -19,22 +19,22 @@ import (
 // place of one, string-keyed maps, Anys); on anything else it gives up, and
 // the parser takes the JSON way, which has the other leniencies and the
 // error messages. So it never decides what is valid.
-type envoyBuilder struct {
+type builder struct {
 	depth int
 	// anys records the message each Any was built from, so that the
-	// parser does not unmarshal it again (envoyParser.anys).
+	// parser does not unmarshal it again (parser.anys).
 	anys map[*anypb.Any]proto.Message
 	// built lists every Any built, for validBuilt.
 	built []*anypb.Any
 }
 
-// envoyBuildMaxDepth keeps the builder well inside the normalizer's
-// envoyMaxDepth; deeper input takes the JSON way.
-const envoyBuildMaxDepth = envoyMaxDepth / 2
+// buildMaxDepth keeps the builder well inside the normalizer's
+// maxDepth; deeper input takes the JSON way.
+const buildMaxDepth = maxDepth / 2
 
 // message fills m, a new message, from v; false means give up.
-func (b *envoyBuilder) message(m protoreflect.Message, v any) bool {
-	if b.depth++; b.depth > envoyBuildMaxDepth {
+func (b *builder) message(m protoreflect.Message, v any) bool {
+	if b.depth++; b.depth > buildMaxDepth {
 		return false
 	}
 	defer func() { b.depth-- }()
@@ -44,9 +44,9 @@ func (b *envoyBuilder) message(m protoreflect.Message, v any) bool {
 		case name == wktAny:
 			return b.anyMessage(m, v)
 		case name == wktDuration:
-			return envoyBuildDuration(m, v)
+			return buildDuration(m, v)
 		case isWKTWrapper(md.FullName()):
-			if envoyIsObject(v) {
+			if isObject(v) {
 				return false // the object form {value: x}
 			}
 			fd := md.Fields().ByNumber(1)
@@ -74,7 +74,7 @@ func (b *envoyBuilder) message(m protoreflect.Message, v any) bool {
 	return ok && b.fields(m, obj, false)
 }
 
-func envoyIsObject(v any) bool {
+func isObject(v any) bool {
 	switch v.(type) {
 	case map[string]any, map[any]any:
 		return true
@@ -83,7 +83,7 @@ func envoyIsObject(v any) bool {
 }
 
 // structFields fills a Struct from obj.
-func (b *envoyBuilder) structFields(m protoreflect.Message, obj map[string]any) bool {
+func (b *builder) structFields(m protoreflect.Message, obj map[string]any) bool {
 	fd := m.Descriptor().Fields().ByName("fields")
 	mv := m.Mutable(fd).Map()
 	for k, x := range obj {
@@ -100,7 +100,7 @@ func (b *envoyBuilder) structFields(m protoreflect.Message, obj map[string]any) 
 }
 
 // listValues fills a ListValue from l.
-func (b *envoyBuilder) listValues(m protoreflect.Message, l []any) bool {
+func (b *builder) listValues(m protoreflect.Message, l []any) bool {
 	list := m.Mutable(m.Descriptor().Fields().ByName("values")).List()
 	for _, x := range l {
 		val := list.NewElement()
@@ -114,8 +114,8 @@ func (b *envoyBuilder) listValues(m protoreflect.Message, l []any) bool {
 
 // value fills a Value from any decoded value, as protojson reads the JSON
 // the normalizer writes of it.
-func (b *envoyBuilder) value(m protoreflect.Message, v any) bool {
-	if b.depth++; b.depth > envoyBuildMaxDepth {
+func (b *builder) value(m protoreflect.Message, v any) bool {
+	if b.depth++; b.depth > buildMaxDepth {
 		return false
 	}
 	defer func() { b.depth-- }()
@@ -137,8 +137,8 @@ func (b *envoyBuilder) value(m protoreflect.Message, v any) bool {
 	default:
 		// Integers become their decimal text and floats their shortest
 		// text; protojson reads either back as the nearest double, which is
-		// what envoyFloat gives.
-		f, ok := envoyFloat(x)
+		// what asFloat gives.
+		f, ok := asFloat(x)
 		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 			return false
 		}
@@ -148,7 +148,7 @@ func (b *envoyBuilder) value(m protoreflect.Message, v any) bool {
 }
 
 // fields sets the fields of m from obj; in an Any, "@type" is not a field.
-func (b *envoyBuilder) fields(m protoreflect.Message, obj map[string]any, inAny bool) bool {
+func (b *builder) fields(m protoreflect.Message, obj map[string]any, inAny bool) bool {
 	fields := m.Descriptor().Fields()
 	for k, v := range obj {
 		if inAny && k == "@type" {
@@ -169,7 +169,7 @@ func (b *envoyBuilder) fields(m protoreflect.Message, obj map[string]any, inAny 
 			}
 		}
 		if v == nil {
-			if envoyAcceptsNull(fd) {
+			if acceptsNull(fd) {
 				return false
 			}
 			continue // null is the default
@@ -186,7 +186,7 @@ func (b *envoyBuilder) fields(m protoreflect.Message, obj map[string]any, inAny 
 	return true
 }
 
-func (b *envoyBuilder) field(m protoreflect.Message, fd protoreflect.FieldDescriptor, v any) bool {
+func (b *builder) field(m protoreflect.Message, fd protoreflect.FieldDescriptor, v any) bool {
 	switch {
 	case fd.IsMap():
 		obj, ok := v.(map[string]any)
@@ -247,7 +247,7 @@ func (b *envoyBuilder) field(m protoreflect.Message, fd protoreflect.FieldDescri
 }
 
 // scalar is v as a value of fd, a field of a scalar or enum type.
-func (b *envoyBuilder) scalar(fd protoreflect.FieldDescriptor, v any) (protoreflect.Value, bool) {
+func (b *builder) scalar(fd protoreflect.FieldDescriptor, v any) (protoreflect.Value, bool) {
 	switch fd.Kind() {
 	case protoreflect.EnumKind:
 		if fd.Enum().FullName() == wktNullValue {
@@ -256,7 +256,7 @@ func (b *envoyBuilder) scalar(fd protoreflect.FieldDescriptor, v any) (protorefl
 		s, ok := v.(string)
 		if !ok {
 			// A number, which protojson reads as a canonical JSON number.
-			text, ok := envoyIntegerText(v)
+			text, ok := integerText(v)
 			n, err := strconv.ParseInt(text, 10, 32)
 			if !ok || err != nil || strconv.FormatInt(n, 10) != text {
 				return protoreflect.Value{}, false
@@ -276,17 +276,17 @@ func (b *envoyBuilder) scalar(fd protoreflect.FieldDescriptor, v any) (protorefl
 		n, err := strconv.ParseInt(s, 10, 32)
 		return protoreflect.ValueOfEnum(protoreflect.EnumNumber(n)), err == nil
 	case protoreflect.BoolKind:
-		x, ok := envoyBool(v)
+		x, ok := asBool(v)
 		return protoreflect.ValueOfBool(x), ok
 	case protoreflect.StringKind:
-		s, ok := envoyString(v)
+		s, ok := asString(v)
 		return protoreflect.ValueOfString(s), ok && utf8.ValidString(s)
 	case protoreflect.DoubleKind:
-		f, ok := envoyFloat(v)
+		f, ok := asFloat(v)
 		return protoreflect.ValueOfFloat64(f), ok
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
 		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		text, ok := envoyIntegerText(v)
+		text, ok := integerText(v)
 		if !ok {
 			return protoreflect.Value{}, false
 		}
@@ -305,7 +305,7 @@ func (b *envoyBuilder) scalar(fd protoreflect.FieldDescriptor, v any) (protorefl
 		}
 		return protoreflect.ValueOfInt64(n), true
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		text, ok := envoyIntegerText(v)
+		text, ok := integerText(v)
 		if !ok {
 			return protoreflect.Value{}, false
 		}
@@ -328,7 +328,7 @@ func (b *envoyBuilder) scalar(fd protoreflect.FieldDescriptor, v any) (protorefl
 // anyMessage fills an Any from an object with "@type" and the fields of a
 // message of that type, as protojson does: the message deterministically
 // serialized.
-func (b *envoyBuilder) anyMessage(m protoreflect.Message, v any) bool {
+func (b *builder) anyMessage(m protoreflect.Message, v any) bool {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return false
@@ -340,12 +340,12 @@ func (b *envoyBuilder) anyMessage(m protoreflect.Message, v any) bool {
 	if !ok || !utf8.ValidString(url) {
 		return false // the JSON path writes bad bytes as U+FFFD
 	}
-	mt, err := envoyResolver{}.FindMessageByURL(url)
+	mt, err := resolver{}.FindMessageByURL(url)
 	if err != nil {
 		return false
 	}
 	inner := mt.New()
-	if b.depth++; b.depth > envoyBuildMaxDepth {
+	if b.depth++; b.depth > buildMaxDepth {
 		return false
 	}
 	defer func() { b.depth-- }()
@@ -374,9 +374,9 @@ func (b *envoyBuilder) anyMessage(m protoreflect.Message, v any) bool {
 	return true
 }
 
-// envoyBuildDuration sets a Duration from its string form: an optional '-',
+// buildDuration sets a Duration from its string form: an optional '-',
 // seconds without leading zeros, up to 9 fractional digits, 's'.
-func envoyBuildDuration(m protoreflect.Message, v any) bool {
+func buildDuration(m protoreflect.Message, v any) bool {
 	s, ok := v.(string)
 	if !ok || !strings.HasSuffix(s, "s") {
 		return false
@@ -385,10 +385,10 @@ func envoyBuildDuration(m protoreflect.Message, v any) bool {
 	neg := strings.HasPrefix(body, "-")
 	body = strings.TrimPrefix(body, "-")
 	intPart, frac, hasFrac := strings.Cut(body, ".")
-	if intPart == "" || len(intPart) > 12 || (len(intPart) > 1 && intPart[0] == '0') || !envoyDigits(intPart) {
+	if intPart == "" || len(intPart) > 12 || (len(intPart) > 1 && intPart[0] == '0') || !allDigits(intPart) {
 		return false
 	}
-	if hasFrac && (frac == "" || len(frac) > 9 || !envoyDigits(frac)) {
+	if hasFrac && (frac == "" || len(frac) > 9 || !allDigits(frac)) {
 		return false
 	}
 	secs, err := strconv.ParseInt(intPart, 10, 64)
@@ -408,7 +408,7 @@ func envoyBuildDuration(m protoreflect.Message, v any) bool {
 	return true
 }
 
-func envoyDigits(s string) bool {
+func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false

@@ -1,4 +1,4 @@
-package lint
+package envoy
 
 import (
 	"fmt"
@@ -8,18 +8,18 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestParseEnvoyClustersOfInvalidConfig: of a config Envoy rejects, the clusters that
+// TestSalvageInvalidConfig: of a config Envoy rejects, the clusters that
 // parse on their own are kept, with their paths, and no bootstrap.
-func TestParseEnvoyClustersOfInvalidConfig(t *testing.T) {
+func TestSalvageInvalidConfig(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		format EnvoyFormat
+		format Format
 		doc    string
 		want   []string // "name@path" of each cluster kept
 	}{
 		{
 			name:   "a bootstrap with an unknown top-level field keeps all its clusters",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc: `{node: {id: a}, tracingg: {}, static_resources: {clusters: [
 				{name: a, type: STRICT_DNS, connect_timeout: 1s},
 				{name: b, type: EDS, connect_timeout: 1s, eds_cluster_config: {eds_config: {ads: {}}}}]}}`,
@@ -27,7 +27,7 @@ func TestParseEnvoyClustersOfInvalidConfig(t *testing.T) {
 		},
 		{
 			name:   "a bootstrap with a removed field in one cluster keeps the other",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc: `{staticResources: {clusters: [
 				{name: old, type: STRICT_DNS, hosts: [{socket_address: {address: x, port_value: 1}}]},
 				{name: new, type: strict_dns}]}}`,
@@ -35,19 +35,19 @@ func TestParseEnvoyClustersOfInvalidConfig(t *testing.T) {
 		},
 		{
 			name:   "a bootstrap with a cluster breaking a validation rule drops it",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc:    `{static_resources: {clusters: [{name: "", type: STRICT_DNS}, {name: ok, type: STATIC}]}}`,
 			want:   []string{"ok@[static_resources clusters 1]"},
 		},
 		{
 			name:   "a list of clusters keeps the ones that parse",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc:    `[{name: a, type: STRICT_DNS, typo: 1}, {name: b, type: LOGICAL_DNS}, {name: c, type: STRICT_DNS}]`,
 			want:   []string{"b@[1]", "c@[2]"},
 		},
 		{
 			name:   "a CDS response with a bad envelope keeps its resources",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc: `{version_info: "1", nonce: {not: a string}, resources: [
 				{"@type": type.googleapis.com/envoy.config.cluster.v3.Cluster, name: a, type: STRICT_DNS},
 				{"@type": type.googleapis.com/envoy.config.cluster.v3.Cluster, name: b, type: NOPE}]}`,
@@ -55,13 +55,13 @@ func TestParseEnvoyClustersOfInvalidConfig(t *testing.T) {
 		},
 		{
 			name:   "a bootstrap that is not an object keeps nothing",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc:    `[1, 2]`,
 			want:   nil,
 		},
 		{
 			name:   "a config dump is not salvaged",
-			format: EnvoyConfigDump,
+			format: ConfigDump,
 			doc:    `{configs: [{"@type": nope}]}`,
 			want:   nil,
 		},
@@ -71,10 +71,10 @@ func TestParseEnvoyClustersOfInvalidConfig(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tt.doc), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ParseEnvoy(doc, tt.format); err == nil {
+			if _, err := Parse(doc, tt.format); err == nil {
 				t.Fatal("the config parses whole: not a case for salvaging")
 			}
-			out := ParseEnvoyClusters(doc, tt.format)
+			out := Salvage(doc, tt.format)
 			if _, ok := out["bootstrap"]; ok {
 				t.Error("a salvaged config has a bootstrap")
 			}

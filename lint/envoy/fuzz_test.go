@@ -1,4 +1,4 @@
-package lint
+package envoy
 
 import (
 	"encoding/json"
@@ -11,13 +11,13 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// FuzzParseEnvoy feeds YAML to DetectEnvoy and ParseEnvoy: they must never
-// panic, ParseEnvoy fails only with *EnvoyParseError, what it returns is
+// FuzzParse feeds YAML to Detect and Parse: they must never
+// panic, Parse fails only with *ParseError, what it returns is
 // JSON with cluster paths that exist in the document, it is what the parse
 // through protojson's JSON gives (the same result or error), and the
 // policies' input made of it is ast.InterfaceToValue's.
-func FuzzParseEnvoy(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "envoy", "*"))
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -43,47 +43,47 @@ func FuzzParseEnvoy(f *testing.F) {
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			return
 		}
-		format, ok := DetectEnvoy(doc)
-		if m, isMap := envoyObject(doc); isMap && ok {
+		format, ok := Detect(doc)
+		if m, isMap := asObject(doc); isMap && ok {
 			_, a := m["apiVersion"]
 			_, k := m["kind"]
 			if a && k {
-				t.Fatalf("DetectEnvoy claimed a Kubernetes object as %s", format)
+				t.Fatalf("Detect claimed a Kubernetes object as %s", format)
 			}
 		}
-		formats := []EnvoyFormat{EnvoyBootstrap, EnvoyClusters, EnvoyConfigDump}
+		formats := []Format{Bootstrap, Clusters, ConfigDump}
 		if ok {
-			formats = []EnvoyFormat{format}
+			formats = []Format{format}
 		}
 		for _, f := range formats {
-			checkEnvoyViaJSON(t, "input", doc, f)
-			out, err := ParseEnvoy(doc, f)
+			checkViaJSON(t, "input", doc, f)
+			out, err := Parse(doc, f)
 			if err != nil {
-				var pe *EnvoyParseError
+				var pe *ParseError
 				if !errors.As(err, &pe) {
-					t.Fatalf("ParseEnvoy(%s) error %T is not an *EnvoyParseError: %v", f, err, err)
+					t.Fatalf("Parse(%s) error %T is not an *ParseError: %v", f, err, err)
 				}
 				continue
 			}
 			if _, err := json.Marshal(out); err != nil {
-				t.Fatalf("ParseEnvoy(%s) result is not JSON: %v", f, err)
+				t.Fatalf("Parse(%s) result is not JSON: %v", f, err)
 			}
 			clusters, ok := out["clusters"].([]any)
 			if !ok {
-				t.Fatalf(`ParseEnvoy(%s) result has no "clusters" list`, f)
+				t.Fatalf(`Parse(%s) result has no "clusters" list`, f)
 			}
 			for _, c := range clusters {
 				path := c.(map[string]any)["path"].([]any)
-				if _, ok := envoyObject(envoyPathValue(doc, path)); !ok {
-					t.Fatalf("ParseEnvoy(%s): cluster path %v does not lead to an object", f, path)
+				if _, ok := asObject(pathValue(doc, path)); !ok {
+					t.Fatalf("Parse(%s): cluster path %v does not lead to an object", f, path)
 				}
 			}
 			want, err := ast.InterfaceToValue(out)
 			if err != nil {
-				t.Fatalf("ParseEnvoy(%s) result does not convert: %v", f, err)
+				t.Fatalf("Parse(%s) result does not convert: %v", f, err)
 			}
-			if got, err := envoyInputValue(out); err != nil || got.Compare(want) != 0 {
-				t.Fatalf("ParseEnvoy(%s): the policies' input %v (%v), want %v", f, got, err, want)
+			if got, err := inputValue(out); err != nil || got.Compare(want) != 0 {
+				t.Fatalf("Parse(%s): the policies' input %v (%v), want %v", f, got, err, want)
 			}
 		}
 	})

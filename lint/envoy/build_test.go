@@ -1,4 +1,4 @@
-package lint
+package envoy
 
 import (
 	"fmt"
@@ -12,10 +12,10 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// TestBuildEnvoy: where the builder takes a value, it gives the message the
+// TestBuild: where the builder takes a value, it gives the message the
 // normalizer's JSON gives protojson; it gives up on what it does not
 // reproduce, leaving that (and every error) to the JSON way.
-func TestBuildEnvoy(t *testing.T) {
+func TestBuild(t *testing.T) {
 	type buildCase struct {
 		name  string
 		doc   string // YAML; empty for the case with invalid UTF-8
@@ -54,18 +54,18 @@ func TestBuildEnvoy(t *testing.T) {
 	}
 	for _, tt := range append(tests, buildCase{"invalid UTF-8", "", false}) {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := decodeEnvoyYAML(t, tt.doc)
+			doc := decodeYAML(t, tt.doc)
 			if tt.doc == "" {
 				// YAML cannot say it.
 				doc = map[string]any{"name": "a\xff", "alt_stat_name": "b"}
 			}
 			built := &clusterv3.Cluster{}
-			_, taken := buildEnvoy(built, doc, nil)
+			_, taken := build(built, doc, nil)
 			if taken != tt.taken {
 				t.Errorf("builder took it: %v, want %v", taken, tt.taken)
 			}
 			viaJSON := &clusterv3.Cluster{}
-			err := readEnvoyJSON(viaJSON, doc, nil)
+			err := readJSON(viaJSON, doc, nil)
 			if !taken {
 				if !proto.Equal(built, &clusterv3.Cluster{}) {
 					t.Errorf("the builder gave up but left %v", prototext.Format(built))
@@ -82,11 +82,11 @@ func TestBuildEnvoy(t *testing.T) {
 	}
 }
 
-// TestParseEnvoyEdgeCasesAgreeAndRepeat: inputs where the builder once
+// TestParseEdgeCasesAgreeAndRepeat: inputs where the builder once
 // differed from the JSON way (a type URL with invalid UTF-8, which the JSON
 // way writes as U+FFFD), or where the error depended on map iteration; each
 // must give the JSON way's result, and the same one on every run.
-func TestParseEnvoyEdgeCasesAgreeAndRepeat(t *testing.T) {
+func TestParseEdgeCasesAgreeAndRepeat(t *testing.T) {
 	cluster := func(extra map[string]any) any {
 		c := map[string]any{"name": "a"}
 		for k, v := range extra {
@@ -109,13 +109,13 @@ func TestParseEnvoyEdgeCasesAgreeAndRepeat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkEnvoyViaJSON(t, tt.name, tt.doc, EnvoyBootstrap)
-			_, first := ParseEnvoy(tt.doc, EnvoyBootstrap)
+			checkViaJSON(t, tt.name, tt.doc, Bootstrap)
+			_, first := Parse(tt.doc, Bootstrap)
 			if (first == nil) != (tt.wantErr == "") || (first != nil && !strings.Contains(first.Error(), tt.wantErr)) {
 				t.Fatalf("error %v, want one naming %s", first, tt.wantErr)
 			}
 			for i := 0; i < 30; i++ {
-				if _, err := ParseEnvoy(tt.doc, EnvoyBootstrap); fmt.Sprint(err) != fmt.Sprint(first) {
+				if _, err := Parse(tt.doc, Bootstrap); fmt.Sprint(err) != fmt.Sprint(first) {
 					t.Fatalf("run %d: error %v, first run %v", i, err, first)
 				}
 			}
@@ -165,13 +165,13 @@ func TestValidBuiltAgreesWithValidate(t *testing.T) {
 		{"a valid root that is an Any", "{'@type': type.googleapis.com/envoy.config.cluster.v3.Cluster, name: a}", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := decodeEnvoyYAML(t, tt.doc)
-			p := &envoyParser{doc: doc, anys: map[*anypb.Any]proto.Message{}}
+			doc := decodeYAML(t, tt.doc)
+			p := &parser{doc: doc, anys: map[*anypb.Any]proto.Message{}}
 			var msg proto.Message = &bootstrapv3.Bootstrap{}
 			if m, _ := doc.(map[string]any); m["@type"] != nil {
 				msg = &anypb.Any{}
 			}
-			built, ok := buildEnvoy(msg, doc, p.anys)
+			built, ok := build(msg, doc, p.anys)
 			if !ok {
 				t.Fatal("the builder gave up; the case tests nothing")
 			}

@@ -1,4 +1,4 @@
-package lint
+package envoy
 
 import (
 	"encoding/json"
@@ -15,9 +15,9 @@ import (
 	"github.com/inzone-io/inzone/test/shared"
 )
 
-// decodeEnvoyYAML decodes YAML (or JSON) the way the brief of ParseEnvoy
+// decodeYAML decodes YAML (or JSON) the way the brief of Parse
 // promises: go.yaml.in/yaml/v3 into any.
-func decodeEnvoyYAML(t testing.TB, s string) any {
+func decodeYAML(t testing.TB, s string) any {
 	t.Helper()
 	var doc any
 	if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
@@ -26,153 +26,39 @@ func decodeEnvoyYAML(t testing.TB, s string) any {
 	return doc
 }
 
-func TestDetectEnvoy(t *testing.T) {
-	tests := []struct {
-		name   string
-		doc    string
-		want   EnvoyFormat
-		wantOK bool
-	}{
-		{
-			name:   "a bootstrap with static_resources is a bootstrap",
-			doc:    "static_resources:\n  clusters:\n  - name: a\n    type: STRICT_DNS\n",
-			want:   EnvoyBootstrap,
-			wantOK: true,
-		},
-		{
-			name:   "a camelCase JSON bootstrap is a bootstrap",
-			doc:    `{"staticResources": {"clusters": []}, "node": {"id": "x"}}`,
-			want:   EnvoyBootstrap,
-			wantOK: true,
-		},
-		{
-			name:   "a bootstrap with only dynamic resources and admin is a bootstrap",
-			doc:    "node: {id: a, cluster: b}\ndynamic_resources:\n  cds_config: {path_config_source: {path: /etc/envoy/cds.yaml}}\nadmin: {address: {socket_address: {address: 127.0.0.1, port_value: 9901}}}\n",
-			want:   EnvoyBootstrap,
-			wantOK: true,
-		},
-		{
-			name:   "an admin-only bootstrap is a bootstrap",
-			doc:    "admin:\n  address:\n    socket_address: {address: 127.0.0.1, port_value: 9901}\n",
-			want:   EnvoyBootstrap,
-			wantOK: true,
-		},
-		{
-			name:   "a CDS response with typed resources is a clusters config",
-			doc:    `{"version_info": "1", "resources": [{"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "a"}]}`,
-			want:   EnvoyClusters,
-			wantOK: true,
-		},
-		{
-			name:   "an empty CDS response with a type_url is a clusters config",
-			doc:    `{"version_info": "1", "type_url": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "resources": []}`,
-			want:   EnvoyClusters,
-			wantOK: true,
-		},
-		{
-			name:   "an LDS response is a clusters config without clusters",
-			doc:    "resources:\n- \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener\n  name: l\n",
-			want:   EnvoyClusters,
-			wantOK: true,
-		},
-		{
-			name:   "a plain list of clusters is a clusters config",
-			doc:    "- name: a\n  type: strict_dns\n- name: b\n  connect_timeout: 1s\n",
-			want:   EnvoyClusters,
-			wantOK: true,
-		},
-		{
-			name:   "a list of config dump cluster entries is a clusters config",
-			doc:    `[{"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "a"}, "last_updated": "2020-10-25T20:20:54.897Z"}]`,
-			want:   EnvoyClusters,
-			wantOK: true,
-		},
-		{
-			name:   "a config dump is a config dump",
-			doc:    `{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump", "bootstrap": {}}, {"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump"}]}`,
-			want:   EnvoyConfigDump,
-			wantOK: true,
-		},
-		{
-			name: "a Kubernetes Service is not Envoy",
-			doc:  "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: 80}]\n",
-		},
-		{
-			name: "a Kubernetes object is not Envoy even with Envoy's keys",
-			doc:  "apiVersion: example.com/v1\nkind: Proxy\nstatic_resources: {clusters: []}\n",
-		},
-		{
-			name: "a random YAML map is not Envoy",
-			doc:  "name: web\nreplicas: 3\nimage: nginx:1.27\n",
-		},
-		{
-			name: "a map with an admin section of another tool is not Envoy",
-			doc:  "admin:\n  user: root\n  password: hunter2\n",
-		},
-		{
-			name: "a list of name and type records is not Envoy",
-			doc:  "- name: Age\n  type: date\n  jsonPath: .metadata.creationTimestamp\n",
-		},
-		{
-			name: "a list of Kubernetes objects is not Envoy",
-			doc:  "- apiVersion: v1\n  kind: Service\n  metadata: {name: a}\n  name: a\n  type: STRICT_DNS\n",
-		},
-		{
-			name: "an empty document is not Envoy",
-			doc:  "",
-		},
-		{
-			name: "an empty list is not Envoy",
-			doc:  "[]",
-		},
-		{
-			name: "a scalar is not Envoy",
-			doc:  "static_resources",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := DetectEnvoy(decodeEnvoyYAML(t, tt.doc))
-			if got != tt.want || ok != tt.wantOK {
-				t.Errorf("DetectEnvoy() = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
-			}
-		})
-	}
-}
-
-// envoyCluster is what a test checks of one cluster of ParseEnvoy's result.
-type envoyCluster struct {
+// parsedCluster is what a test checks of one cluster of Parse's result.
+type parsedCluster struct {
 	Path []any
 	Type string // "" for the default, STATIC
 }
 
-func envoyClustersOf(t *testing.T, out map[string]any) []envoyCluster {
+func clustersOf(t *testing.T, out map[string]any) []parsedCluster {
 	t.Helper()
 	list, ok := out["clusters"].([]any)
 	if !ok {
 		t.Fatalf(`result has no "clusters" list: %#v`, out)
 	}
-	got := make([]envoyCluster, 0, len(list))
+	got := make([]parsedCluster, 0, len(list))
 	for _, c := range list {
 		entry := c.(map[string]any)
 		typ, _ := entry["cluster"].(map[string]any)["type"].(string)
-		got = append(got, envoyCluster{Path: entry["path"].([]any), Type: typ})
+		got = append(got, parsedCluster{Path: entry["path"].([]any), Type: typ})
 	}
 	return got
 }
 
-func TestParseEnvoyClusters(t *testing.T) {
+func TestParseClusterLists(t *testing.T) {
 	tests := []struct {
 		name   string
-		format EnvoyFormat
+		format Format
 		doc    string
-		want   []envoyCluster
+		want   []parsedCluster
 	}{
 		{
 			name:   "a lower-case cluster type parses and is reported upper-case",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc:    "static_resources:\n  clusters:\n  - name: a\n    type: strict_dns\n    lb_policy: round_robin\n  - name: b\n    type: Logical_DNS\n  - name: c\n",
-			want: []envoyCluster{
+			want: []parsedCluster{
 				{Path: []any{"static_resources", "clusters", 0}, Type: "STRICT_DNS"},
 				{Path: []any{"static_resources", "clusters", 1}, Type: "LOGICAL_DNS"},
 				{Path: []any{"static_resources", "clusters", 2}},
@@ -180,66 +66,66 @@ func TestParseEnvoyClusters(t *testing.T) {
 		},
 		{
 			name:   "camelCase keys parse and the paths keep them",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc:    `{"staticResources": {"clusters": [{"name": "a", "type": "STRICT_DNS", "connectTimeout": "0.25s", "loadAssignment": {"clusterName": "a"}}]}}`,
-			want:   []envoyCluster{{Path: []any{"staticResources", "clusters", 0}, Type: "STRICT_DNS"}},
+			want:   []parsedCluster{{Path: []any{"staticResources", "clusters", 0}, Type: "STRICT_DNS"}},
 		},
 		{
 			name:   "a CDS response's clusters are at resources[i], a wrapped one at resources[i].resource",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc: `{"version_info": "2", "type_url": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "resources": [
 				{"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "a", "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}}}},
 				{"@type": "type.googleapis.com/envoy.service.discovery.v3.Resource", "name": "b",
 				 "resource": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "b", "type": "strict_dns"}}]}`,
-			want: []envoyCluster{
+			want: []parsedCluster{
 				{Path: []any{"resources", 0}, Type: "EDS"},
 				{Path: []any{"resources", 1, "resource"}, Type: "STRICT_DNS"},
 			},
 		},
 		{
 			name:   "an untyped resources list holds plain clusters",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc:    "resources:\n- name: a\n  type: STRICT_DNS\n",
-			want:   []envoyCluster{{Path: []any{"resources", 0}, Type: "STRICT_DNS"}},
+			want:   []parsedCluster{{Path: []any{"resources", 0}, Type: "STRICT_DNS"}},
 		},
 		{
 			name:   "a plain list's clusters are at [i]",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc:    "- name: a\n  type: STRICT_DNS\n- \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster\n  name: b\n  type: original_dst\n  lb_policy: CLUSTER_PROVIDED\n",
-			want: []envoyCluster{
+			want: []parsedCluster{
 				{Path: []any{0}, Type: "STRICT_DNS"},
 				{Path: []any{1}, Type: "ORIGINAL_DST"},
 			},
 		},
 		{
 			name:   "config dump cluster entries have their cluster at [i].cluster",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc:    `[{"version_info": "1", "cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "a", "type": "LOGICAL_DNS"}, "last_updated": "2020-10-25T20:37:05.838Z"}]`,
-			want:   []envoyCluster{{Path: []any{0, "cluster"}, Type: "LOGICAL_DNS"}},
+			want:   []parsedCluster{{Path: []any{0, "cluster"}, Type: "LOGICAL_DNS"}},
 		},
 		{
 			name:   "a v2 cluster of an old config dump is read as its v3 successor",
-			format: EnvoyClusters,
+			format: Clusters,
 			doc:    `[{"cluster": {"@type": "type.googleapis.com/envoy.api.v2.Cluster", "name": "xds", "type": "STRICT_DNS", "connect_timeout": "1s", "http2_protocol_options": {}}}]`,
-			want:   []envoyCluster{{Path: []any{0, "cluster"}, Type: "STRICT_DNS"}},
+			want:   []parsedCluster{{Path: []any{0, "cluster"}, Type: "STRICT_DNS"}},
 		},
 		{
 			name:   "a binary Any, as encoding/json writes a Go DiscoveryResponse, is decoded",
-			format: EnvoyClusters,
+			format: Clusters,
 			// envoy.config.cluster.v3.Cluster{name: "a", type: STRICT_DNS}
 			doc:  `{"resources": [{"type_url": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "value": "CgFhEAE="}]}`,
-			want: []envoyCluster{{Path: []any{"resources", 0}, Type: "STRICT_DNS"}},
+			want: []parsedCluster{{Path: []any{"resources", 0}, Type: "STRICT_DNS"}},
 		},
 		{
 			name:   "a config dump's clusters have the paths of their entries",
-			format: EnvoyConfigDump,
+			format: ConfigDump,
 			doc: `{"configs": [
 				{"@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump", "bootstrap": {"static_resources": {"clusters": [{"name": "s", "type": "STRICT_DNS"}]}}},
 				{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
 				 "static_clusters": [{"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "s", "type": "STRICT_DNS"}}],
 				 "dynamic_active_clusters": [{"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "d", "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}}}}}],
 				 "dynamic_warming_clusters": [{"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "w", "type": "LOGICAL_DNS"}}]}]}`,
-			want: []envoyCluster{
+			want: []parsedCluster{
 				{Path: []any{"configs", 1, "static_clusters", 0, "cluster"}, Type: "STRICT_DNS"},
 				{Path: []any{"configs", 1, "dynamic_active_clusters", 0, "cluster"}, Type: "EDS"},
 				{Path: []any{"configs", 1, "dynamic_warming_clusters", 0, "cluster"}, Type: "LOGICAL_DNS"},
@@ -247,21 +133,21 @@ func TestParseEnvoyClusters(t *testing.T) {
 		},
 		{
 			name:   "a config dump without a clusters part takes the bootstrap's static clusters",
-			format: EnvoyConfigDump,
+			format: ConfigDump,
 			doc:    `{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump", "bootstrap": {"staticResources": {"clusters": [{"name": "s", "type": "STRICT_DNS"}]}}}]}`,
-			want:   []envoyCluster{{Path: []any{"configs", 0, "bootstrap", "staticResources", "clusters", 0}, Type: "STRICT_DNS"}},
+			want:   []parsedCluster{{Path: []any{"configs", 0, "bootstrap", "staticResources", "clusters", 0}, Type: "STRICT_DNS"}},
 		},
 		{
 			name:   "a single cluster in place of the clusters list is one cluster without an index",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc:    "static_resources:\n  clusters:\n    name: a\n    type: STRICT_DNS\n",
-			want:   []envoyCluster{{Path: []any{"static_resources", "clusters"}, Type: "STRICT_DNS"}},
+			want:   []parsedCluster{{Path: []any{"static_resources", "clusters"}, Type: "STRICT_DNS"}},
 		},
 		{
 			name:   "YAML anchors and merge keys are resolved before parsing",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc:    "static_resources:\n  clusters:\n  - &base\n    name: a\n    type: STRICT_DNS\n    connect_timeout: 1s\n  - <<: *base\n    name: b\n",
-			want: []envoyCluster{
+			want: []parsedCluster{
 				{Path: []any{"static_resources", "clusters", 0}, Type: "STRICT_DNS"},
 				{Path: []any{"static_resources", "clusters", 1}, Type: "STRICT_DNS"},
 			},
@@ -269,25 +155,25 @@ func TestParseEnvoyClusters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := ParseEnvoy(decodeEnvoyYAML(t, tt.doc), tt.format)
+			out, err := Parse(decodeYAML(t, tt.doc), tt.format)
 			if err != nil {
-				t.Fatalf("ParseEnvoy() error: %v", err)
+				t.Fatalf("Parse() error: %v", err)
 			}
 			if out["format"] != string(tt.format) {
 				t.Errorf("format = %v, want %q", out["format"], tt.format)
 			}
-			if got := envoyClustersOf(t, out); !reflect.DeepEqual(got, tt.want) {
+			if got := clustersOf(t, out); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("clusters = %v\nwant       %v", got, tt.want)
 			}
 		})
 	}
 }
 
-// TestParseEnvoyAcceptsWhatEnvoyAccepts covers the leniencies of Envoy's
+// TestParseAcceptsWhatEnvoyAccepts covers the leniencies of Envoy's
 // loader: enum names in any case (in lists, maps and typed configs too),
 // YAML scalars for wrapped and quoted types, a single value for a list.
-func TestParseEnvoyAcceptsWhatEnvoyAccepts(t *testing.T) {
-	doc := decodeEnvoyYAML(t, `
+func TestParseAcceptsWhatEnvoyAccepts(t *testing.T) {
+	doc := decodeYAML(t, `
 dynamic_resources:
   ads_config:
     api_type: grpc
@@ -331,9 +217,9 @@ static_resources:
       filter_metadata:
         inzone: {zone: us-east-1a, weight: 3, tags: [a, b], nested: {ok: true}}
 `)
-	out, err := ParseEnvoy(doc, EnvoyBootstrap)
+	out, err := Parse(doc, Bootstrap)
 	if err != nil {
-		t.Fatalf("ParseEnvoy() error: %v", err)
+		t.Fatalf("Parse() error: %v", err)
 	}
 	b := out["bootstrap"].(map[string]any)
 	get := func(v any, path ...any) any {
@@ -370,78 +256,78 @@ static_resources:
 			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
 		}
 	}
-	if got := envoyClustersOf(t, out); len(got) != 1 || got[0].Type != "STRICT_DNS" {
+	if got := clustersOf(t, out); len(got) != 1 || got[0].Type != "STRICT_DNS" {
 		t.Errorf("clusters = %v, want one STRICT_DNS", got)
 	}
 }
 
-func TestParseEnvoyErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name       string
-		format     EnvoyFormat
+		format     Format
 		doc        string
 		wantPath   []any
 		wantReason string // a substring
 	}{
 		{
 			name:       "a typo in a cluster field names the field and points at it",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    typ: STRICT_DNS\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "typ"},
 			wantReason: `unknown field "typ" in envoy.config.cluster.v3.Cluster`,
 		},
 		{
 			name:       "a typo in a section name names the section",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusterz:\n  - name: a\n",
 			wantPath:   []any{"static_resources", "clusterz"},
 			wantReason: `unknown field "clusterz"`,
 		},
 		{
 			name:       "a typo in a camelCase config keeps the key as written",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        `{"staticResources": {"clusters": [{"name": "a", "connectTimeOut": "1s"}]}}`,
 			wantPath:   []any{"staticResources", "clusters", 0, "connectTimeOut"},
 			wantReason: `unknown field "connectTimeOut"`,
 		},
 		{
 			name:       "a duration that is not one is an error at the field",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    connect_timeout: banana\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "connect_timeout"},
 			wantReason: `invalid duration "banana"`,
 		},
 		{
 			name:       "a duration without its unit is an error, as in Envoy",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    connect_timeout: 5\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "connect_timeout"},
 			wantReason: "duration",
 		},
 		{
 			name:       "a negative port is an error at the port",
-			format:     EnvoyClusters,
+			format:     Clusters,
 			doc:        "- name: a\n  type: STRICT_DNS\n  load_assignment:\n    cluster_name: a\n    endpoints:\n    - lb_endpoints:\n      - endpoint: {address: {socket_address: {address: a, port_value: -1}}}\n",
 			wantPath:   []any{0, "load_assignment", "endpoints", 0, "lb_endpoints", 0, "endpoint", "address", "socket_address", "port_value"},
 			wantReason: "negative",
 		},
 		{
 			name:       "a port above 65535 breaks a validation rule Envoy checks at load",
-			format:     EnvoyClusters,
+			format:     Clusters,
 			doc:        "- name: a\n  type: STRICT_DNS\n  load_assignment:\n    cluster_name: a\n    endpoints:\n    - lb_endpoints:\n      - endpoint: {address: {socket_address: {address: a, port_value: 70000}}}\n",
 			wantPath:   []any{0, "load_assignment", "endpoints", 0, "lb_endpoints", 0, "endpoint", "address", "socket_address", "port_value"},
 			wantReason: "invalid envoy.config.core.v3.SocketAddress.port_value: value must be less than or equal to 65535",
 		},
 		{
 			name:       "an empty cluster name breaks a validation rule",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: \"\"\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "name"},
 			wantReason: "invalid envoy.config.cluster.v3.Cluster.name",
 		},
 		{
 			name:   "a validation failure inside a typed config points into it",
-			format: EnvoyBootstrap,
+			format: Bootstrap,
 			doc: "static_resources:\n  listeners:\n  - address: {socket_address: {address: 0.0.0.0, port_value: 80}}\n    filter_chains:\n    - filters:\n" +
 				"      - name: hcm\n        typed_config:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n" +
 				"          stat_prefix: \"\"\n          route_config: {}\n",
@@ -450,56 +336,56 @@ func TestParseEnvoyErrors(t *testing.T) {
 		},
 		{
 			name:       "an Any with an unknown @type is an error naming the type",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    transport_socket:\n      name: tls\n      typed_config:\n        \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v9.NoSuchContext\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "transport_socket", "typed_config", "@type"},
 			wantReason: "unknown extension type envoy.extensions.transport_sockets.tls.v9.NoSuchContext",
 		},
 		{
 			name:       "an unknown resource type is an error naming the type",
-			format:     EnvoyClusters,
+			format:     Clusters,
 			doc:        `{"resources": [{"@type": "type.googleapis.com/acme.Cluster", "name": "a"}]}`,
 			wantPath:   []any{"resources", 0, "@type"},
 			wantReason: "unknown extension type acme.Cluster",
 		},
 		{
 			name:       "an Any without @type is an error",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    transport_socket:\n      name: tls\n      typed_config: {sni: example.com}\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "transport_socket", "typed_config"},
 			wantReason: `missing "@type"`,
 		},
 		{
 			name:       "an unknown enum value lists the valid ones",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    type: strict\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "type"},
 			wantReason: `invalid value "strict" for enum envoy.config.cluster.v3.Cluster.DiscoveryType (one of STATIC, STRICT_DNS`,
 		},
 		{
 			name:       "two members of a oneof are an error",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources:\n  clusters:\n  - name: a\n    type: STRICT_DNS\n    cluster_type: {name: envoy.clusters.aggregate}\n",
 			wantPath:   []any{"static_resources", "clusters", 0, "type"},
 			wantReason: "cluster_discovery_type",
 		},
 		{
 			name:       "a string where an object is expected is an error",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "static_resources: clusters\n",
 			wantPath:   []any{"static_resources"},
 			wantReason: "expected an object for envoy.config.bootstrap.v3.Bootstrap.StaticResources",
 		},
 		{
 			name:       "a list given as a bootstrap is an error",
-			format:     EnvoyBootstrap,
+			format:     Bootstrap,
 			doc:        "- name: a\n",
 			wantPath:   nil,
 			wantReason: "a bootstrap must be an object",
 		},
 		{
 			name:       "a typo in a config dump points into its entry",
-			format:     EnvoyConfigDump,
+			format:     ConfigDump,
 			doc:        `{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "dynamic_active_clusters": [{"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "a", "lb_polcy": "RANDOM"}}]}]}`,
 			wantPath:   []any{"configs", 0, "dynamic_active_clusters", 0, "cluster", "lb_polcy"},
 			wantReason: `unknown field "lb_polcy"`,
@@ -507,10 +393,10 @@ func TestParseEnvoyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseEnvoy(decodeEnvoyYAML(t, tt.doc), tt.format)
-			var pe *EnvoyParseError
+			_, err := Parse(decodeYAML(t, tt.doc), tt.format)
+			var pe *ParseError
 			if !errors.As(err, &pe) {
-				t.Fatalf("ParseEnvoy() error = %v, want an *EnvoyParseError", err)
+				t.Fatalf("Parse() error = %v, want an *ParseError", err)
 			}
 			if !reflect.DeepEqual(pe.Path, tt.wantPath) && !(len(pe.Path) == 0 && len(tt.wantPath) == 0) {
 				t.Errorf("Path = %#v, want %#v", pe.Path, tt.wantPath)
@@ -522,15 +408,15 @@ func TestParseEnvoyErrors(t *testing.T) {
 	}
 }
 
-func TestParseEnvoyRejectsUnknownFormat(t *testing.T) {
-	if _, err := ParseEnvoy(map[string]any{}, "listeners"); err == nil {
-		t.Error("ParseEnvoy() with an unknown format: no error")
+func TestParseRejectsUnknownFormat(t *testing.T) {
+	if _, err := Parse(map[string]any{}, "listeners"); err == nil {
+		t.Error("Parse() with an unknown format: no error")
 	}
 }
 
 // lint's own documents hold int64 and float64 (JSON's types), yaml.v3 gives
 // int: both must parse alike.
-func TestParseEnvoyAcceptsAnyIntegerType(t *testing.T) {
+func TestParseAcceptsAnyIntegerType(t *testing.T) {
 	for _, port := range []any{8080, int64(8080), uint64(8080), float64(8080), int32(8080), "8080"} {
 		doc := map[string]any{"static_resources": map[string]any{"clusters": []any{map[string]any{
 			"name": "a", "type": "STRICT_DNS",
@@ -538,27 +424,27 @@ func TestParseEnvoyAcceptsAnyIntegerType(t *testing.T) {
 				map[string]any{"endpoint": map[string]any{"address": map[string]any{"socket_address": map[string]any{"address": "a", "port_value": port}}}},
 			}}}},
 		}}}}
-		if _, err := ParseEnvoy(doc, EnvoyBootstrap); err != nil {
+		if _, err := Parse(doc, Bootstrap); err != nil {
 			t.Errorf("port %T(%v): %v", port, port, err)
 		}
 	}
 }
 
-func TestParseEnvoyLeavesTheDocumentUnchanged(t *testing.T) {
+func TestParseLeavesTheDocumentUnchanged(t *testing.T) {
 	src := "static_resources:\n  clusters:\n  - name: a\n    type: strict_dns\n    connectTimeout: 1s\n    connect_timeout: 1s\n    lb_policy: round_robin\n"
-	doc := decodeEnvoyYAML(t, src)
-	if _, err := ParseEnvoy(doc, EnvoyBootstrap); err != nil {
-		t.Fatalf("ParseEnvoy() error: %v", err)
+	doc := decodeYAML(t, src)
+	if _, err := Parse(doc, Bootstrap); err != nil {
+		t.Fatalf("Parse() error: %v", err)
 	}
-	if want := decodeEnvoyYAML(t, src); !reflect.DeepEqual(doc, want) {
+	if want := decodeYAML(t, src); !reflect.DeepEqual(doc, want) {
 		t.Errorf("document changed:\n%#v\nwant\n%#v", doc, want)
 	}
 }
 
-// TestParseEnvoyFixtures: every valid-* fixture parses, every invalid-* one
-// is an *EnvoyParseError whose path exists in the document.
-func TestParseEnvoyFixtures(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "envoy", "*"))
+// TestParseFixtures: every valid-* fixture parses, every invalid-* one
+// is an *ParseError whose path exists in the document.
+func TestParseFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "envoy", "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
@@ -569,28 +455,28 @@ func TestParseEnvoyFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc := decodeEnvoyYAML(t, string(data))
-			format, ok := DetectEnvoy(doc)
+			doc := decodeYAML(t, string(data))
+			format, ok := Detect(doc)
 			if !ok {
 				t.Fatal("not detected as an Envoy config")
 			}
-			out, err := ParseEnvoy(doc, format)
+			out, err := Parse(doc, format)
 			switch {
 			case strings.HasPrefix(base, "valid-"):
 				if err != nil {
-					t.Fatalf("ParseEnvoy() error: %v", err)
+					t.Fatalf("Parse() error: %v", err)
 				}
-				for _, c := range envoyClustersOf(t, out) {
-					if _, ok := envoyObject(envoyPathValue(doc, c.Path)); !ok {
+				for _, c := range clustersOf(t, out) {
+					if _, ok := asObject(pathValue(doc, c.Path)); !ok {
 						t.Errorf("cluster path %v does not lead to an object", c.Path)
 					}
 				}
 			case strings.HasPrefix(base, "invalid-"):
-				var pe *EnvoyParseError
+				var pe *ParseError
 				if !errors.As(err, &pe) {
-					t.Fatalf("ParseEnvoy() error = %v, want an *EnvoyParseError", err)
+					t.Fatalf("Parse() error = %v, want an *ParseError", err)
 				}
-				if len(pe.Path) == 0 || envoyPathValue(doc, pe.Path) == nil {
+				if len(pe.Path) == 0 || pathValue(doc, pe.Path) == nil {
 					t.Errorf("error path %v does not lead to a field of the document (%s)", pe.Path, pe.Reason)
 				}
 			default:
@@ -600,13 +486,13 @@ func TestParseEnvoyFixtures(t *testing.T) {
 	}
 }
 
-// envoyPathValue follows path in doc, or returns nil where it does not exist.
-func envoyPathValue(doc any, path []any) any {
+// pathValue follows path in doc, or returns nil where it does not exist.
+func pathValue(doc any, path []any) any {
 	cur := doc
 	for _, seg := range path {
 		switch s := seg.(type) {
 		case string:
-			m, ok := envoyObject(cur)
+			m, ok := asObject(cur)
 			if !ok {
 				return nil
 			}
@@ -629,8 +515,8 @@ func envoyPathValue(doc any, path []any) any {
 	return cur
 }
 
-// envoySharedCorpus is ../shared/corpus, or skips.
-func envoySharedCorpus(tb testing.TB) string {
+// sharedCorpus is ../shared/corpus, or skips.
+func sharedCorpus(tb testing.TB) string {
 	tb.Helper()
 	corpus := filepath.Join(shared.Dir(tb), "corpus")
 	if _, err := os.Stat(filepath.Join(corpus, "truth.json")); err != nil {
@@ -639,10 +525,10 @@ func envoySharedCorpus(tb testing.TB) string {
 	return corpus
 }
 
-// envoyTruthErrata are files where corpus/truth.json is wrong; the test
+// truthErrata are files where corpus/truth.json is wrong; the test
 // checks the value stated here instead, so a fixed truth.json fails it and
 // the entry can go.
-var envoyTruthErrata = map[string]struct {
+var truthErrata = map[string]struct {
 	clusters int
 	why      string
 }{
@@ -652,7 +538,7 @@ var envoyTruthErrata = map[string]struct {
 	},
 }
 
-func corpusEnvoyFiles(tb testing.TB, corpus string) []string {
+func corpusFiles(tb testing.TB, corpus string) []string {
 	tb.Helper()
 	var files []string
 	err := filepath.WalkDir(filepath.Join(corpus, "envoy"), func(p string, d os.DirEntry, err error) error {
@@ -671,22 +557,22 @@ func corpusEnvoyFiles(tb testing.TB, corpus string) []string {
 	return files
 }
 
-func TestParseEnvoyCorpus(t *testing.T) {
-	corpus := envoySharedCorpus(t)
+func TestParseCorpus(t *testing.T) {
+	corpus := sharedCorpus(t)
 	raw, err := os.ReadFile(filepath.Join(corpus, "truth.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var truth struct {
 		Files map[string]struct {
-			EnvoyClusters  int `json:"envoy_clusters"`
-			EnvoyStrictDNS int `json:"envoy_strict_dns"`
+			Clusters  int `json:"envoy_clusters"`
+			StrictDNS int `json:"envoy_strict_dns"`
 		} `json:"files"`
 	}
 	if err := json.Unmarshal(raw, &truth); err != nil {
 		t.Fatal(err)
 	}
-	files := corpusEnvoyFiles(t, corpus)
+	files := corpusFiles(t, corpus)
 	if len(files) == 0 {
 		t.Fatal("no files under corpus/envoy")
 	}
@@ -699,26 +585,26 @@ func TestParseEnvoyCorpus(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not in truth.json", rel)
 			}
-			if e, ok := envoyTruthErrata[rel]; ok {
-				t.Logf("truth.json says %d clusters; expecting %d: %s", want.EnvoyClusters, e.clusters, e.why)
-				want.EnvoyClusters = e.clusters
+			if e, ok := truthErrata[rel]; ok {
+				t.Logf("truth.json says %d clusters; expecting %d: %s", want.Clusters, e.clusters, e.why)
+				want.Clusters = e.clusters
 			}
-			wantClusters += want.EnvoyClusters
-			wantStrictDNS += want.EnvoyStrictDNS
+			wantClusters += want.Clusters
+			wantStrictDNS += want.StrictDNS
 			data, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc := decodeEnvoyYAML(t, string(data))
-			format, ok := DetectEnvoy(doc)
+			doc := decodeYAML(t, string(data))
+			format, ok := Detect(doc)
 			if !ok {
 				t.Fatal("not detected as an Envoy config")
 			}
-			out, err := ParseEnvoy(doc, format)
+			out, err := Parse(doc, format)
 			if err != nil {
-				t.Fatalf("ParseEnvoy(%s) error: %v", format, err)
+				t.Fatalf("Parse(%s) error: %v", format, err)
 			}
-			got := envoyClustersOf(t, out)
+			got := clustersOf(t, out)
 			n := 0
 			for _, c := range got {
 				if c.Type == "STRICT_DNS" {
@@ -727,30 +613,30 @@ func TestParseEnvoyCorpus(t *testing.T) {
 			}
 			clusters += len(got)
 			strictDNS += n
-			if len(got) != want.EnvoyClusters || n != want.EnvoyStrictDNS {
-				t.Errorf("%s: %d clusters, %d STRICT_DNS; truth: %d, %d", format, len(got), n, want.EnvoyClusters, want.EnvoyStrictDNS)
+			if len(got) != want.Clusters || n != want.StrictDNS {
+				t.Errorf("%s: %d clusters, %d STRICT_DNS; truth: %d, %d", format, len(got), n, want.Clusters, want.StrictDNS)
 			}
 		})
 	}
 	t.Logf("%d files: %d clusters (want %d), %d STRICT_DNS (want %d)", len(files), clusters, wantClusters, strictDNS, wantStrictDNS)
 }
 
-func BenchmarkParseEnvoy(b *testing.B) {
-	corpus := envoySharedCorpus(b)
+func BenchmarkParse(b *testing.B) {
+	corpus := sharedCorpus(b)
 	type config struct {
 		doc    any
-		format EnvoyFormat
+		format Format
 	}
 	var configs []config
 	var size int64
-	for _, file := range corpusEnvoyFiles(b, corpus) {
+	for _, file := range corpusFiles(b, corpus) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			b.Fatal(err)
 		}
 		size += int64(len(data))
-		doc := decodeEnvoyYAML(b, string(data))
-		format, ok := DetectEnvoy(doc)
+		doc := decodeYAML(b, string(data))
+		format, ok := Detect(doc)
 		if !ok {
 			b.Fatalf("%s: not an Envoy config", file)
 		}
@@ -762,10 +648,10 @@ func BenchmarkParseEnvoy(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		for _, c := range configs {
-			if _, ok := DetectEnvoy(c.doc); !ok {
+			if _, ok := Detect(c.doc); !ok {
 				b.Fatal("not detected")
 			}
-			if _, err := ParseEnvoy(c.doc, c.format); err != nil {
+			if _, err := Parse(c.doc, c.format); err != nil {
 				b.Fatal(err)
 			}
 		}
