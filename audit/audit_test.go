@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/simulate"
@@ -314,7 +315,7 @@ func TestCalleesFromNodeAndReadiness(t *testing.T) {
 
 func TestLintAndWrite(t *testing.T) {
 	ctx := context.Background()
-	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: []fs.FS{policies.FS}})
+	engine, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,64 +4,64 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/report"
 )
 
 // The audit's own rules, beside the lint policies' (which keep their IDs):
 // what only a live cluster shows. Findings turns a Report into findings of
 // these rules for SARIF.
 var (
-	RuleZoneSkew = lint.Rule{
+	RuleZoneSkew = report.Rule{
 		ID:          "audit-zone-skew",
 		Title:       "Workload's pods are unevenly spread over zones",
 		Description: "The workload has more pods in one zone than in another by more than one. Envoy's zone-aware routing keeps traffic local only in proportion to balance: callers in the crowded zone overflow into others.",
-		Severity:    lint.SeverityWarning,
+		Severity:    report.SeverityWarning,
 		Remediation: "Add a topology spread constraint on topology.kubernetes.io/zone with maxSkew 1 (the inzone webhook adds one) and roll the workload out again.",
 	}
-	RuleNoProxy = lint.Rule{
+	RuleNoProxy = report.Rule{
 		ID:          "audit-pods-without-proxy",
 		Title:       "Pods run without the inzone-proxy sidecar",
 		Description: "Pods were created before injection was enabled, or in a namespace without inzone.io/inject=enabled: their calls skip zone-aware routing. A warning where other pods of the namespace have the sidecar (they predate injection), info where none has (the namespace may not be meant for the mesh).",
-		Severity:    lint.SeverityWarning,
+		Severity:    report.SeverityWarning,
 		Remediation: "Label the namespace inzone.io/inject=enabled and restart the workloads (kubectl rollout restart).",
 	}
-	RuleNoCapture = lint.Rule{
+	RuleNoCapture = report.Rule{
 		ID:          "audit-sidecar-captures-nothing",
 		Title:       "Pods run inzone-proxy but none of their traffic goes through it",
 		Description: "The pods have the sidecar but no traffic capture (no inzone-capture init container, no inzone.io/capture-cni annotation, no HTTP_PROXY): capture mode none, or injected before traffic capture existed. Unless the app calls Envoy's listener itself, its calls bypass zone-aware routing.",
-		Severity:    lint.SeverityWarning,
+		Severity:    report.SeverityWarning,
 		Remediation: "Restart the workloads so the webhook injects them again with capture (kubectl rollout restart), or set inzone.io/capture to iptables, cni or proxy-env.",
 	}
-	RuleNodeNoZone = lint.Rule{
+	RuleNodeNoZone = report.Rule{
 		ID:          "audit-node-without-zone",
 		Title:       "Node has no zone label",
 		Description: "The node has no topology.kubernetes.io/zone label: its pods' Envoys do not know their zone, and their endpoints have none.",
-		Severity:    lint.SeverityWarning,
+		Severity:    report.SeverityWarning,
 		Remediation: "Label the node with topology.kubernetes.io/zone (the cloud provider's node controller normally does).",
 	}
-	RuleCrossZone = lint.Rule{
+	RuleCrossZone = report.Rule{
 		ID:          "audit-cross-zone-traffic",
 		Title:       "Traffic predicted to cross zones despite zone-aware routing",
 		Description: "With the callers' and the Service's endpoints' spread over zones, Envoy's zone-aware routing still sends a share of requests to other zones at or above the threshold.",
-		Severity:    lint.SeverityWarning,
+		Severity:    report.SeverityWarning,
 		Remediation: "Spread the callers and the Service's pods over zones in the same proportions (zone spread constraints on both), or add endpoints where callers are.",
 	}
-	RuleELBReferenced = lint.Rule{
+	RuleELBReferenced = report.Rule{
 		ID:          "audit-elb-still-referenced",
 		Title:       "Workload calls a LoadBalancer Service by its ELB hostname",
 		Description: "A live object names the ELB hostname in a LoadBalancer Service's status: the client goes out through the load balancer, which picks a target in any zone, instead of through the mesh's DDSD name.",
-		Severity:    lint.SeverityWarning,
+		Severity:    report.SeverityWarning,
 		Remediation: "Replace the ELB hostname by the Service's DDSD name (the inzone webhook rewrites it in pods it admits; update the manifest too).",
 	}
 )
 
 // AuditRules are the audit's own rules.
-func AuditRules() []*lint.Rule {
-	return []*lint.Rule{&RuleCrossZone, &RuleELBReferenced, &RuleNodeNoZone, &RuleNoProxy, &RuleNoCapture, &RuleZoneSkew}
+func AuditRules() []*report.Rule {
+	return []*report.Rule{&RuleCrossZone, &RuleELBReferenced, &RuleNodeNoZone, &RuleNoProxy, &RuleNoCapture, &RuleZoneSkew}
 }
 
 // Rules are the audit's rules and the lint engine's, sorted by ID.
-func (r *Report) Rules() []*lint.Rule {
+func (r *Report) Rules() []*report.Rule {
 	out := append(AuditRules(), r.rules...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -70,12 +70,12 @@ func (r *Report) Rules() []*lint.Rule {
 // Findings are the report's problems as findings: the audit's rules, then
 // the lint policies' findings on live objects. File is the object's
 // FilePath; audit findings have no line.
-func (r *Report) Findings() []lint.Finding {
-	var out []lint.Finding
-	add := func(rule *lint.Rule, kind, namespace, name, msg string) {
-		out = append(out, lint.Finding{
+func (r *Report) Findings() []report.Finding {
+	var out []report.Finding
+	add := func(rule *report.Rule, kind, namespace, name, msg string) {
+		out = append(out, report.Finding{
 			Rule: rule.ID, Severity: rule.Severity, File: FilePath(kind, namespace, name),
-			Object:  lint.ObjectRef{Kind: kind, Namespace: namespace, Name: name},
+			Object:  report.ObjectRef{Kind: kind, Namespace: namespace, Name: name},
 			Message: msg, Hint: rule.Remediation,
 		})
 	}
@@ -93,7 +93,7 @@ func (r *Report) Findings() []lint.Finding {
 		case n > 0:
 			// No pod has it: most likely a namespace not meant for the mesh.
 			add(&RuleNoProxy, "Namespace", "", c.Namespace, fmt.Sprintf("namespace %s: none of its %d pods runs inzone-proxy (namespace not enabled?)", c.Namespace, c.Pods))
-			out[len(out)-1].Severity = lint.SeverityInfo
+			out[len(out)-1].Severity = report.SeverityInfo
 		}
 	}
 	for _, c := range r.Coverage {

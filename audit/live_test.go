@@ -18,8 +18,10 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
@@ -108,7 +110,7 @@ func TestELBReferences(t *testing.T) {
 	}
 }
 
-func countRule(fs []lint.Finding, rule string) int {
+func countRule(fs []report.Finding, rule string) int {
 	n := 0
 	for _, f := range fs {
 		if f.Rule == rule {
@@ -127,7 +129,7 @@ func TestLintLiveObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: []fs.FS{policies.FS}, ELBs: func(k string) (string, bool) { return ddsd.LookupELB(k, "") }})
+	engine, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}, ELBs: func(k string) (string, bool) { return ddsd.LookupELB(k, "") }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestLintLiveObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]lint.Finding{}
+	got := map[string]report.Finding{}
 	for _, f := range rep.LintFindings {
 		got[f.File+"|"+f.Rule] = f
 	}
@@ -179,7 +181,7 @@ func istio(kind, name string, spec map[string]any) unstructured.Unstructured {
 	}}
 }
 
-func keys(m map[string]lint.Finding) []string {
+func keys(m map[string]report.Finding) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -199,7 +201,7 @@ func findingsReport(t *testing.T, threshold float64) *Report {
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "web", "zone-a", "zone-b", "zone-c", "zone-a", "zone-b", "zone-c")},
 		Deployments:    []appsv1.Deployment{deployment("shop", "client", 1, template(corev1.EnvVar{Name: "U", Value: elbHost}))},
 	}
-	engine, err := lint.NewEngine(context.Background(), lint.EngineOptions{Policies: []fs.FS{policies.FS}})
+	engine, err := rego.New(context.Background(), rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,16 +216,16 @@ func TestNoProxySeverity(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		pods []corev1.Pod
-		want lint.Severity
+		want report.Severity
 		msg  string
 	}{
-		{"pods beside injected ones predate injection", append(spread("shop", "old", []string{"a1", "b1"}), spread("shop", "new", []string{"c1"}, withProxy(false))...), lint.SeverityWarning, "created before injection"},
-		{"a namespace without any proxy may not be meant for the mesh", spread("shop", "old", []string{"a1", "b1"}), lint.SeverityInfo, "namespace not enabled"},
+		{"pods beside injected ones predate injection", append(spread("shop", "old", []string{"a1", "b1"}), spread("shop", "new", []string{"c1"}, withProxy(false))...), report.SeverityWarning, "created before injection"},
+		{"a namespace without any proxy may not be meant for the mesh", spread("shop", "old", []string{"a1", "b1"}), report.SeverityInfo, "namespace not enabled"},
 		{"opted-out pods are no finding", spread("shop", "x", []string{"a1"}, func(p *corev1.Pod) { p.Labels["inzone.io/inject"] = "false" }), "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rep := run(t, Input{Nodes: threeZones(), Pods: tt.pods})
-			var got []lint.Finding
+			var got []report.Finding
 			for _, f := range rep.Findings() {
 				if f.Rule == RuleNoProxy.ID {
 					got = append(got, f)

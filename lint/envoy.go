@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	// Every message of Envoy's API, so that any typed_config resolves.
+	"github.com/inzone-io/inzone/internal/jsonstring"
 	_ "github.com/inzone-io/inzone/lint/envoytypes"
 )
 
@@ -990,7 +991,7 @@ func (n *envoyNormalizer) fields(md protoreflect.MessageDescriptor, m map[string
 		if i > 0 || inAny {
 			n.buf = append(n.buf, ',')
 		}
-		n.buf = appendJSONString(n.buf, string(e.fd.Name()))
+		n.buf = jsonstring.Append(n.buf, string(e.fd.Name()))
 		n.buf = append(n.buf, ':')
 		n.push(e.key)
 		err := n.field(e.fd, e.val)
@@ -1067,7 +1068,7 @@ func (n *envoyNormalizer) field(fd protoreflect.FieldDescriptor, v any) error {
 				n.buf = append(n.buf, ',')
 			}
 			i++
-			n.buf = appendJSONString(n.buf, k)
+			n.buf = jsonstring.Append(n.buf, k)
 			n.buf = append(n.buf, ':')
 			n.push(k)
 			err := n.scalar(vf, x)
@@ -1219,7 +1220,7 @@ func (n *envoyNormalizer) scalar(fd protoreflect.FieldDescriptor, v any) error {
 		if !ok {
 			return n.errorf("expected a string, got %s", envoyDescribe(v))
 		}
-		n.buf = appendJSONString(n.buf, s)
+		n.buf = jsonstring.Append(n.buf, s)
 		return nil
 	case protoreflect.BytesKind:
 		s, ok := v.(string)
@@ -1229,7 +1230,7 @@ func (n *envoyNormalizer) scalar(fd protoreflect.FieldDescriptor, v any) error {
 		if _, err := decodeEnvoyBase64(s); err != nil {
 			return n.errorf("expected a base64 string: %v", err)
 		}
-		n.buf = appendJSONString(n.buf, s)
+		n.buf = jsonstring.Append(n.buf, s)
 		return nil
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		f, ok := envoyFloat(v)
@@ -1283,12 +1284,12 @@ func (n *envoyNormalizer) enum(ed protoreflect.EnumDescriptor, v any) error {
 	if s, ok := v.(string); ok {
 		values := ed.Values()
 		if values.ByName(protoreflect.Name(s)) != nil {
-			n.buf = appendJSONString(n.buf, s)
+			n.buf = jsonstring.Append(n.buf, s)
 			return nil
 		}
 		for i := 0; i < values.Len(); i++ {
 			if name := string(values.Get(i).Name()); strings.EqualFold(name, s) {
-				n.buf = appendJSONString(n.buf, name)
+				n.buf = jsonstring.Append(n.buf, name)
 				return nil
 			}
 		}
@@ -1346,7 +1347,7 @@ func (n *envoyNormalizer) anyMessage(v any) error {
 	}
 	md := mt.Descriptor()
 	n.buf = append(n.buf, `{"@type":`...)
-	n.buf = appendJSONString(n.buf, url)
+	n.buf = jsonstring.Append(n.buf, url)
 	if wktHasCustomJSON(md.FullName()) {
 		for _, k := range envoySortedKeys(m) {
 			if k != "@type" && k != "value" {
@@ -1426,7 +1427,7 @@ func (n *envoyNormalizer) fieldMask(v any) error {
 		}
 		paths[i] = string(camel)
 	}
-	n.buf = appendJSONString(n.buf, strings.Join(paths, ","))
+	n.buf = jsonstring.Append(n.buf, strings.Join(paths, ","))
 	return nil
 }
 
@@ -1438,7 +1439,7 @@ func (n *envoyNormalizer) duration(v any) error {
 		if err := checkEnvoyDuration(x); err != "" {
 			return n.errorf("invalid duration %q: %s", x, err)
 		}
-		n.buf = appendJSONString(n.buf, x)
+		n.buf = jsonstring.Append(n.buf, x)
 		return nil
 	case map[string]any, map[any]any:
 		d := &durationpb.Duration{}
@@ -1465,7 +1466,7 @@ func (n *envoyNormalizer) timestamp(v any) error {
 		if err != nil || t.Year() < 1 || t.Year() > 9999 {
 			return n.errorf("invalid timestamp %q: want RFC 3339, e.g. 2020-10-25T20:37:05.838Z", x)
 		}
-		n.buf = appendJSONString(n.buf, x)
+		n.buf = jsonstring.Append(n.buf, x)
 		return nil
 	case map[string]any, map[any]any:
 		ts := &timestamppb.Timestamp{}
@@ -1544,7 +1545,7 @@ func (n *envoyNormalizer) plain(v any) error {
 	case bool:
 		n.buf = strconv.AppendBool(n.buf, x)
 	case string:
-		n.buf = appendJSONString(n.buf, x)
+		n.buf = jsonstring.Append(n.buf, x)
 	case []any:
 		n.buf = append(n.buf, '[')
 		for i, e := range x {
@@ -1566,7 +1567,7 @@ func (n *envoyNormalizer) plain(v any) error {
 			if i > 0 {
 				n.buf = append(n.buf, ',')
 			}
-			n.buf = appendJSONString(n.buf, k)
+			n.buf = jsonstring.Append(n.buf, k)
 			n.buf = append(n.buf, ':')
 			n.push(k)
 			err := n.plain(m[k])

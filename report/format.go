@@ -1,20 +1,30 @@
-package lint
+package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/inzone-io/inzone/internal/jsonstring"
 )
 
 // Formats Write knows.
 var Formats = []string{"text", "json", "sarif", "github"}
 
-// Write renders a report in one of Formats. rules describes every rule (for
+// Results are what one run found: the findings, and the files it could not
+// read or parse. Write takes them as they are: nil lists are written as
+// empty ones.
+type Results struct {
+	Findings []Finding   `json:"findings"`
+	Errors   []FileError `json:"errors"`
+}
+
+// Write renders results in one of Formats. rules describes every rule (for
 // SARIF's driver.rules); version is inzone's, for SARIF's tool.driver.
-func Write(w io.Writer, format string, rep *Report, rules []*Rule, version string) error {
+func Write(w io.Writer, format string, rep *Results, rules []*Rule, version string) error {
 	switch format {
 	case "text":
 		return writeText(w, rep)
@@ -32,7 +42,7 @@ func Write(w io.Writer, format string, rep *Report, rules []*Rule, version strin
 }
 
 // writeText writes `file:line:col: severity [rule] message` and the hint.
-func writeText(w io.Writer, rep *Report) error {
+func writeText(w io.Writer, rep *Results) error {
 	for _, e := range rep.Errors {
 		if _, err := fmt.Fprintf(w, "%s: error: %s\n", position(e.File, e.Line, e.Column), e.Message); err != nil {
 			return err
@@ -63,7 +73,7 @@ func position(file string, line, col int) string {
 
 // writeGitHub writes GitHub Actions workflow commands, which annotate the
 // pull request's diff.
-func writeGitHub(w io.Writer, rep *Report) error {
+func writeGitHub(w io.Writer, rep *Results) error {
 	level := map[Severity]string{SeverityError: "error", SeverityWarning: "warning", SeverityInfo: "notice"}
 	for _, e := range rep.Errors {
 		if _, err := fmt.Fprintf(w, "::error file=%s,line=%d,col=%d,title=%s::%s\n",
@@ -185,7 +195,7 @@ var sarifLevel = map[Severity]string{SeverityError: "error", SeverityWarning: "w
 
 const informationURI = "https://github.com/inzone-io/inzone"
 
-func toSARIF(rep *Report, rules []*Rule, version string) sarifLog {
+func toSARIF(rep *Results, rules []*Rule, version string) sarifLog {
 	driver := sarifDriver{Name: "inzone", Version: version, InformationURI: informationURI, Rules: []sarifRule{}}
 	index := map[string]int{}
 	for i, r := range rules {
@@ -193,7 +203,7 @@ func toSARIF(rep *Report, rules []*Rule, version string) sarifLog {
 		driver.Rules = append(driver.Rules, sarifRule{
 			ID: r.ID, Name: sarifRuleName(r.ID),
 			ShortDescription:     sarifText{Text: r.Title},
-			FullDescription:      sarifText{Text: or(r.Description, r.Title)},
+			FullDescription:      sarifText{Text: cmp.Or(r.Description, r.Title)},
 			Help:                 sarifHelp{Text: r.Remediation, Markdown: "**Fix:** " + r.Remediation},
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel[r.Severity]},
 		})
@@ -263,19 +273,12 @@ func sarifRuleName(id string) string {
 	return strings.Join(parts, "")
 }
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // appendReportJSON appends rep as encoding/json's Encoder with
 // SetIndent("", "  ") writes it, byte for byte (TestReportJSONIsEncodingJSON),
 // without reflection: a large report took tens of milliseconds the other way.
 // A nil list is written [], as an empty one: the output's contract is that
 // "findings" and "errors" are always arrays, never null.
-func appendReportJSON(b []byte, rep *Report) []byte {
+func appendReportJSON(b []byte, rep *Results) []byte {
 	b = append(b, "{\n  \"findings\": "...)
 	if len(rep.Findings) == 0 {
 		b = append(b, "[]"...)
@@ -287,11 +290,11 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    {\n      \"rule\": "...)
-			b = appendJSONString(b, f.Rule)
+			b = jsonstring.Append(b, f.Rule)
 			b = append(b, ",\n      \"severity\": "...)
-			b = appendJSONString(b, string(f.Severity))
+			b = jsonstring.Append(b, string(f.Severity))
 			b = append(b, ",\n      \"file\": "...)
-			b = appendJSONString(b, f.File)
+			b = jsonstring.Append(b, f.File)
 			b = append(b, ",\n      \"line\": "...)
 			b = strconv.AppendInt(b, int64(f.Line), 10)
 			b = append(b, ",\n      \"column\": "...)
@@ -309,15 +312,15 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 				b = append(b, "\n        \""...)
 				b = append(b, kv[0]...)
 				b = append(b, "\": "...)
-				b = appendJSONString(b, kv[1])
+				b = jsonstring.Append(b, kv[1])
 			}
 			if n > 0 {
 				b = append(b, "\n      "...)
 			}
 			b = append(b, "},\n      \"message\": "...)
-			b = appendJSONString(b, f.Message)
+			b = jsonstring.Append(b, f.Message)
 			b = append(b, ",\n      \"hint\": "...)
-			b = appendJSONString(b, f.Hint)
+			b = jsonstring.Append(b, f.Hint)
 			b = append(b, "\n    }"...)
 		}
 		b = append(b, "\n  ]"...)
@@ -333,7 +336,7 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    {\n      \"file\": "...)
-			b = appendJSONString(b, e.File)
+			b = jsonstring.Append(b, e.File)
 			if e.Line != 0 {
 				b = append(b, ",\n      \"line\": "...)
 				b = strconv.AppendInt(b, int64(e.Line), 10)
@@ -343,7 +346,7 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 				b = strconv.AppendInt(b, int64(e.Column), 10)
 			}
 			b = append(b, ",\n      \"message\": "...)
-			b = appendJSONString(b, e.Message)
+			b = jsonstring.Append(b, e.Message)
 			b = append(b, "\n    }"...)
 		}
 		b = append(b, "\n  ]"...)
@@ -353,7 +356,7 @@ func appendReportJSON(b []byte, rep *Report) []byte {
 
 // reportJSONSize is about the size of rep's JSON, a little over for a
 // report of plain text: the buffer is allocated once, not grown.
-func reportJSONSize(rep *Report) int {
+func reportJSONSize(rep *Results) int {
 	n := 64
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
@@ -364,58 +367,4 @@ func reportJSONSize(rep *Report) int {
 		n += 100 + len(rep.Errors[i].File) + len(rep.Errors[i].Message)
 	}
 	return n
-}
-
-// appendJSONString appends s quoted as encoding/json quotes strings, HTML
-// characters, invalid UTF-8 and U+2028/U+2029 included.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

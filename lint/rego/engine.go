@@ -1,9 +1,8 @@
-package lint
+package rego
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -17,52 +16,20 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/inzone-io/inzone/report"
 )
 
-// Rule describes one rule: from a Rego package's METADATA, or built in.
-type Rule struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Severity    Severity `json:"severity"`
-	Remediation string   `json:"remediation"`
-	// Kinds are the input kinds the rule reads (METADATA custom.kinds);
-	// empty means any.
-	Kinds []string `json:"kinds,omitempty"`
-	// Package is the Rego package (data.inzone.rules.<name>), empty for a
-	// built-in rule.
-	Package string `json:"package,omitempty"`
-	// Source is the rule's file.
-	Source string `json:"source,omitempty"`
-}
-
-// RuleEnvoyInvalid reports an Envoy config that Envoy itself would reject.
-// It is built in: there is no parsed config for a policy to look at.
-var RuleEnvoyInvalid = Rule{
-	ID:          "envoy-invalid-config",
-	Title:       "Envoy config does not parse",
-	Description: "The Envoy config does not parse or validate with Envoy's own API types, so Envoy would refuse to load it and whatever it says about zones cannot be checked.",
-	Severity:    SeverityError,
-	Remediation: "Fix the field the message names; Envoy rejects the whole config otherwise.",
-}
-
-// RuleIgnoreWithoutReason reports an inzone.io/lint-ignore annotation that
-// is not honoured because it gives no reason.
-var RuleIgnoreWithoutReason = Rule{
-	ID:          "lint-ignore-without-reason",
-	Title:       "Suppression without a reason",
-	Description: "The object names rules in " + AnnotationIgnore + " but has no " + AnnotationIgnoreReason + " annotation, so the suppression is not honoured: every exception in a repository should say why.",
-	Severity:    SeverityWarning,
-	Remediation: "Add the annotation " + AnnotationIgnoreReason + " saying why the rules do not apply to this object.",
-}
-
-// EngineOptions configure an Engine.
-type EngineOptions struct {
+// Options configure an Engine.
+type Options struct {
 	// Policies are file systems of Rego files (test files, *_test.rego,
 	// are left out). Typically policies.FS and the user's --policy dirs.
 	Policies []fs.FS
 	// ELBs gives DDSD names to ELB hostnames for the aws-elb-hostname hint.
 	ELBs ELBLookup
+	// HoldCompile, when set, holds Start's compile back until it is
+	// closed: for tests of what a caller does while the policies compile.
+	HoldCompile <-chan struct{}
 }
 
 // Engine evaluates every rule on a document with one prepared query. It is
@@ -79,8 +46,8 @@ type Engine struct {
 	// is evaluated by, sorted; anyKind, those for every kind.
 	byKind  map[string][]string
 	anyKind []string
-	rules   map[string]*Rule // by package path, e.g. inzone.rules.envoy_strict_dns
-	list    []*Rule          // sorted by ID, built-in rules included
+	rules   map[string]*report.Rule // by package path, e.g. inzone.rules.envoy_strict_dns
+	list    []*report.Rule          // sorted by ID, built-in rules included
 	// kinds are the input kinds some rule reads; nil when a rule does not
 	// say (custom.kinds), and then every document is evaluated.
 	kinds map[string]bool
@@ -95,10 +62,10 @@ func (e *Engine) Wants(kind string) bool { return e.kinds == nil || e.kinds[kind
 
 var ruleIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// NewEngine parses and compiles the policies once; each kind's query is
+// New parses and compiles the policies once; each kind's query is
 // prepared on first use.
-func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
-	e, err := StartEngine(ctx, opts)
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	e, err := Start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -108,15 +75,16 @@ func NewEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 	return e, nil
 }
 
-// StartEngine parses the policies and reads their rules, then compiles
+// Start parses the policies and reads their rules, then compiles
 // them in the background: a run reads and parses its files meanwhile, as
 // the rules and the kinds they read are known. Eval waits for the compile;
 // Ready waits and says whether it failed, which a caller must check before
 // trusting a run's results.
-func StartEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
-	e := &Engine{rules: map[string]*Rule{}, compiled: make(chan struct{})}
+func Start(_ context.Context, opts Options) (*Engine, error) {
+	e := &Engine{rules: map[string]*report.Rule{}, compiled: make(chan struct{})}
 	seen := map[string]string{}
-	for _, r := range []Rule{RuleEnvoyInvalid, RuleIgnoreWithoutReason} {
+	for _, r := range report.LintRules() {
+		r := *r // the engine's own copy
 		e.list = append(e.list, &r)
 		seen[r.ID] = "built in"
 	}
@@ -182,11 +150,16 @@ func StartEngine(_ context.Context, opts EngineOptions) (*Engine, error) {
 	// The store holds no data: a policy's reference to a base document
 	// (data.x that no rule defines) reads it and finds nothing.
 	e.store = inmem.New()
-	go e.compile(modules)
+	go func() {
+		if opts.HoldCompile != nil {
+			<-opts.HoldCompile
+		}
+		e.compile(modules)
+	}()
 	return e, nil
 }
 
-// compile compiles the modules as rego.New would, with the custom builtins
+// compile compiles the modules as oparego.New would, with the custom builtins
 // declared, but directly: rego would also activate them as a bundle in the
 // store, which nothing reads.
 func (e *Engine) compile(modules map[string]*ast.Module) {
@@ -205,8 +178,8 @@ func (e *Engine) compile(modules map[string]*ast.Module) {
 // do not.
 func (e *Engine) Ready() error { return e.ready(context.Background()) }
 
-// compiledYet says whether the compile is over, without waiting for it.
-func (e *Engine) compiledYet() bool {
+// Compiled says whether the compile is over, without waiting for it.
+func (e *Engine) Compiled() bool {
 	select {
 	case <-e.compiled:
 		return true
@@ -234,7 +207,7 @@ const otherKinds = "\x00other"
 // rule's guard on input.kind. Binding vars[I] is the set of violations of
 // rules[I], in package order.
 type kindQuery struct {
-	rules    []*Rule
+	rules    []*report.Rule
 	vars     []ast.Var
 	query    ast.Body
 	compiler ast.QueryCompiler
@@ -242,7 +215,7 @@ type kindQuery struct {
 
 // packagesByKind lists the rule packages (names under inzone.rules) of each
 // kind, and those of every kind, each sorted.
-func packagesByKind(rules map[string]*Rule) (map[string][]string, []string) {
+func packagesByKind(rules map[string]*report.Rule) (map[string][]string, []string) {
 	byKind := map[string][]string{}
 	var any []string
 	for pkg, r := range rules {
@@ -335,7 +308,7 @@ func (e *Engine) partialSet(r ast.Ref) bool {
 }
 
 // ruleFromModule reads a rule's package METADATA.
-func ruleFromModule(m *ast.Module, file string) (*Rule, error) {
+func ruleFromModule(m *ast.Module, file string) (*report.Rule, error) {
 	var a *ast.Annotations
 	for _, an := range m.Annotations {
 		if an.Scope == "package" {
@@ -346,12 +319,12 @@ func ruleFromModule(m *ast.Module, file string) (*Rule, error) {
 		return nil, fmt.Errorf("%s: package %s has no package-scoped METADATA (title, description, custom.id, custom.severity, custom.remediation)", file, m.Package.Path)
 	}
 	str := func(k string) string { s, _ := a.Custom[k].(string); return s }
-	r := &Rule{ID: str("id"), Title: a.Title, Description: strings.TrimSpace(a.Description), Remediation: strings.TrimSpace(str("remediation")), Source: file}
+	r := &report.Rule{ID: str("id"), Title: a.Title, Description: strings.TrimSpace(a.Description), Remediation: strings.TrimSpace(str("remediation")), Source: file}
 	var errs []string
 	if !ruleIDRE.MatchString(r.ID) {
 		errs = append(errs, fmt.Sprintf("custom.id %q must be kebab-case", r.ID))
 	}
-	sev, err := ParseSeverity(str("severity"))
+	sev, err := report.ParseSeverity(str("severity"))
 	if err != nil {
 		errs = append(errs, "custom."+err.Error())
 	}
@@ -380,10 +353,10 @@ func ruleFromModule(m *ast.Module, file string) (*Rule, error) {
 }
 
 // Rules lists every rule, sorted by ID.
-func (e *Engine) Rules() []*Rule { return e.list }
+func (e *Engine) Rules() []*report.Rule { return e.list }
 
 // Rule returns the rule with id.
-func (e *Engine) Rule(id string) (*Rule, bool) {
+func (e *Engine) Rule(id string) (*report.Rule, bool) {
 	for _, r := range e.list {
 		if r.ID == id {
 			return r, true
@@ -394,11 +367,11 @@ func (e *Engine) Rule(id string) (*Rule, bool) {
 
 // Violation is one rule's verdict on one document.
 type Violation struct {
-	Rule     *Rule
+	Rule     *report.Rule
 	Message  string
 	Path     []any
 	Hint     string
-	Severity Severity
+	Severity report.Severity
 }
 
 // Eval runs every rule that reads the input's kind on one input, converted
@@ -464,7 +437,7 @@ func (e *Engine) Eval(ctx context.Context, input ast.Value) ([]Violation, error)
 }
 
 // violation reads one element of a rule's violation set.
-func violation(rule *Rule, t *ast.Term) (Violation, error) {
+func violation(rule *report.Rule, t *ast.Term) (Violation, error) {
 	v := Violation{Rule: rule, Severity: rule.Severity, Hint: rule.Remediation}
 	obj, ok := t.Value.(ast.Object)
 	if !ok {
@@ -493,7 +466,7 @@ func violation(rule *Rule, t *ast.Term) (Violation, error) {
 	if h := str("hint"); h != "" {
 		v.Hint = h
 	}
-	if sev, err := ParseSeverity(str("severity")); err == nil {
+	if sev, err := report.ParseSeverity(str("severity")); err == nil {
 		v.Severity = sev
 	}
 	return v, nil
@@ -515,58 +488,4 @@ var regoCapabilities = sync.OnceValue(func() *ast.Capabilities {
 // (with its METADATA annotations) or of a query.
 func regoParserOptions(module bool) ast.ParserOptions {
 	return ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: module, Capabilities: regoCapabilities()}
-}
-
-// globSet is a list of compiled globs: * and ? stay within one path
-// segment, ** spans segments.
-type globSet []*regexp.Regexp
-
-func compileGlobs(globs []string) (globSet, error) {
-	out := make(globSet, 0, len(globs))
-	for _, g := range globs {
-		re, err := globRegexp(g)
-		if err != nil {
-			return nil, fmt.Errorf("bad glob %q: %w", g, err)
-		}
-		out = append(out, re)
-	}
-	return out, nil
-}
-
-func (s globSet) match(name string) bool {
-	for _, re := range s {
-		if re.MatchString(name) {
-			return true
-		}
-	}
-	return false
-}
-
-func globRegexp(glob string) (*regexp.Regexp, error) {
-	if glob == "" {
-		return nil, errors.New("empty glob")
-	}
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(glob); i++ {
-		c := glob[i]
-		switch {
-		case c == '*' && i+1 < len(glob) && glob[i+1] == '*':
-			i++
-			if i+1 < len(glob) && glob[i+1] == '/' {
-				i++
-				b.WriteString("(?:.*/)?") // **/ matches zero or more directories
-			} else {
-				b.WriteString(".*")
-			}
-		case c == '*':
-			b.WriteString("[^/]*")
-		case c == '?':
-			b.WriteString("[^/]")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
 }
