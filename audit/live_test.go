@@ -105,8 +105,8 @@ func TestELBReferences(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("references:\n%s\nwant (owned ReplicaSets, Jobs and pods are their owners'; unknown ELBs are lint's):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := countRule(rep.Findings(), RuleELBReferenced.ID); n != len(want) {
-		t.Errorf("%d %s findings, want %d", n, RuleELBReferenced.ID, len(want))
+	if n := countRule(rep.Findings(), report.RuleAuditELBReferenced.ID); n != len(want) {
+		t.Errorf("%d %s findings, want %d", n, report.RuleAuditELBReferenced.ID, len(want))
 	}
 }
 
@@ -227,7 +227,7 @@ func TestNoProxySeverity(t *testing.T) {
 			rep := run(t, Input{Nodes: threeZones(), Pods: tt.pods})
 			var got []report.Finding
 			for _, f := range rep.Findings() {
-				if f.Rule == RuleNoProxy.ID {
+				if f.Rule == report.RuleAuditNoProxy.ID {
 					got = append(got, f)
 				}
 			}
@@ -252,8 +252,8 @@ func TestFindings(t *testing.T) {
 		crossZone bool
 	}{
 		{"the default threshold flags web's traffic", 0, map[string]string{
-			RuleZoneSkew.ID: "app/shop/web", RuleNoProxy.ID: "Namespace/shop", RuleNodeNoZone.ID: "Node/x1",
-			RuleELBReferenced.ID: "Deployment/shop/client", RuleCrossZone.ID: "Service/shop/web",
+			report.RuleAuditZoneSkew.ID: "app/shop/web", report.RuleAuditNoProxy.ID: "Namespace/shop", report.RuleAuditNodeNoZone.ID: "Node/x1",
+			report.RuleAuditELBReferenced.ID: "Deployment/shop/client", report.RuleAuditCrossZone.ID: "Service/shop/web",
 			"service-no-topology-aware-routing": "Service/shop/web",
 		}, true},
 		{"a threshold above the prediction does not", 0.9, nil, false},
@@ -274,7 +274,7 @@ func TestFindings(t *testing.T) {
 					t.Errorf("%s on %q, want %q (all: %v)", rule, byRule[rule], file, byRule)
 				}
 			}
-			if _, ok := byRule[RuleCrossZone.ID]; ok != tt.crossZone {
+			if _, ok := byRule[report.RuleAuditCrossZone.ID]; ok != tt.crossZone {
 				t.Errorf("cross-zone finding %v, want %v", ok, tt.crossZone)
 			}
 		})
@@ -341,7 +341,7 @@ func TestWriteYAMLAndSARIF(t *testing.T) {
 			t.Errorf("%s: location %+v", r.RuleID, loc)
 		}
 	}
-	for _, id := range []string{RuleZoneSkew.ID, RuleELBReferenced.ID, RuleCrossZone.ID, "service-no-topology-aware-routing"} {
+	for _, id := range []string{report.RuleAuditZoneSkew.ID, report.RuleAuditELBReferenced.ID, report.RuleAuditCrossZone.ID, "service-no-topology-aware-routing"} {
 		if !seen[id] {
 			t.Errorf("no SARIF result for %s", id)
 		}

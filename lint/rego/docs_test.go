@@ -24,22 +24,24 @@ func policiesEngine(t *testing.T) *Engine {
 
 // TestRuleDocsAreCurrent regenerates every policies/<rule>/README.md in
 // memory and compares it with the file (make docs, or -update, rewrites).
+// The Go-defined rules' pages are report's (TestGoRuleDocsAreCurrent).
 func TestRuleDocsAreCurrent(t *testing.T) {
 	for _, r := range policiesEngine(t).Rules() {
 		if r.Package == "" {
-			continue // built-in rules are documented in the README's table
+			continue
 		}
 		t.Run(r.ID, func(t *testing.T) {
 			doc, err := RuleDoc(r, policies.FS)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden.Assert(t, filepath.Join("..", "..", "policies", r.ID, "README.md"), []byte(doc))
+			golden.Assert(t, filepath.Join("..", "..", filepath.FromSlash(r.DocsPath())), []byte(doc))
 		})
 	}
 }
 
-// TestREADMERuleTableIsCurrent checks the README lists every rule.
+// TestREADMERuleTableIsCurrent checks the README lists every rule of
+// `inzone lint`, Rego and Go-defined, each linked to its page.
 func TestREADMERuleTableIsCurrent(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -48,10 +50,10 @@ func TestREADMERuleTableIsCurrent(t *testing.T) {
 	e := policiesEngine(t)
 	for _, r := range report.LintRules() {
 		if _, ok := e.Rule(r.ID); !ok {
-			t.Errorf("the engine does not list the built-in rule %s", r.ID)
+			t.Errorf("the engine does not list the Go-defined rule %s", r.ID)
 		}
 	}
-	table := RulesTable(e.Rules())
+	table := report.RulesTable(e.Rules())
 	if !strings.Contains(string(readme), table) {
 		t.Errorf("README.md's rule table is stale; it should contain:\n%s", table)
 	}
