@@ -26,8 +26,8 @@ func RulePage(r *Rule, source string) string {
 	return b.String()
 }
 
-// GoRulePage renders the docs page of a Go-defined rule, docs/rules/<id>.md.
-func GoRulePage(r *Rule) string { return RulePage(r, "report/rules.go") }
+// goRulePage renders the docs page of a Go-defined rule, docs/rules/<id>.md.
+func goRulePage(r *Rule) string { return RulePage(r, "report/rules.go") }
 
 // RulesTable renders a rule index for the README, each rule linked to its
 // docs page.

@@ -98,8 +98,8 @@ func AuditRules() []*Rule {
 	return []*Rule{&RuleAuditCrossZone, &RuleAuditELBReferenced, &RuleAuditNodeNoZone, &RuleAuditNoProxy, &RuleAuditNoCapture, &RuleAuditZoneSkew}
 }
 
-// GoRules are every Go-defined rule, sorted by ID.
-func GoRules() []*Rule {
+// goRules are every Go-defined rule, sorted by ID: the pages to generate.
+func goRules() []*Rule {
 	out := append(LintRules(), AuditRules()...)
 	SortRules(out)
 	return out

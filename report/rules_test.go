@@ -17,7 +17,7 @@ var ruleIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // METADATA must say, and their lists to their contracts.
 func TestGoRulesAreComplete(t *testing.T) {
 	seen := map[string]bool{}
-	for _, r := range GoRules() {
+	for _, r := range goRules() {
 		t.Run(r.ID, func(t *testing.T) {
 			if !ruleIDRE.MatchString(r.ID) {
 				t.Errorf("id %q is not kebab-case", r.ID)
@@ -42,7 +42,7 @@ func TestGoRulesAreComplete(t *testing.T) {
 			}
 		})
 	}
-	for name, list := range map[string][]*Rule{"LintRules": LintRules(), "AuditRules": AuditRules(), "GoRules": GoRules()} {
+	for name, list := range map[string][]*Rule{"LintRules": LintRules(), "AuditRules": AuditRules(), "goRules": goRules()} {
 		if !slices.IsSortedFunc(list, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) }) {
 			t.Errorf("%s is not sorted by ID", name)
 		}
@@ -65,13 +65,13 @@ func TestGoRulesAreComplete(t *testing.T) {
 func TestGoRuleDocsAreCurrent(t *testing.T) {
 	dir := filepath.Join("..", "docs", "rules")
 	want := map[string]bool{}
-	for _, r := range GoRules() {
+	for _, r := range goRules() {
 		want[r.ID+".md"] = true
 		if r.DocsPath() != "docs/rules/"+r.ID+".md" {
 			t.Errorf("%s: DocsPath %s", r.ID, r.DocsPath())
 		}
 		t.Run(r.ID, func(t *testing.T) {
-			golden.Assert(t, filepath.Join(dir, r.ID+".md"), []byte(GoRulePage(r)))
+			golden.Assert(t, filepath.Join(dir, r.ID+".md"), []byte(goRulePage(r)))
 		})
 	}
 	entries, err := os.ReadDir(dir)
