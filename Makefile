@@ -58,11 +58,11 @@ verify: ## gofmt and go vet
 
 .PHONY: golden
 golden: ## rewrite golden files under testdata/ from the current code
-	$(GO) test ./mutate/... ./webhook/... ./lint/... ./inject/... ./capture/... ./xds/... -update
+	$(GO) test ./mutate/... ./webhook/... ./lint/... ./report/... ./inject/... ./capture/... ./xds/... -update
 
 .PHONY: docs
-docs: ## regenerate policies/<rule>/README.md from each rule's METADATA and testdata
-	$(GO) test ./lint -run 'TestRuleDocsAreCurrent' -update
+docs: ## regenerate the rule pages: policies/<rule>/README.md from METADATA and testdata, docs/rules/<rule>.md from report/rules.go
+	$(GO) test ./lint/rego ./report -run 'TestRuleDocsAreCurrent|TestGoRuleDocsAreCurrent' -update
 
 .PHONY: verify-policies
 verify-policies: ## run the policies' Rego unit tests through inzone lint verify

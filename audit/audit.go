@@ -27,6 +27,7 @@ import (
 
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/simulate"
 	"github.com/inzone-io/inzone/workload"
 )
@@ -116,14 +117,14 @@ type Report struct {
 	EdgeTotals *EdgeTotals   `json:"edgeTotals,omitempty"`
 	// ELBReferences are live objects calling a LoadBalancer Service by its
 	// ELB hostname instead of its DDSD name.
-	ELBReferences []ELBReference   `json:"elbReferences"`
-	LintFindings  []lint.Finding   `json:"lintFindings"`
-	LintErrors    []lint.FileError `json:"lintErrors"`
+	ELBReferences []ELBReference     `json:"elbReferences"`
+	LintFindings  []report.Finding   `json:"lintFindings"`
+	LintErrors    []report.FileError `json:"lintErrors"`
 
 	// threshold is Options.CrossZoneThreshold, for Findings.
 	threshold float64
 	// rules are the lint engine's rules, for SARIF.
-	rules []*lint.Rule
+	rules []*report.Rule
 }
 
 // Workload is the zone spread of one workload's pods.
@@ -207,7 +208,7 @@ type Route struct {
 func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
 	rep := &Report{
 		Zones: []string{}, Workloads: []Workload{}, Coverage: []NamespaceCoverage{},
-		NodesWithoutZone: []string{}, Services: []ServiceTraffic{}, LintFindings: []lint.Finding{},
+		NodesWithoutZone: []string{}, Services: []ServiceTraffic{}, LintFindings: []report.Finding{},
 		ELBReferences: []ELBReference{}, Callers: CallersOwnPods,
 	}
 	switch {

@@ -15,8 +15,10 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/simulate"
 )
 
@@ -212,12 +214,12 @@ func TestCoverage(t *testing.T) {
 	}
 	var msgs []string
 	for _, f := range rep.Findings() {
-		if f.Rule == RuleNoCapture.ID {
+		if f.Rule == report.RuleAuditNoCapture.ID {
 			msgs = append(msgs, f.Object.Name+": "+f.Message)
 		}
 	}
 	if want := "a: namespace a: 2 of 5 pods with inzone-proxy capture no traffic (capture mode none, or injected before traffic capture)"; len(msgs) != 1 || msgs[0] != want {
-		t.Errorf("%s findings = %q, want [%q]", RuleNoCapture.ID, msgs, want)
+		t.Errorf("%s findings = %q, want [%q]", report.RuleAuditNoCapture.ID, msgs, want)
 	}
 }
 
@@ -314,7 +316,7 @@ func TestCalleesFromNodeAndReadiness(t *testing.T) {
 
 func TestLintAndWrite(t *testing.T) {
 	ctx := context.Background()
-	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: []fs.FS{policies.FS}})
+	engine, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		t.Fatal(err)
 	}

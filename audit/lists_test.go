@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/test/golden"
 )
 
@@ -14,7 +14,7 @@ import (
 // nothing in it, never null, whether it is nil or empty.
 func TestEmptyReportHasLists(t *testing.T) {
 	empty := &Report{Zones: []string{}, Workloads: []Workload{}, Coverage: []NamespaceCoverage{}, NodesWithoutZone: []string{},
-		Services: []ServiceTraffic{}, ELBReferences: []ELBReference{}, LintFindings: []lint.Finding{}, LintErrors: []lint.FileError{}}
+		Services: []ServiceTraffic{}, ELBReferences: []ELBReference{}, LintFindings: []report.Finding{}, LintErrors: []report.FileError{}}
 	for _, format := range []string{"json", "yaml"} {
 		for _, tt := range []struct {
 			name string

@@ -19,8 +19,10 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
@@ -104,12 +106,12 @@ func TestELBReferences(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("references:\n%s\nwant (owned ReplicaSets, Jobs and pods are their owners'; unknown ELBs are lint's):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := countRule(rep.Findings(), RuleELBReferenced.ID); n != len(want) {
-		t.Errorf("%d %s findings, want %d", n, RuleELBReferenced.ID, len(want))
+	if n := countRule(rep.Findings(), report.RuleAuditELBReferenced.ID); n != len(want) {
+		t.Errorf("%d %s findings, want %d", n, report.RuleAuditELBReferenced.ID, len(want))
 	}
 }
 
-func countRule(fs []lint.Finding, rule string) int {
+func countRule(fs []report.Finding, rule string) int {
 	n := 0
 	for _, f := range fs {
 		if f.Rule == rule {
@@ -164,7 +166,7 @@ func TestLintLiveObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: []fs.FS{policies.FS}, ELBs: func(k string) (string, bool) { return ddsd.LookupELB(k, "") }})
+	engine, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}, ELBs: func(k string) (string, bool) { return ddsd.LookupELB(k, "") }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +184,7 @@ func TestLintLiveObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]lint.Finding{}
+	got := map[string]report.Finding{}
 	for _, f := range rep.LintFindings {
 		got[f.File+"|"+f.Rule] = f
 	}
@@ -216,7 +218,7 @@ func istio(kind, name string, spec map[string]any) unstructured.Unstructured {
 	}}
 }
 
-func keys(m map[string]lint.Finding) []string {
+func keys(m map[string]report.Finding) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -236,7 +238,7 @@ func findingsReport(t *testing.T, threshold float64) *Report {
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "web", "zone-a", "zone-b", "zone-c", "zone-a", "zone-b", "zone-c")},
 		Deployments:    []appsv1.Deployment{deployment("shop", "client", 1, template(corev1.EnvVar{Name: "U", Value: elbHost}))},
 	}
-	engine, err := lint.NewEngine(context.Background(), lint.EngineOptions{Policies: []fs.FS{policies.FS}})
+	engine, err := rego.New(context.Background(), rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,18 +253,18 @@ func TestNoProxySeverity(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		pods []corev1.Pod
-		want lint.Severity
+		want report.Severity
 		msg  string
 	}{
-		{"pods beside injected ones predate injection", append(spread("shop", "old", []string{"a1", "b1"}), spread("shop", "new", []string{"c1"}, withProxy(false))...), lint.SeverityWarning, "created before injection"},
-		{"a namespace without any proxy may not be meant for the mesh", spread("shop", "old", []string{"a1", "b1"}), lint.SeverityInfo, "namespace not enabled"},
+		{"pods beside injected ones predate injection", append(spread("shop", "old", []string{"a1", "b1"}), spread("shop", "new", []string{"c1"}, withProxy(false))...), report.SeverityWarning, "created before injection"},
+		{"a namespace without any proxy may not be meant for the mesh", spread("shop", "old", []string{"a1", "b1"}), report.SeverityInfo, "namespace not enabled"},
 		{"opted-out pods are no finding", spread("shop", "x", []string{"a1"}, func(p *corev1.Pod) { p.Labels["inzone.io/inject"] = "false" }), "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rep := run(t, Input{Nodes: threeZones(), Pods: tt.pods})
-			var got []lint.Finding
+			var got []report.Finding
 			for _, f := range rep.Findings() {
-				if f.Rule == RuleNoProxy.ID {
+				if f.Rule == report.RuleAuditNoProxy.ID {
 					got = append(got, f)
 				}
 			}
@@ -287,8 +289,8 @@ func TestFindings(t *testing.T) {
 		crossZone bool
 	}{
 		{"the default threshold flags web's traffic", 0, map[string]string{
-			RuleZoneSkew.ID: "app/shop/web", RuleNoProxy.ID: "Namespace/shop", RuleNodeNoZone.ID: "Node/x1",
-			RuleELBReferenced.ID: "Deployment/shop/client", RuleCrossZone.ID: "Service/shop/web",
+			report.RuleAuditZoneSkew.ID: "app/shop/web", report.RuleAuditNoProxy.ID: "Namespace/shop", report.RuleAuditNodeNoZone.ID: "Node/x1",
+			report.RuleAuditELBReferenced.ID: "Deployment/shop/client", report.RuleAuditCrossZone.ID: "Service/shop/web",
 			"service-no-topology-aware-routing": "Service/shop/web",
 		}, true},
 		{"a threshold above the prediction does not", 0.9, nil, false},
@@ -309,7 +311,7 @@ func TestFindings(t *testing.T) {
 					t.Errorf("%s on %q, want %q (all: %v)", rule, byRule[rule], file, byRule)
 				}
 			}
-			if _, ok := byRule[RuleCrossZone.ID]; ok != tt.crossZone {
+			if _, ok := byRule[report.RuleAuditCrossZone.ID]; ok != tt.crossZone {
 				t.Errorf("cross-zone finding %v, want %v", ok, tt.crossZone)
 			}
 		})
@@ -376,7 +378,7 @@ func TestWriteYAMLAndSARIF(t *testing.T) {
 			t.Errorf("%s: location %+v", r.RuleID, loc)
 		}
 	}
-	for _, id := range []string{RuleZoneSkew.ID, RuleELBReferenced.ID, RuleCrossZone.ID, "service-no-topology-aware-routing"} {
+	for _, id := range []string{report.RuleAuditZoneSkew.ID, report.RuleAuditELBReferenced.ID, report.RuleAuditCrossZone.ID, "service-no-topology-aware-routing"} {
 		if !seen[id] {
 			t.Errorf("no SARIF result for %s", id)
 		}

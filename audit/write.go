@@ -11,7 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/report"
 )
 
 // Formats are the output formats of Write.
@@ -35,11 +35,7 @@ func Write(w io.Writer, format string, rep *Report, version string) error {
 		_, err = w.Write(data)
 		return err
 	case "sarif":
-		lr := &lint.Report{Findings: rep.Findings(), Errors: rep.LintErrors}
-		if lr.Errors == nil {
-			lr.Errors = []lint.FileError{}
-		}
-		return lint.Write(w, "sarif", lr, rep.Rules(), version)
+		return report.Write(w, "sarif", &report.Results{Findings: rep.Findings(), Errors: rep.LintErrors}, rep.Rules(), version)
 	case "table", "":
 		return WriteTable(w, rep)
 	default:

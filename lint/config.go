@@ -7,6 +7,9 @@ import (
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/inzone-io/inzone/lint/rego"
+	"github.com/inzone-io/inzone/report"
 )
 
 // ConfigFile is the name `inzone lint` looks for in the current directory.
@@ -23,9 +26,9 @@ const ConfigFile = ".inzone.yaml"
 //	severity:                    # override a rule's severity
 //	  workload-no-zone-spread: error
 type Config struct {
-	FailOn   Severity            `json:"failOn,omitempty"`
-	Ignore   []IgnoreEntry       `json:"ignore,omitempty"`
-	Severity map[string]Severity `json:"severity,omitempty"`
+	FailOn   report.Severity            `json:"failOn,omitempty"`
+	Ignore   []IgnoreEntry              `json:"ignore,omitempty"`
+	Severity map[string]report.Severity `json:"severity,omitempty"`
 }
 
 // IgnoreEntry suppresses rules on paths. Globs are slash-separated and
@@ -39,7 +42,7 @@ type IgnoreEntry struct {
 
 // LoadConfig parses and validates .inzone.yaml content. Rule IDs are checked
 // against the engine's rules, so a typo does not silently ignore nothing.
-func LoadConfig(data []byte, source string, e *Engine) (*Config, error) {
+func LoadConfig(data []byte, source string, e *rego.Engine) (*Config, error) {
 	c := &Config{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		js, err := yaml.YAMLToJSON(data)
@@ -56,7 +59,7 @@ func LoadConfig(data []byte, source string, e *Engine) (*Config, error) {
 	}
 	var errs []string
 	if c.FailOn != "" {
-		if _, err := ParseSeverity(string(c.FailOn)); err != nil {
+		if _, err := report.ParseSeverity(string(c.FailOn)); err != nil {
 			errs = append(errs, "failOn: "+err.Error())
 		}
 	}
@@ -86,7 +89,7 @@ func LoadConfig(data []byte, source string, e *Engine) (*Config, error) {
 		if !known(id) {
 			errs = append(errs, fmt.Sprintf("severity[%s]: unknown rule", id))
 		}
-		if _, err := ParseSeverity(string(s)); err != nil {
+		if _, err := report.ParseSeverity(string(s)); err != nil {
 			errs = append(errs, fmt.Sprintf("severity[%s]: %v", id, err))
 		}
 	}
@@ -122,7 +125,7 @@ func (c *Config) ignoresRule(rule, file string) bool {
 }
 
 // severity applies the config's override for a rule.
-func (c *Config) severity(r *Rule, def Severity) Severity {
+func (c *Config) severity(r *report.Rule, def report.Severity) report.Severity {
 	if s, ok := c.Severity[r.ID]; ok {
 		return s
 	}

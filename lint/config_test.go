@@ -34,7 +34,7 @@ func TestGlobs(t *testing.T) {
 }
 
 func TestLoadLintConfig(t *testing.T) {
-	e := &Engine{list: []*Rule{{ID: "envoy-strict-dns"}, {ID: "workload-no-zone-spread"}}}
+	e := testLinter(t).Engine // envoy-strict-dns, workload-no-zone-spread among its rules
 	tests := []struct {
 		name, yaml, wantErr string
 	}{

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/inzone-io/inzone/lint/yamldoc"
+	"github.com/inzone-io/inzone/report"
 )
 
 // Document is one YAML or JSON document of a file, with the node tree that
@@ -169,9 +170,9 @@ func yamlBreak(b []byte) int {
 // 1-based line (decode.go, parser.fail); the parser's are moved to 1-based,
 // so both name the line a person sees.
 // A problem found at the end of the stream is put on the last line.
-func yamlError(file string, data []byte, err error) FileError {
+func yamlError(file string, data []byte, err error) report.FileError {
 	msg := err.Error()
-	fe := FileError{File: file, Message: msg}
+	fe := report.FileError{File: file, Message: msg}
 	m := yamlLineRE.FindStringSubmatch(msg)
 	if m == nil {
 		return fe

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/inzone-io/inzone/report"
 )
 
 const multiDoc = `# leading comment
@@ -143,7 +145,7 @@ func TestParseDocumentsReportsTheLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseDocuments("bad.yaml", []byte(tt.src))
-			var fe FileError
+			var fe report.FileError
 			if !errors.As(err, &fe) || fe.Line != tt.line || fe.File != "bad.yaml" {
 				t.Fatalf("err = %#v, want a FileError at bad.yaml line %d", err, tt.line)
 			}

@@ -15,6 +15,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/inzone-io/inzone/lint/envoy"
+	"github.com/inzone-io/inzone/lint/rego"
+	"github.com/inzone-io/inzone/report"
 )
 
 // Annotations that suppress findings on one object.
@@ -50,8 +52,8 @@ func (f *File) size() int64 {
 
 // Report is the outcome of a run.
 type Report struct {
-	Findings []Finding   `json:"findings"`
-	Errors   []FileError `json:"errors"`
+	Findings []report.Finding   `json:"findings"`
+	Errors   []report.FileError `json:"errors"`
 	// Files and Documents count what was read, for progress and benchmarks.
 	Files     int `json:"-"`
 	Documents int `json:"-"`
@@ -59,7 +61,7 @@ type Report struct {
 
 // Linter lints files with an Engine under a Config.
 type Linter struct {
-	Engine *Engine
+	Engine *rego.Engine
 	Config *Config
 	// Workers bounds parallelism; 0 means GOMAXPROCS.
 	Workers int
@@ -77,8 +79,8 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	type result struct {
-		findings []Finding
-		errs     []FileError
+		findings []report.Finding
+		errs     []report.FileError
 		docs     int
 	}
 	results := make([]result, len(files))
@@ -115,7 +117,7 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 				if cfg.ignoresFile(f.Path) {
 					continue
 				}
-				if len(waiting) > 0 && l.Engine.compiledYet() {
+				if len(waiting) > 0 && l.Engine.Compiled() {
 					finish()
 				}
 				fl := &fileLinter{engine: l.Engine, cfg: cfg, buf: &buf, mayPutOff: true}
@@ -145,7 +147,7 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 		panic(panicked)
 	}
 
-	rep := &Report{Findings: []Finding{}, Errors: []FileError{}, Files: len(files)}
+	rep := &Report{Findings: []report.Finding{}, Errors: []report.FileError{}, Files: len(files)}
 	for _, r := range results {
 		rep.Findings = append(rep.Findings, r.findings...)
 		rep.Errors = append(rep.Errors, r.errs...)
@@ -179,10 +181,10 @@ func (p *workerPanic) String() string {
 
 // fileLinter is the state of linting one file.
 type fileLinter struct {
-	engine   *Engine
+	engine   *rego.Engine
 	cfg      *Config
-	findings []Finding
-	errs     []FileError
+	findings []report.Finding
+	errs     []report.FileError
 	docs     int
 	buf      *[]byte // reused for reading files, when not nil
 	// mayPutOff lets lintFile put off the documents it reads while the
@@ -192,7 +194,7 @@ type fileLinter struct {
 	// them.
 	mayPutOff bool
 	putOff    []*Document
-	tail      *FileError
+	tail      *report.FileError
 }
 
 func (fl *fileLinter) lintFile(ctx context.Context, f File) {
@@ -206,14 +208,14 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 	if data == nil && f.Load != nil {
 		var err error
 		if data, err = f.Load(); err != nil {
-			fl.errs = append(fl.errs, FileError{File: f.Path, Message: err.Error()})
+			fl.errs = append(fl.errs, report.FileError{File: f.Path, Message: err.Error()})
 			return
 		}
 	}
 	err := eachDocument(f.Path, data, fl.skips, func(d *Document) {
 		fl.docs++
 		if fl.mayPutOff {
-			if !fl.engine.compiledYet() {
+			if !fl.engine.Compiled() {
 				fl.putOff = append(fl.putOff, d)
 				return
 			}
@@ -222,9 +224,9 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 		fl.lintDocumentOrError(ctx, d)
 	})
 	if err != nil {
-		var fe FileError
+		var fe report.FileError
 		if !errors.As(err, &fe) {
-			fe = FileError{File: f.Path, Message: err.Error()}
+			fe = report.FileError{File: f.Path, Message: err.Error()}
 		}
 		if len(fl.putOff) > 0 {
 			fl.tail = &fe
@@ -237,7 +239,7 @@ func (fl *fileLinter) lintFile(ctx context.Context, f File) {
 // lintDocumentOrError lints a document and keeps the error it ends with.
 func (fl *fileLinter) lintDocumentOrError(ctx context.Context, d *Document) {
 	if err := fl.lintDocument(ctx, d); err != nil {
-		fl.errs = append(fl.errs, FileError{File: d.File, Line: d.Locate(nil).Line, Message: err.Error()})
+		fl.errs = append(fl.errs, report.FileError{File: d.File, Line: d.Locate(nil).Line, Message: err.Error()})
 	}
 }
 
@@ -281,8 +283,8 @@ func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
 		ref := objectRef(m)
 		ignored, unexplained := ignoredRules(m)
 		if unexplained {
-			fl.builtin(d, &RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
-				fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.qualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
+			fl.builtin(d, &report.RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
+				fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.QualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
 		}
 		if fl.engine.Wants(ref.Kind) {
 			if err := fl.eval(ctx, d, v, ref, ignored); err != nil {
@@ -299,7 +301,7 @@ func (fl *fileLinter) lintDocument(ctx context.Context, d *Document) error {
 		if d.Index > 0 {
 			name = fmt.Sprintf("%s#%d", name, d.Index)
 		}
-		return fl.lintEnvoy(ctx, d, v, format, ObjectRef{APIVersion: envoy.APIVersion, Kind: envoy.Kind, Name: name}, nil)
+		return fl.lintEnvoy(ctx, d, v, format, report.ObjectRef{APIVersion: envoy.APIVersion, Kind: envoy.Kind, Name: name}, nil)
 	}
 	return nil // neither a Kubernetes object nor an Envoy config: nothing to say
 }
@@ -319,7 +321,7 @@ func (fl *fileLinter) lintObjectAST(ctx context.Context, d *Document) (done bool
 	if !ok {
 		return false, nil
 	}
-	ref := ObjectRef{}
+	ref := report.ObjectRef{}
 	apiVersion, a := astString(obj, "apiVersion")
 	kind, k := astString(obj, "kind")
 	if !a || !k || kind == "ConfigMap" {
@@ -339,8 +341,8 @@ func (fl *fileLinter) lintObjectAST(ctx context.Context, d *Document) (done bool
 	reason, _ := astString(ann, AnnotationIgnoreReason)
 	ignored, unexplained := parseIgnored(list, reason)
 	if unexplained {
-		fl.builtin(d, &RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
-			fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.qualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
+		fl.builtin(d, &report.RuleIgnoreWithoutReason, ref, []any{"metadata", "annotations", AnnotationIgnore},
+			fmt.Sprintf("%s %s: %s is not honoured without %s", ref.Kind, ref.QualifiedName(), AnnotationIgnore, AnnotationIgnoreReason))
 	}
 	if fl.engine.Wants(ref.Kind) {
 		return true, fl.evalValue(ctx, d, av, ref, ignored)
@@ -368,7 +370,7 @@ func astString(obj ast.Object, key string) (string, bool) {
 // lintEnvoy parses an Envoy config and evaluates the rules on it; a config
 // Envoy would reject is a finding, not a silent pass, and the rules still
 // run on the clusters of it that parse (envoy.Salvage).
-func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format envoy.Format, ref ObjectRef, ignored map[string]bool) error {
+func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format envoy.Format, ref report.ObjectRef, ignored map[string]bool) error {
 	input, err := envoy.Parse(v, format)
 	if err != nil {
 		var pe *envoy.ParseError
@@ -377,8 +379,8 @@ func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format 
 		if errors.As(err, &pe) {
 			p, msg = pe.Path, pe.Reason
 		}
-		if !ignored[RuleEnvoyInvalid.ID] {
-			fl.builtin(d, &RuleEnvoyInvalid, ref, p, fmt.Sprintf("%s %s: %s", envoy.Kind, ref.Name, msg))
+		if !ignored[report.RuleEnvoyInvalid.ID] {
+			fl.builtin(d, &report.RuleEnvoyInvalid, ref, p, fmt.Sprintf("%s %s: %s", envoy.Kind, ref.Name, msg))
 		}
 		input = envoy.Salvage(v, format)
 		if clusters, _ := input["clusters"].([]any); len(clusters) == 0 {
@@ -395,7 +397,7 @@ func (fl *fileLinter) lintEnvoy(ctx context.Context, d *Document, v any, format 
 // lintEmbeddedEnvoy lints Envoy configs held in a ConfigMap's data values.
 // Each value is its own YAML text; positions inside it are offset to the
 // value's place in the file.
-func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map[string]any, ref ObjectRef, ignored map[string]bool) error {
+func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map[string]any, ref report.ObjectRef, ignored map[string]bool) error {
 	data, _ := cm["data"].(map[string]any)
 	dataNode := mappingValue(d.Node, "data")
 	for key, raw := range data {
@@ -420,7 +422,7 @@ func (fl *fileLinter) lintEmbeddedEnvoy(ctx context.Context, d *Document, cm map
 		if vn := mappingValue(dataNode, key); vn != nil {
 			e.Base = embeddedBase(vn, d)
 		}
-		er := ObjectRef{APIVersion: envoy.APIVersion, Kind: envoy.Kind, Namespace: ref.Namespace, Name: ref.Name + "/" + key}
+		er := report.ObjectRef{APIVersion: envoy.APIVersion, Kind: envoy.Kind, Namespace: ref.Namespace, Name: ref.Name + "/" + key}
 		if err := fl.lintEnvoy(ctx, e, ev, format, er, ignored); err != nil {
 			return err
 		}
@@ -440,12 +442,12 @@ func embeddedBase(vn *yaml.Node, d *Document) Position {
 }
 
 // builtin reports a finding of a rule implemented in Go.
-func (fl *fileLinter) builtin(d *Document, r *Rule, ref ObjectRef, p []any, msg string) {
+func (fl *fileLinter) builtin(d *Document, r *report.Rule, ref report.ObjectRef, p []any, msg string) {
 	if fl.cfg.ignoresRule(r.ID, d.File) {
 		return
 	}
 	pos := d.Locate(p)
-	fl.add(Finding{
+	fl.add(report.Finding{
 		Rule: r.ID, Severity: fl.cfg.severity(r, r.Severity),
 		File: d.File, Line: pos.Line, Column: pos.Column, Object: ref,
 		Message: msg, Hint: r.Remediation,
@@ -455,8 +457,8 @@ func (fl *fileLinter) builtin(d *Document, r *Rule, ref ObjectRef, p []any, msg 
 // add keeps a finding for the report. Its strings are copied: the parser's
 // are carved out of chunks shared by many values, and a finding holding one
 // would keep its whole chunk alive until the report is written.
-func (fl *fileLinter) add(f Finding) {
-	f.Object = ObjectRef{
+func (fl *fileLinter) add(f report.Finding) {
+	f.Object = report.ObjectRef{
 		APIVersion: strings.Clone(f.Object.APIVersion), Kind: strings.Clone(f.Object.Kind),
 		Namespace: strings.Clone(f.Object.Namespace), Name: strings.Clone(f.Object.Name),
 	}
@@ -465,7 +467,7 @@ func (fl *fileLinter) add(f Finding) {
 }
 
 // eval runs the rules on one input and turns violations into findings.
-func (fl *fileLinter) eval(ctx context.Context, d *Document, input any, ref ObjectRef, ignored map[string]bool) error {
+func (fl *fileLinter) eval(ctx context.Context, d *Document, input any, ref report.ObjectRef, ignored map[string]bool) error {
 	v, err := ast.InterfaceToValue(input)
 	if err != nil {
 		return fmt.Errorf("converting %s %s for the policies: %w", ref.Kind, ref.Name, err)
@@ -473,7 +475,7 @@ func (fl *fileLinter) eval(ctx context.Context, d *Document, input any, ref Obje
 	return fl.evalValue(ctx, d, v, ref, ignored)
 }
 
-func (fl *fileLinter) evalValue(ctx context.Context, d *Document, v ast.Value, ref ObjectRef, ignored map[string]bool) error {
+func (fl *fileLinter) evalValue(ctx context.Context, d *Document, v ast.Value, ref report.ObjectRef, ignored map[string]bool) error {
 	viols, err := fl.engine.Eval(ctx, v)
 	if err != nil {
 		return fmt.Errorf("evaluating %s %s: %w", ref.Kind, ref.Name, err)
@@ -483,7 +485,7 @@ func (fl *fileLinter) evalValue(ctx context.Context, d *Document, v ast.Value, r
 			continue
 		}
 		pos := d.Locate(vi.Path)
-		fl.add(Finding{
+		fl.add(report.Finding{
 			Rule: vi.Rule.ID, Severity: fl.cfg.severity(vi.Rule, vi.Severity),
 			File: d.File, Line: pos.Line, Column: pos.Column, Object: ref,
 			Message: vi.Message, Hint: vi.Hint,
@@ -498,8 +500,8 @@ func isKubernetesObject(m map[string]any) bool {
 	return a && k
 }
 
-func objectRef(m map[string]any) ObjectRef {
-	ref := ObjectRef{}
+func objectRef(m map[string]any) report.ObjectRef {
+	ref := report.ObjectRef{}
 	ref.APIVersion, _ = m["apiVersion"].(string)
 	ref.Kind, _ = m["kind"].(string)
 	if md, ok := m["metadata"].(map[string]any); ok {

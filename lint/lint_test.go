@@ -13,15 +13,15 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/golden"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
-// testLinter uses the shipped policies and a DDSD name for one ELB.
-func testLinter(t testing.TB) *Linter {
-	t.Helper()
-	e, err := NewEngine(context.Background(), EngineOptions{
+// testEngineOptions are the shipped policies and a DDSD name for one ELB.
+func testEngineOptions() rego.Options {
+	return rego.Options{
 		Policies: []fs.FS{policies.FS},
 		ELBs: func(key string) (string, bool) {
 			if key == "internal-orders-1234567890.us-east-1.elb.amazonaws.com" {
@@ -29,7 +29,13 @@ func testLinter(t testing.TB) *Linter {
 			}
 			return "", false
 		},
-	})
+	}
+}
+
+// testLinter uses testEngineOptions.
+func testLinter(t testing.TB) *Linter {
+	t.Helper()
+	e, err := rego.New(context.Background(), testEngineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +220,7 @@ func TestKindsNoRuleReadsAreNotEvaluated(t *testing.T) {
 	}
 	// With a rule that names no kinds, every document is evaluated.
 	custom := fstest.MapFS{"any.rego": {Data: []byte("# METADATA\n# title: t\n# scope: package\n# custom:\n#   id: any-kind\n#   severity: info\n#   remediation: r\npackage inzone.rules.any_kind\n\nviolation contains {\"msg\": \"m\", \"path\": []} if input.kind == \"CustomResourceDefinition\"\n")}}
-	e, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{policies.FS, custom}})
+	e, err := rego.New(context.Background(), rego.Options{Policies: []fs.FS{policies.FS, custom}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,19 +8,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
-// holdCompile makes e look uncompiled until release is called: e is compiled
-// already, so release lets every evaluation go on at once.
-func holdCompile(t *testing.T, e *Engine) (release func()) {
+// heldLinter is testLinter with its policies' compile held back until
+// release is called.
+func heldLinter(t *testing.T) (l *Linter, release func()) {
 	t.Helper()
-	if err := e.Ready(); err != nil {
+	gate := make(chan struct{})
+	opts := testEngineOptions()
+	opts.HoldCompile = gate
+	e, err := rego.Start(context.Background(), opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	gate := make(chan struct{})
-	e.compiled = gate
-	return func() { close(gate) }
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate) // let the compile end with the test
+		}
+	})
+	return &Linter{Engine: e, Config: &Config{}}, func() { close(gate) }
 }
 
 // TestLintFilePutsOffUntilCompiled: while the policies compile, lintFile
@@ -64,8 +74,8 @@ kind: [Service
 		t.Fatalf("fixture changed: want findings and one error, got %d findings, errors %+v", len(now.findings), now.errs)
 	}
 
-	release := holdCompile(t, l.Engine)
-	later := &fileLinter{engine: l.Engine, cfg: l.Config, mayPutOff: true}
+	held, release := heldLinter(t)
+	later := &fileLinter{engine: held.Engine, cfg: held.Config, mayPutOff: true}
 	later.lintFile(context.Background(), f)
 	if len(later.putOff) == 0 || later.docs != now.docs {
 		t.Errorf("put off %d of %d documents (%d parsed), want all", len(later.putOff), now.docs, later.docs)
@@ -102,9 +112,8 @@ func TestLintPutsOffUntilCompiled(t *testing.T) {
 			want.Workers = 1
 			wantRep := want.Lint(context.Background(), files)
 
-			l := testLinter(t)
+			l, release := heldLinter(t)
 			l.Workers = 1
-			release := holdCompile(t, l.Engine)
 			// Released a while later: the worker has put off what it
 			// parsed by then, and waits for the rest.
 			timer := time.AfterFunc(100*time.Millisecond, release)

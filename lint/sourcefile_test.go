@@ -9,7 +9,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/report"
 )
 
 const hostileService = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
@@ -54,7 +56,7 @@ func TestCollectSpecialFiles(t *testing.T) {
 	must(err)
 	defer sock.Close()
 
-	errText := func(errs []FileError) map[string]string {
+	errText := func(errs []report.FileError) map[string]string {
 		m := map[string]string{}
 		for _, e := range errs {
 			m[e.File] = e.Message
@@ -193,9 +195,9 @@ func TestLintWorkerPanic(t *testing.T) {
 }
 
 // testEngine is the shipped policies' engine.
-func testEngine(t *testing.T) *Engine {
+func testEngine(t *testing.T) *rego.Engine {
 	t.Helper()
-	e, err := NewEngine(t.Context(), EngineOptions{Policies: []fs.FS{policies.FS}})
+	e, err := rego.New(t.Context(), rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		t.Fatal(err)
 	}

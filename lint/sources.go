@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path"
@@ -13,6 +14,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"sigs.k8s.io/kustomize/api/krusty"
+
+	"github.com/inzone-io/inzone/report"
 )
 
 // SourceOptions configure Collect.
@@ -51,10 +54,10 @@ var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 // files are read, each up to MaxFileSize, and symlinks only within the path
 // they were found under (see SourceOptions); a kustomization may not reach
 // remote resources unless AllowRemote.
-func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileError) {
+func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []report.FileError) {
 	ignore, err := compileGlobs(opts.Ignore)
 	if err != nil {
-		return nil, []FileError{{File: "--ignore", Message: err.Error()}}
+		return nil, []report.FileError{{File: "--ignore", Message: err.Error()}}
 	}
 	rule := fileRule{fsys: fsys, maxSize: opts.MaxFileSize, followSymlinks: opts.FollowSymlinks}
 	if rule.maxSize <= 0 {
@@ -70,7 +73,7 @@ func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileErro
 		}
 		st, err := rule.check(p, tree)
 		if err != nil {
-			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+			c.errs = append(c.errs, report.FileError{File: p, Message: err.Error()})
 			continue
 		}
 		if st.IsDir() {
@@ -88,7 +91,7 @@ type collector struct {
 	opts   SourceOptions
 	ignore globSet
 	files  []File
-	errs   []FileError
+	errs   []report.FileError
 	seen   map[string]bool
 	rule   fileRule
 }
@@ -240,7 +243,7 @@ func (c *collector) walk(root string) {
 	defer lfs.wg.Wait()
 	err := fs.WalkDir(lfs, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+			c.errs = append(c.errs, report.FileError{File: p, Message: err.Error()})
 			return nil
 		}
 		if c.ignored(p) {
@@ -273,7 +276,7 @@ func (c *collector) walk(root string) {
 					err = notRegular(info.Mode())
 				}
 				if err != nil {
-					c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+					c.errs = append(c.errs, report.FileError{File: p, Message: err.Error()})
 					return nil
 				}
 			}
@@ -285,7 +288,7 @@ func (c *collector) walk(root string) {
 		return nil
 	})
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: root, Message: err.Error()})
+		c.errs = append(c.errs, report.FileError{File: root, Message: err.Error()})
 	}
 }
 
@@ -330,30 +333,30 @@ func (c *collector) renderHelm(dir, tree string) {
 		return nil
 	})
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "reading Helm chart: " + err.Error()})
+		c.errs = append(c.errs, report.FileError{File: dir, Message: "reading Helm chart: " + err.Error()})
 		return
 	}
 	chrt, err := loader.LoadFiles(bufs)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "loading Helm chart: " + err.Error()})
+		c.errs = append(c.errs, report.FileError{File: dir, Message: "loading Helm chart: " + err.Error()})
 		return
 	}
 	vals := map[string]any{}
 	if len(c.opts.Values) > 0 {
 		if vals, err = chartutil.ReadValues(c.opts.Values); err != nil {
-			c.errs = append(c.errs, FileError{File: dir, Message: "values: " + err.Error()})
+			c.errs = append(c.errs, report.FileError{File: dir, Message: "values: " + err.Error()})
 			return
 		}
 	}
-	rel := chartutil.ReleaseOptions{Name: or(c.opts.ReleaseName, "inzone-lint"), Namespace: or(c.opts.Namespace, "default"), IsInstall: true, Revision: 1}
+	rel := chartutil.ReleaseOptions{Name: cmp.Or(c.opts.ReleaseName, "inzone-lint"), Namespace: cmp.Or(c.opts.Namespace, "default"), IsInstall: true, Revision: 1}
 	rv, err := chartutil.ToRenderValues(chrt, vals, rel, chartutil.DefaultCapabilities)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "Helm values: " + err.Error()})
+		c.errs = append(c.errs, report.FileError{File: dir, Message: "Helm values: " + err.Error()})
 		return
 	}
 	out, err := renderWithin(chrt, rv, c.opts.RenderTimeout)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "rendering Helm chart: " + err.Error()})
+		c.errs = append(c.errs, report.FileError{File: dir, Message: "rendering Helm chart: " + err.Error()})
 		return
 	}
 	for name, text := range out {
@@ -373,19 +376,19 @@ func (c *collector) renderKustomize(dir, tree string) {
 	kfs := kustomizeFS{fsys: c.fsys, rule: &c.rule, tree: tree}
 	if !c.opts.AllowRemote {
 		if err := checkNoRemote(kfs, dir); err != nil {
-			c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
+			c.errs = append(c.errs, report.FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
 			return
 		}
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	rm, err := k.Run(kfs, "/"+dir)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
+		c.errs = append(c.errs, report.FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
 		return
 	}
 	out, err := rm.AsYaml()
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "kustomize output: " + err.Error()})
+		c.errs = append(c.errs, report.FileError{File: dir, Message: "kustomize output: " + err.Error()})
 		return
 	}
 	c.files = append(c.files, File{Path: path.Join(dir, kustomizationFile(c.fsys, dir)), Data: out})

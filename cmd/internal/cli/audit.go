@@ -41,6 +41,7 @@ import (
 	"github.com/inzone-io/inzone/audit"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/simulate"
@@ -313,7 +314,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	engine, err := lint.NewEngine(ctx, lint.EngineOptions{Policies: policyFSs(), ELBs: func(key string) (string, bool) { return ddsd.LookupELB(key, "") }})
+	engine, err := rego.New(ctx, rego.Options{Policies: policyFSs(), ELBs: func(key string) (string, bool) { return ddsd.LookupELB(key, "") }})
 	if err != nil {
 		return err
 	}

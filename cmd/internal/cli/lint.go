@@ -18,8 +18,10 @@ import (
 
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/report"
 )
 
 // LintOptions are `inzone lint`'s flags.
@@ -43,7 +45,7 @@ type LintOptions struct {
 	guard         *memoryGuard
 	streams       Streams
 	cfg           *lint.Config
-	engine        *lint.Engine
+	engine        *rego.Engine
 	engineStarted <-chan error // the engine is set when it yields nil
 	cfgData       []byte       // the lint config, checked again once the rules are known
 	cfgPath       string
@@ -83,7 +85,7 @@ error.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Format, "format", "o", "text", "output format: "+strings.Join(lint.Formats, ", "))
+	f.StringVarP(&o.Format, "format", "o", "text", "output format: "+strings.Join(report.Formats, ", "))
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 when a finding has this severity or higher: error, warning, info (default error, or failOn in .inzone.yaml)")
 	f.StringArrayVar(&o.Policies, "policy", nil, "directory of additional Rego policies (repeatable)")
 	f.StringVar(&o.ConfigPath, "config", "", "inzone config (the webhook's), whose ddsd.elbs map gives DDSD names in hints")
@@ -112,7 +114,7 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	if o.maxMemory, err = parseBytes(o.MaxMemory); err != nil || o.maxMemory < 0 {
 		return fmt.Errorf("--max-memory %q: want a size such as 2Gi, or 0", o.MaxMemory)
 	}
-	var lookup lint.ELBLookup
+	var lookup rego.ELBLookup
 	if o.ConfigPath != "" {
 		mc, err := configfile.Load(o.ConfigPath)
 		if err != nil {
@@ -138,7 +140,7 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	started := make(chan error, 1)
 	go func() {
 		var err error
-		o.engine, err = lint.StartEngine(ctx, lint.EngineOptions{Policies: fss, ELBs: lookup})
+		o.engine, err = rego.Start(ctx, rego.Options{Policies: fss, ELBs: lookup})
 		started <- err
 	}()
 	o.engineStarted = started
@@ -208,11 +210,11 @@ func (o *LintOptions) Validate() error {
 	if o.RenderTimeout <= 0 {
 		return fmt.Errorf("--render-timeout %s: want a positive duration", o.RenderTimeout)
 	}
-	if !contains(lint.Formats, o.Format) {
-		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(lint.Formats, ", "))
+	if !contains(report.Formats, o.Format) {
+		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
 	}
 	if o.FailOn != "" {
-		if _, err := lint.ParseSeverity(o.FailOn); err != nil {
+		if _, err := report.ParseSeverity(o.FailOn); err != nil {
 			return fmt.Errorf("--fail-on: %w", err)
 		}
 	}
@@ -222,7 +224,7 @@ func (o *LintOptions) Validate() error {
 // Run lints and writes the report; the exit code follows the worst finding.
 func (o *LintOptions) Run(ctx context.Context) error {
 	var files []lint.File
-	var errs []lint.FileError
+	var errs []report.FileError
 	if o.readFromStdin {
 		files = append(files, lint.File{Path: lint.StdinPath, Data: o.stdin})
 	}
@@ -268,18 +270,18 @@ func (o *LintOptions) Run(ctx context.Context) error {
 		return withCode(ExitUsage, err)
 	}
 	rep.Errors = append(errs, rep.Errors...)
-	if err := lint.Write(o.streams.Out, o.Format, rep, o.engine.Rules(), version()); err != nil {
+	if err := report.Write(o.streams.Out, o.Format, &report.Results{Findings: rep.Findings, Errors: rep.Errors}, o.engine.Rules(), version()); err != nil {
 		return withCode(ExitUsage, err)
 	}
 	if len(rep.Errors) > 0 {
 		return withCode(ExitUsage, fmt.Errorf("%d file(s) could not be linted", len(rep.Errors)))
 	}
-	failOn := lint.SeverityError
+	failOn := report.SeverityError
 	if o.cfg.FailOn != "" {
 		failOn = o.cfg.FailOn
 	}
 	if o.FailOn != "" {
-		failOn = lint.Severity(o.FailOn)
+		failOn = report.Severity(o.FailOn)
 	}
 	for _, f := range rep.Findings {
 		if f.Severity.Rank() >= failOn.Rank() {
@@ -340,7 +342,7 @@ func newLintVerifyCommand(s Streams) *cobra.Command {
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			results, err := lint.Verify(cmd.Context(), fss...)
+			results, err := rego.Verify(cmd.Context(), fss...)
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -376,7 +378,7 @@ func newLintRulesCommand(s Streams) *cobra.Command {
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			e, err := lint.NewEngine(cmd.Context(), lint.EngineOptions{Policies: fss})
+			e, err := rego.New(cmd.Context(), rego.Options{Policies: fss})
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}

@@ -1,4 +1,4 @@
-package lint
+package rego
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
 )
 
 const (
@@ -74,11 +74,11 @@ func TestBuiltinELBHostnames(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rs, err := rego.New(
-				rego.Query("x := inzone.elb_hostnames(input.s)"),
-				rego.Input(map[string]any{"s": tt.input}),
-				rego.StrictBuiltinErrors(true),
-				ELBHostnames(tt.lookup),
+			rs, err := oparego.New(
+				oparego.Query("x := inzone.elb_hostnames(input.s)"),
+				oparego.Input(map[string]any{"s": tt.input}),
+				oparego.StrictBuiltinErrors(true),
+				elbHostnames(tt.lookup),
 			).Eval(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +103,7 @@ func TestBuiltinELBHostnamesTypeChecked(t *testing.T) {
 		{"an unknown field is rejected", `inzone.elb_hostnames("a")[0].port`, "rego_type_error: undefined ref"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := rego.New(rego.Query(tt.query), ELBHostnames(nil)).PrepareForEval(context.Background())
+			_, err := oparego.New(oparego.Query(tt.query), elbHostnames(nil)).PrepareForEval(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %v, want %s", err, tt.wantErr)
 			}
@@ -112,11 +112,11 @@ func TestBuiltinELBHostnamesTypeChecked(t *testing.T) {
 }
 
 func TestBuiltinELBHostnamesDecl(t *testing.T) {
-	b := ELBHostnamesBuiltin(nil)
-	if b.Decl.Name != ELBHostnamesName || b.Decl.Nondeterministic || b.Func == nil {
-		t.Errorf("builtin %+v: want %s, deterministic, with an implementation", b.Decl, ELBHostnamesName)
+	b := elbHostnamesTesterBuiltin(nil)
+	if b.Decl.Name != elbHostnamesName || b.Decl.Nondeterministic || b.Func == nil {
+		t.Errorf("builtin %+v: want %s, deterministic, with an implementation", b.Decl, elbHostnamesName)
 	}
-	if got := len(TesterBuiltins(nil)); got != len(topdownBuiltins(nil)) {
+	if got := len(testerBuiltins(nil)); got != len(topdownBuiltins(nil)) {
 		t.Errorf("%d tester builtins, %d engine builtins", got, len(topdownBuiltins(nil)))
 	}
 }
@@ -130,7 +130,7 @@ func TestBuiltinELBHostnamesAllocs(t *testing.T) {
 	} {
 		term := ast.StringTerm(s)
 		allocs := testing.AllocsPerRun(100, func() {
-			out, err := impl(rego.BuiltinContext{}, term)
+			out, err := impl(oparego.BuiltinContext{}, term)
 			if err != nil || out.Value.Compare(ast.InternedEmptyArrayValue) != 0 {
 				t.Fatalf("got %v, %v; want []", out, err)
 			}
@@ -151,7 +151,7 @@ func BenchmarkBuiltinELBHostnames(b *testing.B) {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := impl(rego.BuiltinContext{}, term); err != nil {
+				if _, err := impl(oparego.BuiltinContext{}, term); err != nil {
 					b.Fatal(err)
 				}
 			}

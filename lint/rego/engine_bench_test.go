@@ -1,4 +1,4 @@
-package lint
+package rego_test
 
 import (
 	"context"
@@ -11,18 +11,20 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/lint/envoy"
+	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
 // corpusInputs returns the Rego inputs of ../shared/corpus that some rule
 // reads: the Kubernetes objects and the Envoy configs, standalone or in a
-// ConfigMap, built as lint builds them.
-func corpusInputs(b testing.TB, e *Engine) []ast.Value {
+// ConfigMap, built as package lint builds them, with its exported parts.
+func corpusInputs(b testing.TB, e *rego.Engine) []ast.Value {
 	b.Helper()
 	corpus := filepath.Join(shared.Dir(b), "corpus")
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	files, errs := lint.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, lint.SourceOptions{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
@@ -51,7 +53,7 @@ func corpusInputs(b testing.TB, e *Engine) []ast.Value {
 		if err != nil {
 			b.Fatal(err)
 		}
-		docs, _ := ParseDocuments(f.Path, data)
+		docs, _ := lint.ParseDocuments(f.Path, data)
 		for _, d := range docs {
 			v, err := d.Decode()
 			if err != nil {
@@ -75,7 +77,7 @@ func corpusInputs(b testing.TB, e *Engine) []ast.Value {
 				if !envoy.MayHoldConfig(s) {
 					continue
 				}
-				if embedded, err := ParseDocuments(f.Path, []byte(s)); err == nil && len(embedded) == 1 {
+				if embedded, err := lint.ParseDocuments(f.Path, []byte(s)); err == nil && len(embedded) == 1 {
 					if ev, err := embedded[0].Decode(); err == nil {
 						addEnvoy(ev, f.Path)
 					}
@@ -91,12 +93,12 @@ func corpusInputs(b testing.TB, e *Engine) []ast.Value {
 // itself), to tell which rules cost.
 func BenchmarkEngineEval(b *testing.B) {
 	ctx := context.Background()
-	all, err := NewEngine(ctx, EngineOptions{Policies: []fs.FS{policies.FS}})
+	all, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	inputs := corpusInputs(b, all)
-	run := func(b *testing.B, e *Engine) {
+	run := func(b *testing.B, e *rego.Engine) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for _, in := range inputs {
@@ -115,7 +117,7 @@ func BenchmarkEngineEval(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := NewEngine(ctx, EngineOptions{Policies: []fs.FS{sub}})
+		e, err := rego.New(ctx, rego.Options{Policies: []fs.FS{sub}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -127,13 +129,13 @@ func BenchmarkEngineEval(b *testing.B) {
 // compiling them and preparing the query of every kind the corpus has.
 func BenchmarkEngineStart(b *testing.B) {
 	ctx := context.Background()
-	e, err := NewEngine(ctx, EngineOptions{Policies: []fs.FS{policies.FS}})
+	e, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	kinds := map[string]bool{}
 	for _, in := range corpusInputs(b, e) {
-		if s, ok := in.(ast.Object).Get(kindTerm).Value.(ast.String); ok {
+		if s, ok := in.(ast.Object).Get(rego.KindTerm).Value.(ast.String); ok {
 			kinds[string(s)] = true
 		}
 	}
@@ -145,12 +147,12 @@ func BenchmarkEngineStart(b *testing.B) {
 	b.Logf("kinds: %s", strings.Join(sorted, ", "))
 	b.ReportAllocs()
 	for b.Loop() {
-		e, err := NewEngine(ctx, EngineOptions{Policies: []fs.FS{policies.FS}})
+		e, err := rego.New(ctx, rego.Options{Policies: []fs.FS{policies.FS}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, k := range sorted {
-			if _, err := e.kindQuery(context.Background(), k); err != nil {
+			if err := e.PrepareKind(context.Background(), k); err != nil {
 				b.Fatal(err)
 			}
 		}

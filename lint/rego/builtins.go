@@ -1,8 +1,8 @@
-package lint
+package rego
 
 import (
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/types"
@@ -12,11 +12,11 @@ import (
 
 // This file holds the custom Rego builtins the policies may call. Each one is
 // declared with a precise type, so the compiler type-checks calls in rules
-// and tests, and is registered both with rego.New (for linting) and with the
+// and tests, and is registered both with the engine (for linting) and with the
 // tester (for `Verify`), through the same declaration.
 
-// ELBHostnamesName is the Rego name of the ELB hostname builtin.
-const ELBHostnamesName = "inzone.elb_hostnames"
+// elbHostnamesName is the Rego name of the ELB hostname builtin.
+const elbHostnamesName = "inzone.elb_hostnames"
 
 // ELBLookup maps a canonical ELB hostname to its DDSD name; it may be nil.
 type ELBLookup func(key string) (ddsd string, ok bool)
@@ -28,12 +28,12 @@ var elbHostnamesResult = types.NewObject([]*types.StaticProperty{
 	types.NewStaticProperty("ddsd", types.S),
 }, nil)
 
-// ELBHostnamesDecl declares inzone.elb_hostnames(s): for every AWS load
+// elbHostnamesDecl declares inzone.elb_hostnames(s): for every AWS load
 // balancer hostname in the string s, an object {"host": as written, "key":
 // canonical name, "ddsd": DDSD name or ""}, in order; [] when there is none
 // or s is not a string.
-var ELBHostnamesDecl = &rego.Function{
-	Name: ELBHostnamesName,
+var elbHostnamesDecl = &oparego.Function{
+	Name: elbHostnamesName,
 	Description: "Returns the AWS load balancer hostnames in a string: " +
 		"[{\"host\": as written, \"key\": canonical, \"ddsd\": DDSD name or \"\"}].",
 	Decl: types.NewFunction(
@@ -51,47 +51,47 @@ var (
 	elbDDSDTerm = ast.StringTerm("ddsd")
 )
 
-// ELBHostnames returns the rego.New option registering inzone.elb_hostnames
+// elbHostnames returns the rego.New option registering inzone.elb_hostnames
 // with lookup answering the DDSD names (nil: none are known).
-func ELBHostnames(lookup ELBLookup) func(*rego.Rego) {
-	return rego.Function1(ELBHostnamesDecl, elbHostnamesImpl(lookup))
+func elbHostnames(lookup ELBLookup) func(*oparego.Rego) {
+	return oparego.Function1(elbHostnamesDecl, elbHostnamesImpl(lookup))
 }
 
-// ELBHostnamesBuiltin returns the declaration and implementation of
+// elbHostnamesTesterBuiltin returns the declaration and implementation of
 // inzone.elb_hostnames in the form the OPA tester takes.
-func ELBHostnamesBuiltin(lookup ELBLookup) *tester.Builtin {
+func elbHostnamesTesterBuiltin(lookup ELBLookup) *tester.Builtin {
 	return &tester.Builtin{
 		Decl: &ast.Builtin{
-			Name:             ELBHostnamesDecl.Name,
-			Description:      ELBHostnamesDecl.Description,
-			Decl:             ELBHostnamesDecl.Decl,
-			Nondeterministic: ELBHostnamesDecl.Nondeterministic,
+			Name:             elbHostnamesDecl.Name,
+			Description:      elbHostnamesDecl.Description,
+			Decl:             elbHostnamesDecl.Decl,
+			Nondeterministic: elbHostnamesDecl.Nondeterministic,
 		},
-		Func: ELBHostnames(lookup),
+		Func: elbHostnames(lookup),
 	}
 }
 
 // builtinDecls declares the custom builtins to a compiler.
 func builtinDecls() map[string]*ast.Builtin {
 	decls := map[string]*ast.Builtin{}
-	for _, f := range []*rego.Function{ELBHostnamesDecl} {
+	for _, f := range []*oparego.Function{elbHostnamesDecl} {
 		decls[f.Name] = &ast.Builtin{Name: f.Name, Decl: f.Decl}
 	}
 	return decls
 }
 
-// TesterBuiltins returns every inzone builtin in the form the OPA tester
+// testerBuiltins returns every inzone builtin in the form the OPA tester
 // takes.
-func TesterBuiltins(lookup ELBLookup) []*tester.Builtin {
-	return []*tester.Builtin{ELBHostnamesBuiltin(lookup)}
+func testerBuiltins(lookup ELBLookup) []*tester.Builtin {
+	return []*tester.Builtin{elbHostnamesTesterBuiltin(lookup)}
 }
 
 // elbHostnamesImpl implements inzone.elb_hostnames. Nearly every string it
 // sees names no load balancer: elb.Find then returns nil
 // without allocating, and so does this function (it returns the interned
 // empty array).
-func elbHostnamesImpl(lookup ELBLookup) rego.Builtin1 {
-	return func(_ rego.BuiltinContext, op *ast.Term) (*ast.Term, error) {
+func elbHostnamesImpl(lookup ELBLookup) oparego.Builtin1 {
+	return func(_ oparego.BuiltinContext, op *ast.Term) (*ast.Term, error) {
 		s, ok := op.Value.(ast.String)
 		if !ok {
 			return ast.InternedEmptyArray, nil
@@ -123,8 +123,8 @@ func elbHostnamesImpl(lookup ELBLookup) rego.Builtin1 {
 func topdownBuiltins(lookup ELBLookup) map[string]*topdown.Builtin {
 	elb := elbHostnamesImpl(lookup)
 	return map[string]*topdown.Builtin{
-		ELBHostnamesName: {
-			Decl: builtinDecls()[ELBHostnamesName],
+		elbHostnamesName: {
+			Decl: builtinDecls()[elbHostnamesName],
 			Func: func(bctx topdown.BuiltinContext, ops []*ast.Term, iter func(*ast.Term) error) error {
 				out, err := elb(bctx, ops[0])
 				if err != nil {

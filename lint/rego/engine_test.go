@@ -1,4 +1,4 @@
-package lint
+package rego
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/inzone-io/inzone/report"
 )
 
 // customRule is a rule package for kind Widget with body as its rules.
@@ -23,7 +25,7 @@ func customRule(id, body string) *fstest.MapFile {
 
 func evalWidget(t *testing.T, ctx context.Context, fsys fs.FS) ([]Violation, error) {
 	t.Helper()
-	e, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{fsys}})
+	e, err := New(context.Background(), Options{Policies: []fs.FS{fsys}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func evalWidget(t *testing.T, ctx context.Context, fsys fs.FS) ([]Violation, err
 
 type violationSummary struct {
 	Rule, Message, Hint string
-	Severity            Severity
+	Severity            report.Severity
 	Path                []any
 }
 
@@ -69,10 +71,10 @@ violation contains {"msg": "never", "path": []} if input.kind == "Gadget"`),
 		t.Fatal(err)
 	}
 	want := []violationSummary{
-		{"a-set", "a", "h", SeverityError, []any{"spec", json.Number("0")}},
-		{"a-set", "w b", "fix it", SeverityWarning, []any{"spec", json.Number("1")}},
-		{"b-array", "b", "fix it", SeverityWarning, []any{"x"}},
-		{"e-base-doc", "e", "fix it", SeverityWarning, []any{}},
+		{"a-set", "a", "h", report.SeverityError, []any{"spec", json.Number("0")}},
+		{"a-set", "w b", "fix it", report.SeverityWarning, []any{"spec", json.Number("1")}},
+		{"b-array", "b", "fix it", report.SeverityWarning, []any{"x"}},
+		{"e-base-doc", "e", "fix it", report.SeverityWarning, []any{}},
 	}
 	if got := summarize(vs); !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -93,7 +95,7 @@ func TestEngineViolationErrors(t *testing.T) {
 }
 
 func TestEngineCompileError(t *testing.T) {
-	_, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{fstest.MapFS{
+	_, err := New(context.Background(), Options{Policies: []fs.FS{fstest.MapFS{
 		"x.rego": customRule("x-bad", `violation contains {"msg": "x", "path": []} if count(5) > 1`),
 	}}})
 	if err == nil || !strings.HasPrefix(err.Error(), "compiling policies: ") || !strings.Contains(err.Error(), "x.rego:11: rego_type_error: count") {
@@ -106,7 +108,7 @@ func TestEngineCompileError(t *testing.T) {
 func TestEngineKeepsSameNamedFilesOfTwoPolicyDirs(t *testing.T) {
 	one := fstest.MapFS{"rule.rego": customRule("one", `violation contains {"msg": "one", "path": []}`)}
 	two := fstest.MapFS{"rule.rego": customRule("two", `violation contains {"msg": "two", "path": []}`)}
-	e, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{one, two}})
+	e, err := New(context.Background(), Options{Policies: []fs.FS{one, two}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +135,7 @@ func TestEngineKeepsSameNamedFilesOfTwoPolicyDirs(t *testing.T) {
 func TestEngineRefusesARulePackageItWouldNotEvaluate(t *testing.T) {
 	f := customRule("my-rule", `violation contains {"msg": "m", "path": []}`)
 	f.Data = []byte(strings.Replace(string(f.Data), "package inzone.rules.my_rule", `package inzone.rules["my-rule"]`, 1))
-	_, err := NewEngine(context.Background(), EngineOptions{Policies: []fs.FS{fstest.MapFS{"rule.rego": f}}})
+	_, err := New(context.Background(), Options{Policies: []fs.FS{fstest.MapFS{"rule.rego": f}}})
 	if err == nil || !strings.Contains(err.Error(), "rule.rego") || !strings.Contains(err.Error(), "Rego identifier") {
 		t.Fatalf("err = %v, want one naming rule.rego and the package rule", err)
 	}

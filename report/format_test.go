@@ -1,4 +1,4 @@
-package lint
+package report
 
 import (
 	"bytes"
@@ -11,13 +11,13 @@ import (
 	"github.com/inzone-io/inzone/test/shared"
 )
 
-func testReport() (*Report, []*Rule) {
+func testReport() (*Results, []*Rule) {
 	rules := []*Rule{
 		{ID: "external-traffic-policy-cluster", Title: "Service sends traffic through another node", Description: "d", Severity: SeverityError, Remediation: "Set externalTrafficPolicy: Local."},
 		{ID: "envoy-strict-dns", Title: "Envoy cluster without per-endpoint zones", Description: "d", Severity: SeverityError, Remediation: "Use EDS."},
 		&RuleEnvoyInvalid,
 	}
-	rep := &Report{
+	rep := &Results{
 		Findings: []Finding{
 			{Rule: "external-traffic-policy-cluster", Severity: SeverityError, File: "deploy/web svc.yaml", Line: 6, Column: 3,
 				Object:  ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: "shop", Name: "web"},
@@ -95,7 +95,7 @@ func TestReportJSONIsEncodingJSON(t *testing.T) {
 	for i, s := range odd {
 		errs = append(errs, FileError{File: s, Line: i % 3, Column: i % 2, Message: s})
 	}
-	for _, rep := range []*Report{
+	for _, rep := range []*Results{
 		{},
 		{Findings: []Finding{}, Errors: []FileError{}},
 		{Findings: findings, Errors: errs},
@@ -128,10 +128,10 @@ func TestReportJSONIsEncodingJSON(t *testing.T) {
 func TestEmptyReportJSONHasLists(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		rep  *Report
+		rep  *Results
 	}{
-		{"nil lists", &Report{}},
-		{"empty lists", &Report{Findings: []Finding{}, Errors: []FileError{}}},
+		{"nil lists", &Results{}},
+		{"empty lists", &Results{Findings: []Finding{}, Errors: []FileError{}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer

@@ -1,4 +1,4 @@
-package lint
+package rego
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func Verify(ctx context.Context, fsys ...fs.FS) ([]VerifyResult, error) {
 	}
 	ch, err := tester.NewRunner().
 		SetDefaultRegoVersion(ast.RegoV1).
-		AddCustomBuiltins(TesterBuiltins(nil)).
+		AddCustomBuiltins(testerBuiltins(nil)).
 		RaiseBuiltinErrors(true).
 		CapturePrintOutput(true).
 		SetModules(modules).

@@ -1,4 +1,4 @@
-package lint
+package report
 
 import "fmt"
 
@@ -42,8 +42,8 @@ type ObjectRef struct {
 	Name       string `json:"name,omitempty"`
 }
 
-// qualifiedName is namespace/name, or name for a cluster-scoped object.
-func (r ObjectRef) qualifiedName() string {
+// QualifiedName is namespace/name, or name for a cluster-scoped object.
+func (r ObjectRef) QualifiedName() string {
 	if r.Namespace == "" {
 		return r.Name
 	}

@@ -1,4 +1,4 @@
-package lint
+package rego
 
 import (
 	"bytes"
@@ -18,10 +18,11 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
-	"github.com/open-policy-agent/opa/v1/rego"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/inzone-io/inzone/policies"
+	"github.com/inzone-io/inzone/report"
 )
 
 // Rego test names say which way they go: test_flags_* expects violations,
@@ -288,7 +289,7 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("%s: custom.id %q already used by %s", file, id, ids[id])
 		}
 		ids[id] = file
-		if sev, _ := a.Custom["severity"].(string); Severity(sev).Rank() == 0 {
+		if sev, _ := a.Custom["severity"].(string); report.Severity(sev).Rank() == 0 {
 			t.Errorf("%s: custom.severity %q, want error, warning or info", file, sev)
 		}
 		if rem, _ := a.Custom["remediation"].(string); strings.TrimSpace(rem) == "" {
@@ -320,12 +321,12 @@ func TestVerifyTestdata(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pq, err := rego.New(
-				rego.Query("data."+rulePackage(dir)+".violation"),
-				rego.Module(dir+"/rule.rego", string(src)),
-				rego.SetRegoVersion(ast.RegoV1),
-				rego.StrictBuiltinErrors(true),
-				ELBHostnames(nil),
+			pq, err := oparego.New(
+				oparego.Query("data."+rulePackage(dir)+".violation"),
+				oparego.Module(dir+"/rule.rego", string(src)),
+				oparego.SetRegoVersion(ast.RegoV1),
+				oparego.StrictBuiltinErrors(true),
+				elbHostnames(nil),
 			).PrepareForEval(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -360,7 +361,7 @@ func TestVerifyTestdata(t *testing.T) {
 				}
 				var got int
 				for i, doc := range docs {
-					rs, err := pq.Eval(ctx, rego.EvalInput(doc))
+					rs, err := pq.Eval(ctx, oparego.EvalInput(doc))
 					if err != nil {
 						t.Errorf("%s (document %d): %v", file, i, err)
 						continue
@@ -417,7 +418,7 @@ func decodeTestdata(t *testing.T, file string) []any {
 	return docs
 }
 
-func violations(t *testing.T, rs rego.ResultSet) []map[string]any {
+func violations(t *testing.T, rs oparego.ResultSet) []map[string]any {
 	t.Helper()
 	if len(rs) == 0 {
 		return nil
@@ -483,7 +484,7 @@ func checkViolation(t *testing.T, file string, doc any, v map[string]any) {
 				t.Errorf("%s: %q: hint %q must be one non-empty line", file, msg, s)
 			}
 		case "severity":
-			if s, _ := x.(string); Severity(s).Rank() == 0 {
+			if s, _ := x.(string); report.Severity(s).Rank() == 0 {
 				t.Errorf("%s: %q: severity %v, want error, warning or info", file, msg, x)
 			}
 		default:
@@ -500,20 +501,20 @@ func TestVerifyOddInputs(t *testing.T) {
 		t.Skip("slow")
 	}
 	ctx := context.Background()
-	opts := []func(*rego.Rego){
-		rego.Query("x := {id: v | some id; v := data.inzone.rules[id].violation}"),
-		rego.SetRegoVersion(ast.RegoV1),
-		rego.StrictBuiltinErrors(true),
-		ELBHostnames(nil),
+	opts := []func(*oparego.Rego){
+		oparego.Query("x := {id: v | some id; v := data.inzone.rules[id].violation}"),
+		oparego.SetRegoVersion(ast.RegoV1),
+		oparego.StrictBuiltinErrors(true),
+		elbHostnames(nil),
 	}
 	for _, dir := range ruleDirs(t) {
 		src, err := fs.ReadFile(policies.FS, path.Join(dir, "rule.rego"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts = append(opts, rego.Module(dir+"/rule.rego", string(src)))
+		opts = append(opts, oparego.Module(dir+"/rule.rego", string(src)))
 	}
-	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	pq, err := oparego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +526,7 @@ func TestVerifyOddInputs(t *testing.T) {
 	for _, file := range files {
 		for _, doc := range decodeTestdata(t, file) {
 			mutateFields(doc, func() {
-				_, err := pq.Eval(ctx, rego.EvalInput(doc))
+				_, err := pq.Eval(ctx, oparego.EvalInput(doc))
 				if err != nil && !reported[err.Error()] {
 					reported[err.Error()] = true
 					t.Errorf("%s: %v\ninput: %v", file, err, doc)
