@@ -17,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/inzone-io/inzone/cmd/internal/serverflag"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/webhook"
 )
@@ -54,13 +55,8 @@ func run(args []string, stderr io.Writer) int {
 	fs.Int64Var(&opts.Limits.MaxBodyBytes, "max-review-bytes", webhook.DefaultMaxBodyBytes, "largest admission review accepted; larger ones get HTTP 413")
 	fs.Int64Var(&opts.Limits.MaxInFlightBytes, "max-inflight-bytes", webhook.DefaultMaxInFlightBytes, "bytes of admission reviews read or handled at once; beyond, HTTP 429")
 	fs.IntVar(&opts.Limits.MaxInFlight, "max-inflight", webhook.DefaultMaxInFlight, "admission reviews read or handled at once; beyond, HTTP 429")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+	zapOpts, ok := serverflag.Parse(fs, args)
+	if !ok {
 		return 2
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))

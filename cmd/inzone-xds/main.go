@@ -22,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/inzone-io/inzone/cmd/internal/serverflag"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/xds/server"
 	"github.com/inzone-io/inzone/xds/translate"
@@ -64,13 +65,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `Prometheus metrics address, "0" to disable`)
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address, "0" to disable`)
 	fs.StringVar(&o.dnsAddr, "dns-address", ":8053", `DNS for the DDSD domain (UDP and TCP), "0" to disable`)
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+	zapOpts, ok := serverflag.Parse(fs, args)
+	if !ok {
 		return 2
 	}
 	if err := o.validate(); err != nil {

@@ -1,13 +1,18 @@
 // Command inzone lints manifests and Envoy configs for what defeats zone
-// locality (inzone lint) and applies the webhook's mutations offline
-// (inzone inject).
+// locality (inzone lint), applies the webhook's mutations offline (inzone
+// inject), predicts Envoy's zone-aware routing (inzone simulate) and
+// installs a pod's traffic capture (inzone capture init).
 package main
 
 import (
 	"os"
 	"runtime/debug"
 
+	"github.com/inzone-io/inzone/cmd/internal/capturecmd"
 	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/injectcmd"
+	"github.com/inzone-io/inzone/cmd/internal/lintcmd"
+	"github.com/inzone-io/inzone/cmd/internal/simulatecmd"
 )
 
 // lintGCPercent is the GOGC of `inzone lint` when the GOGC environment
@@ -22,5 +27,12 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "lint" && os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(lintGCPercent)
 	}
-	os.Exit(cli.Run(os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	os.Exit(run(os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+}
+
+// run executes inzone's command line and returns the exit code.
+func run(args []string, s cli.Streams) int {
+	root := cli.NewRoot("inzone", "Keep service-mesh traffic inside its availability zone", s,
+		lintcmd.NewCommand(s), injectcmd.NewCommand(s), simulatecmd.NewCommand(s), capturecmd.NewCommand(s))
+	return cli.Execute(root, args, s, "inzone")
 }

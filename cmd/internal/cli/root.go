@@ -1,6 +1,10 @@
-// Package cli holds inzone's cobra commands. Each command is an Options
-// struct bound to its flags with Complete, Validate and Run steps; the mains
-// in cmd/ only build streams and exit with Run's code.
+// Package cli is what inzone's command packages share: the standard
+// streams, the exit codes, a command tree's root and how its error becomes
+// an exit code, and the binary's version. Each command lives in a package
+// of its own (lintcmd, injectcmd, auditcmd, capturecmd, simulatecmd) and the
+// mains in cmd/ wire the ones they serve, so that a binary links only what
+// its commands use. This package imports cobra and the standard library
+// only: every binary links it.
 package cli
 
 import (
@@ -36,34 +40,26 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
-// withCode makes err exit with code.
-func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+// WithCode makes err exit with code; a nil err exits with code silently.
+func WithCode(code int, err error) error { return &exitError{code: code, err: err} }
 
-// newRoot is the root of a command tree on s; errors are printed once, by
-// execute, not by cobra.
-func newRoot(use, short string, s Streams) *cobra.Command {
+// NewRoot is the root of a command tree on s holding cmds; errors are
+// printed once, by Execute, not by cobra.
+func NewRoot(use, short string, s Streams, cmds ...*cobra.Command) *cobra.Command {
 	root := &cobra.Command{Use: use, Short: short, SilenceUsage: true, SilenceErrors: true}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	return root
-}
-
-// NewRootCommand builds the inzone command tree.
-func NewRootCommand(s Streams) *cobra.Command {
-	root := newRoot("inzone", "Keep service-mesh traffic inside its availability zone", s)
 	// An explicit list rather than init() self-registration: the tree is
-	// read here.
-	root.AddCommand(newLintCommand(s), newInjectCommand(s), newSimulateCommand(s), newCaptureCommand(s))
+	// read in the main that builds it.
+	root.AddCommand(cmds...)
 	return root
 }
 
-// Run executes the command line and returns the process exit code.
-func Run(args []string, s Streams) int { return execute(NewRootCommand(s), args, s, "inzone") }
-
-// execute runs a command tree and turns its error into an exit code, with
-// the error on stderr after name.
-func execute(root *cobra.Command, args []string, s Streams, name string) (code int) {
+// Execute runs a command tree on args and turns its error into an exit
+// code, with the error on stderr after name. A panic is ExitInternal, with
+// its stack.
+func Execute(root *cobra.Command, args []string, s Streams, name string) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(s.Err, "%s: internal error, a bug in inzone (please report it): %v\n%s", name, r, debug.Stack())
@@ -84,4 +80,12 @@ func execute(root *cobra.Command, args []string, s Streams, name string) (code i
 	}
 	fmt.Fprintln(s.Err, name+":", err)
 	return ExitUsage
+}
+
+// Version is the module version the binary was built from.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

@@ -1,4 +1,7 @@
-package cli
+// Package simulatecmd is `inzone simulate`: the zones of callers and
+// callees from the command line into package simulate's prediction, out as
+// a table or JSON.
+package simulatecmd
 
 import (
 	"encoding/json"
@@ -10,23 +13,25 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 	"github.com/inzone-io/inzone/simulate"
 )
 
-// SimulateOptions are `inzone simulate`'s flags.
-type SimulateOptions struct {
+// Options are `inzone simulate`'s flags.
+type Options struct {
 	Callers        string
 	Callees        string
 	MinClusterSize int
 	RoutingEnabled int
 	Output         string
-	streams        Streams
+	streams        cli.Streams
 	callers        simulate.Zones
 	callees        simulate.Zones
 }
 
-func newSimulateCommand(s Streams) *cobra.Command {
-	o := &SimulateOptions{streams: s}
+// NewCommand builds `inzone simulate`.
+func NewCommand(s cli.Streams) *cobra.Command {
+	o := &Options{streams: s}
 	cmd := &cobra.Command{
 		Use:   "simulate --callers ZONE=N,... --callees ZONE=N,...",
 		Short: "Show where Envoy's zone-aware routing sends each zone's requests",
@@ -42,10 +47,10 @@ plain round robin. Exit codes: 0 ok, 2 usage errors.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.Validate(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			return o.Run()
 		},
@@ -60,7 +65,7 @@ plain round robin. Exit codes: 0 ok, 2 usage errors.`,
 }
 
 // Complete parses the zone lists.
-func (o *SimulateOptions) Complete() error {
+func (o *Options) Complete() error {
 	var err error
 	if o.callers, err = parseZones("--callers", o.Callers); err != nil {
 		return err
@@ -97,7 +102,7 @@ func parseZones(flag, s string) (simulate.Zones, error) {
 }
 
 // Validate checks the flags.
-func (o *SimulateOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.Output != "table" && o.Output != "json" {
 		return fmt.Errorf("--output %q: want table or json", o.Output)
 	}
@@ -135,13 +140,13 @@ type routeJSON struct {
 }
 
 // Run simulates and writes the plan.
-func (o *SimulateOptions) Run() error {
+func (o *Options) Run() error {
 	plan, err := simulate.ZoneAware(o.callers, o.callees, simulate.Options{
 		MinClusterSize: o.MinClusterSize,
 		RoutingEnabled: o.RoutingEnabled,
 	})
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return cli.WithCode(cli.ExitUsage, err)
 	}
 	if o.Output == "json" {
 		doc := simulateJSON{Routes: []routeJSON{}, CrossZone: plan.CrossZone, RoundRobinCrossZone: plan.RoundRobinCrossZone}

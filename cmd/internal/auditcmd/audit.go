@@ -1,10 +1,10 @@
-package cli
-
-// `kubectl inzone audit` reads a live cluster and reports what keeps its
-// traffic from staying in its zone (see package audit).
+// Package auditcmd is `kubectl inzone audit`: it reads a live cluster and
+// reports what keeps its traffic from staying in its zone (see package
+// audit). The kubectl-inzone plugin links it alone, so it must not import
+// what only `inzone` needs (lint's sources: Helm, kustomize).
 //
 // It is read-only: it only lists, in pages of 500 (limit/continue). The RBAC
-// it needs is AuditClusterRole (bind it with a ClusterRoleBinding for -A, or
+// it needs is ClusterRole (bind it with a ClusterRoleBinding for -A, or
 // with a RoleBinding per namespace for -n, plus the nodes rule cluster-wide).
 // Nodes are cluster-scoped and always listed (a pod's zone is its node's
 // topology.kubernetes.io/zone label). ConfigMaps are read for the lint
@@ -13,6 +13,7 @@ package cli
 // DestinationRules, when the networking.istio.io API exists, for the lint
 // policies. On a 403 the command names the verb and resource that was
 // forbidden.
+package auditcmd
 
 import (
 	"context"
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +41,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/inzone-io/inzone/audit"
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/lint/rego"
@@ -47,10 +50,10 @@ import (
 	"github.com/inzone-io/inzone/simulate"
 )
 
-// AuditClusterRole is the RBAC `kubectl inzone audit` needs: get and list,
+// ClusterRole is the RBAC `kubectl inzone audit` needs: get and list,
 // nothing else. The networking.istio.io rule matters only where Istio's
 // CRDs are installed (--no-istio skips them).
-const AuditClusterRole = `apiVersion: rbac.authorization.k8s.io/v1
+const ClusterRole = `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: inzone-audit
@@ -72,7 +75,7 @@ rules:
   verbs: [get, list]
 `
 
-// rbacSummary is AuditClusterRole in one sentence, for 403 messages.
+// rbacSummary is ClusterRole in one sentence, for 403 messages.
 const rbacSummary = "get and list on nodes, pods, services, configmaps, endpointslices.discovery.k8s.io, " +
 	"deployments, statefulsets, daemonsets and replicasets.apps, jobs and cronjobs.batch, " +
 	"and where Istio is installed serviceentries and destinationrules.networking.istio.io (kubectl inzone audit --help shows the ClusterRole)"
@@ -80,8 +83,8 @@ const rbacSummary = "get and list on nodes, pods, services, configmaps, endpoint
 // PageSize is the limit of each list request.
 const PageSize = 500
 
-// AuditOptions are `kubectl inzone audit`'s flags.
-type AuditOptions struct {
+// Options are `kubectl inzone audit`'s flags.
+type Options struct {
 	ConfigFlags   *genericclioptions.ConfigFlags
 	AllNamespaces bool
 	Output        string
@@ -116,25 +119,12 @@ type AuditOptions struct {
 	edges            []audit.Edge
 	mcfg             *mutate.Config
 	progress         *progress
-	streams          Streams
+	streams          cli.Streams
 }
 
-// NewPluginCommand builds the kubectl-inzone command tree (`kubectl inzone
-// ...` when the binary is on PATH).
-func NewPluginCommand(s Streams) *cobra.Command {
-	root := newRoot("kubectl-inzone", "Audit a live cluster for what sends traffic across zones", s)
-	root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl inzone"}
-	root.AddCommand(newAuditCommand(s))
-	return root
-}
-
-// RunPlugin executes kubectl-inzone's command line and returns the exit code.
-func RunPlugin(args []string, s Streams) int {
-	return execute(NewPluginCommand(s), args, s, "kubectl inzone")
-}
-
-func newAuditCommand(s Streams) *cobra.Command {
-	o := &AuditOptions{streams: s, ConfigFlags: genericclioptions.NewConfigFlags(true)}
+// NewCommand builds `kubectl inzone audit`.
+func NewCommand(s cli.Streams) *cobra.Command {
+	o := &Options{streams: s, ConfigFlags: genericclioptions.NewConfigFlags(true)}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Report zone spread, sidecar coverage, nodes without zone, predicted cross-zone traffic and cost, ELB hostnames and lint findings",
@@ -164,7 +154,7 @@ Call graph file (YAML or JSON), a list of edges:
 
 Exit codes: 0 done, 2 usage, access or API errors. The RBAC it needs:
 
-` + AuditClusterRole,
+` + ClusterRole,
 		Example: `  kubectl inzone audit -A
   kubectl inzone audit -n shop -o json
   kubectl inzone audit -n shop --from deployment/frontend
@@ -172,13 +162,13 @@ Exit codes: 0 done, 2 usage, access or API errors. The RBAC it needs:
   kubectl inzone audit -A -o sarif > audit.sarif`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.Complete(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.Run(cmd.Context()); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			return nil
 		},
@@ -200,8 +190,8 @@ Exit codes: 0 done, 2 usage, access or API errors. The RBAC it needs:
 }
 
 // Validate checks the flags.
-func (o *AuditOptions) Validate() error {
-	if !contains(audit.Formats, o.Output) {
+func (o *Options) Validate() error {
+	if !slices.Contains(audit.Formats, o.Output) {
 		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(audit.Formats, ", "))
 	}
 	if o.Timeout < 0 {
@@ -221,7 +211,7 @@ func (o *AuditOptions) Validate() error {
 
 // Complete resolves the namespace, reads the call graph and config, and
 // builds the clients.
-func (o *AuditOptions) Complete() error {
+func (o *Options) Complete() error {
 	if o.ConfigFlags != nil {
 		ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 		if err != nil {
@@ -266,7 +256,7 @@ func (o *AuditOptions) Complete() error {
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
-	cfg.UserAgent = "kubectl-inzone/" + version()
+	cfg.UserAgent = "kubectl-inzone/" + cli.Version()
 	if o.Timeout > 0 && (cfg.Timeout == 0 || cfg.Timeout > o.Timeout) {
 		// No request outlives the run, discovery's included (it takes no
 		// context; see withContext).
@@ -286,7 +276,7 @@ func (o *AuditOptions) Complete() error {
 }
 
 // Run lists the objects, audits them and writes the report.
-func (o *AuditOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -332,7 +322,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.progress.done()
-	return audit.Write(o.streams.Out, o.Output, rep, version())
+	return audit.Write(o.streams.Out, o.Output, rep, cli.Version())
 }
 
 func policyFSs() []fs.FS { return []fs.FS{policies.FS} }
@@ -345,7 +335,7 @@ const readConcurrency = 4
 // read lists every object the audit needs, up to readConcurrency lists at
 // a time. On failure it returns the error of the first list in the order
 // below (nodes first), so the message does not depend on timing.
-func (o *AuditOptions) read(ctx context.Context) (audit.Input, error) {
+func (o *Options) read(ctx context.Context) (audit.Input, error) {
 	var in audit.Input
 	c, ns, p := o.Client, o.namespace, o.progress
 	tasks := []func() error{
@@ -500,7 +490,7 @@ var istioResources = []string{"serviceentries", "destinationrules"}
 // readIstio lists Istio's ServiceEntries and DestinationRules in the
 // group's preferred version, found with the discovery client. Without the
 // networking.istio.io API it returns nothing; a 403 names the resource.
-func (o *AuditOptions) readIstio(ctx context.Context) ([]unstructured.Unstructured, error) {
+func (o *Options) readIstio(ctx context.Context) ([]unstructured.Unstructured, error) {
 	groups, err := withContext(ctx, o.Client.Discovery().ServerGroups)
 	if err != nil {
 		if apierrors.IsForbidden(err) {

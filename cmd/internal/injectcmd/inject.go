@@ -1,4 +1,7 @@
-package cli
+// Package injectcmd is `inzone inject`: it applies the webhook's mutations
+// (package inject) to manifest files, stdin or a directory, and writes the
+// result to stdout, a file or the files themselves, all or nothing.
+package injectcmd
 
 import (
 	"bytes"
@@ -13,14 +16,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 	"github.com/inzone-io/inzone/inject"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/internal/regularfile"
 	"github.com/inzone-io/inzone/mutate"
 )
 
-// InjectOptions are `inzone inject`'s flags.
-type InjectOptions struct {
+// Options are `inzone inject`'s flags.
+type Options struct {
 	Files         []string // -f: files, directories, - for stdin
 	ConfigPath    string   // --config: the webhook's config file
 	NativeSidecar string   // --native-sidecar: "" (the config's), auto, true, false
@@ -28,13 +32,14 @@ type InjectOptions struct {
 	InPlace       bool     // --in-place: rewrite each file
 	CAPath        string   // --control-plane-ca: PEM of the CA that signs inzone-xds's certificate
 
-	streams Streams
+	streams cli.Streams
 	engine  *mutate.Engine
 	inputs  []string // Files with directories expanded, in order, no duplicates
 }
 
-func newInjectCommand(s Streams) *cobra.Command {
-	o := &InjectOptions{streams: s}
+// NewCommand builds `inzone inject`.
+func NewCommand(s cli.Streams) *cobra.Command {
+	o := &Options{streams: s}
 	cmd := &cobra.Command{
 		Use:   "inject -f FILE|DIR|- [-f ...]",
 		Short: "Apply the webhook's mutations to manifests offline",
@@ -59,13 +64,13 @@ What was applied or skipped goes to stderr, one line per object. Exit codes:
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.Validate(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.Run(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			return nil
 		},
@@ -83,7 +88,7 @@ What was applied or skipped goes to stderr, one line per object. Exit codes:
 }
 
 // Complete loads the config, builds the engine and expands directories.
-func (o *InjectOptions) Complete() error {
+func (o *Options) Complete() error {
 	if len(o.Files) == 0 {
 		return errors.New("no input: give at least one -f FILE, -f DIR or -f -")
 	}
@@ -124,7 +129,7 @@ func (o *InjectOptions) Complete() error {
 			add(f)
 			continue
 		}
-		files, err := injectExpand(f)
+		files, err := expand(f)
 		if err != nil {
 			return err
 		}
@@ -135,9 +140,9 @@ func (o *InjectOptions) Complete() error {
 	return nil
 }
 
-// injectExpand lists a file, or a directory's *.yaml, *.yml and *.json files
+// expand lists a file, or a directory's *.yaml, *.yml and *.json files
 // (recursively, sorted, skipping hidden directories).
-func injectExpand(path string) ([]string, error) {
+func expand(path string) ([]string, error) {
 	path = filepath.Clean(path)
 	info, err := os.Stat(path)
 	if err != nil {
@@ -171,7 +176,7 @@ func injectExpand(path string) ([]string, error) {
 }
 
 // Validate checks that the flags go together.
-func (o *InjectOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.InPlace && o.Output != "" {
 		return errors.New("--in-place and -o are exclusive: --in-place rewrites each input file")
 	}
@@ -187,23 +192,23 @@ func (o *InjectOptions) Validate() error {
 	return nil
 }
 
-// injectResult is one input's outcome.
-type injectResult struct {
+// result is one input's outcome.
+type result struct {
 	path    string
 	in, out []byte
 }
 
 // Run injects every input, reports to stderr, and only then writes: to
 // stdout, -o, or each changed file with --in-place.
-func (o *InjectOptions) Run() error {
-	results := make([]injectResult, 0, len(o.inputs))
+func (o *Options) Run() error {
+	results := make([]result, 0, len(o.inputs))
 	for _, path := range o.inputs {
 		var data []byte
 		var err error
 		if path == "-" {
 			data, err = io.ReadAll(o.streams.In)
 		} else {
-			data, err = injectRead(path)
+			data, err = readInput(path)
 		}
 		if err != nil {
 			return err
@@ -217,19 +222,19 @@ func (o *InjectOptions) Run() error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		for _, r := range reports {
-			injectReport(o.streams.Err, &r)
+			writeReport(o.streams.Err, &r)
 		}
-		results = append(results, injectResult{path, data, out})
+		results = append(results, result{path, data, out})
 	}
 
 	if o.InPlace {
-		var changed []injectResult
+		var changed []result
 		for _, r := range results {
 			if !bytes.Equal(r.in, r.out) {
 				changed = append(changed, r)
 			}
 		}
-		written, err := injectWriteAll(changed)
+		written, err := writeAll(changed)
 		if err != nil {
 			return err
 		}
@@ -248,23 +253,23 @@ func (o *InjectOptions) Run() error {
 			if !bytes.HasSuffix(stream.Bytes(), []byte("\n")) {
 				stream.WriteByte('\n')
 			}
-			if !injectStartsWithMarker(r.out) {
+			if !startsWithMarker(r.out) {
 				stream.WriteString("---\n")
 			}
 		}
 		stream.Write(r.out)
 	}
 	if o.Output != "" {
-		_, err := injectWriteAll([]injectResult{{path: o.Output, out: stream.Bytes()}})
+		_, err := writeAll([]result{{path: o.Output, out: stream.Bytes()}})
 		return err
 	}
 	_, err := o.streams.Out.Write(stream.Bytes())
 	return err
 }
 
-// injectRead reads a regular file; a named pipe, a device or a socket is
+// readInput reads a regular file; a named pipe, a device or a socket is
 // an error rather than a read that blocks or never ends.
-func injectRead(path string) ([]byte, error) {
+func readInput(path string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -275,18 +280,18 @@ func injectRead(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func injectStartsWithMarker(b []byte) bool {
+func startsWithMarker(b []byte) bool {
 	first, _, _ := bytes.Cut(b, []byte("\n"))
 	first = bytes.TrimRight(first, "\r")
 	return bytes.Equal(first, []byte("---")) || bytes.HasPrefix(first, []byte("--- "))
 }
 
-// injectReport writes one object's line, then its warnings:
+// writeReport writes one object's line, then its warnings:
 //
 //	inject: Deployment shop/web: applied sidecar, zone-env, spread, ddsd-rewrite
 //	inject: DaemonSet infra/agent: applied sidecar, zone-env; skipped spread (daemonset)
 //	warning: CronJob shop/report: zone spread not added: ...
-func injectReport(w io.Writer, r *inject.Report) {
+func writeReport(w io.Writer, r *inject.Report) {
 	var parts []string
 	if len(r.Applied) > 0 {
 		parts = append(parts, "applied "+strings.Join(r.Applied, ", "))
@@ -311,18 +316,18 @@ func injectReport(w io.Writer, r *inject.Report) {
 	}
 }
 
-// injectWriteAll writes every file through a temporary file in its
+// writeAll writes every file through a temporary file in its
 // directory, renaming them into place only once all were written, so that a
 // failure leaves every file as it was. A symlink is written through to the
 // file it leads to, so it stays a link; a file with more than one hard link
 // is refused before anything is written, since a rename would leave its
 // other names with the old content. It returns the paths written.
-func injectWriteAll(files []injectResult) ([]string, error) {
+func writeAll(files []result) ([]string, error) {
 	var targets []string
 	seen := map[string]bool{}
 	unique := files[:0:0]
 	for _, f := range files {
-		t, err := injectTarget(f.path)
+		t, err := writeTarget(f.path)
 		if err != nil {
 			return nil, err
 		}
@@ -339,7 +344,7 @@ func injectWriteAll(files []injectResult) ([]string, error) {
 		}
 	}
 	for i, f := range files {
-		tmp, err := injectWriteTemp(targets[i], f.out)
+		tmp, err := writeTemp(targets[i], f.out)
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -357,10 +362,10 @@ func injectWriteAll(files []injectResult) ([]string, error) {
 	return written, nil
 }
 
-// injectTarget is the file a write to path replaces: path, or the file its
+// writeTarget is the file a write to path replaces: path, or the file its
 // symlinks lead to. A missing path is created; a dangling symlink, a file
 // that is not a regular file, and a file with other hard links are errors.
-func injectTarget(path string) (string, error) {
+func writeTarget(path string) (string, error) {
 	target, err := filepath.EvalSymlinks(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, lerr := os.Lstat(path); lerr == nil {
@@ -384,7 +389,7 @@ func injectTarget(path string) (string, error) {
 	return target, nil
 }
 
-func injectWriteTemp(path string, data []byte) (string, error) {
+func writeTemp(path string, data []byte) (string, error) {
 	mode := fs.FileMode(0o644)
 	if info, err := os.Stat(path); err == nil {
 		mode = info.Mode().Perm()

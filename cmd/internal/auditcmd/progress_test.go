@@ -1,4 +1,4 @@
-package cli
+package auditcmd
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 )
 
 func TestProgressLine(t *testing.T) {
@@ -36,7 +38,7 @@ func TestProgressLine(t *testing.T) {
 func TestProgressOnlyOnATerminal(t *testing.T) {
 	t.Run("a buffer is not a terminal", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		o := &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", streams: Streams{Out: &out, Err: &errOut}}
+		o := &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", streams: cli.Streams{Out: &out, Err: &errOut}}
 		if err := o.Validate(); err != nil {
 			t.Fatal(err)
 		}

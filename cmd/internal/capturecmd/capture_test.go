@@ -1,14 +1,17 @@
-package cli
+package capturecmd
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/cli/clitest"
 )
 
 func TestCaptureInitDryRun(t *testing.T) {
-	code, out, errs := runInzone(t, "", "capture", "init", "--dry-run", "--proxy-uid", "2000",
+	code, out, errs := clitest.Run(t, NewCommand, "", "capture", "init", "--dry-run", "--proxy-uid", "2000",
 		"--exclude-inbound-ports", "15021, 15000", "--exclude-outbound-cidrs", "169.254.169.254,fd00:ec2::254", "--include-inbound-ports", "8080")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
@@ -46,9 +49,9 @@ func TestCaptureInitRejectsBadFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, out, errs := runInzone(t, "", append([]string{"capture", "init", "--dry-run"}, tt.args...)...)
-			if code != ExitUsage || !strings.Contains(errs, tt.want) || out != "" {
-				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d naming %q", code, out, errs, ExitUsage, tt.want)
+			code, out, errs := clitest.Run(t, NewCommand, "", append([]string{"capture", "init", "--dry-run"}, tt.args...)...)
+			if code != cli.ExitUsage || !strings.Contains(errs, tt.want) || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d naming %q", code, out, errs, cli.ExitUsage, tt.want)
 			}
 		})
 	}

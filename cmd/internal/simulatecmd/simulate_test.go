@@ -1,4 +1,4 @@
-package cli
+package simulatecmd
 
 import (
 	"encoding/json"
@@ -6,19 +6,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/cli/clitest"
 	"github.com/inzone-io/inzone/simulate"
 )
 
-// runSimulate runs `inzone simulate args...` through cobra, mapping its
-// error to an exit code with Run itself.
+// runSimulate runs `inzone simulate args...` as the binary does.
 func runSimulate(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runInzone(t, "", append([]string{"simulate"}, args...)...)
+	return clitest.Run(t, NewCommand, "", append([]string{"simulate"}, args...)...)
 }
 
 func TestSimulateTable(t *testing.T) {
 	code, out, errs := runSimulate(t, "--callers", "a=4,b=4,c=2", "--callees", "a=3,b=3,c=3")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	want := `ZONE  CALLERS  MODE        LOCAL    TO a    TO b    TO c
@@ -37,21 +38,21 @@ difference:               -53.32 points
 
 func TestSimulateDisabledReason(t *testing.T) {
 	code, out, errs := runSimulate(t, "--callers", "a=1,b=1", "--callees", "a=2,b=2")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if !strings.Contains(out, "a: 4 callee hosts, fewer than min_cluster_size 6") {
 		t.Errorf("no reason in:\n%s", out)
 	}
 	code, out, _ = runSimulate(t, "--callers", "a=1,b=1", "--callees", "a=2,b=2", "--min-cluster-size", "4")
-	if code != ExitOK || !strings.Contains(out, "all-direct") {
+	if code != cli.ExitOK || !strings.Contains(out, "all-direct") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
 
 func TestSimulateJSON(t *testing.T) {
 	code, out, errs := runSimulate(t, "--callers", "a=4,b=4,c=2", "--callees", "a=3,b=3,c=3", "-o", "json")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	var doc struct {
@@ -110,7 +111,7 @@ func TestSimulateBadInput(t *testing.T) {
 		{[]string{"--callers", "a=1", "--callees", "a=3", "--routing-enabled", "0"}, "--routing-enabled"},
 	} {
 		code, _, errs := runSimulate(t, tc.args...)
-		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+		if code != cli.ExitUsage || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 naming %s", tc.args, code, errs, tc.want)
 		}
 	}

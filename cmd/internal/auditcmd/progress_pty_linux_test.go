@@ -1,4 +1,4 @@
-package cli
+package auditcmd
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 )
 
 // openPTY opens a pseudo-terminal pair; it skips where there is none.
@@ -45,7 +47,7 @@ func TestProgressOnARealTerminal(t *testing.T) {
 		t.Fatal("a pseudo-terminal is not seen as a terminal")
 	}
 	var out bytes.Buffer
-	o := &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", streams: Streams{Out: &out, Err: slave}}
+	o := &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", streams: cli.Streams{Out: &out, Err: slave}}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}

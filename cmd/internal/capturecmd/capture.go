@@ -1,4 +1,7 @@
-package cli
+// Package capturecmd is `inzone capture init`: the flags of traffic
+// capture's settings, and the rulesets installed (or printed) through
+// package capture/iptables.
+package capturecmd
 
 import (
 	"context"
@@ -8,12 +11,13 @@ import (
 
 	"github.com/inzone-io/inzone/capture"
 	"github.com/inzone-io/inzone/capture/iptables"
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 	"github.com/inzone-io/inzone/mutate"
 )
 
-// CaptureInitOptions are `inzone capture init`'s flags, named after the
+// InitOptions are `inzone capture init`'s flags, named after the
 // config fields and annotations they come from.
-type CaptureInitOptions struct {
+type InitOptions struct {
 	ProxyUID             int64
 	OutboundPort         uint16
 	InboundPort          uint16
@@ -24,22 +28,23 @@ type CaptureInitOptions struct {
 	IncludeOutboundCIDRs string
 	DryRun               bool
 
-	streams  Streams
+	streams  cli.Streams
 	settings capture.Settings
 }
 
-func newCaptureCommand(s Streams) *cobra.Command {
+// NewCommand builds `inzone capture` and its subcommand init.
+func NewCommand(s cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "capture",
 		Short: "Traffic capture: send the pod's TCP through its Envoy sidecar",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCaptureInitCommand(s))
+	cmd.AddCommand(newInitCommand(s))
 	return cmd
 }
 
-func newCaptureInitCommand(s Streams) *cobra.Command {
-	o := &CaptureInitOptions{streams: s}
+func newInitCommand(s cli.Streams) *cobra.Command {
+	o := &InitOptions{streams: s}
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Install the capture rules in the current network namespace",
@@ -59,10 +64,10 @@ iptables-restore input it installed. Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.settings.Validate(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -81,7 +86,7 @@ iptables-restore input it installed. Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 }
 
 // Complete parses the list flags into settings; each error names its flag.
-func (o *CaptureInitOptions) Complete() error {
+func (o *InitOptions) Complete() error {
 	s := capture.Settings{ProxyUID: o.ProxyUID, OutboundPort: o.OutboundPort, InboundPort: o.InboundPort}
 	for _, p := range []struct {
 		flag string
@@ -110,7 +115,7 @@ func (o *CaptureInitOptions) Complete() error {
 }
 
 // Run installs (or, with --dry-run, prints) the ruleset of each family.
-func (o *CaptureInitOptions) Run(ctx context.Context) error {
+func (o *InitOptions) Run(ctx context.Context) error {
 	out := o.streams.Out
 	if ctx == nil {
 		ctx = context.Background()

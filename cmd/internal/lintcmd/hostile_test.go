@@ -1,4 +1,4 @@
-package cli
+package lintcmd
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/spf13/cobra"
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 )
 
 // TestMain runs the command line instead of the tests when re-executed by
@@ -18,7 +18,8 @@ import (
 // what ends it.
 func TestMain(m *testing.M) {
 	if os.Getenv("INZONE_CLI_TEST_MAIN") == "1" {
-		os.Exit(Run(os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+		s := cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+		os.Exit(cli.Execute(cli.NewRoot("inzone", "", s, NewCommand(s)), os.Args[1:], s, "inzone"))
 	}
 	os.Exit(m.Run())
 }
@@ -38,32 +39,19 @@ func runBinary(t *testing.T, args ...string) (code int, stderr string) {
 	return cmd.ProcessState.ExitCode(), errb.String()
 }
 
-// TestPanicExitCode: a panic is exit 3 with its stack, never 2, which
-// means "the input does not parse".
-func TestPanicExitCode(t *testing.T) {
-	var errb bytes.Buffer
-	s := Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb}
-	root := newRoot("inzone", "", s)
-	root.AddCommand(&cobra.Command{Use: "boom", RunE: func(*cobra.Command, []string) error { panic("boom") }})
-	if code := execute(root, []string{"boom"}, s, "inzone"); code != ExitInternal {
-		t.Errorf("exit %d, want %d", code, ExitInternal)
-	}
-	if !strings.Contains(errb.String(), "inzone: internal error, a bug in inzone (please report it): boom") || !strings.Contains(errb.String(), "goroutine") {
-		t.Errorf("stderr:\n%s", errb.String())
-	}
-}
-
 // TestLintMaxMemory: past --max-memory the run stops with an error saying
 // so, exit 2, rather than growing until the kernel kills it.
 func TestLintMaxMemory(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "svc.yaml")
-	writeTestFile(t, file, cleanService)
+	if err := os.WriteFile(file, []byte(cleanService), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, errs := runBinary(t, "lint", "--max-memory", "1Mi", file)
-	if code != ExitUsage || !strings.Contains(errs, "inzone lint: stopped: the heap reached") || !strings.Contains(errs, "over --max-memory 1Mi") {
+	if code != cli.ExitUsage || !strings.Contains(errs, "inzone lint: stopped: the heap reached") || !strings.Contains(errs, "over --max-memory 1Mi") {
 		t.Errorf("exit %d:\n%s", code, errs)
 	}
 	// The default leaves a normal run alone.
-	if code, errs := runBinary(t, "lint", file); code != ExitOK {
+	if code, errs := runBinary(t, "lint", file); code != cli.ExitOK {
 		t.Errorf("default limit: exit %d:\n%s", code, errs)
 	}
 }
@@ -77,7 +65,9 @@ func TestLintHostileInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.yaml")
-	writeTestFile(t, big, cleanService+strings.Repeat("# padding\n", 200))
+	if err := os.WriteFile(big, []byte(cleanService+strings.Repeat("# padding\n", 200)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, stdin string
 		args        []string
@@ -93,7 +83,7 @@ func TestLintHostileInputs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errs := runInzone(t, tc.stdin, append([]string{"lint", "-o", "json"}, tc.args...)...)
-			if code != ExitUsage || !strings.Contains(errs+out, tc.want) {
+			if code != cli.ExitUsage || !strings.Contains(errs+out, tc.want) {
 				t.Errorf("exit %d:\n%s%s", code, out, errs)
 			}
 		})

@@ -1,4 +1,4 @@
-package cli
+package injectcmd
 
 import (
 	"io/fs"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/cli/clitest"
 )
 
 // injectTestdata is the inject package's testdata, shared with its golden
@@ -18,11 +21,11 @@ var injectConfig = filepath.Join(injectTestdata, "config", "inzone.yaml")
 // injectCA signs the control plane the test sidecars are told to trust.
 var injectCA = filepath.Join(injectTestdata, "config", "xds-ca.pem")
 
-// runInject runs `inzone inject args...` through cobra, mapping its error to
-// an exit code with Run itself.
+// runInject runs `inzone inject args...` as the binary does, with the test
+// CA.
 func runInject(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runInzone(t, stdin, append([]string{"inject", "--control-plane-ca", injectCA}, args...)...)
+	return clitest.Run(t, NewCommand, stdin, append([]string{"inject", "--control-plane-ca", injectCA}, args...)...)
 }
 
 func readTestFile(t *testing.T, path string) string {
@@ -36,7 +39,7 @@ func readTestFile(t *testing.T, path string) string {
 
 func TestInjectStdout(t *testing.T) {
 	code, out, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "shop.yaml"), "--config", injectConfig)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if want := readTestFile(t, filepath.Join(injectTestdata, "shop.injected.yaml")); out != want {
@@ -50,7 +53,7 @@ func TestInjectStdout(t *testing.T) {
 func TestInjectStdin(t *testing.T) {
 	in := readTestFile(t, filepath.Join(injectTestdata, "pod.yaml"))
 	code, out, errs := runInject(t, in, "-f", "-", "--config", injectConfig)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if want := readTestFile(t, filepath.Join(injectTestdata, "pod.injected.yaml")); out != want {
@@ -65,7 +68,7 @@ func TestInjectReports(t *testing.T) {
 		"-f", filepath.Join(injectTestdata, "cronjob.yaml"),
 		"-f", filepath.Join(injectTestdata, "opted-out.yaml"),
 		"-f", filepath.Join(injectTestdata, "already-injected.yaml"))
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
@@ -91,7 +94,7 @@ func TestInjectDirectory(t *testing.T) {
 	copyFile(t, filepath.Join(injectTestdata, "job.yaml"), filepath.Join(dir, "README.md"))
 	copyFile(t, filepath.Join(injectTestdata, "job.yaml"), filepath.Join(dir, ".git", "x.yaml"))
 	code, out, errs := runInject(t, "", "-f", dir, "--config", injectConfig)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	want := readTestFile(t, filepath.Join(injectTestdata, "job.injected.yaml")) + "---\n" +
@@ -120,7 +123,7 @@ func TestInjectInPlace(t *testing.T) {
 	}
 
 	code, out, errs := runInject(t, "", "-f", dir, "--in-place", "--config", injectConfig)
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if out != "" {
@@ -146,7 +149,7 @@ func TestInjectInPlace(t *testing.T) {
 
 	// A second run changes nothing.
 	code, _, errs = runInject(t, "", "-f", dir, "--in-place", "--config", injectConfig)
-	if code != ExitOK || strings.Contains(errs, "wrote") {
+	if code != cli.ExitOK || strings.Contains(errs, "wrote") {
 		t.Errorf("second run: exit %d:\n%s", code, errs)
 	}
 }
@@ -159,8 +162,8 @@ func TestInjectInPlaceAllOrNothing(t *testing.T) {
 	broken := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n   labels: x\n"
 	writeTestFile(t, bad, broken)
 	code, _, errs := runInject(t, "", "-f", dir, "--in-place", "--config", injectConfig)
-	if code != ExitUsage {
-		t.Fatalf("exit %d, want %d:\n%s", code, ExitUsage, errs)
+	if code != cli.ExitUsage {
+		t.Fatalf("exit %d, want %d:\n%s", code, cli.ExitUsage, errs)
 	}
 	if !strings.Contains(errs, bad+": document 1, line 5: ") {
 		t.Errorf("error does not name the file, document and line:\n%s", errs)
@@ -173,7 +176,7 @@ func TestInjectInPlaceAllOrNothing(t *testing.T) {
 func TestInjectOutputFile(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "out.yaml")
 	code, out, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "list.yaml"), "-o", dst, "--config", injectConfig)
-	if code != ExitOK || out != "" {
+	if code != cli.ExitOK || out != "" {
 		t.Fatalf("exit %d, stdout %q: %s", code, out, errs)
 	}
 	if readTestFile(t, dst) != readTestFile(t, filepath.Join(injectTestdata, "list.injected.yaml")) {
@@ -186,8 +189,8 @@ func TestInjectBadConfig(t *testing.T) {
 	cfg := filepath.Join(dir, "inzone.yaml")
 	writeTestFile(t, cfg, "sidecar:\n  image: envoy\n  uid: 0\nspread:\n  maxskew: 2\n")
 	code, out, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "pod.yaml"), "--config", cfg)
-	if code != ExitUsage {
-		t.Fatalf("exit %d, want %d:\n%s", code, ExitUsage, errs)
+	if code != cli.ExitUsage {
+		t.Fatalf("exit %d, want %d:\n%s", code, cli.ExitUsage, errs)
 	}
 	if out != "" {
 		t.Errorf("output despite the bad config: %q", out)
@@ -200,7 +203,7 @@ func TestInjectBadConfig(t *testing.T) {
 
 	writeTestFile(t, cfg, "sidecar:\n  uid: -1\n")
 	code, _, errs = runInject(t, "", "-f", filepath.Join(injectTestdata, "pod.yaml"), "--config", cfg)
-	if code != ExitUsage || !strings.Contains(errs, cfg) || !strings.Contains(errs, "line 2") || !strings.Contains(errs, "sidecar.uid") {
+	if code != cli.ExitUsage || !strings.Contains(errs, cfg) || !strings.Contains(errs, "line 2") || !strings.Contains(errs, "sidecar.uid") {
 		t.Errorf("exit %d:\n%s", code, errs)
 	}
 }
@@ -208,7 +211,7 @@ func TestInjectBadConfig(t *testing.T) {
 func TestInjectNativeSidecarFlag(t *testing.T) {
 	pod := filepath.Join(injectTestdata, "pod.yaml")
 	code, out, errs := runInject(t, "", "-f", pod, "--config", injectConfig, "--native-sidecar", "false")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if strings.Contains(out, "restartPolicy: Always") || !strings.Contains(out, "- name: inzone-proxy") {
@@ -246,8 +249,8 @@ func TestInjectUsageErrors(t *testing.T) {
 				stdin = "a: [\n"
 			}
 			code, out, errs := runInject(t, stdin, args...)
-			if code != ExitUsage || out != "" {
-				t.Errorf("exit %d, stdout %q, want exit %d and no output:\n%s", code, out, ExitUsage, errs)
+			if code != cli.ExitUsage || out != "" {
+				t.Errorf("exit %d, stdout %q, want exit %d and no output:\n%s", code, out, cli.ExitUsage, errs)
 			}
 			if !strings.Contains(errs, "inzone: ") {
 				t.Errorf("no error message:\n%s", errs)
@@ -291,17 +294,17 @@ func TestInjectControlPlaneCA(t *testing.T) {
 		wantErr string // in stderr
 		sidecar bool
 	}{
-		{name: "without a CA no sidecar is injected, with a warning", args: nil, code: ExitOK, wantErr: "no CA to check its control plane", sidecar: false},
-		{name: "a CA gives a sidecar speaking TLS", args: []string{"--control-plane-ca", injectCA}, code: ExitOK, sidecar: true},
-		{name: "a missing CA file is a usage error", args: []string{"--control-plane-ca", filepath.Join(t.TempDir(), "nope.pem")}, code: ExitUsage, wantErr: "--control-plane-ca"},
-		{name: "a device is not read", args: []string{"--control-plane-ca", "/dev/zero"}, code: ExitUsage, wantErr: "not a regular file"},
-		{name: "a huge file is not read", args: []string{"--control-plane-ca", big}, code: ExitUsage, wantErr: "larger than"},
-		{name: "a CA that is not a certificate is an error", args: []string{"--control-plane-ca", notCA}, code: ExitUsage, wantErr: "control-plane CA: certificate 1"},
+		{name: "without a CA no sidecar is injected, with a warning", args: nil, code: cli.ExitOK, wantErr: "no CA to check its control plane", sidecar: false},
+		{name: "a CA gives a sidecar speaking TLS", args: []string{"--control-plane-ca", injectCA}, code: cli.ExitOK, sidecar: true},
+		{name: "a missing CA file is a usage error", args: []string{"--control-plane-ca", filepath.Join(t.TempDir(), "nope.pem")}, code: cli.ExitUsage, wantErr: "--control-plane-ca"},
+		{name: "a device is not read", args: []string{"--control-plane-ca", "/dev/zero"}, code: cli.ExitUsage, wantErr: "not a regular file"},
+		{name: "a huge file is not read", args: []string{"--control-plane-ca", big}, code: cli.ExitUsage, wantErr: "larger than"},
+		{name: "a CA that is not a certificate is an error", args: []string{"--control-plane-ca", notCA}, code: cli.ExitUsage, wantErr: "control-plane CA: certificate 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"inject", "-f", pod, "--config", injectConfig}, tt.args...)
-			code, out, errs := runInzone(t, "", args...)
+			code, out, errs := clitest.Run(t, NewCommand, "", args...)
 			if code != tt.code || !strings.Contains(errs, tt.wantErr) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errs, tt.code, tt.wantErr)
 			}
@@ -335,7 +338,7 @@ func TestInjectInPlaceLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, _, errs := runInject(t, "", "-f", filepath.Dir(link), "--in-place", "--config", injectConfig)
-		if code != ExitOK {
+		if code != cli.ExitOK {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
 		if info, err := os.Lstat(link); err != nil || info.Mode().Type() != fs.ModeSymlink {
@@ -358,7 +361,7 @@ func TestInjectInPlaceLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, _, errs := runInject(t, "", "-f", dir, "--in-place", "--config", injectConfig)
-		if code != ExitOK || readTestFile(t, real) != golden || strings.Count(errs, "wrote") != 1 {
+		if code != cli.ExitOK || readTestFile(t, real) != golden || strings.Count(errs, "wrote") != 1 {
 			t.Errorf("exit %d:\n%s", code, errs)
 		}
 	})
@@ -381,8 +384,8 @@ func TestInjectInPlaceLinks(t *testing.T) {
 			before, _ := os.Stat(file)
 			tc.setup(t, dir, file)
 			code, _, errs := runInject(t, "", "-f", file, "--in-place", "--config", injectConfig)
-			if code != ExitUsage || !strings.Contains(errs, file+": "+tc.want) {
-				t.Fatalf("exit %d, want %d and %q:\n%s", code, ExitUsage, tc.want, errs)
+			if code != cli.ExitUsage || !strings.Contains(errs, file+": "+tc.want) {
+				t.Fatalf("exit %d, want %d and %q:\n%s", code, cli.ExitUsage, tc.want, errs)
 			}
 			after, _ := os.Stat(file)
 			if readTestFile(t, file) != original || !os.SameFile(before, after) {
@@ -398,14 +401,14 @@ func TestInjectInPlaceLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, _, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "shop.yaml"), "-o", dst, "--config", injectConfig)
-		if code != ExitUsage || !strings.Contains(errs, "a symlink to a missing file") {
+		if code != cli.ExitUsage || !strings.Contains(errs, "a symlink to a missing file") {
 			t.Errorf("exit %d:\n%s", code, errs)
 		}
 	})
 
 	t.Run("-o to a device", func(t *testing.T) {
 		code, _, errs := runInject(t, "", "-f", filepath.Join(injectTestdata, "shop.yaml"), "-o", os.DevNull, "--config", injectConfig)
-		if code != ExitUsage || !strings.Contains(errs, "not a regular file") {
+		if code != cli.ExitUsage || !strings.Contains(errs, "not a regular file") {
 			t.Errorf("exit %d:\n%s", code, errs)
 		}
 	})
@@ -424,7 +427,7 @@ func TestInjectSpecialFiles(t *testing.T) {
 	}
 	for _, f := range []string{"b.yaml", "c.yaml"} {
 		code, out, errs := runInject(t, "", "-f", filepath.Join(dir, "a.yaml"), "-f", filepath.Join(dir, f), "--config", injectConfig)
-		if code != ExitUsage || out != "" || !strings.Contains(errs, filepath.Join(dir, f)+": not a regular file") {
+		if code != cli.ExitUsage || out != "" || !strings.Contains(errs, filepath.Join(dir, f)+": not a regular file") {
 			t.Errorf("%s: exit %d:\n%s", f, code, errs)
 		}
 	}

@@ -1,7 +1,6 @@
-package cli
+package auditcmd
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,6 +19,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/inzone-io/inzone/audit"
+	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/cli/clitest"
 )
 
 func writeFile(t *testing.T, name, data string) string {
@@ -42,7 +43,7 @@ func decodeReport(t *testing.T, out string) audit.Report {
 
 func TestAuditCallers(t *testing.T) {
 	t.Run("--from names the caller of every Service", func(t *testing.T) {
-		o := &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", From: "shop/app/web"}
+		o := &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", From: "shop/app/web"}
 		out, err := runAudit(t, o)
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +55,7 @@ func TestAuditCallers(t *testing.T) {
 	})
 	t.Run("--call-graph edges get rates and cost at --price-per-gb", func(t *testing.T) {
 		graph := writeFile(t, "graph.yaml", "- from: app/web\n  to: web\n  requestsPerSecond: 10\n  bytesPerSecond: 1000000\n")
-		o := &AuditOptions{Client: fake.NewClientset(auditObjects()...), Output: "json", CallGraph: graph, PricePerGB: 0.02}
+		o := &Options{Client: fake.NewClientset(auditObjects()...), Output: "json", CallGraph: graph, PricePerGB: 0.02}
 		o.ConfigFlags = nil
 		out, err := runAudit(t, o)
 		if err != nil {
@@ -67,7 +68,7 @@ func TestAuditCallers(t *testing.T) {
 			t.Fatalf("edges = %+v", rep.Edges)
 		}
 		graph = writeFile(t, "graph.yaml", "- namespace: shop\n  from: app/web\n  to: web\n  requestsPerSecond: 10\n  bytesPerSecond: 1000000\n")
-		o = &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", CallGraph: graph, PricePerGB: 0.02}
+		o = &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json", CallGraph: graph, PricePerGB: 0.02}
 		if out, err = runAudit(t, o); err != nil {
 			t.Fatal(err)
 		}
@@ -95,15 +96,14 @@ func TestAuditCallers(t *testing.T) {
 		{"a negative price is refused", func(t *testing.T) []string { return []string{"audit", "--price-per-gb", "-1"} }, []string{"--price-per-gb"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
 			kubeconfig := writeFile(t, "kubeconfig", "apiVersion: v1\nkind: Config\n")
-			code := RunPlugin(append(tt.args(t), "--kubeconfig", kubeconfig), Streams{Out: &out, Err: &errOut})
-			if code != ExitUsage {
-				t.Errorf("exit %d, want %d", code, ExitUsage)
+			code, _, errOut := clitest.Run(t, NewCommand, "", append(tt.args(t), "--kubeconfig", kubeconfig)...)
+			if code != cli.ExitUsage {
+				t.Errorf("exit %d, want %d", code, cli.ExitUsage)
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(errOut.String(), w) {
-					t.Errorf("stderr %q lacks %q", errOut.String(), w)
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
 				}
 			}
 		})
@@ -147,7 +147,7 @@ func TestAuditIstio(t *testing.T) {
 	}
 	t.Run("present: ServiceEntries are linted", func(t *testing.T) {
 		c, dyn := istioClients(true)
-		out, err := runAudit(t, &AuditOptions{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json"})
+		out, err := runAudit(t, &Options{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestAuditIstio(t *testing.T) {
 	})
 	t.Run("absent: skipped silently", func(t *testing.T) {
 		c, dyn := istioClients(false)
-		out, err := runAudit(t, &AuditOptions{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json"})
+		out, err := runAudit(t, &Options{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestAuditIstio(t *testing.T) {
 	})
 	t.Run("--no-istio: not read", func(t *testing.T) {
 		c, dyn := istioClients(true)
-		if _, err := runAudit(t, &AuditOptions{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json", NoIstio: true}); err != nil {
+		if _, err := runAudit(t, &Options{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json", NoIstio: true}); err != nil {
 			t.Fatal(err)
 		}
 		if len(dyn.Actions()) != 0 {
@@ -182,7 +182,7 @@ func TestAuditIstio(t *testing.T) {
 		dyn.PrependReactor("list", "serviceentries", func(clienttesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(seGVR.GroupResource(), "", fmt.Errorf("RBAC: nope"))
 		})
-		_, err := runAudit(t, &AuditOptions{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json"})
+		_, err := runAudit(t, &Options{Client: c, Dynamic: dyn, AllNamespaces: true, Output: "json"})
 		if err == nil {
 			t.Fatal("want an error")
 		}
@@ -203,7 +203,7 @@ func TestAuditOutputs(t *testing.T) {
 		{"sarif", []string{`"version": "2.1.0"`, `"ruleId": "audit-zone-skew"`, `"ruleId": "service-no-topology-aware-routing"`, `"uri": "app/shop/web"`}},
 	} {
 		t.Run(tt.format, func(t *testing.T) {
-			out, err := runAudit(t, &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: tt.format})
+			out, err := runAudit(t, &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: tt.format})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,12 +217,12 @@ func TestAuditOutputs(t *testing.T) {
 }
 
 func TestAuditHelpShowsRBAC(t *testing.T) {
-	var out bytes.Buffer
-	if code := RunPlugin([]string{"audit", "--help"}, Streams{Out: &out, Err: &out}); code != ExitOK {
-		t.Fatalf("exit %d", code)
+	code, out, errs := clitest.Run(t, NewCommand, "", "audit", "--help")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{AuditClusterRole, "--from", "--call-graph", "--price-per-gb", "--no-istio", "2,592,000"} {
-		if !strings.Contains(out.String(), want) {
+	for _, want := range []string{ClusterRole, "--from", "--call-graph", "--price-per-gb", "--no-istio", "2,592,000"} {
+		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)
 		}
 	}

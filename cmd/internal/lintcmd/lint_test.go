@@ -1,20 +1,20 @@
-package cli
+package lintcmd
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/cli/clitest"
 )
 
-// runInzone runs the whole command tree, as the binary does.
+// runInzone runs `inzone args...`, as the binary does.
 func runInzone(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = Run(args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
-	return code, out.String(), errb.String()
+	return clitest.Run(t, NewCommand, stdin, args...)
 }
 
 const lbService = `apiVersion: v1
@@ -142,7 +142,7 @@ var packageDir, _ = os.Getwd()
 
 func policyDir(t *testing.T) string {
 	t.Helper()
-	return filepath.Join(packageDir, "testdata", "lint", "policy")
+	return filepath.Join(packageDir, "testdata", "policy")
 }
 
 // TestLintPolicyThatDoesNotCompile: the files are linted while the policies
@@ -156,7 +156,7 @@ func TestLintPolicyThatDoesNotCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runInzone(t, lbService, "lint", "-o", "json", "--policy", dir, "-")
-	if code != ExitUsage || out != "" || !strings.Contains(errOut, "compiling policies") || !strings.Contains(errOut, "no_such_function") {
+	if code != cli.ExitUsage || out != "" || !strings.Contains(errOut, "compiling policies") || !strings.Contains(errOut, "no_such_function") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, no report, the compile error", code, out, errOut)
 	}
 }

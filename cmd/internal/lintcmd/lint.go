@@ -1,4 +1,8 @@
-package cli
+// Package lintcmd is `inzone lint`: its flags, bounds (file size, render
+// time, heap) and exit codes, around package lint, and the verify and
+// rules subcommands. Only the inzone binary links it: it is the command
+// that brings in Helm and kustomize (through lint's sources).
+package lintcmd
 
 import (
 	"context"
@@ -8,7 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/lint/rego"
@@ -24,8 +29,8 @@ import (
 	"github.com/inzone-io/inzone/report"
 )
 
-// LintOptions are `inzone lint`'s flags.
-type LintOptions struct {
+// Options are `inzone lint`'s flags.
+type Options struct {
 	Format        string
 	FailOn        string
 	Policies      []string
@@ -43,7 +48,7 @@ type LintOptions struct {
 	maxMemory     int64
 	exit          func(code int) // ends the process when --max-memory is passed
 	guard         *memoryGuard
-	streams       Streams
+	streams       cli.Streams
 	cfg           *lint.Config
 	engine        *rego.Engine
 	engineStarted <-chan error // the engine is set when it yields nil
@@ -53,8 +58,9 @@ type LintOptions struct {
 	readFromStdin bool
 }
 
-func newLintCommand(s Streams) *cobra.Command {
-	o := &LintOptions{streams: s, exit: os.Exit}
+// NewCommand builds `inzone lint` and its subcommands verify and rules.
+func NewCommand(s cli.Streams) *cobra.Command {
+	o := &Options{streams: s, exit: os.Exit}
 	cmd := &cobra.Command{
 		Use:   "lint [PATH ...]",
 		Short: "Find what defeats zone locality in manifests and Envoy configs",
@@ -76,10 +82,10 @@ error.`,
 				}
 			}()
 			if err := o.Complete(cmd.Context()); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			if err := o.Validate(); err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -97,13 +103,13 @@ error.`,
 	f.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote resources (http(s) URLs, git repositories); off, a kustomization naming one is an error and nothing is fetched or run")
 	f.DurationVar(&o.RenderTimeout, "render-timeout", lint.DefaultRenderTimeout, "longest time to render one Helm chart")
 	f.StringVar(&o.MaxMemory, "max-memory", "2Gi", "heap the run may use (a quantity; 0 for no limit); the run stops with an error beyond it")
-	cmd.AddCommand(newLintVerifyCommand(s), newLintRulesCommand(s))
+	cmd.AddCommand(newVerifyCommand(s), newRulesCommand(s))
 	return cmd
 }
 
 // Complete reads the configs and stdin, and starts parsing the policies,
 // which Run waits for.
-func (o *LintOptions) Complete(ctx context.Context) error {
+func (o *Options) Complete(ctx context.Context) error {
 	if len(o.Paths) == 0 {
 		o.Paths = []string{"."}
 	}
@@ -133,7 +139,7 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 	// The guard runs from here (the policies' parsing) to the end of Run.
 	o.guard = startMemoryGuard(o.maxMemory, func(live uint64) {
 		fmt.Fprintf(o.streams.Err, "inzone lint: stopped: the heap reached %d MiB, over --max-memory %s; lint fewer or smaller files at once, or raise --max-memory\n", live>>20, o.MaxMemory)
-		o.exit(ExitUsage)
+		o.exit(cli.ExitUsage)
 	})
 	// The policies are parsed while the rest is read and the files are
 	// listed (Run); they compile while the files are linted.
@@ -177,7 +183,7 @@ func (o *LintOptions) Complete(ctx context.Context) error {
 
 // startedEngine waits for the policies to be parsed and checks the lint
 // config's rule IDs against them.
-func (o *LintOptions) startedEngine() error {
+func (o *Options) startedEngine() error {
 	if err := <-o.engineStarted; err != nil {
 		return err
 	}
@@ -206,11 +212,11 @@ func policyFS(dirs []string) ([]fs.FS, error) {
 }
 
 // Validate checks the flags.
-func (o *LintOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.RenderTimeout <= 0 {
 		return fmt.Errorf("--render-timeout %s: want a positive duration", o.RenderTimeout)
 	}
-	if !contains(report.Formats, o.Format) {
+	if !slices.Contains(report.Formats, o.Format) {
 		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
 	}
 	if o.FailOn != "" {
@@ -222,7 +228,7 @@ func (o *LintOptions) Validate() error {
 }
 
 // Run lints and writes the report; the exit code follows the worst finding.
-func (o *LintOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	var files []lint.File
 	var errs []report.FileError
 	if o.readFromStdin {
@@ -232,7 +238,7 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	if o.Values != "" {
 		var err error
 		if values, err = os.ReadFile(o.Values); err != nil {
-			return withCode(ExitUsage, err)
+			return cli.WithCode(cli.ExitUsage, err)
 		}
 	}
 	ignore := o.Ignore
@@ -259,7 +265,7 @@ func (o *LintOptions) Run(ctx context.Context) error {
 		}
 	}
 	if err := o.startedEngine(); err != nil {
-		return withCode(ExitUsage, err)
+		return cli.WithCode(cli.ExitUsage, err)
 	}
 	l := &lint.Linter{Engine: o.engine, Config: o.cfg}
 	rep := l.Lint(ctx, files)
@@ -267,14 +273,14 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	// policy that does not compile makes every evaluation fail, and that
 	// one error is what to report.
 	if err := o.engine.Ready(); err != nil {
-		return withCode(ExitUsage, err)
+		return cli.WithCode(cli.ExitUsage, err)
 	}
 	rep.Errors = append(errs, rep.Errors...)
-	if err := report.Write(o.streams.Out, o.Format, &report.Results{Findings: rep.Findings, Errors: rep.Errors}, o.engine.Rules(), version()); err != nil {
-		return withCode(ExitUsage, err)
+	if err := report.Write(o.streams.Out, o.Format, &report.Results{Findings: rep.Findings, Errors: rep.Errors}, o.engine.Rules(), cli.Version()); err != nil {
+		return cli.WithCode(cli.ExitUsage, err)
 	}
 	if len(rep.Errors) > 0 {
-		return withCode(ExitUsage, fmt.Errorf("%d file(s) could not be linted", len(rep.Errors)))
+		return cli.WithCode(cli.ExitUsage, fmt.Errorf("%d file(s) could not be linted", len(rep.Errors)))
 	}
 	failOn := report.SeverityError
 	if o.cfg.FailOn != "" {
@@ -285,7 +291,7 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	}
 	for _, f := range rep.Findings {
 		if f.Severity.Rank() >= failOn.Rank() {
-			return withCode(ExitFindings, nil)
+			return cli.WithCode(cli.ExitFindings, nil)
 		}
 	}
 	return nil
@@ -315,24 +321,7 @@ func groupByRoot(paths []string) map[string][]string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// version is the module version the binary was built from.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
-func newLintVerifyCommand(s Streams) *cobra.Command {
+func newVerifyCommand(s cli.Streams) *cobra.Command {
 	var dirs []string
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -340,11 +329,11 @@ func newLintVerifyCommand(s Streams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fss, err := policyFS(dirs)
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			results, err := rego.Verify(cmd.Context(), fss...)
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			failed := 0
 			for _, r := range results {
@@ -359,7 +348,7 @@ func newLintVerifyCommand(s Streams) *cobra.Command {
 			}
 			fmt.Fprintf(s.Out, "%d passed, %d failed\n", len(results)-failed, failed)
 			if failed > 0 {
-				return withCode(ExitFindings, nil)
+				return cli.WithCode(cli.ExitFindings, nil)
 			}
 			return nil
 		},
@@ -368,7 +357,7 @@ func newLintVerifyCommand(s Streams) *cobra.Command {
 	return cmd
 }
 
-func newLintRulesCommand(s Streams) *cobra.Command {
+func newRulesCommand(s cli.Streams) *cobra.Command {
 	var dirs []string
 	cmd := &cobra.Command{
 		Use:   "rules",
@@ -376,11 +365,11 @@ func newLintRulesCommand(s Streams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fss, err := policyFS(dirs)
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			e, err := rego.New(cmd.Context(), rego.Options{Policies: fss})
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return cli.WithCode(cli.ExitUsage, err)
 			}
 			w := tabwriter.NewWriter(s.Out, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "RULE\tSEVERITY\tTITLE")

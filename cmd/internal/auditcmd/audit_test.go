@@ -1,4 +1,4 @@
-package cli
+package auditcmd
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/audit"
+	"github.com/inzone-io/inzone/cmd/internal/cli"
 )
 
 func auditObjects() []runtime.Object {
@@ -56,10 +57,10 @@ func auditObjects() []runtime.Object {
 	return objs
 }
 
-func runAudit(t *testing.T, o *AuditOptions) (string, error) {
+func runAudit(t *testing.T, o *Options) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	o.streams = Streams{Out: &out, Err: &out}
+	o.streams = cli.Streams{Out: &out, Err: &out}
 	if err := o.Validate(); err != nil {
 		return "", err
 	}
@@ -71,7 +72,7 @@ func runAudit(t *testing.T, o *AuditOptions) (string, error) {
 }
 
 func TestAuditJSON(t *testing.T) {
-	o := &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json"}
+	o := &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "json"}
 	out, err := runAudit(t, o)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestAuditJSON(t *testing.T) {
 }
 
 func TestAuditTable(t *testing.T) {
-	o := &AuditOptions{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "table"}
+	o := &Options{Client: fake.NewClientset(auditObjects()...), AllNamespaces: true, Output: "table"}
 	out, err := runAudit(t, o)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func TestAuditPages(t *testing.T) {
 		}
 		return true, &corev1.PodList{Items: []corev1.Pod{mk("p2")}}, nil
 	})
-	out, err := runAudit(t, &AuditOptions{Client: c, AllNamespaces: true, Output: "json"})
+	out, err := runAudit(t, &Options{Client: c, AllNamespaces: true, Output: "json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +143,10 @@ func TestAuditForbidden(t *testing.T) {
 	c.PrependReactor("list", "endpointslices", func(clienttesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, "", fmt.Errorf("RBAC: nope"))
 	})
-	o := &AuditOptions{Client: c, Output: "table"}
+	o := &Options{Client: c, Output: "table"}
 	o.namespace = "shop"
 	var out bytes.Buffer
-	o.streams = Streams{Out: &out, Err: &out}
+	o.streams = cli.Streams{Out: &out, Err: &out}
 	err := o.Run(context.Background())
 	if err == nil {
 		t.Fatal("want an error")
@@ -158,26 +159,9 @@ func TestAuditForbidden(t *testing.T) {
 }
 
 func TestAuditValidate(t *testing.T) {
-	for _, o := range []*AuditOptions{{Output: "xml"}, {Output: "json", Timeout: -time.Second}, {Output: "json", PricePerGB: -1}, {Output: "json", CrossZoneThreshold: 1.5}, {Output: "json", MinClusterSize: -1}} {
+	for _, o := range []*Options{{Output: "xml"}, {Output: "json", Timeout: -time.Second}, {Output: "json", PricePerGB: -1}, {Output: "json", CrossZoneThreshold: 1.5}, {Output: "json", MinClusterSize: -1}} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("%+v: want an error", o)
-		}
-	}
-}
-
-func TestPluginCommandUsage(t *testing.T) {
-	var out, errOut bytes.Buffer
-	code := RunPlugin([]string{"audit", "-o", "xml"}, Streams{Out: &out, Err: &errOut})
-	if code != ExitUsage || !strings.Contains(errOut.String(), "--output") {
-		t.Errorf("code %d, stderr %q", code, errOut.String())
-	}
-	out.Reset()
-	if code := RunPlugin([]string{"audit", "--help"}, Streams{Out: &out, Err: &errOut}); code != ExitOK {
-		t.Errorf("--help: code %d", code)
-	}
-	for _, flag := range []string{"--kubeconfig", "--context", "--namespace", "--all-namespaces", "--output", "--timeout"} {
-		if !strings.Contains(out.String(), flag) {
-			t.Errorf("help lacks %s", flag)
 		}
 	}
 }

@@ -1,7 +1,6 @@
-package cli
+package auditcmd
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/audit"
+	"github.com/inzone-io/inzone/cmd/internal/cli"
+	"github.com/inzone-io/inzone/cmd/internal/cli/clitest"
 )
 
 // TestAuditTimeoutBoundsDiscovery: against an API server that accepts
@@ -41,18 +42,17 @@ func TestAuditTimeoutBoundsDiscovery(t *testing.T) {
 	t.Setenv("KUBECONFIG", kubeconfig)
 
 	const timeout = time.Second
-	var out, errOut bytes.Buffer
 	start := time.Now()
-	code := RunPlugin([]string{"audit", "-A", "-o", "json", "--server", srv.URL, "--timeout", timeout.String()}, Streams{Out: &out, Err: &errOut})
+	code, out, errOut := clitest.Run(t, NewCommand, "", "audit", "-A", "-o", "json", "--server", srv.URL, "--timeout", timeout.String())
 	elapsed := time.Since(start)
-	if code == ExitOK {
-		t.Fatalf("exit 0 against a server that never answers:\n%s", out.String())
+	if code == cli.ExitOK {
+		t.Fatalf("exit 0 against a server that never answers:\n%s", out)
 	}
 	if bound := timeout + 10*time.Second; elapsed > bound {
 		t.Errorf("returned after %s, over --timeout %s plus slack (%s)", elapsed, timeout, bound)
 	}
-	if !strings.Contains(errOut.String(), "took longer than --timeout 1s") {
-		t.Errorf("stderr:\n%s", errOut.String())
+	if !strings.Contains(errOut, "took longer than --timeout 1s") {
+		t.Errorf("stderr:\n%s", errOut)
 	}
 }
 
