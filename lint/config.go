@@ -7,6 +7,8 @@ import (
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/inzone-io/inzone/lint/glob"
 )
 
 // ConfigFile is the name `inzone lint` looks for in the current directory.
@@ -34,7 +36,7 @@ type Config struct {
 type IgnoreEntry struct {
 	Rules []string `json:"rules,omitempty"`
 	Paths []string `json:"paths,omitempty"`
-	paths globSet
+	paths glob.Set
 }
 
 // LoadConfig parses and validates .inzone.yaml content. Rule IDs are checked
@@ -76,7 +78,7 @@ func LoadConfig(data []byte, source string, e *Engine) (*Config, error) {
 				errs = append(errs, fmt.Sprintf("ignore[%d].rules[%d]: unknown rule %q", i, j, id))
 			}
 		}
-		gs, err := compileGlobs(ig.Paths)
+		gs, err := glob.Compile(ig.Paths)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("ignore[%d].paths: %v", i, err))
 		}
@@ -99,7 +101,7 @@ func LoadConfig(data []byte, source string, e *Engine) (*Config, error) {
 // ignoresFile: an entry with paths and no rules skips the file entirely.
 func (c *Config) ignoresFile(file string) bool {
 	for _, ig := range c.Ignore {
-		if len(ig.Rules) == 0 && ig.paths.match(file) {
+		if len(ig.Rules) == 0 && ig.paths.Match(file) {
 			return true
 		}
 	}
@@ -113,7 +115,7 @@ func (c *Config) ignoresRule(rule, file string) bool {
 			continue
 		}
 		for _, id := range ig.Rules {
-			if id == rule && (len(ig.Paths) == 0 || ig.paths.match(file)) {
+			if id == rule && (len(ig.Paths) == 0 || ig.paths.Match(file)) {
 				return true
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"sigs.k8s.io/kustomize/api/krusty"
+
+	"github.com/inzone-io/inzone/lint/glob"
 )
 
 // SourceOptions configure Collect.
@@ -52,7 +54,7 @@ var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 // they were found under (see SourceOptions); a kustomization may not reach
 // remote resources unless AllowRemote.
 func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileError) {
-	ignore, err := compileGlobs(opts.Ignore)
+	ignore, err := glob.Compile(opts.Ignore)
 	if err != nil {
 		return nil, []FileError{{File: "--ignore", Message: err.Error()}}
 	}
@@ -86,14 +88,14 @@ func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileErro
 type collector struct {
 	fsys   fs.FS
 	opts   SourceOptions
-	ignore globSet
+	ignore glob.Set
 	files  []File
 	errs   []FileError
 	seen   map[string]bool
 	rule   fileRule
 }
 
-func (c *collector) ignored(p string) bool { return c.ignore.match(p) }
+func (c *collector) ignored(p string) bool { return c.ignore.Match(p) }
 
 func (c *collector) readFile(p string) {
 	if c.seen[p] || c.ignored(p) {
