@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/shared"
 )
@@ -21,7 +22,7 @@ import (
 func corpusInputs(b testing.TB, e *Engine) []ast.Value {
 	b.Helper()
 	corpus := filepath.Join(shared.Dir(b), "corpus")
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	files, errs := source.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, source.Options{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	// For the FieldMask field of the test message; nothing else imports it.
 	_ "google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/inzone-io/inzone/lint/source"
 )
 
 // checkEnvoyViaJSON parses doc as format straight and through protojson's
@@ -48,7 +50,7 @@ func corpusEnvoyDocs(tb testing.TB) map[string]any {
 		}
 		docs[file] = decodeEnvoyYAML(tb, string(data))
 	}
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s"}, SourceOptions{})
+	files, errs := source.Collect(os.DirFS(corpus), []string{"k8s"}, source.Options{})
 	if len(errs) > 0 {
 		tb.Fatal(errs)
 	}

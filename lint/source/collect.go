@@ -1,6 +1,7 @@
-package lint
+package source
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path"
@@ -14,12 +15,13 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"sigs.k8s.io/kustomize/api/krusty"
 
+	"github.com/inzone-io/inzone/lint/file"
 	"github.com/inzone-io/inzone/lint/glob"
 )
 
-// SourceOptions configure Collect.
-type SourceOptions struct {
-	// Ignore are globs of paths not to read (see IgnoreEntry).
+// Options configure Collect.
+type Options struct {
+	// Ignore are globs of paths not to read (package glob).
 	Ignore []string
 	// Values is a values file (YAML) for Helm charts.
 	Values []byte
@@ -41,8 +43,23 @@ type SourceOptions struct {
 	RenderTimeout time.Duration
 }
 
-// manifestExts are the files a directory walk reads.
-var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+// Error is a path that could not be read, rendered or built, and why.
+type Error struct {
+	File    string
+	Message string
+}
+
+func (e Error) Error() string { return e.File + ": " + e.Message }
+
+// IsManifest says whether a directory walk reads the file name: YAML and
+// JSON, by extension in any case.
+func IsManifest(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
 
 // Collect reads the named paths from fsys (slash-separated, relative to its
 // root): a file is read as it is; a directory is walked recursively for
@@ -51,12 +68,12 @@ var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 // kustomization.yaml) is built with the kustomize API, each into manifests.
 // Errors name the path; the other paths are still collected. Only regular
 // files are read, each up to MaxFileSize, and symlinks only within the path
-// they were found under (see SourceOptions); a kustomization may not reach
+// they were found under (see Options); a kustomization may not reach
 // remote resources unless AllowRemote.
-func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileError) {
+func Collect(fsys fs.FS, paths []string, opts Options) ([]file.File, []Error) {
 	ignore, err := glob.Compile(opts.Ignore)
 	if err != nil {
-		return nil, []FileError{{File: "--ignore", Message: err.Error()}}
+		return nil, []Error{{File: "--ignore", Message: err.Error()}}
 	}
 	rule := fileRule{fsys: fsys, maxSize: opts.MaxFileSize, followSymlinks: opts.FollowSymlinks}
 	if rule.maxSize <= 0 {
@@ -72,7 +89,7 @@ func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileErro
 		}
 		st, err := rule.check(p, tree)
 		if err != nil {
-			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+			c.errs = append(c.errs, Error{File: p, Message: err.Error()})
 			continue
 		}
 		if st.IsDir() {
@@ -87,10 +104,10 @@ func Collect(fsys fs.FS, paths []string, opts SourceOptions) ([]File, []FileErro
 
 type collector struct {
 	fsys   fs.FS
-	opts   SourceOptions
+	opts   Options
 	ignore glob.Set
-	files  []File
-	errs   []FileError
+	files  []file.File
+	errs   []Error
 	seen   map[string]bool
 	rule   fileRule
 }
@@ -103,8 +120,8 @@ func (c *collector) readFile(p string) {
 	}
 	c.seen[p] = true
 	rule := c.rule
-	c.files = append(c.files, File{Path: p, Load: func() ([]byte, error) { return rule.read(p, nil) },
-		readInto: func(buf []byte) ([]byte, error) { return rule.read(p, buf) }})
+	c.files = append(c.files, file.File{Path: p, Load: func() ([]byte, error) { return rule.read(p, nil) },
+		ReadInto: func(buf []byte) ([]byte, error) { return rule.read(p, buf) }})
 }
 
 // listingFS lists each directory once: the walk lists a directory to look
@@ -140,7 +157,7 @@ func newListingFS(fsys fs.FS, prefetch func(dir string) bool) *listingFS {
 func (l *listingFS) read(dir string, ls *listing) {
 	ls.entries, ls.err = fs.ReadDir(l.FS, dir)
 	for i, e := range ls.entries {
-		if !e.IsDir() && manifestExts[strings.ToLower(path.Ext(e.Name()))] {
+		if !e.IsDir() && IsManifest(e.Name()) {
 			info, err := e.Info()
 			ls.entries[i] = statEntry{e, info, err}
 		}
@@ -242,7 +259,7 @@ func (c *collector) walk(root string) {
 	defer lfs.wg.Wait()
 	err := fs.WalkDir(lfs, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+			c.errs = append(c.errs, Error{File: p, Message: err.Error()})
 			return nil
 		}
 		if c.ignored(p) {
@@ -268,14 +285,14 @@ func (c *collector) walk(root string) {
 			}
 			return nil
 		}
-		if manifestExts[strings.ToLower(path.Ext(p))] {
+		if IsManifest(p) {
 			if !d.Type().IsRegular() { // a symlink, a pipe, a device, a socket
 				info, err := c.rule.check(p, root)
 				if err == nil && info.IsDir() {
 					err = notRegular(info.Mode())
 				}
 				if err != nil {
-					c.errs = append(c.errs, FileError{File: p, Message: err.Error()})
+					c.errs = append(c.errs, Error{File: p, Message: err.Error()})
 					return nil
 				}
 			}
@@ -287,7 +304,7 @@ func (c *collector) walk(root string) {
 		return nil
 	})
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: root, Message: err.Error()})
+		c.errs = append(c.errs, Error{File: root, Message: err.Error()})
 	}
 }
 
@@ -332,39 +349,39 @@ func (c *collector) renderHelm(dir, tree string) {
 		return nil
 	})
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "reading Helm chart: " + err.Error()})
+		c.errs = append(c.errs, Error{File: dir, Message: "reading Helm chart: " + err.Error()})
 		return
 	}
 	chrt, err := loader.LoadFiles(bufs)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "loading Helm chart: " + err.Error()})
+		c.errs = append(c.errs, Error{File: dir, Message: "loading Helm chart: " + err.Error()})
 		return
 	}
 	vals := map[string]any{}
 	if len(c.opts.Values) > 0 {
 		if vals, err = chartutil.ReadValues(c.opts.Values); err != nil {
-			c.errs = append(c.errs, FileError{File: dir, Message: "values: " + err.Error()})
+			c.errs = append(c.errs, Error{File: dir, Message: "values: " + err.Error()})
 			return
 		}
 	}
-	rel := chartutil.ReleaseOptions{Name: or(c.opts.ReleaseName, "inzone-lint"), Namespace: or(c.opts.Namespace, "default"), IsInstall: true, Revision: 1}
+	rel := chartutil.ReleaseOptions{Name: cmp.Or(c.opts.ReleaseName, "inzone-lint"), Namespace: cmp.Or(c.opts.Namespace, "default"), IsInstall: true, Revision: 1}
 	rv, err := chartutil.ToRenderValues(chrt, vals, rel, chartutil.DefaultCapabilities)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "Helm values: " + err.Error()})
+		c.errs = append(c.errs, Error{File: dir, Message: "Helm values: " + err.Error()})
 		return
 	}
 	out, err := renderWithin(chrt, rv, c.opts.RenderTimeout)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "rendering Helm chart: " + err.Error()})
+		c.errs = append(c.errs, Error{File: dir, Message: "rendering Helm chart: " + err.Error()})
 		return
 	}
 	for name, text := range out {
-		if strings.TrimSpace(text) == "" || !manifestExts[strings.ToLower(path.Ext(name))] {
+		if strings.TrimSpace(text) == "" || !IsManifest(name) {
 			continue // NOTES.txt, helpers, templates that rendered to nothing
 		}
 		// name is <chart name>/templates/x.yaml; report it under the chart's directory.
 		_, inChart, _ := strings.Cut(name, "/")
-		c.files = append(c.files, File{Path: path.Join(dir, inChart), Data: []byte(text)})
+		c.files = append(c.files, file.File{Path: path.Join(dir, inChart), Data: []byte(text)})
 	}
 }
 
@@ -375,22 +392,22 @@ func (c *collector) renderKustomize(dir, tree string) {
 	kfs := kustomizeFS{fsys: c.fsys, rule: &c.rule, tree: tree}
 	if !c.opts.AllowRemote {
 		if err := checkNoRemote(kfs, dir); err != nil {
-			c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
+			c.errs = append(c.errs, Error{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
 			return
 		}
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	rm, err := k.Run(kfs, "/"+dir)
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
+		c.errs = append(c.errs, Error{File: path.Join(dir, kustomizationFile(c.fsys, dir)), Message: "kustomize build: " + err.Error()})
 		return
 	}
 	out, err := rm.AsYaml()
 	if err != nil {
-		c.errs = append(c.errs, FileError{File: dir, Message: "kustomize output: " + err.Error()})
+		c.errs = append(c.errs, Error{File: dir, Message: "kustomize output: " + err.Error()})
 		return
 	}
-	c.files = append(c.files, File{Path: path.Join(dir, kustomizationFile(c.fsys, dir)), Data: out})
+	c.files = append(c.files, file.File{Path: path.Join(dir, kustomizationFile(c.fsys, dir)), Data: out})
 }
 
 // StdinPath names standard input in reports.

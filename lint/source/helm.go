@@ -1,4 +1,4 @@
-package lint
+package source
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 )
 
-// DefaultRenderTimeout bounds rendering one Helm chart when SourceOptions
+// DefaultRenderTimeout bounds rendering one Helm chart when Options
 // sets no RenderTimeout: charts render in milliseconds, and a template
 // looping millions of times (`until 3000000`) would otherwise run for
 // minutes.
