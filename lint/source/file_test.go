@@ -162,7 +162,7 @@ func TestCollectSizeCap(t *testing.T) {
 		}
 		buf := make([]byte, 0, 4096)
 		if _, err2 := f.ReadInto(buf); (err == nil) != (err2 == nil) {
-			t.Errorf("%s: Load %v, readInto %v", f.Path, err, err2)
+			t.Errorf("%s: Load %v, ReadInto %v", f.Path, err, err2)
 		}
 	}
 	if got["small.yaml"] != "" || !strings.Contains(got["big.yaml"], "2049 bytes, over the 1000-byte limit on one file (--max-file-size)") {
