@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/file"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/simulate"
@@ -575,7 +576,7 @@ func callees(slices []*discoveryv1.EndpointSlice, nodeZone map[string]string) (m
 	return out, unknown
 }
 
-// FilePath is the lint.File path of a live object: <kind>/<namespace>/<name>,
+// FilePath is the file.File path of a live object: <kind>/<namespace>/<name>,
 // or <kind>/<name> for a cluster-scoped one.
 func FilePath(kind, namespace, name string) string {
 	if namespace == "" {
@@ -638,8 +639,8 @@ func liveWorkloads(in Input, pods []*corev1.Pod) []liveWorkload {
 // lintFiles marshals the live objects to JSON for the linter, with their
 // apiVersion and kind (lists leave them empty) and without managedFields:
 // Services, ConfigMaps, the workloads and the Istio objects.
-func lintFiles(in Input, ws []liveWorkload) ([]lint.File, error) {
-	files := make([]lint.File, 0, len(in.Services)+len(in.ConfigMaps)+len(ws)+len(in.Istio))
+func lintFiles(in Input, ws []liveWorkload) ([]file.File, error) {
+	files := make([]file.File, 0, len(in.Services)+len(in.ConfigMaps)+len(ws)+len(in.Istio))
 	add := func(gvk schema.GroupVersionKind, obj runtime.Object) error {
 		c := obj.DeepCopyObject()
 		c.GetObjectKind().SetGroupVersionKind(gvk)
@@ -654,7 +655,7 @@ func lintFiles(in Input, ws []liveWorkload) ([]lint.File, error) {
 		if err != nil {
 			return fmt.Errorf("%s %s/%s: %w", gvk.Kind, m.GetNamespace(), m.GetName(), err)
 		}
-		files = append(files, lint.File{Path: FilePath(gvk.Kind, m.GetNamespace(), m.GetName()), Data: data})
+		files = append(files, file.File{Path: FilePath(gvk.Kind, m.GetNamespace(), m.GetName()), Data: data})
 		return nil
 	}
 	for i := range in.Services {

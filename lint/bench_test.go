@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/inzone-io/inzone/lint/file"
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
@@ -15,13 +17,13 @@ import (
 // hack/bench-lint.sh.
 func BenchmarkLintCorpus(b *testing.B) {
 	corpus := filepath.Join(shared.Dir(b), "corpus")
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	files, errs := source.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, source.Options{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
 	l := testLinter(b)
 	for _, n := range []int{1, 4, 16} {
-		var batch []File
+		var batch []file.File
 		for i := 0; i < n; i++ {
 			batch = append(batch, files...)
 		}
@@ -41,7 +43,7 @@ func BenchmarkLintCorpus(b *testing.B) {
 // the documents of kinds no rule reads: the YAML side of BenchmarkLintCorpus.
 func BenchmarkParseCorpus(b *testing.B) {
 	corpus := filepath.Join(shared.Dir(b), "corpus")
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	files, errs := source.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, source.Options{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

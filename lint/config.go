@@ -8,6 +8,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/inzone-io/inzone/lint/glob"
 	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/report"
 )
@@ -37,7 +38,7 @@ type Config struct {
 type IgnoreEntry struct {
 	Rules []string `json:"rules,omitempty"`
 	Paths []string `json:"paths,omitempty"`
-	paths globSet
+	paths glob.Set
 }
 
 // LoadConfig parses and validates .inzone.yaml content. Rule IDs are checked
@@ -79,7 +80,7 @@ func LoadConfig(data []byte, source string, e *rego.Engine) (*Config, error) {
 				errs = append(errs, fmt.Sprintf("ignore[%d].rules[%d]: unknown rule %q", i, j, id))
 			}
 		}
-		gs, err := compileGlobs(ig.Paths)
+		gs, err := glob.Compile(ig.Paths)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("ignore[%d].paths: %v", i, err))
 		}
@@ -102,7 +103,7 @@ func LoadConfig(data []byte, source string, e *rego.Engine) (*Config, error) {
 // ignoresFile: an entry with paths and no rules skips the file entirely.
 func (c *Config) ignoresFile(file string) bool {
 	for _, ig := range c.Ignore {
-		if len(ig.Rules) == 0 && ig.paths.match(file) {
+		if len(ig.Rules) == 0 && ig.paths.Match(file) {
 			return true
 		}
 	}
@@ -116,7 +117,7 @@ func (c *Config) ignoresRule(rule, file string) bool {
 			continue
 		}
 		for _, id := range ig.Rules {
-			if id == rule && (len(ig.Paths) == 0 || ig.paths.match(file)) {
+			if id == rule && (len(ig.Paths) == 0 || ig.paths.Match(file)) {
 				return true
 			}
 		}

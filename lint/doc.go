@@ -3,8 +3,10 @@
 // the Rego policies in package policies on each one with OPA, and reports
 // findings with the file, line and column of the offending field.
 //
-// It does no I/O of its own: files come in through an fs.FS, so the CLI,
-// the kubectl plugin and the tests share it.
+// It does no I/O of its own: files come in as file.File values, found and
+// read by package lint/source (files, Helm charts, kustomizations) or made
+// by the caller (the audit's live objects), so the CLI, the kubectl plugin
+// and the tests share it, and it links neither Helm nor kustomize.
 //
 // # Rego input
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
@@ -61,7 +62,7 @@ func TestDecodeASTAgreesWithDecode(t *testing.T) {
 		t.Skip("no corpus:", err)
 	}
 	err := filepath.WalkDir(corpus, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !manifestExts[strings.ToLower(filepath.Ext(p))] {
+		if err != nil || d.IsDir() || !source.IsManifest(p) {
 			return err
 		}
 		data, err := os.ReadFile(p)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/inzone-io/inzone/lint/envoy"
+	"github.com/inzone-io/inzone/lint/file"
 	"github.com/inzone-io/inzone/lint/rego"
 	"github.com/inzone-io/inzone/report"
 )
@@ -28,27 +29,6 @@ const (
 	// not honoured, so every exception in a repository is explained.
 	AnnotationIgnoreReason = "inzone.io/lint-ignore-reason"
 )
-
-// File is one input file: a path (repo-relative, slash-separated) and its
-// content, or a Load that reads it when its turn comes, so a large tree is
-// never held in memory whole.
-type File struct {
-	Path string
-	Data []byte
-	Load func() ([]byte, error)
-	// Size is Load's size when known, a hint for scheduling.
-	Size int64
-	// readInto, when set, is Load into a buffer the caller reuses.
-	readInto func(buf []byte) ([]byte, error)
-}
-
-// size is the file's size, as far as known before reading it.
-func (f *File) size() int64 {
-	if f.Data != nil {
-		return int64(len(f.Data))
-	}
-	return f.Size
-}
 
 // Report is the outcome of a run.
 type Report struct {
@@ -69,7 +49,7 @@ type Linter struct {
 
 // Lint lints every file. Files that do not parse are reported in
 // Report.Errors with their position, and the other files are still linted.
-func (l *Linter) Lint(ctx context.Context, files []File) *Report {
+func (l *Linter) Lint(ctx context.Context, files []file.File) *Report {
 	cfg := l.Config
 	if cfg == nil {
 		cfg = &Config{}
@@ -137,7 +117,7 @@ func (l *Linter) Lint(ctx context.Context, files []File) *Report {
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return files[order[a]].size() > files[order[b]].size() })
+	sort.SliceStable(order, func(a, b int) bool { return files[order[a]].SizeHint() > files[order[b]].SizeHint() })
 	for _, i := range order {
 		jobs <- i
 	}
@@ -197,10 +177,10 @@ type fileLinter struct {
 	tail      *report.FileError
 }
 
-func (fl *fileLinter) lintFile(ctx context.Context, f File) {
+func (fl *fileLinter) lintFile(ctx context.Context, f file.File) {
 	data := f.Data
-	if data == nil && f.readInto != nil && fl.buf != nil {
-		if b, err := f.readInto(*fl.buf); err == nil {
+	if data == nil && f.ReadInto != nil && fl.buf != nil {
+		if b, err := f.ReadInto(*fl.buf); err == nil {
 			data, *fl.buf = b, b[:0]
 		}
 		// on an error, Load below reads again and reports it as ever

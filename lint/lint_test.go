@@ -13,7 +13,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/inzone-io/inzone/lint/file"
 	"github.com/inzone-io/inzone/lint/rego"
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/golden"
 	"github.com/inzone-io/inzone/test/shared"
@@ -45,7 +47,7 @@ func testLinter(t testing.TB) *Linter {
 // TestFixturesGolden lints testdata/fixtures and compares every finding
 // (rule, position, object, message, hint) and error with the golden file.
 func TestFixturesGolden(t *testing.T) {
-	files, errs := Collect(os.DirFS("testdata"), []string{"fixtures"}, SourceOptions{})
+	files, errs := source.Collect(os.DirFS("testdata"), []string{"fixtures"}, source.Options{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -104,7 +106,7 @@ func TestPolicyTestdata(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep := l.Lint(context.Background(), []File{{Path: name, Data: data}})
+				rep := l.Lint(context.Background(), []file.File{{Path: name, Data: data}})
 				if len(rep.Errors) > 0 {
 					t.Fatalf("errors: %v", rep.Errors)
 				}
@@ -139,7 +141,7 @@ type corpusCounts map[string]map[string]int
 // and the headline rules must match truth.json.
 func TestCorpus(t *testing.T) {
 	corpus := filepath.Join(shared.Dir(t), "corpus")
-	files, errs := Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, SourceOptions{})
+	files, errs := source.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, source.Options{})
 	if len(errs) > 0 {
 		t.Fatalf("collect: %v", errs)
 	}
@@ -210,11 +212,11 @@ func TestKindsNoRuleReadsAreNotEvaluated(t *testing.T) {
 		t.Fatalf("Wants: CRD %v, Service %v, EnvoyConfig %v", l.Engine.Wants("CustomResourceDefinition"), l.Engine.Wants("Service"), l.Engine.Wants("EnvoyConfig"))
 	}
 	crd := "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\nspec:\n  url: http://internal-orders-1234567890.us-east-1.elb.amazonaws.com\n"
-	rep := l.Lint(context.Background(), []File{{Path: "crd.yaml", Data: []byte(crd)}})
+	rep := l.Lint(context.Background(), []file.File{{Path: "crd.yaml", Data: []byte(crd)}})
 	if len(rep.Findings) != 0 || len(rep.Errors) != 0 || rep.Documents != 1 {
 		t.Errorf("findings %v, errors %v, documents %d", rep.Findings, rep.Errors, rep.Documents)
 	}
-	rep = l.Lint(context.Background(), []File{{Path: "crd.yaml", Data: []byte(crd + "---\nkind: CustomResourceDefinition\nspec: [\n")}})
+	rep = l.Lint(context.Background(), []file.File{{Path: "crd.yaml", Data: []byte(crd + "---\nkind: CustomResourceDefinition\nspec: [\n")}})
 	if len(rep.Errors) != 1 {
 		t.Errorf("a syntax error in a skipped kind must still be reported: %v", rep.Errors)
 	}
@@ -224,7 +226,7 @@ func TestKindsNoRuleReadsAreNotEvaluated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep = (&Linter{Engine: e}).Lint(context.Background(), []File{{Path: "crd.yaml", Data: []byte(crd)}})
+	rep = (&Linter{Engine: e}).Lint(context.Background(), []file.File{{Path: "crd.yaml", Data: []byte(crd)}})
 	if len(rep.Findings) != 1 || rep.Findings[0].Rule != "any-kind" {
 		t.Errorf("a rule without custom.kinds did not see the CRD: %v", rep.Findings)
 	}

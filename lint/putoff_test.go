@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inzone-io/inzone/lint/file"
 	"github.com/inzone-io/inzone/lint/rego"
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
@@ -37,7 +39,7 @@ func heldLinter(t *testing.T) (l *Linter, release func()) {
 // parses a file and puts its documents off, its parse error last; linted
 // afterwards they give what linting them at once gives.
 func TestLintFilePutsOffUntilCompiled(t *testing.T) {
-	f := File{Path: "broken.yaml", Data: []byte(`apiVersion: v1
+	f := file.File{Path: "broken.yaml", Data: []byte(`apiVersion: v1
 kind: Service
 metadata:
   name: web
@@ -104,7 +106,7 @@ func TestLintPutsOffUntilCompiled(t *testing.T) {
 		{"corpus", func(t *testing.T) string { return filepath.Join(shared.Dir(t), "corpus") }, []string{"k8s", "envoy"}},
 	} {
 		t.Run(src.name, func(t *testing.T) {
-			files, errs := Collect(os.DirFS(src.fsys(t)), src.paths, SourceOptions{})
+			files, errs := source.Collect(os.DirFS(src.fsys(t)), src.paths, source.Options{})
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/inzone-io/inzone/lint"
 	"github.com/inzone-io/inzone/lint/envoy"
 	"github.com/inzone-io/inzone/lint/rego"
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/test/shared"
 )
@@ -24,7 +25,7 @@ import (
 func corpusInputs(b testing.TB, e *rego.Engine) []ast.Value {
 	b.Helper()
 	corpus := filepath.Join(shared.Dir(b), "corpus")
-	files, errs := lint.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, lint.SourceOptions{})
+	files, errs := source.Collect(os.DirFS(corpus), []string{"k8s", "envoy"}, source.Options{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

@@ -23,7 +23,9 @@ import (
 	"github.com/inzone-io/inzone/cmd/internal/cli"
 	"github.com/inzone-io/inzone/internal/configfile"
 	"github.com/inzone-io/inzone/lint"
+	"github.com/inzone-io/inzone/lint/file"
 	"github.com/inzone-io/inzone/lint/rego"
+	"github.com/inzone-io/inzone/lint/source"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/report"
@@ -101,7 +103,7 @@ error.`,
 	f.StringVar(&o.MaxFileSize, "max-file-size", "32Mi", "largest file to read (bytes, or a quantity such as 64Mi); larger files are reported, not read")
 	f.BoolVar(&o.FollowLinks, "follow-symlinks", false, "read symlinks that lead out of the tree they are found in (by default they are reported, not read)")
 	f.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote resources (http(s) URLs, git repositories); off, a kustomization naming one is an error and nothing is fetched or run")
-	f.DurationVar(&o.RenderTimeout, "render-timeout", lint.DefaultRenderTimeout, "longest time to render one Helm chart")
+	f.DurationVar(&o.RenderTimeout, "render-timeout", source.DefaultRenderTimeout, "longest time to render one Helm chart")
 	f.StringVar(&o.MaxMemory, "max-memory", "2Gi", "heap the run may use (a quantity; 0 for no limit); the run stops with an error beyond it")
 	cmd.AddCommand(newVerifyCommand(s), newRulesCommand(s))
 	return cmd
@@ -229,10 +231,10 @@ func (o *Options) Validate() error {
 
 // Run lints and writes the report; the exit code follows the worst finding.
 func (o *Options) Run(ctx context.Context) error {
-	var files []lint.File
+	var files []file.File
 	var errs []report.FileError
 	if o.readFromStdin {
-		files = append(files, lint.File{Path: lint.StdinPath, Data: o.stdin})
+		files = append(files, file.File{Path: source.StdinPath, Data: o.stdin})
 	}
 	var values []byte
 	if o.Values != "" {
@@ -249,7 +251,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	for root, paths := range groupByRoot(o.Paths) {
 		fsys := os.DirFS(root)
-		fl, fe := lint.Collect(fsys, paths, lint.SourceOptions{Ignore: ignore, Values: values,
+		fl, fe := source.Collect(fsys, paths, source.Options{Ignore: ignore, Values: values,
 			MaxFileSize: o.maxFileSize, FollowSymlinks: o.FollowLinks, AllowRemote: o.AllowRemote, RenderTimeout: o.RenderTimeout})
 		prefix := ""
 		if root != "." {
@@ -260,8 +262,7 @@ func (o *Options) Run(ctx context.Context) error {
 			files = append(files, f)
 		}
 		for _, e := range fe {
-			e.File = filepath.ToSlash(filepath.Join(prefix, e.File))
-			errs = append(errs, e)
+			errs = append(errs, report.FileError{File: filepath.ToSlash(filepath.Join(prefix, e.File)), Message: e.Message})
 		}
 	}
 	if err := o.startedEngine(); err != nil {

@@ -1,4 +1,4 @@
-package lint
+package source
 
 import (
 	"fmt"
@@ -36,7 +36,7 @@ func TestKustomizeRemoteOff(t *testing.T) {
 				"k/base/kustomization.yaml": {Data: []byte("resources:\n- " + url + "\n")},
 			}
 			hits.Store(0)
-			files, errs := Collect(fsys, []string{"k"}, SourceOptions{})
+			files, errs := Collect(fsys, []string{"k"}, Options{})
 			if len(files) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Message, "is a remote resource, which lint does not fetch (--allow-remote fetches it)") || !strings.Contains(errs[0].Message, url) {
 				t.Errorf("files %d, errors %+v", len(files), errs)
 			}
@@ -48,7 +48,7 @@ func TestKustomizeRemoteOff(t *testing.T) {
 	t.Run("allowed", func(t *testing.T) {
 		fsys := fstest.MapFS{"k/kustomization.yaml": {Data: []byte("resources:\n- " + url + "\n")}}
 		hits.Store(0)
-		files, errs := Collect(fsys, []string{"k"}, SourceOptions{AllowRemote: true})
+		files, errs := Collect(fsys, []string{"k"}, Options{AllowRemote: true})
 		if len(errs) != 0 || len(files) != 1 || !strings.Contains(string(files[0].Data), "kind: Service") {
 			t.Errorf("files %+v, errors %+v", files, errs)
 		}
@@ -83,7 +83,7 @@ func TestKustomizeGitOff(t *testing.T) {
 		t.Run(fmt.Sprintf("%s allow=%v", tc.ref, tc.allow), func(t *testing.T) {
 			os.Remove(calls)
 			fsys := fstest.MapFS{"k/kustomization.yaml": {Data: []byte("resources:\n- " + tc.ref + "\n")}}
-			_, errs := Collect(fsys, []string{"k"}, SourceOptions{AllowRemote: tc.allow})
+			_, errs := Collect(fsys, []string{"k"}, Options{AllowRemote: tc.allow})
 			if len(errs) != 1 {
 				t.Fatalf("errors %+v", errs)
 			}
@@ -135,14 +135,14 @@ func TestKustomizeAliasBomb(t *testing.T) {
 			"k/base/kustomization.yaml": {Data: []byte("resources:\n- bomb.yaml\n")},
 			"k/base/bomb.yaml":          {Data: []byte(b.String())},
 		}
-		files, errs := Collect(fsys, []string{"k"}, SourceOptions{})
+		files, errs := Collect(fsys, []string{"k"}, Options{})
 		if len(files) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Message, "bomb.yaml: document expands to too many values through aliases") {
 			t.Errorf("%q: files %d, errors %+v", kust, len(files), errs)
 		}
 	}
 	// The kustomization file itself.
 	fsys := fstest.MapFS{"k/kustomization.yaml": {Data: []byte(b.String() + "resources: []\n")}}
-	if _, errs := Collect(fsys, []string{"k"}, SourceOptions{}); len(errs) != 1 || !strings.Contains(errs[0].Message, "too many values") {
+	if _, errs := Collect(fsys, []string{"k"}, Options{}); len(errs) != 1 || !strings.Contains(errs[0].Message, "too many values") {
 		t.Errorf("errors %+v", errs)
 	}
 }
@@ -155,7 +155,7 @@ func TestHelmRenderTimeout(t *testing.T) {
 		"c/templates/loop.yaml":  {Data: []byte("{{- range until 2000 }}{{ range until 2000 }}{{ end }}{{ end }}\n")},
 		"c/templates/other.yaml": {Data: []byte(hostileService)},
 	}
-	files, errs := Collect(fsys, []string{"c"}, SourceOptions{RenderTimeout: 50e6})
+	files, errs := Collect(fsys, []string{"c"}, Options{RenderTimeout: 50e6})
 	if len(files) != 0 || len(errs) != 1 || errs[0].File != "c" || !strings.Contains(errs[0].Message, "rendering took longer than 50ms (--render-timeout)") {
 		t.Errorf("files %d, errors %+v", len(files), errs)
 	}

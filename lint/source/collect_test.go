@@ -1,7 +1,6 @@
-package lint
+package source
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,14 +17,14 @@ func TestCollect(t *testing.T) {
 	tests := []struct {
 		name      string
 		paths     []string
-		opts      SourceOptions
+		opts      Options
 		wantFiles []string
 	}{
-		{"a directory is walked for YAML and JSON only", []string{"plain"}, SourceOptions{}, []string{"plain/svc.yaml", "plain/vendor/ignored.yaml"}},
-		{"an ignore glob leaves a directory out", []string{"plain"}, SourceOptions{Ignore: []string{"**/vendor/**"}}, []string{"plain/svc.yaml"}},
-		{"a Helm chart is rendered, one file per template, NOTES.txt left out", []string{"chart"}, SourceOptions{}, []string{"chart/templates/deployment.yaml", "chart/templates/service.yaml"}},
-		{"a kustomize overlay is built, reaching its base", []string{"kustomize/overlay"}, SourceOptions{}, []string{"kustomize/overlay/kustomization.yaml"}},
-		{"a file named directly is read", []string{"plain/svc.yaml"}, SourceOptions{}, []string{"plain/svc.yaml"}},
+		{"a directory is walked for YAML and JSON only", []string{"plain"}, Options{}, []string{"plain/svc.yaml", "plain/vendor/ignored.yaml"}},
+		{"an ignore glob leaves a directory out", []string{"plain"}, Options{Ignore: []string{"**/vendor/**"}}, []string{"plain/svc.yaml"}},
+		{"a Helm chart is rendered, one file per template, NOTES.txt left out", []string{"chart"}, Options{}, []string{"chart/templates/deployment.yaml", "chart/templates/service.yaml"}},
+		{"a kustomize overlay is built, reaching its base", []string{"kustomize/overlay"}, Options{}, []string{"kustomize/overlay/kustomization.yaml"}},
+		{"a file named directly is read", []string{"plain/svc.yaml"}, Options{}, []string{"plain/svc.yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,50 +43,28 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-func TestRenderedSourcesAreLinted(t *testing.T) {
+// Errors name the path they are about, and the other paths are still
+// collected.
+func TestCollectErrors(t *testing.T) {
 	fsys := os.DirFS("testdata/sources")
-	l := testLinter(t)
-	t.Run("chart values reach the rules", func(t *testing.T) {
-		files, _ := Collect(fsys, []string{"chart"}, SourceOptions{})
-		rep := l.Lint(context.Background(), files)
-		if !hasFinding(rep, "external-traffic-policy-cluster", "Service inzone-lint-web") ||
-			!hasFinding(rep, "workload-no-zone-spread", "3 replicas") {
-			t.Errorf("findings: %+v", rep.Findings)
-		}
-		files, _ = Collect(fsys, []string{"chart"}, SourceOptions{Values: []byte("replicas: 1\nservice: {type: ClusterIP}\n"), ReleaseName: "r"})
-		rep = l.Lint(context.Background(), files)
-		if len(rep.Findings) != 0 {
-			t.Errorf("with values making it clean: %+v", rep.Findings)
-		}
-	})
-	t.Run("the overlay's patch and namespace reach the rules", func(t *testing.T) {
-		files, _ := Collect(fsys, []string{"kustomize/overlay"}, SourceOptions{})
-		rep := l.Lint(context.Background(), files)
-		if !hasFinding(rep, "external-traffic-policy-cluster", "Service prod/api") {
-			t.Errorf("findings: %+v", rep.Findings)
-		}
-	})
 	t.Run("a chart that does not render is an error naming it", func(t *testing.T) {
-		_, errs := Collect(fsys, []string{"chart"}, SourceOptions{Values: []byte("service: [not, a, map]\n")})
+		_, errs := Collect(fsys, []string{"chart"}, Options{Values: []byte("service: [not, a, map]\n")})
 		if len(errs) != 1 || errs[0].File != "chart" {
 			t.Errorf("errors = %+v", errs)
 		}
 	})
 	t.Run("a missing path is an error, and the others are still read", func(t *testing.T) {
-		files, errs := Collect(fsys, []string{"nope", "plain/svc.yaml"}, SourceOptions{})
+		files, errs := Collect(fsys, []string{"nope", "plain/svc.yaml"}, Options{})
 		if len(errs) != 1 || errs[0].File != "nope" || len(files) != 1 {
 			t.Errorf("files %v, errors %+v", files, errs)
 		}
 	})
-}
-
-func hasFinding(rep *Report, rule, inMessage string) bool {
-	for _, f := range rep.Findings {
-		if f.Rule == rule && strings.Contains(f.Message, inMessage) {
-			return true
+	t.Run("a bad --ignore glob is an error naming the flag", func(t *testing.T) {
+		files, errs := Collect(fsys, []string{"plain"}, Options{Ignore: []string{""}})
+		if len(files) != 0 || len(errs) != 1 || errs[0].File != "--ignore" || !strings.Contains(errs[0].Message, "empty glob") {
+			t.Errorf("files %v, errors %+v", files, errs)
 		}
-	}
-	return false
+	})
 }
 
 // The walk's read-ahead (listings and sizes from background goroutines)
@@ -118,7 +95,7 @@ func TestCollectReadAheadKeepsOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		files, errs := Collect(os.DirFS(dir), []string{"."}, SourceOptions{Ignore: []string{"d5/**"}})
+		files, errs := Collect(os.DirFS(dir), []string{"."}, Options{Ignore: []string{"d5/**"}})
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
@@ -185,7 +162,7 @@ func TestCollectKustomizeReadsOnlyWhatItReaches(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &guardFS{FS: kustomizeTree, deny: tt.deny}
-			files, errs := Collect(g, []string{"overlay"}, SourceOptions{})
+			files, errs := Collect(g, []string{"overlay"}, Options{})
 			if tt.mustNotTouch && len(g.denied) > 0 {
 				t.Errorf("opened %v", g.denied)
 			}
@@ -215,7 +192,7 @@ func TestCollectKustomizeAnywhere(t *testing.T) {
 				}
 			}
 			fsys[path.Join(tt.dir, "kustomization.yaml")] = &fstest.MapFile{Data: []byte("namespace: prod\nresources:\n- base\n")}
-			files, errs := Collect(fsys, []string{tt.dir}, SourceOptions{})
+			files, errs := Collect(fsys, []string{tt.dir}, Options{})
 			if len(errs) > 0 {
 				t.Fatalf("errors: %+v", errs)
 			}
@@ -223,5 +200,16 @@ func TestCollectKustomizeAnywhere(t *testing.T) {
 				t.Errorf("files %+v", files)
 			}
 		})
+	}
+}
+
+func TestIsManifest(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a.yaml": true, "dir/b.yml": true, "c.json": true, "D.YAML": true, "e.Json": true,
+		"notes.txt": false, "Chart.lock": false, "yaml": false, "f.yaml.bak": false, ".yaml/g": false,
+	} {
+		if got := IsManifest(name); got != want {
+			t.Errorf("IsManifest(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package lint
+package source
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// DefaultMaxFileSize is the size cap on one file when SourceOptions sets
+// DefaultMaxFileSize is the size cap on one file when Options sets
 // none: far above any manifest, far below what would exhaust memory (lint
 // holds a file's parsed form, tens of times its size).
 const DefaultMaxFileSize = 32 << 20

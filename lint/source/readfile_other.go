@@ -1,6 +1,6 @@
 //go:build !linux
 
-package lint
+package source
 
 import "io/fs"
 

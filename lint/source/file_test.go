@@ -1,7 +1,6 @@
-package lint
+package source
 
 import (
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -9,9 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/inzone-io/inzone/lint/rego"
-	"github.com/inzone-io/inzone/policies"
-	"github.com/inzone-io/inzone/report"
+	"github.com/inzone-io/inzone/lint/file"
 )
 
 const hostileService = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
@@ -56,14 +53,14 @@ func TestCollectSpecialFiles(t *testing.T) {
 	must(err)
 	defer sock.Close()
 
-	errText := func(errs []report.FileError) map[string]string {
+	errText := func(errs []Error) map[string]string {
 		m := map[string]string{}
 		for _, e := range errs {
 			m[e.File] = e.Message
 		}
 		return m
 	}
-	paths := func(files []File) []string {
+	paths := func(files []file.File) []string {
 		var out []string
 		for _, f := range files {
 			out = append(out, f.Path)
@@ -72,7 +69,7 @@ func TestCollectSpecialFiles(t *testing.T) {
 	}
 
 	t.Run("default", func(t *testing.T) {
-		files, errs := Collect(os.DirFS(dir), []string{"tree"}, SourceOptions{})
+		files, errs := Collect(os.DirFS(dir), []string{"tree"}, Options{})
 		got := errText(errs)
 		for name, want := range map[string]string{
 			"tree/zero.yaml":    "a symlink out of the tree (to /dev/zero)",
@@ -102,7 +99,7 @@ func TestCollectSpecialFiles(t *testing.T) {
 	})
 
 	t.Run("--follow-symlinks", func(t *testing.T) {
-		files, errs := Collect(os.DirFS(dir), []string{"tree"}, SourceOptions{FollowSymlinks: true})
+		files, errs := Collect(os.DirFS(dir), []string{"tree"}, Options{FollowSymlinks: true})
 		got := errText(errs)
 		for _, name := range []string{"tree/abs-out.yaml", "tree/rel-out.yaml", "tree/via-dir.yaml"} {
 			if _, bad := got[name]; bad {
@@ -118,7 +115,7 @@ func TestCollectSpecialFiles(t *testing.T) {
 	})
 
 	t.Run("named on the command line", func(t *testing.T) {
-		files, errs := Collect(os.DirFS(dir), []string{"tree/zero.yaml", "tree/fifo.yaml", "tree/abs-out.yaml"}, SourceOptions{})
+		files, errs := Collect(os.DirFS(dir), []string{"tree/zero.yaml", "tree/fifo.yaml", "tree/abs-out.yaml"}, Options{})
 		if len(files) != 0 || len(errs) != 3 {
 			t.Errorf("files %v, errors %+v", paths(files), errs)
 		}
@@ -128,7 +125,7 @@ func TestCollectSpecialFiles(t *testing.T) {
 		d := t.TempDir()
 		p := filepath.Join(d, "x.yaml")
 		must(os.WriteFile(p, []byte(hostileService), 0o644))
-		files, errs := Collect(os.DirFS(d), []string{"."}, SourceOptions{})
+		files, errs := Collect(os.DirFS(d), []string{"."}, Options{})
 		if len(files) != 1 || len(errs) != 0 {
 			t.Fatalf("files %v, errors %+v", paths(files), errs)
 		}
@@ -152,7 +149,7 @@ func TestCollectSizeCap(t *testing.T) {
 	}
 	must(os.WriteFile(filepath.Join(d, "small.yaml"), []byte(hostileService), 0o644))
 	must(os.WriteFile(filepath.Join(d, "big.yaml"), []byte(hostileService+strings.Repeat("# padding\n", 200)), 0o644))
-	files, errs := Collect(os.DirFS(d), []string{"."}, SourceOptions{MaxFileSize: 1000})
+	files, errs := Collect(os.DirFS(d), []string{"."}, Options{MaxFileSize: 1000})
 	if len(errs) != 0 {
 		t.Fatalf("errors %+v", errs)
 	}
@@ -164,42 +161,12 @@ func TestCollectSizeCap(t *testing.T) {
 			got[f.Path] = err.Error()
 		}
 		buf := make([]byte, 0, 4096)
-		if _, err2 := f.readInto(buf); (err == nil) != (err2 == nil) {
-			t.Errorf("%s: Load %v, readInto %v", f.Path, err, err2)
+		if _, err2 := f.ReadInto(buf); (err == nil) != (err2 == nil) {
+			t.Errorf("%s: Load %v, ReadInto %v", f.Path, err, err2)
 		}
 	}
 	if got["small.yaml"] != "" || !strings.Contains(got["big.yaml"], "2049 bytes, over the 1000-byte limit on one file (--max-file-size)") {
 		t.Errorf("got %q", got)
 	}
 
-	// Through lint, the oversized file is an error naming it; the rest is linted.
-	rep := (&Linter{Engine: testEngine(t)}).Lint(t.Context(), files)
-	if len(rep.Errors) != 1 || rep.Errors[0].File != "big.yaml" {
-		t.Errorf("errors %+v", rep.Errors)
-	}
-}
-
-// TestLintWorkerPanic: a panic while linting a file reaches Lint's caller,
-// who can recover it, rather than ending the process from a worker.
-func TestLintWorkerPanic(t *testing.T) {
-	files := []File{{Path: "a.yaml", Data: []byte(hostileService)}, {Path: "boom.yaml", Load: func() ([]byte, error) { panic("boom") }}}
-	defer func() {
-		r := recover()
-		p, ok := r.(*workerPanic)
-		if !ok || p.value != "boom" {
-			t.Errorf("recovered %v, want the worker's panic", r)
-		}
-	}()
-	(&Linter{Engine: testEngine(t), Workers: 2}).Lint(t.Context(), files)
-	t.Error("no panic")
-}
-
-// testEngine is the shipped policies' engine.
-func testEngine(t *testing.T) *rego.Engine {
-	t.Helper()
-	e, err := rego.New(t.Context(), rego.Options{Policies: []fs.FS{policies.FS}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
