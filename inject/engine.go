@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	sigsjson "sigs.k8s.io/json"
 
-	"github.com/inzone-io/inzone/internal/yamlvalue"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 	"github.com/inzone-io/inzone/mutate"
 )
 
@@ -151,7 +151,7 @@ func (d *document) podDocument(w *workload) (map[string]any, error) {
 func (d *document) value(w *workload, n *yaml.Node) (any, error) {
 	v, err := toValue(n)
 	if err != nil {
-		var ve *yamlvalue.Error
+		var ve *yamldoc.Error
 		if errors.As(err, &ve) {
 			return nil, d.errorf(w, ve.Node, ve.Err)
 		}

@@ -30,12 +30,6 @@
 //     input, so a .json file stays JSON. (YAML would be valid too, since
 //     YAML is a superset of JSON, but it would surprise tools reading the
 //     file as JSON.)
-//
-// One file per job: inject.go cuts the stream and runs each document;
-// workloads.go finds the pods and pod templates; engine.go is the round
-// trip through the engine; merge.go writes its result into the nodes;
-// render.go encodes a changed document; splice.go puts the changed lines
-// into the original text, matched by lcs.go.
 package inject
 
 import (
@@ -50,7 +44,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/inzone-io/inzone/internal/yamlvalue"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 	"github.com/inzone-io/inzone/mutate"
 )
 
@@ -128,7 +122,8 @@ func Manifests(data []byte, e *mutate.Engine) (out []byte, reports []Report, err
 	var buf bytes.Buffer
 	buf.Grow(len(data))
 	doc := 0
-	for _, c := range splitDocuments(data) {
+	for _, seg := range yamldoc.Split(data) {
+		c := chunk{text: seg.Text, line: seg.Line + 1}
 		if isEmptyChunk(c.text) {
 			buf.Write(c.text)
 			continue
@@ -144,44 +139,12 @@ func Manifests(data []byte, e *mutate.Engine) (out []byte, reports []Report, err
 	return buf.Bytes(), reports, nil
 }
 
-// chunk is one document's original text: from its `---` line (or the start
-// of the stream) up to the next `---` line, or through its `...` line.
+// chunk is one document's original text (yamldoc.Split), from its "---"
+// line (or the start of the stream) up to the next "---" line, or through
+// its "..." line.
 type chunk struct {
 	text []byte
 	line int // 1-based line of text's first line in the stream
-}
-
-// splitDocuments splits a stream at its document markers, keeping every
-// byte: the chunks concatenate back to data. A `---` or `...` at the start of
-// a line always is a marker (YAML forbids it inside any scalar).
-func splitDocuments(data []byte) []chunk {
-	var chunks []chunk
-	start, startLine, line := 0, 1, 1
-	for i := 0; i < len(data); {
-		next := len(data)
-		if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
-			next = i + j + 1
-		}
-		l := data[i:next]
-		if isMarker(l, "---") && i > start {
-			chunks = append(chunks, chunk{data[start:i], startLine})
-			start, startLine = i, line
-		}
-		line++
-		i = next
-		if isMarker(l, "...") {
-			chunks = append(chunks, chunk{data[start:next], startLine})
-			start, startLine = next, line
-		}
-	}
-	if start < len(data) {
-		chunks = append(chunks, chunk{data[start:], startLine})
-	}
-	return chunks
-}
-
-func isMarker(l []byte, m string) bool {
-	return bytes.HasPrefix(l, []byte(m)) && (len(l) == len(m) || strings.IndexByte(" \t\r\n", l[len(m)]) >= 0)
 }
 
 // isEmptyChunk reports a chunk without content: blank lines, comments,
@@ -191,7 +154,7 @@ func isEmptyChunk(text []byte) bool {
 		t := bytes.TrimSpace(l)
 		switch {
 		case len(t) == 0 || t[0] == '#' || t[0] == '%':
-		case isMarker(t, "---") || isMarker(t, "..."):
+		case yamldoc.IsMarker(t, '-') || yamldoc.IsMarker(t, '.'):
 			if rest := bytes.TrimSpace(t[3:]); len(rest) > 0 && rest[0] != '#' {
 				return false
 			}
@@ -228,7 +191,7 @@ func processChunk(c chunk, index int, e *mutate.Engine) ([]byte, []Report, error
 		text = bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
 	}
 	root, err := parseDocument(text)
-	if errors.Is(err, yamlvalue.ErrTooManyValues) {
+	if errors.Is(err, yamldoc.ErrTooManyValues) {
 		return nil, nil, &Error{Document: index, Line: c.line, Err: err}
 	}
 	if err != nil {
@@ -278,13 +241,15 @@ func parseDocument(text []byte) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, errors.New("more than one document without a --- separator")
+		// yamldoc.Split leaves a stream with directives (%YAML, %TAG) or
+		// lone CR line breaks whole.
+		return nil, errors.New("more than one document without a --- line of its own (inject reads a stream with %YAML or %TAG directives, or with CR line breaks, as one document)")
 	}
 	if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
 		return nil, nil
 	}
 	// Before anything expands an alias (materialize, toValue).
-	if err := yamlvalue.Check(&n, yamlvalue.Budget(len(text))); err != nil {
+	if err := yamldoc.Check(&n, yamldoc.Budget(len(text))); err != nil {
 		return nil, err
 	}
 	return &n, nil

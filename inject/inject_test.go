@@ -655,23 +655,6 @@ func TestNativeSidecarOff(t *testing.T) {
 	}
 }
 
-func TestSplitDocuments(t *testing.T) {
-	in := "# a\n---\nx: 1\n--- # b\ny: 2\n...\n# c\n---x: not a marker\n---\n"
-	var got []string
-	var joined []byte
-	for _, c := range splitDocuments([]byte(in)) {
-		got = append(got, string(c.text))
-		joined = append(joined, c.text...)
-	}
-	want := []string{"# a\n", "---\nx: 1\n", "--- # b\ny: 2\n...\n", "# c\n---x: not a marker\n", "---\n"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	if string(joined) != in {
-		t.Errorf("chunks do not join back")
-	}
-}
-
 func TestLCS(t *testing.T) {
 	for _, tc := range []struct{ a, b string }{
 		{"abcabba", "cbabac"}, {"", "abc"}, {"abc", ""}, {"abc", "abc"}, {"axbxc", "abc"}, {"abc", "xaybzc"},

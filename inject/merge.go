@@ -8,7 +8,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/inzone-io/inzone/internal/yamlvalue"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // writeBack merges the patched pod's labels, annotations and spec into the
@@ -75,6 +75,7 @@ func merge(dst, src *yaml.Node) {
 		// The value changed; the style stays (the encoder quotes a plain
 		// scalar when the new value needs it).
 		dst.Value, dst.Tag = src.Value, src.ShortTag()
+		quoteBoolWord(dst)
 	default:
 		replaceNode(dst, fresh(src))
 	}
@@ -184,14 +185,24 @@ func replaceNode(dst, n *yaml.Node) {
 // fresh copies a node from the patched JSON for insertion: no JSON quoting
 // or flow style, so it reads like the rest of a block-style document.
 func fresh(n *yaml.Node) *yaml.Node {
-	c := &yaml.Node{Kind: n.Kind, Value: n.Value, Tag: n.ShortTag()}
 	if n.Kind == yaml.AliasNode {
 		return fresh(n.Alias)
 	}
+	c := &yaml.Node{Kind: n.Kind, Value: n.Value, Tag: n.ShortTag()}
+	quoteBoolWord(c)
 	for _, ch := range n.Content {
 		c.Content = append(c.Content, fresh(ch))
 	}
 	return c
+}
+
+// quoteBoolWord quotes a plain string the API server would read as a
+// boolean (yes, on, ...): the encoder would quote it too, and the tree must
+// mean what it will read back as.
+func quoteBoolWord(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Style == 0 && n.Tag == "!!str" && yamldoc.IsBoolWord(n.Value) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
 }
 
 // hasAnchors reports a subtree that defines an anchor. (Aliases inside an
@@ -260,11 +271,14 @@ func materialize(n *yaml.Node) *yaml.Node {
 	return &c
 }
 
-// toValue converts a node to the JSON value the API server would get from it
-// (see yamlvalue.Decode). parseDocument refuses a document that expands
+// toValue converts a node to the value the API server reads from it
+// (yamldoc.Value), refusing a repeated key: which one a tool keeps is not
+// something to guess when writing the manifest back. parseDocument refuses a document that expands
 // beyond its alias budget, and every node here is part of (or a copy of a
 // part of) a parsed document, so no further bound is needed.
-func toValue(n *yaml.Node) (any, error) { return yamlvalue.Decode(n, math.MaxInt) }
+func toValue(n *yaml.Node) (any, error) {
+	return yamldoc.Value(n, yamldoc.Options{Budget: math.MaxInt, Strict: true})
+}
 
 // equalNodes reports two nodes with the same JSON value.
 func equalNodes(a, b *yaml.Node) bool {

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/inzone-io/inzone/internal/yamlvalue"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // render writes the changed document: the original text with the edit's
@@ -24,7 +25,7 @@ func (d *document) render(text []byte) ([]byte, error) {
 	}
 	body := text
 	preamble := []byte(nil)
-	if first, _, _ := bytes.Cut(text, []byte("\n")); isMarker(first, "---") {
+	if first, _, _ := bytes.Cut(text, []byte("\n")); yamldoc.IsMarker(first, '-') {
 		preamble = []byte("---\n")
 		body = text[min(len(first)+1, len(text)):]
 	}
@@ -193,7 +194,7 @@ func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
 		}
 		b.WriteByte(']')
 	case yaml.ScalarNode:
-		v, err := yamlvalue.Scalar(n)
+		v, err := yamldoc.Scalar(n)
 		if err != nil {
 			return err
 		}
@@ -202,18 +203,25 @@ func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			b.WriteString("null")
 		case bool:
 			b.WriteString(strconv.FormatBool(v))
-		case json.Number:
-			if yamlvalue.IsJSONNumber(n.Value) {
+		case int64, float64:
+			if jsonNumberRE.MatchString(n.Value) {
 				b.WriteString(n.Value) // as written
-			} else {
-				b.WriteString(string(v))
+				break
 			}
+			num, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			b.Write(num)
 		case string:
 			writeJSONString(b, v)
 		}
 	}
 	return nil
 }
+
+// jsonNumberRE matches a number as JSON writes it.
+var jsonNumberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 func writeJSONString(b *bytes.Buffer, s string) {
 	enc := json.NewEncoder(b)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // decodeAST returns Node as a Rego value: ast.InterfaceToValue of what
@@ -15,36 +17,39 @@ func (d *Document) decodeAST() (ast.Value, error) {
 	if d.Node == nil {
 		return ast.NullValue, nil
 	}
-	budget := d.budget
-	v, err := nodeAST(d.Node, 0, &budget)
+	w := astDecoder{budget: d.budget}
+	v, err := w.value(d.Node, 0)
 	if err != nil {
 		return nil, fmt.Errorf("line %d: %w", d.Node.Line, err)
 	}
 	return v, nil
 }
 
-// nodeAST is nodeValue building Rego values: the same walk, the same
-// budget and depth checks, the same errors.
-func nodeAST(n *yaml.Node, depth int, budget *int) (ast.Value, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("line %d: nesting deeper than %d", n.Line, maxDepth)
+// astDecoder is yamldoc.Value's walk building Rego values: the same budget
+// and depth checks, yamldoc's scalars, keys and merge order, the same
+// errors (TestDecodeASTAgreesWithDecode).
+type astDecoder struct{ budget int }
+
+func (w *astDecoder) value(n *yaml.Node, depth int) (ast.Value, error) {
+	if depth > yamldoc.MaxDepth {
+		return nil, &yamldoc.Error{Node: n, Err: fmt.Errorf("nesting deeper than %d", yamldoc.MaxDepth)}
 	}
-	if *budget--; *budget < 0 {
-		return nil, errAliasBomb
+	if w.budget--; w.budget < 0 {
+		return nil, yamldoc.ErrTooManyValues
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return ast.NullValue, nil
 		}
-		return nodeAST(n.Content[0], depth+1, budget)
+		return w.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return nodeAST(n.Alias, depth+1, budget)
+		return w.value(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		terms := make([]ast.Term, len(n.Content))
 		out := make([]*ast.Term, len(n.Content))
 		for i, c := range n.Content {
-			v, err := nodeAST(c, depth+1, budget)
+			v, err := w.value(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -54,59 +59,52 @@ func nodeAST(n *yaml.Node, depth int, budget *int) (ast.Value, error) {
 		return ast.NewArray(out...), nil
 	case yaml.MappingNode:
 		out := ast.NewObjectWithCapacity(len(n.Content) / 2)
-		if err := mergeMappingAST(out, n, depth, budget); err != nil {
+		if err := w.mapping(out, n, depth); err != nil {
 			return nil, err
 		}
 		return out, nil
 	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null", "!!bool", "!!int", "!!float":
-			v, err := scalarValue(n)
-			if err != nil {
-				return nil, err
-			}
-			return ast.InterfaceToValue(v)
+		if yamldoc.IsText(n) {
+			// Text, as InterfaceToValue would make it, without boxing it
+			// into an any first.
+			return ast.InternedValue(n.Value), nil
 		}
-		// scalarValue's text, as InterfaceToValue would make it, without
-		// boxing it into an any first.
-		return ast.InternedValue(n.Value), nil
+		v, err := yamldoc.Scalar(n)
+		if err != nil {
+			return nil, err
+		}
+		return ast.InterfaceToValue(v)
 	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+	return nil, &yamldoc.Error{Node: n, Err: fmt.Errorf("unexpected YAML node kind %d", n.Kind)}
 }
 
-// mergeMappingAST is mergeMapping into a Rego object.
-func mergeMappingAST(out ast.Object, n *yaml.Node, depth int, budget *int) error {
+// mapping sets n's pairs in out, in order, as yamldoc.Value does.
+func (w *astDecoder) mapping(out ast.Object, n *yaml.Node, depth int) error {
 	terms := make([]ast.Term, len(n.Content)/2) // the values' terms, allocated at once
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Tag == "!!merge" {
-			sources, err := mergeSources(v)
+		if yamldoc.IsMerge(k) {
+			sources, err := yamldoc.MergeSources(v)
 			if err != nil {
 				return err
 			}
 			for _, s := range sources {
-				tmp := ast.NewObject()
-				if err := mergeMappingAST(tmp, s, depth+1, budget); err != nil {
+				if err := w.mapping(out, s, depth+1); err != nil {
 					return err
 				}
-				tmp.Foreach(func(mk, mv *ast.Term) {
-					if out.Get(mk) == nil {
-						out.Insert(mk, mv)
-					}
-				})
 			}
 			continue
 		}
 		if k.Tag == "!ignore" {
 			continue // Envoy drops such keys; configs use them to hold anchors
 		}
-		val, err := nodeAST(v, depth+1, budget)
+		key, err := yamldoc.Key(k)
 		if err != nil {
 			return err
 		}
-		key := k.Value
-		if k.Kind == yaml.AliasNode && k.Alias != nil {
-			key = k.Alias.Value
+		val, err := w.value(v, depth+1)
+		if err != nil {
+			return err
 		}
 		t := &terms[i/2]
 		t.Value = val
