@@ -59,11 +59,8 @@ func (d *document) mutate(w workload) error {
 	}
 	r := Report{
 		Document: d.index, APIVersion: w.apiVersion, Kind: w.kind, Namespace: w.namespace, Name: w.name,
-		Applied: canonicalOrder(res.Applied), Skips: slices.Clone(res.Skips),
+		Applied: res.Applied, Skips: res.Skips,
 	}
-	slices.SortStableFunc(r.Skips, func(a, b mutate.Skip) int {
-		return slices.Index(mutationOrder, a.Mutation) - slices.Index(mutationOrder, b.Mutation)
-	})
 	for _, msg := range res.Warnings {
 		r.Warnings = append(r.Warnings, strings.TrimPrefix(msg, "inzone: "))
 	}
@@ -195,24 +192,4 @@ func annotationNode(target *yaml.Node, key string) *yaml.Node {
 		return m
 	}
 	return target
-}
-
-var mutationOrder = []string{mutate.MutationSidecar, mutate.MutationZoneEnv, mutate.MutationSpread, mutate.MutationDDSDRewrite}
-
-func canonicalOrder(applied []string) []string {
-	if len(applied) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(applied))
-	for _, m := range mutationOrder {
-		if slices.Contains(applied, m) {
-			out = append(out, m)
-		}
-	}
-	for _, m := range applied {
-		if !slices.Contains(out, m) {
-			out = append(out, m)
-		}
-	}
-	return out
 }

@@ -57,10 +57,10 @@ type Report struct {
 	// template, its workload). Namespace is "" when the manifest sets none.
 	APIVersion, Kind, Namespace, Name string
 	// Applied lists the mutations that changed the object, in the order
-	// sidecar, zone-env, spread, ddsd-rewrite.
+	// the engine runs them (mutate.MutationNames).
 	Applied []string
 	// Skips are the mutations not applied and why, in the same order (a
-	// skip of the whole pod, with no Mutation, first).
+	// skip of the whole pod, with no Mutation, alone).
 	Skips []mutate.Skip
 	// Warnings are for the user, without the engine's "inzone: " prefix.
 	Warnings []string

@@ -227,26 +227,27 @@ func TestReports(t *testing.T) {
 		skips   []mutate.SkipReason
 		warns   int
 	}
-	all := []string{"sidecar", "zone-env", "spread", "ddsd-rewrite"}
-	// Capture comes with every sidecar injected.
-	c := func(applied []string) []string { return append(slices.Clone(applied), mutate.MutationCapture) }
+	// In the order the engine runs them (mutate.MutationNames); capture
+	// comes with every sidecar injected.
+	all := []string{"ddsd-rewrite", "zone-env", "spread", "sidecar", "capture"}
+	noDDSD := []string{"zone-env", "spread", "sidecar", "capture"}
 	for _, tc := range []struct {
 		file string
 		want []obj
 	}{
-		{"shop.yaml", []obj{{"Deployment shop/web", c(all), nil, 0}}},
-		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", c(all[:3]), nil, 0}}},
-		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", c(all[:2]), []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
-		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", c(all), nil, 0}}},
-		{"pod.yaml", []obj{{"Pod shop/debug", c(all[:3]), nil, 0}}},
-		{"job.yaml", []obj{{"Job payments/settle", c(all), nil, 0}}},
+		{"shop.yaml", []obj{{"Deployment shop/web", all, nil, 0}}},
+		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", noDDSD, nil, 0}}},
+		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", []string{"zone-env", "sidecar", "capture"}, []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
+		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", all, nil, 0}}},
+		{"pod.yaml", []obj{{"Pod shop/debug", noDDSD, nil, 0}}},
+		{"job.yaml", []obj{{"Job payments/settle", all, nil, 0}}},
 		{"cronjob.yaml", []obj{{"CronJob shop/report", []string{"zone-env"}, []mutate.SkipReason{mutate.SkipNoIdentifyingLabels, mutate.SkipNoServiceIdentity}, 2}}},
-		{"list.yaml", []obj{{"Deployment shop/checkout", c(all[:3]), nil, 0}}},
+		{"list.yaml", []obj{{"Deployment shop/checkout", noDDSD, nil, 0}}},
 		{"opted-out.yaml", []obj{{"Deployment shop/legacy", nil, []mutate.SkipReason{mutate.SkipOptedOut}, 0}}},
 		{"already-injected.yaml", []obj{{"Deployment shop/web", nil, nil, 0}}},
-		{"web.json", []obj{{"Deployment shop/api", c(all), nil, 0}}},
-		{"four-space.yaml", []obj{{"Deployment shop/api", c(all), nil, 0}}},
-		{"mixed-indent.yaml", []obj{{"Deployment shop/frontend", c(all), nil, 0}}},
+		{"web.json", []obj{{"Deployment shop/api", all, nil, 0}}},
+		{"four-space.yaml", []obj{{"Deployment shop/api", all, nil, 0}}},
+		{"mixed-indent.yaml", []obj{{"Deployment shop/frontend", all, nil, 0}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, reports, err := Manifests(readFile(t, filepath.Join("testdata", tc.file)), e)
