@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -195,7 +194,7 @@ func processChunk(c chunk, index int, e *mutate.Engine) ([]byte, []Report, error
 		return nil, nil, &Error{Document: index, Line: c.line, Err: err}
 	}
 	if err != nil {
-		return nil, nil, parseError(err, index, c.line)
+		return nil, nil, parseError(err, index, c.line, text)
 	}
 	if root == nil {
 		return c.text, nil, nil
@@ -255,25 +254,15 @@ func parseDocument(text []byte) (*yaml.Node, error) {
 	return &n, nil
 }
 
-var lineRE = regexp.MustCompile(`\bline (\d+)`)
-
 // parseError makes a yaml.v3 error name its document and its line in the
-// stream rather than in the chunk.
-func parseError(err error, index, chunkLine int) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	first := 0
-	msg = lineRE.ReplaceAllStringFunc(msg, func(s string) string {
-		n, _ := strconv.Atoi(s[len("line "):])
-		abs := chunkLine + n - 1
-		if first == 0 {
-			first = abs
-		}
-		return "line " + strconv.Itoa(abs)
-	})
-	if first > 0 {
-		msg = strings.TrimPrefix(msg, "line "+strconv.Itoa(first)+": ")
-	} else {
-		first = chunkLine
+// stream: the line yamldoc.ErrorLine puts it on in the document's text
+// (lint's too), moved by the line the document starts on.
+func parseError(err error, index, chunkLine int, text []byte) *Error {
+	line, msg := yamldoc.ErrorLine(err, text)
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if line == 0 {
+		return &Error{Document: index, Line: chunkLine, Err: errors.New(msg)}
 	}
-	return &Error{Document: index, Line: first, Err: errors.New(msg)}
+	msg = strings.TrimPrefix(msg, "line "+strconv.Itoa(line)+": ")
+	return &Error{Document: index, Line: chunkLine + line - 1, Err: errors.New(msg)}
 }

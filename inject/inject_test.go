@@ -403,6 +403,8 @@ func TestBrokenDocument(t *testing.T) {
 	}{
 		{"second document", "# header\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n   labels: x\n", 2, 12},
 		{"unclosed flow", "apiVersion: apps/v1\nkind: Deployment\nspec: {template: [\n", 1, 3},
+		// Where the sequence starts, as lint reports it (yamldoc.ErrorLine).
+		{"unclosed flow sequence", "# header\n---\na: 1\nkind: [Service\nd: 4\n", 1, 4},
 		{"duplicate key in a template", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\nspec:\n  template:\n    spec:\n      containers: []\n      containers: []\n", 1, 9},
 		{"type error", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: {name: x}\n", 1, 6},
 	} {

@@ -1,11 +1,8 @@
 package lint
 
 import (
-	"bytes"
 	"fmt"
 	"math"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -127,61 +124,11 @@ func listItems(doc *Document) ([]*Document, bool) {
 	return out, true
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
-
-// lastLine is the number of the file's last line with content, counting
-// line breaks as YAML does, as the parser's positions do: CR LF, CR, LF,
-// NEL, LS and PS.
-func lastLine(data []byte) int {
-	line, last := 1, 1
-	for i := 0; i < len(data); i++ {
-		n := yamlBreak(data[i:])
-		if n == 0 {
-			last = line
-			continue
-		}
-		line++
-		i += n - 1
-	}
-	return last
-}
-
-// yamlBreak is the length of the line break b starts with, 0 for none.
-func yamlBreak(b []byte) int {
-	switch {
-	case b[0] == '\r' && len(b) > 1 && b[1] == '\n':
-		return 2
-	case b[0] == '\r' || b[0] == '\n':
-		return 1
-	case bytes.HasPrefix(b, []byte("\u0085")):
-		return 2
-	case bytes.HasPrefix(b, []byte("\u2028")), bytes.HasPrefix(b, []byte("\u2029")):
-		return 3
-	}
-	return 0
-}
-
-// yamlError turns a yaml.v3 error into a FileError with its line.
-//
-// yaml.v3 reports parser errors (the "did not find expected ..." family) at
-// the 0-based line of the construct they are in, and scanner errors at the
-// 1-based line (decode.go, parser.fail); the parser's are moved to 1-based,
-// so both name the line a person sees.
-// A problem found at the end of the stream is put on the last line.
+// yamlError turns a yaml.v3 error into a FileError at the line a person
+// sees (yamldoc.ErrorLine).
 func yamlError(file string, data []byte, err error) FileError {
-	msg := err.Error()
-	fe := FileError{File: file, Message: msg}
-	m := yamlLineRE.FindStringSubmatch(msg)
-	if m == nil {
-		return fe
-	}
-	fe.Line, _ = strconv.Atoi(m[1])
-	if strings.Contains(msg, "did not find expected") {
-		fe.Line++
-	}
-	fe.Line = min(fe.Line, lastLine(data))
-	fe.Message = strings.Replace(msg, "line "+m[1], "line "+strconv.Itoa(fe.Line), 1)
-	return fe
+	line, msg := yamldoc.ErrorLine(err, data)
+	return FileError{File: file, Line: line, Message: msg}
 }
 
 // mappingValue returns the value node of key in mapping n, or nil.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // FuzzParseDocuments feeds arbitrary bytes to the YAML loader. It must
@@ -25,7 +27,7 @@ func FuzzParseDocuments(f *testing.F) {
 	f.Add([]byte("x: !!binary aGVsbG8=\ny: 2001-12-14t21:59:43.10-05:00\nz: .inf\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		docs, _ := ParseDocuments("f.yaml", data)
-		lines := lastLine(data)
+		lines := yamldoc.LastLine(data)
 		for _, d := range docs {
 			v, err := d.Decode()
 			if err != nil {

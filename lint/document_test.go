@@ -236,33 +236,14 @@ func TestParseDocumentsRefusesAliasBombs(t *testing.T) {
 	}
 }
 
-// TestLastLineCountsBreaksAsYAMLDoes: the last line is counted as the
-// parser counts lines, so an error clamped to it and a finding's line agree.
-func TestLastLineCountsBreaksAsYAMLDoes(t *testing.T) {
-	for _, tt := range []struct {
-		src  string
-		want int
-	}{
-		{"", 1},
-		{"a", 1},
-		{"a\n\n\n", 1},
-		{"a\nb\n", 2},
-		{"a\r\nb\r\n", 2},
-		{"\r0", 2},
-		{"a\rb\rc", 3},
-		{"a\u0085b\u2028c\u2029d", 4},
-		{"a\n  \n", 2},
-	} {
-		if got := lastLine([]byte(tt.src)); got != tt.want {
-			t.Errorf("lastLine(%q) = %d, want %d", tt.src, got, tt.want)
-		}
-	}
-	// The fuzzer's find: with CR line breaks, the document is on line 2.
+// TestCRLineBreaksPlaceTheDocument: the fuzzer's find: with CR line
+// breaks, the document is on line 2, the last line (yamldoc.LastLine).
+func TestCRLineBreaksPlaceTheDocument(t *testing.T) {
 	docs, err := ParseDocuments("f.yaml", []byte("\r0"))
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("docs %d, err %v", len(docs), err)
 	}
-	if got := docs[0].Locate(nil).Line; got > lastLine([]byte("\r0")) {
+	if got := docs[0].Locate(nil).Line; got > yamldoc.LastLine([]byte("\r0")) {
 		t.Errorf("the document is at line %d, past the last line", got)
 	}
 }
