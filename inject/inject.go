@@ -121,7 +121,7 @@ func Manifests(data []byte, e *mutate.Engine) (out []byte, reports []Report, err
 	var buf bytes.Buffer
 	buf.Grow(len(data))
 	doc := 0
-	for _, seg := range yamldoc.Split(data) {
+	for _, seg := range yamldoc.SplitAtMarkers(data) {
 		c := chunk{text: seg.Text, line: seg.Line + 1}
 		if isEmptyChunk(c.text) {
 			buf.Write(c.text)
@@ -138,9 +138,9 @@ func Manifests(data []byte, e *mutate.Engine) (out []byte, reports []Report, err
 	return buf.Bytes(), reports, nil
 }
 
-// chunk is one document's original text (yamldoc.Split), from its "---"
-// line (or the start of the stream) up to the next "---" line, or through
-// its "..." line.
+// chunk is one document's original text (yamldoc.SplitAtMarkers), from
+// its "---" line (or the start of the stream) up to the next "---" line, or
+// through its "..." line.
 type chunk struct {
 	text []byte
 	line int // 1-based line of text's first line in the stream
@@ -240,9 +240,7 @@ func parseDocument(text []byte) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		// yamldoc.Split leaves a stream with directives (%YAML, %TAG) or
-		// lone CR line breaks whole.
-		return nil, errors.New("more than one document without a --- line of its own (inject reads a stream with %YAML or %TAG directives, or with CR line breaks, as one document)")
+		return nil, errors.New("more than one document without a --- separator")
 	}
 	if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
 		return nil, nil

@@ -699,3 +699,18 @@ func lcsLen(a, b string) int {
 	}
 	return dp[0][0]
 }
+
+// TestDirectivesPassThrough: a %YAML directive stands apart from its
+// document (yamldoc.SplitAtMarkers), is written as it is, and the
+// documents after it are injected.
+func TestDirectivesPassThrough(t *testing.T) {
+	pod := string(readFile(t, filepath.Join("testdata", "pod.yaml")))
+	in := "%YAML 1.2\n---\n" + strings.TrimPrefix(pod, "---\n")
+	out, reports, err := Manifests([]byte(in), testEngine(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "%YAML 1.2\n---\n") || len(reports) != 1 || len(reports[0].Applied) == 0 {
+		t.Errorf("reports %v, output:\n%s", reports, out)
+	}
+}

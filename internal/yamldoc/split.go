@@ -25,6 +25,15 @@ func Split(data []byte) []Segment {
 	if !splittable(data) {
 		return []Segment{{Text: data}}
 	}
+	return SplitAtMarkers(data)
+}
+
+// SplitAtMarkers is Split for a reader that keeps each segment's bytes and
+// reads each on its own, whatever the stream holds (inject): it cuts a
+// stream with directives at its marker lines too, where a directive stands
+// in a segment apart from the document it belongs to, and counts lines by
+// their LF alone.
+func SplitAtMarkers(data []byte) []Segment {
 	var segs []Segment
 	start, startLine := 0, 0
 	cut := func(end int) {

@@ -43,3 +43,27 @@ func TestSplit(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitAtMarkers cuts what Split leaves whole, and joins back.
+func TestSplitAtMarkers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"directives stand apart", "%YAML 1.2\n---\na: 1\n---\nb: 2\n", []string{"0:%YAML 1.2\n", "1:---\na: 1\n", "3:---\nb: 2\n"}},
+		{"a lone CR is no line", "a: 1\r---\nb: 2\n---\nc: 3\n", []string{"0:a: 1\r---\nb: 2\n", "2:---\nc: 3\n"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			var joined []byte
+			for _, s := range SplitAtMarkers([]byte(tt.in)) {
+				got = append(got, fmt.Sprintf("%d:%s", s.Line, s.Text))
+				joined = append(joined, s.Text...)
+			}
+			if !slices.Equal(got, tt.want) || string(joined) != tt.in {
+				t.Errorf("SplitAtMarkers:\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
