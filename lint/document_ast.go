@@ -80,6 +80,9 @@ func (w *astDecoder) value(n *yaml.Node, depth int) (ast.Value, error) {
 
 // mapping sets n's pairs in out, in order, as yamldoc.Value does.
 func (w *astDecoder) mapping(out ast.Object, n *yaml.Node, depth int) error {
+	if depth > yamldoc.MaxDepth { // a merge key's mapping that merges itself
+		return &yamldoc.Error{Node: n, Err: fmt.Errorf("nesting deeper than %d", yamldoc.MaxDepth)}
+	}
 	terms := make([]ast.Term, len(n.Content)/2) // the values' terms, allocated at once
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]

@@ -174,6 +174,9 @@ func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
 
 // mapping sets n's pairs in out, in order (see Merge).
 func (d *decoder) mapping(out map[string]any, n *yaml.Node, depth int) error {
+	if depth > MaxDepth { // a merge key's mapping that merges itself
+		return &Error{n, fmt.Errorf("nesting deeper than %d", MaxDepth)}
+	}
 	var keyLine map[string]int // the keys set so far, when strict
 	if d.strict {
 		keyLine = make(map[string]int, len(n.Content)/2)

@@ -169,6 +169,11 @@ func TestValueBudget(t *testing.T) {
 	if _, err := Value(parse(t, bomb), Options{Budget: 20_000}); err != nil {
 		t.Errorf("within budget: %v", err)
 	}
+	for _, cycle := range []string{"a: &a {<<: *a}\n", "a: &a\n  b: 1\n  <<: *a\n"} {
+		if _, err := Value(parse(t, cycle), Options{Budget: 20_000}); err == nil || !strings.Contains(err.Error(), "nesting deeper than") {
+			t.Errorf("%q: error %v, want the merge that merges itself refused", cycle, err)
+		}
+	}
 	deep := strings.Repeat("[", MaxDepth+10) + strings.Repeat("]", MaxDepth+10)
 	if _, err := Value(parse(t, deep), Options{Budget: 20_000}); err == nil || !strings.Contains(err.Error(), "nesting deeper than") {
 		t.Errorf("error %v, want nesting refused", err)
