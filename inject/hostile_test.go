@@ -59,3 +59,14 @@ func TestAliasBomb(t *testing.T) {
 		})
 	}
 }
+
+// TestSelfMerge: a pod template that merges itself (an anchor's mapping
+// with "<<" on its own alias) expands without end; it is refused before
+// anything expands it.
+func TestSelfMerge(t *testing.T) {
+	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template: &t\n    metadata: {labels: {app: w}}\n    <<: *t\n"
+	_, _, err := Manifests([]byte(in), testEngine(t))
+	if !errors.Is(err, yamldoc.ErrTooManyValues) {
+		t.Fatalf("error %v, want the document refused", err)
+	}
+}

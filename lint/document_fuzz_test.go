@@ -24,6 +24,7 @@ func FuzzParseDocuments(f *testing.F) {
 	f.Add([]byte("a: &x [1, 2]\nb: *x\nc:\n  <<: {d: 1}\n"))
 	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod}\n"))
 	f.Add([]byte("---\n---\n{}\n"))
+	f.Add([]byte("a: &a {<<: *a}\nb: &b [*b]\n"))
 	f.Add([]byte("x: !!binary aGVsbG8=\ny: 2001-12-14t21:59:43.10-05:00\nz: .inf\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		docs, _ := ParseDocuments("f.yaml", data)
