@@ -19,9 +19,10 @@
 // (comments aside), positions and kinds, and an error wherever the library
 // gives one.
 //
-// Value (value.go) is the one conversion of nodes to plain values, with the
-// API server's rules (YAML 1.1 booleans, int64 integers), held to
-// sigs.k8s.io/yaml and apimachinery by tests and a fuzzer.
+// Build (value.go) is the one conversion of nodes to values, with the API
+// server's rules (YAML 1.1 booleans, int64 integers), held to
+// sigs.k8s.io/yaml and apimachinery by tests and a fuzzer; a Builder makes
+// the values: Value's plain Go values, or lint's Rego values.
 //
 // The package does no I/O.
 package yamldoc

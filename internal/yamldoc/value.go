@@ -125,60 +125,99 @@ type Options struct {
 // Aliases and merge keys are resolved, each value counted against the
 // budget as it is made.
 func Value(n *yaml.Node, opts Options) (any, error) {
-	d := decoder{budget: opts.Budget, dropIgnored: opts.DropIgnored, strict: opts.Strict}
-	return d.value(n, 0)
+	return Build[any, []any, map[string]any](plainValues{}, n, opts)
 }
 
-type decoder struct {
+// Builder makes the values of one representation: Value's plain Go values,
+// or another (lint's Rego values, built without plain ones in between).
+// Build walks the tree with Value's rules, and the builder only makes what
+// Build tells it to.
+type Builder[V, S, M any] interface {
+	// Null is the value of a document without content.
+	Null() V
+	// Text is the value of a scalar that is its text (IsText): most are.
+	Text(n *yaml.Node) V
+	// Scalar is the value of any other scalar, given as Scalar reads it.
+	Scalar(v any) (V, error)
+	// Sequence starts a sequence of size items, Append adds the next one,
+	// EndSequence is its value.
+	Sequence(size int) S
+	Append(s S, v V) S
+	EndSequence(s S) V
+	// Mapping starts a mapping of about size keys; Set sets a key in it,
+	// over an earlier value of that key; EndMapping is its value.
+	Mapping(size int) M
+	Set(m M, key string, v V) M
+	EndMapping(m M) V
+}
+
+// Build converts n with b, by Value's rules.
+func Build[V, S, M any, B Builder[V, S, M]](b B, n *yaml.Node, opts Options) (V, error) {
+	w := walker[V, S, M, B]{b: b, budget: opts.Budget, dropIgnored: opts.DropIgnored, strict: opts.Strict}
+	return w.value(n, 0)
+}
+
+type walker[V, S, M any, B Builder[V, S, M]] struct {
+	b           B
 	budget      int
 	dropIgnored bool
 	strict      bool
 }
 
-func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
+func (w *walker[V, S, M, B]) value(n *yaml.Node, depth int) (V, error) {
+	var zero V
 	if depth > MaxDepth {
-		return nil, &Error{n, fmt.Errorf("nesting deeper than %d", MaxDepth)}
+		return zero, &Error{n, fmt.Errorf("nesting deeper than %d", MaxDepth)}
 	}
-	if d.budget--; d.budget < 0 {
-		return nil, ErrTooManyValues
+	if w.budget--; w.budget < 0 {
+		return zero, ErrTooManyValues
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
-			return nil, nil
+			return w.b.Null(), nil
 		}
-		return d.value(n.Content[0], depth+1)
+		return w.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return d.value(n.Alias, depth+1)
+		return w.value(n.Alias, depth+1)
 	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
+		seq := w.b.Sequence(len(n.Content))
 		for _, c := range n.Content {
-			v, err := d.value(c, depth+1)
+			v, err := w.value(c, depth+1)
 			if err != nil {
-				return nil, err
+				return zero, err
 			}
-			out = append(out, v)
+			seq = w.b.Append(seq, v)
 		}
-		return out, nil
+		return w.b.EndSequence(seq), nil
 	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		if err := d.mapping(out, n, depth); err != nil {
-			return nil, err
+		m := w.b.Mapping(len(n.Content) / 2)
+		m, err := w.mapping(m, n, depth)
+		if err != nil {
+			return zero, err
 		}
-		return out, nil
+		return w.b.EndMapping(m), nil
 	case yaml.ScalarNode:
-		return Scalar(n)
+		if IsText(n) {
+			return w.b.Text(n), nil
+		}
+		v, err := Scalar(n)
+		if err != nil {
+			return zero, err
+		}
+		return w.b.Scalar(v)
 	}
-	return nil, &Error{n, fmt.Errorf("unexpected YAML node kind %d", n.Kind)}
+	return zero, &Error{n, fmt.Errorf("unexpected YAML node kind %d", n.Kind)}
 }
 
-// mapping sets n's pairs in out, in order (see Merge).
-func (d *decoder) mapping(out map[string]any, n *yaml.Node, depth int) error {
+// mapping sets n's pairs in m, in order: a merge key sets its mappings'
+// keys where it stands (MergeSources), as later keys set theirs.
+func (w *walker[V, S, M, B]) mapping(m M, n *yaml.Node, depth int) (M, error) {
 	if depth > MaxDepth { // a merge key's mapping that merges itself
-		return &Error{n, fmt.Errorf("nesting deeper than %d", MaxDepth)}
+		return m, &Error{n, fmt.Errorf("nesting deeper than %d", MaxDepth)}
 	}
 	var keyLine map[string]int // the keys set so far, when strict
-	if d.strict {
+	if w.strict {
 		keyLine = make(map[string]int, len(n.Content)/2)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -186,36 +225,56 @@ func (d *decoder) mapping(out map[string]any, n *yaml.Node, depth int) error {
 		if IsMerge(k) {
 			sources, err := MergeSources(v)
 			if err != nil {
-				return err
+				return m, err
 			}
 			for _, s := range sources {
-				if err := d.mapping(out, s, depth+1); err != nil {
-					return err
+				if m, err = w.mapping(m, s, depth+1); err != nil {
+					return m, err
 				}
 			}
 			continue
 		}
-		if d.dropIgnored && k.Tag == "!ignore" {
+		if w.dropIgnored && k.Tag == "!ignore" {
 			continue
 		}
 		key, err := Key(k)
 		if err != nil {
-			return err
+			return m, err
 		}
 		if keyLine != nil {
 			if l, dup := keyLine[key]; dup {
-				return &Error{k, fmt.Errorf("mapping key %q already defined at line %d", key, l)}
+				return m, &Error{k, fmt.Errorf("mapping key %q already defined at line %d", key, l)}
 			}
 			keyLine[key] = k.Line
 		}
-		val, err := d.value(v, depth+1)
+		val, err := w.value(v, depth+1)
 		if err != nil {
-			return err
+			return m, err
 		}
-		out[key] = val
+		m = w.b.Set(m, key, val)
 	}
-	return nil
+	return m, nil
 }
+
+// plainValues builds Value's plain Go values.
+type plainValues struct{}
+
+func (plainValues) Null() any                 { return nil }
+func (plainValues) Text(n *yaml.Node) any     { return n.Value }
+func (plainValues) Scalar(v any) (any, error) { return v, nil }
+
+func (plainValues) Sequence(size int) []any     { return make([]any, 0, size) }
+func (plainValues) Append(s []any, v any) []any { return append(s, v) }
+func (plainValues) EndSequence(s []any) any     { return s }
+
+func (plainValues) Mapping(size int) map[string]any { return make(map[string]any, size) }
+
+func (plainValues) Set(m map[string]any, key string, v any) map[string]any {
+	m[key] = v
+	return m
+}
+
+func (plainValues) EndMapping(m map[string]any) any { return m }
 
 // IsMerge reports a merge key (<<).
 func IsMerge(k *yaml.Node) bool {
