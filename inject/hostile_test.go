@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inzone-io/inzone/internal/yamlvalue"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // aliasBomb is a Deployment whose pod template holds levels anchors, each a
@@ -41,7 +41,7 @@ func TestAliasBomb(t *testing.T) {
 			out, _, err := Manifests([]byte(in), e)
 			if !tc.refuse {
 				// Labels that are lists do not validate: an error, but not the budget's.
-				if errors.Is(err, yamlvalue.ErrTooManyValues) {
+				if errors.Is(err, yamldoc.ErrTooManyValues) {
 					t.Fatalf("%d bytes refused: %v", len(in), err)
 				}
 				return
@@ -49,7 +49,7 @@ func TestAliasBomb(t *testing.T) {
 			if err == nil || out != nil {
 				t.Fatalf("%d bytes: want an error and no output, got %v and %d bytes", len(in), err, len(out))
 			}
-			if !errors.Is(err, yamlvalue.ErrTooManyValues) || !strings.Contains(err.Error(), "expands to too many values") {
+			if !errors.Is(err, yamldoc.ErrTooManyValues) || !strings.Contains(err.Error(), "expands to too many values") {
 				t.Errorf("error %q: want the alias budget's", err)
 			}
 			var ie *Error
@@ -57,5 +57,16 @@ func TestAliasBomb(t *testing.T) {
 				t.Errorf("error %v does not name document 1", err)
 			}
 		})
+	}
+}
+
+// TestSelfMerge: a pod template that merges itself (an anchor's mapping
+// with "<<" on its own alias) expands without end; it is refused before
+// anything expands it.
+func TestSelfMerge(t *testing.T) {
+	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template: &t\n    metadata: {labels: {app: w}}\n    <<: *t\n"
+	_, _, err := Manifests([]byte(in), testEngine(t))
+	if !errors.Is(err, yamldoc.ErrTooManyValues) {
+		t.Fatalf("error %v, want the document refused", err)
 	}
 }

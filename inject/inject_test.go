@@ -227,26 +227,27 @@ func TestReports(t *testing.T) {
 		skips   []mutate.SkipReason
 		warns   int
 	}
-	all := []string{"sidecar", "zone-env", "spread", "ddsd-rewrite"}
-	// Capture comes with every sidecar injected.
-	c := func(applied []string) []string { return append(slices.Clone(applied), mutate.MutationCapture) }
+	// In the order the engine runs them (mutate.MutationNames); capture
+	// comes with every sidecar injected.
+	all := []string{"ddsd-rewrite", "zone-env", "spread", "sidecar", "capture"}
+	noDDSD := []string{"zone-env", "spread", "sidecar", "capture"}
 	for _, tc := range []struct {
 		file string
 		want []obj
 	}{
-		{"shop.yaml", []obj{{"Deployment shop/web", c(all), nil, 0}}},
-		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", c(all[:3]), nil, 0}}},
-		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", c(all[:2]), []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
-		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", c(all), nil, 0}}},
-		{"pod.yaml", []obj{{"Pod shop/debug", c(all[:3]), nil, 0}}},
-		{"job.yaml", []obj{{"Job payments/settle", c(all), nil, 0}}},
+		{"shop.yaml", []obj{{"Deployment shop/web", all, nil, 0}}},
+		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", noDDSD, nil, 0}}},
+		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", []string{"zone-env", "sidecar", "capture"}, []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
+		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", all, nil, 0}}},
+		{"pod.yaml", []obj{{"Pod shop/debug", noDDSD, nil, 0}}},
+		{"job.yaml", []obj{{"Job payments/settle", all, nil, 0}}},
 		{"cronjob.yaml", []obj{{"CronJob shop/report", []string{"zone-env"}, []mutate.SkipReason{mutate.SkipNoIdentifyingLabels, mutate.SkipNoServiceIdentity}, 2}}},
-		{"list.yaml", []obj{{"Deployment shop/checkout", c(all[:3]), nil, 0}}},
+		{"list.yaml", []obj{{"Deployment shop/checkout", noDDSD, nil, 0}}},
 		{"opted-out.yaml", []obj{{"Deployment shop/legacy", nil, []mutate.SkipReason{mutate.SkipOptedOut}, 0}}},
 		{"already-injected.yaml", []obj{{"Deployment shop/web", nil, nil, 0}}},
-		{"web.json", []obj{{"Deployment shop/api", c(all), nil, 0}}},
-		{"four-space.yaml", []obj{{"Deployment shop/api", c(all), nil, 0}}},
-		{"mixed-indent.yaml", []obj{{"Deployment shop/frontend", c(all), nil, 0}}},
+		{"web.json", []obj{{"Deployment shop/api", all, nil, 0}}},
+		{"four-space.yaml", []obj{{"Deployment shop/api", all, nil, 0}}},
+		{"mixed-indent.yaml", []obj{{"Deployment shop/frontend", all, nil, 0}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, reports, err := Manifests(readFile(t, filepath.Join("testdata", tc.file)), e)
@@ -402,6 +403,8 @@ func TestBrokenDocument(t *testing.T) {
 	}{
 		{"second document", "# header\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n   labels: x\n", 2, 12},
 		{"unclosed flow", "apiVersion: apps/v1\nkind: Deployment\nspec: {template: [\n", 1, 3},
+		// Where the sequence starts, as lint reports it (yamldoc.ErrorLine).
+		{"unclosed flow sequence", "# header\n---\na: 1\nkind: [Service\nd: 4\n", 1, 4},
 		{"duplicate key in a template", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\nspec:\n  template:\n    spec:\n      containers: []\n      containers: []\n", 1, 9},
 		{"type error", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: {name: x}\n", 1, 6},
 	} {
@@ -655,23 +658,6 @@ func TestNativeSidecarOff(t *testing.T) {
 	}
 }
 
-func TestSplitDocuments(t *testing.T) {
-	in := "# a\n---\nx: 1\n--- # b\ny: 2\n...\n# c\n---x: not a marker\n---\n"
-	var got []string
-	var joined []byte
-	for _, c := range splitDocuments([]byte(in)) {
-		got = append(got, string(c.text))
-		joined = append(joined, c.text...)
-	}
-	want := []string{"# a\n", "---\nx: 1\n", "--- # b\ny: 2\n...\n", "# c\n---x: not a marker\n", "---\n"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	if string(joined) != in {
-		t.Errorf("chunks do not join back")
-	}
-}
-
 func TestLCS(t *testing.T) {
 	for _, tc := range []struct{ a, b string }{
 		{"abcabba", "cbabac"}, {"", "abc"}, {"abc", ""}, {"abc", "abc"}, {"axbxc", "abc"}, {"abc", "xaybzc"},
@@ -712,4 +698,19 @@ func lcsLen(a, b string) int {
 		}
 	}
 	return dp[0][0]
+}
+
+// TestDirectivesPassThrough: a %YAML directive stands apart from its
+// document (yamldoc.SplitAtMarkers), is written as it is, and the
+// documents after it are injected.
+func TestDirectivesPassThrough(t *testing.T) {
+	pod := string(readFile(t, filepath.Join("testdata", "pod.yaml")))
+	in := "%YAML 1.2\n---\n" + strings.TrimPrefix(pod, "---\n")
+	out, reports, err := Manifests([]byte(in), testEngine(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "%YAML 1.2\n---\n") || len(reports) != 1 || len(reports[0].Applied) == 0 {
+		t.Errorf("reports %v, output:\n%s", reports, out)
+	}
 }

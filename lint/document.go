@@ -1,17 +1,13 @@
 package lint
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"math"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/inzone-io/inzone/lint/yamldoc"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 	"github.com/inzone-io/inzone/report"
 )
 
@@ -35,15 +31,15 @@ type Document struct {
 }
 
 // Decode returns Node as plain Go values (map[string]any, []any, string,
-// int64, float64, bool, nil), ready for Rego or Envoy parsing. Aliases are
-// expanded within a budget, so a document that would expand without bound
-// is an error.
+// int64, float64, bool, nil), ready for Rego or Envoy parsing: what the
+// API server reads from the same text (yamldoc.Value), with Envoy's !ignore
+// keys dropped. Aliases are expanded within a budget, so a document that
+// would expand without bound is an error.
 func (d *Document) Decode() (any, error) {
 	if !d.decoded {
 		d.decoded = true
 		if d.Node != nil {
-			budget := d.budget
-			d.value, d.err = nodeValue(d.Node, 0, &budget)
+			d.value, d.err = yamldoc.Value(d.Node, yamldoc.Options{Budget: d.budget, DropIgnored: true})
 			if d.err != nil {
 				d.err = fmt.Errorf("line %d: %w", d.Node.Line, d.err)
 			}
@@ -92,7 +88,7 @@ func EachDocument(file string, data []byte, fn func(*Document)) error {
 // in plain block YAML is checked line by line and its node tree holds its
 // "kind" alone (yamldoc.Each), which saves parsing every CRD.
 func eachDocument(file string, data []byte, skip func(kind string) bool, fn func(*Document)) error {
-	budget := aliasBudget(len(data))
+	budget := yamldoc.Budget(len(data))
 	err := yamldoc.Each(data, skip, func(root *yaml.Node, i int) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			return // an empty document between separators
@@ -129,208 +125,11 @@ func listItems(doc *Document) ([]*Document, bool) {
 	return out, true
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
-
-// lastLine is the number of the file's last line with content, counting
-// line breaks as YAML does, as the parser's positions do: CR LF, CR, LF,
-// NEL, LS and PS.
-func lastLine(data []byte) int {
-	line, last := 1, 1
-	for i := 0; i < len(data); i++ {
-		n := yamlBreak(data[i:])
-		if n == 0 {
-			last = line
-			continue
-		}
-		line++
-		i += n - 1
-	}
-	return last
-}
-
-// yamlBreak is the length of the line break b starts with, 0 for none.
-func yamlBreak(b []byte) int {
-	switch {
-	case b[0] == '\r' && len(b) > 1 && b[1] == '\n':
-		return 2
-	case b[0] == '\r' || b[0] == '\n':
-		return 1
-	case bytes.HasPrefix(b, []byte("\u0085")):
-		return 2
-	case bytes.HasPrefix(b, []byte("\u2028")), bytes.HasPrefix(b, []byte("\u2029")):
-		return 3
-	}
-	return 0
-}
-
-// yamlError turns a yaml.v3 error into a FileError with its line.
-//
-// yaml.v3 reports parser errors (the "did not find expected ..." family) at
-// the 0-based line of the construct they are in, and scanner errors at the
-// 1-based line (decode.go, parser.fail); the parser's are moved to 1-based,
-// so both name the line a person sees.
-// A problem found at the end of the stream is put on the last line.
+// yamlError turns a yaml.v3 error into a report.FileError at the line a person
+// sees (yamldoc.ErrorLine).
 func yamlError(file string, data []byte, err error) report.FileError {
-	msg := err.Error()
-	fe := report.FileError{File: file, Message: msg}
-	m := yamlLineRE.FindStringSubmatch(msg)
-	if m == nil {
-		return fe
-	}
-	fe.Line, _ = strconv.Atoi(m[1])
-	if strings.Contains(msg, "did not find expected") {
-		fe.Line++
-	}
-	fe.Line = min(fe.Line, lastLine(data))
-	fe.Message = strings.Replace(msg, "line "+m[1], "line "+strconv.Itoa(fe.Line), 1)
-	return fe
-}
-
-// maxDepth bounds nesting, so hostile input cannot exhaust the stack.
-const maxDepth = 200
-
-// aliasBudget is how many values a document may expand to. Aliases let a
-// few lines stand for billions of values ("billion laughs"); ordinary
-// anchors for repeated blocks stay far below 100 values per input byte.
-func aliasBudget(size int) int { return 10_000 + 100*size }
-
-var errAliasBomb = errors.New("document expands to too many values through aliases")
-
-// nodeValue converts a node to plain Go values with JSON's types: what
-// Kubernetes (and Envoy) read from the same text. Aliases and merge keys are
-// resolved; timestamps and binary stay strings.
-func nodeValue(n *yaml.Node, depth int, budget *int) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("line %d: nesting deeper than %d", n.Line, maxDepth)
-	}
-	if *budget--; *budget < 0 {
-		return nil, errAliasBomb
-	}
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return nodeValue(n.Content[0], depth+1, budget)
-	case yaml.AliasNode:
-		return nodeValue(n.Alias, depth+1, budget)
-	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := nodeValue(c, depth+1, budget)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		if err := mergeMapping(out, n, depth, budget); err != nil {
-			return nil, err
-		}
-		return out, nil
-	case yaml.ScalarNode:
-		return scalarValue(n)
-	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
-}
-
-// mergeSources resolves a `<<` merge key's value, an alias or a sequence of
-// them, to the mappings it merges.
-func mergeSources(v *yaml.Node) ([]*yaml.Node, error) {
-	src := v
-	if src.Kind == yaml.AliasNode {
-		src = src.Alias
-	}
-	sources := []*yaml.Node{src}
-	if src.Kind == yaml.SequenceNode {
-		sources = src.Content
-	}
-	out := make([]*yaml.Node, 0, len(sources))
-	for _, s := range sources {
-		if s.Kind == yaml.AliasNode {
-			s = s.Alias
-		}
-		if s.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("line %d: merge key needs a mapping", v.Line)
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-// mergeMapping adds n's pairs to out; `<<` merge keys contribute first, so
-// explicit keys win, as in YAML 1.1.
-func mergeMapping(out map[string]any, n *yaml.Node, depth int, budget *int) error {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Tag == "!!merge" {
-			sources, err := mergeSources(v)
-			if err != nil {
-				return err
-			}
-			for _, s := range sources {
-				tmp := map[string]any{}
-				if err := mergeMapping(tmp, s, depth+1, budget); err != nil {
-					return err
-				}
-				for mk, mv := range tmp {
-					if _, set := out[mk]; !set {
-						out[mk] = mv
-					}
-				}
-			}
-			continue
-		}
-		if k.Tag == "!ignore" {
-			continue // Envoy drops such keys; configs use them to hold anchors
-		}
-		val, err := nodeValue(v, depth+1, budget)
-		if err != nil {
-			return err
-		}
-		key := k.Value
-		if k.Kind == yaml.AliasNode && k.Alias != nil {
-			key = k.Alias.Value
-		}
-		out[key] = val
-	}
-	return nil
-}
-
-func scalarValue(n *yaml.Node) (any, error) {
-	switch n.ShortTag() {
-	case "!!null":
-		return nil, nil
-	case "!!bool":
-		var b bool
-		if err := n.Decode(&b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	case "!!int":
-		var i int64
-		if err := n.Decode(&i); err == nil {
-			return i, nil
-		}
-		var f float64 // beyond int64: keep the magnitude
-		if err := n.Decode(&f); err != nil {
-			return nil, err
-		}
-		return f, nil
-	case "!!float":
-		var f float64
-		if err := n.Decode(&f); err != nil {
-			return nil, err
-		}
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return n.Value, nil // JSON has no such numbers
-		}
-		return f, nil
-	default: // !!str, !!timestamp, !!binary and custom tags read as text
-		return n.Value, nil
-	}
+	line, msg := yamldoc.ErrorLine(err, data)
+	return report.FileError{File: file, Line: line, Message: msg}
 }
 
 // mappingValue returns the value node of key in mapping n, or nil.

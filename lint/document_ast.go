@@ -5,112 +5,78 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // decodeAST returns Node as a Rego value: ast.InterfaceToValue of what
-// Decode returns, errors included, without the plain Go maps and slices in
-// between (most documents are only ever evaluated). It does not set what
-// Decode returns.
+// Decode returns, errors included, built by the same walk (yamldoc.Build)
+// without the plain Go maps and slices in between (most documents are only
+// ever evaluated). It does not set what Decode returns.
 func (d *Document) decodeAST() (ast.Value, error) {
 	if d.Node == nil {
 		return ast.NullValue, nil
 	}
-	budget := d.budget
-	v, err := nodeAST(d.Node, 0, &budget)
+	v, err := yamldoc.Build[ast.Value, regoSequence, regoMapping](regoValues{}, d.Node, yamldoc.Options{Budget: d.budget, DropIgnored: true})
 	if err != nil {
 		return nil, fmt.Errorf("line %d: %w", d.Node.Line, err)
 	}
 	return v, nil
 }
 
-// nodeAST is nodeValue building Rego values: the same walk, the same
-// budget and depth checks, the same errors.
-func nodeAST(n *yaml.Node, depth int, budget *int) (ast.Value, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("line %d: nesting deeper than %d", n.Line, maxDepth)
-	}
-	if *budget--; *budget < 0 {
-		return nil, errAliasBomb
-	}
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return ast.NullValue, nil
-		}
-		return nodeAST(n.Content[0], depth+1, budget)
-	case yaml.AliasNode:
-		return nodeAST(n.Alias, depth+1, budget)
-	case yaml.SequenceNode:
-		terms := make([]ast.Term, len(n.Content))
-		out := make([]*ast.Term, len(n.Content))
-		for i, c := range n.Content {
-			v, err := nodeAST(c, depth+1, budget)
-			if err != nil {
-				return nil, err
-			}
-			terms[i].Value = v
-			out[i] = &terms[i]
-		}
-		return ast.NewArray(out...), nil
-	case yaml.MappingNode:
-		out := ast.NewObjectWithCapacity(len(n.Content) / 2)
-		if err := mergeMappingAST(out, n, depth, budget); err != nil {
-			return nil, err
-		}
-		return out, nil
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null", "!!bool", "!!int", "!!float":
-			v, err := scalarValue(n)
-			if err != nil {
-				return nil, err
-			}
-			return ast.InterfaceToValue(v)
-		}
-		// scalarValue's text, as InterfaceToValue would make it, without
-		// boxing it into an any first.
-		return ast.InternedValue(n.Value), nil
-	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+// regoValues builds Rego values for yamldoc.Build.
+type regoValues struct{}
+
+// regoSequence is an array being built, with its items' terms allocated
+// at once.
+type regoSequence struct {
+	terms []ast.Term
+	items []*ast.Term
 }
 
-// mergeMappingAST is mergeMapping into a Rego object.
-func mergeMappingAST(out ast.Object, n *yaml.Node, depth int, budget *int) error {
-	terms := make([]ast.Term, len(n.Content)/2) // the values' terms, allocated at once
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Tag == "!!merge" {
-			sources, err := mergeSources(v)
-			if err != nil {
-				return err
-			}
-			for _, s := range sources {
-				tmp := ast.NewObject()
-				if err := mergeMappingAST(tmp, s, depth+1, budget); err != nil {
-					return err
-				}
-				tmp.Foreach(func(mk, mv *ast.Term) {
-					if out.Get(mk) == nil {
-						out.Insert(mk, mv)
-					}
-				})
-			}
-			continue
-		}
-		if k.Tag == "!ignore" {
-			continue // Envoy drops such keys; configs use them to hold anchors
-		}
-		val, err := nodeAST(v, depth+1, budget)
-		if err != nil {
-			return err
-		}
-		key := k.Value
-		if k.Kind == yaml.AliasNode && k.Alias != nil {
-			key = k.Alias.Value
-		}
-		t := &terms[i/2]
-		t.Value = val
-		out.Insert(ast.InternedTerm(key), t)
-	}
-	return nil
+// regoMapping is an object being built, with its values' terms allocated
+// at once.
+type regoMapping struct {
+	obj   ast.Object
+	terms []ast.Term
 }
+
+func (regoValues) Null() ast.Value { return ast.NullValue }
+
+// Text is the text as InterfaceToValue would make it, without boxing it
+// into an any first.
+func (regoValues) Text(n *yaml.Node) ast.Value { return ast.InternedValue(n.Value) }
+
+func (regoValues) Scalar(v any) (ast.Value, error) { return ast.InterfaceToValue(v) }
+
+func (regoValues) Sequence(size int) regoSequence {
+	return regoSequence{terms: make([]ast.Term, size), items: make([]*ast.Term, 0, size)}
+}
+
+func (regoValues) Append(s regoSequence, v ast.Value) regoSequence {
+	t := &s.terms[len(s.items)]
+	t.Value = v
+	s.items = append(s.items, t)
+	return s
+}
+
+func (regoValues) EndSequence(s regoSequence) ast.Value { return ast.NewArray(s.items...) }
+
+func (regoValues) Mapping(size int) regoMapping {
+	return regoMapping{obj: ast.NewObjectWithCapacity(size), terms: make([]ast.Term, 0, size)}
+}
+
+func (regoValues) Set(m regoMapping, key string, v ast.Value) regoMapping {
+	var t *ast.Term
+	if len(m.terms) < cap(m.terms) {
+		m.terms = m.terms[:len(m.terms)+1]
+		t = &m.terms[len(m.terms)-1]
+		t.Value = v
+	} else {
+		t = ast.NewTerm(v) // a merge key's: more keys than pairs
+	}
+	m.obj.Insert(ast.InternedTerm(key), t)
+	return m
+}
+
+func (regoValues) EndMapping(m regoMapping) ast.Value { return m.obj }

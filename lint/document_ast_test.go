@@ -40,19 +40,22 @@ func checkDecodeAST(t *testing.T, name string, data []byte) {
 
 func TestDecodeASTAgreesWithDecode(t *testing.T) {
 	cases := map[string]string{
-		"scalars":    "a: 1\nb: -2\nc: 1.5\nd: 1e3\ne: .inf\nf: .nan\ng: true\nh: null\ni: ~\nj: '1'\nk: 0x1F\nl: 0o17\nm: 99999999999999999999\nn: 2001-12-14\no: !!binary aGk=\np: !custom x\n",
-		"duplicates": "a: 1\na: 2\nb: {c: 1, c: 3}\n",
-		"merge":      "base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\none: {<<: *b, y: 9}\ntwo: {y: 9, <<: [*b, *o]}\nthree:\n  <<: *o\n  <<: *b\n",
-		"bad merge":  "a: &a [1]\nb: {<<: *a}\n",
-		"ignore":     "!ignore anchors: &x {a: 1}\nb: *x\n",
-		"aliases":    "a: &a [1, 2, {b: &s str}]\nc: *a\nd: *s\n*s : key from alias\n",
-		"bad bomb":   "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
-		"bad depth":  strings.Repeat("[", 250) + strings.Repeat("]", 250) + "\n",
-		"documents":  "kind: A\n---\n- 1\n- [2, {a: b}]\n---\nplain\n---\n{}\n---\n[]\n",
-		"bad bool":   "a: !!bool maybe\n",
-		"bad int":    "a: !!int x\n",
-		"bad float":  "a: !!float x\n",
-		"tagged":     "a: !!str 1\nb: !!timestamp 2001-12-14\nc: \"true\"\nd: !!str\ne: ''\nf: kind\n",
+		"scalars":     "a: 1\nb: -2\nc: 1.5\nd: 1e3\ne: .inf\nf: .nan\ng: true\nh: null\ni: ~\nj: '1'\nk: 0x1F\nl: 0o17\nm: 99999999999999999999\nn: 2001-12-14\no: !!binary aGk=\np: !custom x\n",
+		"duplicates":  "a: 1\na: 2\nb: {c: 1, c: 3}\n",
+		"merge":       "base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\none: {<<: *b, y: 9}\ntwo: {y: 9, <<: [*b, *o]}\nthree:\n  <<: *o\n  <<: *b\n",
+		"bad merge":   "a: &a [1]\nb: {<<: *a}\n",
+		"ignore":      "!ignore anchors: &x {a: 1}\nb: *x\n",
+		"aliases":     "a: &a [1, 2, {b: &s str}]\nc: *a\nd: *s\n*s : key from alias\n",
+		"bad bomb":    "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+		"bad depth":   strings.Repeat("[", 250) + strings.Repeat("]", 250) + "\n",
+		"documents":   "kind: A\n---\n- 1\n- [2, {a: b}]\n---\nplain\n---\n{}\n---\n[]\n",
+		"bad bool":    "a: !!bool maybe\n",
+		"bad int":     "a: !!int x\n",
+		"bad float":   "a: !!float x\n",
+		"tagged":      "a: !!str 1\nb: !!timestamp 2001-12-14\nc: \"true\"\nd: !!str\ne: ''\nf: kind\n",
+		"yaml 1.1":    "a: yes\nb: Off\non: 1\n'no': 2\nc: [y, N, 'on']\nd: !!bool yes\ne: 1.0\nf: 1e3\ng: 18446744073709551615\nh: 1e400\n1.5: x\n",
+		"merge order": "x: &x {a: 1, b: 1}\ny: &y {a: 2, c: 2}\nm: {a: 0, <<: [*x, *y], c: 3}\n",
+		"bad key":     "~: x\n",
 	}
 	for name, text := range cases {
 		checkDecodeAST(t, name, []byte(text))

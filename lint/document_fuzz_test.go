@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // FuzzParseDocuments feeds arbitrary bytes to the YAML loader. It must
@@ -22,10 +24,11 @@ func FuzzParseDocuments(f *testing.F) {
 	f.Add([]byte("a: &x [1, 2]\nb: *x\nc:\n  <<: {d: 1}\n"))
 	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod}\n"))
 	f.Add([]byte("---\n---\n{}\n"))
+	f.Add([]byte("a: &a {<<: *a}\nb: &b [*b]\n"))
 	f.Add([]byte("x: !!binary aGVsbG8=\ny: 2001-12-14t21:59:43.10-05:00\nz: .inf\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		docs, _ := ParseDocuments("f.yaml", data)
-		lines := lastLine(data)
+		lines := yamldoc.LastLine(data)
 		for _, d := range docs {
 			v, err := d.Decode()
 			if err != nil {

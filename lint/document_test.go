@@ -3,9 +3,11 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/inzone-io/inzone/internal/yamldoc"
 	"github.com/inzone-io/inzone/report"
 )
 
@@ -96,8 +98,6 @@ merged:
   b: three
 when: 2024-01-02
 big: 99999999999999999999
-yes_is_string: yes
-nan: .nan
 !ignore defaults: &d {x: 1}
 uses: *d
 `
@@ -112,7 +112,7 @@ uses: *d
 	m := v.(map[string]any)
 	merged := m["merged"].(map[string]any)
 	if merged["a"] != int64(1) || merged["b"] != "three" {
-		t.Errorf("merge key: %v (explicit keys must win)", merged)
+		t.Errorf("merge key: %v (a key after the merge wins)", merged)
 	}
 	if m["when"] != "2024-01-02" {
 		t.Errorf("timestamp = %#v, want the text", m["when"])
@@ -120,14 +120,57 @@ uses: *d
 	if _, ok := m["big"].(float64); !ok {
 		t.Errorf("an int beyond int64 = %#v, want a float", m["big"])
 	}
-	if m["yes_is_string"] != "yes" { // YAML 1.2, like Kubernetes' decoder
-		t.Errorf("yes = %#v", m["yes_is_string"])
-	}
 	if _, kept := m["defaults"]; kept || m["uses"].(map[string]any)["x"] != int64(1) {
 		t.Errorf("an !ignore key must be dropped while its anchor still works: %v", m)
 	}
-	if m["nan"] != ".nan" {
-		t.Errorf("NaN = %#v, want the text (JSON has no NaN)", m["nan"])
+}
+
+// TestDecodeReadsValuesAsTheAPIServer: the values inject reads too
+// (yamldoc.Value). Before one decoder, lint read yes as "yes", .nan as
+// ".nan" and 1.0 as a float, unlike the API server.
+func TestDecodeReadsValuesAsTheAPIServer(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		want any
+		err  string
+	}{
+		{src: "a: yes", want: true},
+		{src: "a: off", want: false},
+		{src: "a: 'yes'", want: "yes"},
+		{src: "on: x", want: map[string]any{"true": "x"}},
+		{src: "a: !!bool yes", want: true},
+		{src: "a: 1.0", want: int64(1)},
+		{src: "a: 1.5", want: 1.5},
+		{src: "a: 18446744073709551615", want: float64(18446744073709551615)},
+		{src: "a: 9223372036854775807", want: int64(9223372036854775807)},
+		{src: "a: 1e400", want: "1e400"},
+		{src: "a: .nan", err: "line 1: line 1: number .nan has no JSON form"},
+		{src: "a: 1\na: 2", want: int64(2)},
+	} {
+		t.Run(tt.src, func(t *testing.T) {
+			docs, err := ParseDocuments("f.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := docs[0].Decode()
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := v.(map[string]any)["a"]
+			if m, ok := tt.want.(map[string]any); ok {
+				got = v
+				tt.want = m
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -186,7 +229,7 @@ func TestParseDocumentsRefusesAliasBombs(t *testing.T) {
 		_, err = docs[0].Decode()
 		return err
 	}
-	if err := decode(src); !errors.Is(err, errAliasBomb) {
+	if err := decode(src); !errors.Is(err, yamldoc.ErrTooManyValues) {
 		t.Fatalf("err = %v, want the alias bomb refused", err)
 	}
 	if err := decode("base: &b {a: 1, b: 2}\nx: *b\ny: *b\nz: {<<: *b, c: 3}\n"); err != nil {
@@ -194,33 +237,14 @@ func TestParseDocumentsRefusesAliasBombs(t *testing.T) {
 	}
 }
 
-// TestLastLineCountsBreaksAsYAMLDoes: the last line is counted as the
-// parser counts lines, so an error clamped to it and a finding's line agree.
-func TestLastLineCountsBreaksAsYAMLDoes(t *testing.T) {
-	for _, tt := range []struct {
-		src  string
-		want int
-	}{
-		{"", 1},
-		{"a", 1},
-		{"a\n\n\n", 1},
-		{"a\nb\n", 2},
-		{"a\r\nb\r\n", 2},
-		{"\r0", 2},
-		{"a\rb\rc", 3},
-		{"a\u0085b\u2028c\u2029d", 4},
-		{"a\n  \n", 2},
-	} {
-		if got := lastLine([]byte(tt.src)); got != tt.want {
-			t.Errorf("lastLine(%q) = %d, want %d", tt.src, got, tt.want)
-		}
-	}
-	// The fuzzer's find: with CR line breaks, the document is on line 2.
+// TestCRLineBreaksPlaceTheDocument: the fuzzer's find: with CR line
+// breaks, the document is on line 2, the last line (yamldoc.LastLine).
+func TestCRLineBreaksPlaceTheDocument(t *testing.T) {
 	docs, err := ParseDocuments("f.yaml", []byte("\r0"))
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("docs %d, err %v", len(docs), err)
 	}
-	if got := docs[0].Locate(nil).Line; got > lastLine([]byte("\r0")) {
+	if got := docs[0].Locate(nil).Line; got > yamldoc.LastLine([]byte("\r0")) {
 		t.Errorf("the document is at line %d, past the last line", got)
 	}
 }

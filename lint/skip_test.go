@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/inzone-io/inzone/internal/yamldoc"
 	"github.com/inzone-io/inzone/test/shared"
 )
 
@@ -227,7 +228,7 @@ func checkSkipAgreesWith(t *testing.T, name string, data []byte, skip func(strin
 	// the first error of either.
 	var want []*Document
 	for i, r := range roots {
-		d := &Document{File: "f.yaml", Index: idx[i], Node: r, budget: aliasBudget(len(data))}
+		d := &Document{File: "f.yaml", Index: idx[i], Node: r, budget: yamldoc.Budget(len(data))}
 		if items, ok := listItems(d); ok {
 			want = append(want, items...)
 		} else {

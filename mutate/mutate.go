@@ -119,11 +119,13 @@ type Result struct {
 	// Empty when the pod needs nothing (for example because it was mutated
 	// before).
 	Patch []jsonpatch.Operation
-	// Applied lists the mutations that changed the pod, in order.
+	// Applied lists the mutations that changed the pod, in the order they
+	// run (MutationNames), the one order every report uses.
 	Applied []string
 	// Changes describe each change for logs and `inzone inject`.
 	Changes []Change
-	// Skips are the mutations not applied and why.
+	// Skips are the mutations not applied and why, in the same order (a
+	// skip of the whole pod, with no Mutation, alone).
 	Skips []Skip
 	// Warnings are for the user (admission warnings, CLI stderr).
 	Warnings []string

@@ -10,24 +10,24 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/inzone-io/inzone/internal/yamlvalue"
+	"github.com/inzone-io/inzone/internal/yamldoc"
 )
 
 // checkAliases refuses YAML whose documents expand, through aliases, beyond
-// their budget (yamlvalue.Budget). Text that does not parse passes: the
+// their budget (yamldoc.Budget). Text that does not parse passes: the
 // reader that wants it reports the syntax error in its own words.
 func checkAliases(data []byte) error {
 	if !bytes.Contains(data, []byte("*")) {
 		return nil // no alias
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	budget := yamlvalue.Budget(len(data))
+	budget := yamldoc.Budget(len(data))
 	for {
 		var n yaml.Node
 		if err := dec.Decode(&n); err != nil {
 			return nil // io.EOF, or a syntax error
 		}
-		if err := yamlvalue.Check(&n, budget); err != nil {
+		if err := yamldoc.Check(&n, budget); err != nil {
 			return err
 		}
 	}

@@ -288,8 +288,8 @@ func startsWithMarker(b []byte) bool {
 
 // writeReport writes one object's line, then its warnings:
 //
-//	inject: Deployment shop/web: applied sidecar, zone-env, spread, ddsd-rewrite
-//	inject: DaemonSet infra/agent: applied sidecar, zone-env; skipped spread (daemonset)
+//	inject: Deployment shop/web: applied ddsd-rewrite, zone-env, spread, sidecar
+//	inject: DaemonSet infra/agent: applied zone-env, sidecar; skipped spread (daemonset)
 //	warning: CronJob shop/report: zone spread not added: ...
 func writeReport(w io.Writer, r *inject.Report) {
 	var parts []string

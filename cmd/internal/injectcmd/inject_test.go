@@ -45,7 +45,7 @@ func TestInjectStdout(t *testing.T) {
 	if want := readTestFile(t, filepath.Join(injectTestdata, "shop.injected.yaml")); out != want {
 		t.Errorf("stdout is not testdata/shop.injected.yaml:\n%s", out)
 	}
-	if want := "inject: Deployment shop/web: applied sidecar, zone-env, spread, ddsd-rewrite, capture\n"; errs != want {
+	if want := "inject: Deployment shop/web: applied ddsd-rewrite, zone-env, spread, sidecar, capture\n"; errs != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
 	}
 }
@@ -72,8 +72,8 @@ func TestInjectReports(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
-		"inject: DaemonSet infra/node-agent: applied sidecar, zone-env, capture; skipped spread (daemonset)\n",
-		"inject: CronJob shop/report: applied zone-env; skipped sidecar (no-service-identity), spread (no-identifying-labels)\n",
+		"inject: DaemonSet infra/node-agent: applied zone-env, sidecar, capture; skipped spread (daemonset)\n",
+		"inject: CronJob shop/report: applied zone-env; skipped spread (no-identifying-labels), sidecar (no-service-identity)\n",
 		"warning: CronJob shop/report: sidecar not injected: ",
 		"inject: Deployment shop/legacy: skipped: pod opted out with inzone.io/inject=false\n",
 		"inject: Deployment shop/web: unchanged (nothing to apply)\n",

@@ -2,16 +2,16 @@ package yamldoc
 
 import "bytes"
 
-// segment is one document's text in a stream, and the 0-based line of the
+// Segment is one document's text in a stream, and the 0-based line of the
 // stream it starts on.
-type segment struct {
-	text []byte
-	line int
+type Segment struct {
+	Text []byte
+	Line int
 }
 
-// split cuts data into the texts of its documents: a "---" line starts
-// one (the line is the document's), and a "..." line ends one (the line
-// too). The YAML spec forbids either marker at the start of a line inside
+// Split cuts data into the texts of its documents, which join back into
+// data: a "---" line starts one (the line is the document's), and a "..."
+// line ends one (the line too). The YAML spec forbids either marker at the start of a line inside
 // a document's content (they end block scalars, and a quoted or flow
 // scalar cannot go on past them), so the cut is where the documents end.
 // Text before the first "---" (comments, or a bare document) is a segment
@@ -19,17 +19,26 @@ type segment struct {
 //
 // A stream with directives ("%YAML", "%TAG", which belong to the document
 // after them), or with line breaks other than LF and CR LF (positions
-// count them, the cut does not) is left whole: the library reads it as
-// one stream.
-func split(data []byte) []segment {
+// count them, the cut does not) is left whole, one segment that may hold
+// several documents.
+func Split(data []byte) []Segment {
 	if !splittable(data) {
-		return []segment{{text: data}}
+		return []Segment{{Text: data}}
 	}
-	var segs []segment
+	return SplitAtMarkers(data)
+}
+
+// SplitAtMarkers is Split for a reader that keeps each segment's bytes and
+// reads each on its own, whatever the stream holds (inject): it cuts a
+// stream with directives at its marker lines too, where a directive stands
+// in a segment apart from the document it belongs to, and counts lines by
+// their LF alone.
+func SplitAtMarkers(data []byte) []Segment {
+	var segs []Segment
 	start, startLine := 0, 0
 	cut := func(end int) {
 		if end > start {
-			segs = append(segs, segment{text: data[start:end], line: startLine})
+			segs = append(segs, Segment{Text: data[start:end], Line: startLine})
 			startLine += bytes.Count(data[start:end], []byte("\n"))
 		}
 		start = end
@@ -58,9 +67,9 @@ func split(data []byte) []segment {
 		end := lineEnd(data, i)
 		l := bytes.TrimSuffix(data[i:end], []byte("\r"))
 		switch {
-		case isMarker(l, '-'):
+		case IsMarker(l, '-'):
 			cut(i)
-		case isMarker(l, '.'):
+		case IsMarker(l, '.'):
 			cut(min(end+1, len(data)))
 		}
 		i = end + 1

@@ -55,7 +55,7 @@ func TestFastPathsTaken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			docs, skipped, built := 0, 0, 0
-			for _, seg := range split([]byte(tc.in)) {
+			for _, seg := range Split([]byte(tc.in)) {
 				switch n, kindOnly := fast(seg, skipSecrets, &scratch{}); {
 				case kindOnly:
 					skipped++
@@ -133,7 +133,7 @@ func FuzzFastPathsAgreeWithLibrary(f *testing.F) {
 func checkFastPaths(t *testing.T, data []byte) int {
 	t.Helper()
 	taken := 0
-	for _, seg := range split(data) {
+	for _, seg := range Split(data) {
 		built, _ := fast(seg, nil, &scratch{})
 		skipped, kindOnly := fast(seg, skipSecrets, &scratch{})
 		if built == nil && skipped == nil {
@@ -142,15 +142,15 @@ func checkFastPaths(t *testing.T, data []byte) int {
 		taken++
 		want, err := libraryRoot(seg)
 		if err != nil {
-			t.Fatalf("%q: taken, but the library says %v", seg.text, err)
+			t.Fatalf("%q: taken, but the library says %v", seg.Text, err)
 		}
 		if built != nil {
 			if err := sameTree(want, built); err != nil {
-				t.Fatalf("%q: built: %v", seg.text, err)
+				t.Fatalf("%q: built: %v", seg.Text, err)
 			}
 		}
 		if kindOnly && !sameKind(want, skipped) || skipped != nil && !kindOnly && sameTree(want, skipped) != nil {
-			t.Fatalf("%q: skipped as %+v, the library's root is %+v", seg.text, skipped.Content, want)
+			t.Fatalf("%q: skipped as %+v, the library's root is %+v", seg.Text, skipped.Content, want)
 		}
 	}
 	return taken
@@ -158,8 +158,8 @@ func checkFastPaths(t *testing.T, data []byte) int {
 
 // libraryRoot is the root of the one document the library reads from
 // seg's text, its lines counted from the stream's start.
-func libraryRoot(seg segment) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(seg.text))
+func libraryRoot(seg Segment) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(seg.Text))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func libraryRoot(seg segment) (*yaml.Node, error) {
 		return nil, fmt.Errorf("a second document (%v)", err)
 	}
 	root := doc.Content[0]
-	shiftLines(root, seg.line)
+	shiftLines(root, seg.Line)
 	return root, nil
 }
 

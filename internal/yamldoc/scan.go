@@ -94,8 +94,9 @@ func scanBuildable(text []byte) (skipScan, bool) {
 	return sc.s, ok
 }
 
-// isMarker says whether l is a document marker of c ("---" or "...").
-func isMarker(l []byte, c byte) bool {
+// IsMarker says whether l, a line without its line break, is a document
+// marker: "---" when c is '-', "..." when c is '.'.
+func IsMarker(l []byte, c byte) bool {
 	return len(l) >= 3 && l[0] == c && l[1] == c && l[2] == c && (len(l) == 3 || l[3] == ' ' || l[3] == '\t')
 }
 
@@ -105,13 +106,13 @@ func (sc *skipScanner) scan() bool {
 	for i < len(text) {
 		end := lineEnd(text, i)
 		l := text[i:end]
-		if isMarker(l, '-') {
+		if IsMarker(l, '-') {
 			if sc.state == skipInQuoted {
 				return false // the library: "found unexpected document indicator"
 			}
 			return sc.finish(i)
 		}
-		if isMarker(l, '.') || !sc.allowed(l) || !sc.line(l, line) {
+		if IsMarker(l, '.') || !sc.allowed(l) || !sc.line(l, line) {
 			return false
 		}
 		if end == len(text) {

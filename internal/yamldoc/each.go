@@ -27,13 +27,13 @@ import (
 func Each(data []byte, skip func(kind string) bool, fn func(root *yaml.Node, index int)) error {
 	index := 0
 	var sc scratch
-	for _, seg := range split(data) {
+	for _, seg := range Split(data) {
 		if root, _ := fast(seg, skip, &sc); root != nil {
 			fn(root, index)
 			index++
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(seg.text))
+		dec := yaml.NewDecoder(bytes.NewReader(seg.Text))
 		for {
 			var doc yaml.Node
 			err := dec.Decode(&doc)
@@ -41,13 +41,13 @@ func Each(data []byte, skip func(kind string) bool, fn func(root *yaml.Node, ind
 				break
 			}
 			if err != nil {
-				return shiftError(err, seg.line)
+				return shiftError(err, seg.Line)
 			}
 			if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 				continue
 			}
-			if seg.line > 0 {
-				shiftLines(doc.Content[0], seg.line)
+			if seg.Line > 0 {
+				shiftLines(doc.Content[0], seg.Line)
 			}
 			fn(doc.Content[0], index)
 			index++
@@ -58,10 +58,10 @@ func Each(data []byte, skip func(kind string) bool, fn func(root *yaml.Node, ind
 
 // fast reads seg without the library when a fast path takes it: skipped
 // to its kind (skipped is true), or built; nil when neither does.
-func fast(seg segment, skip func(kind string) bool, sc *scratch) (root *yaml.Node, skipped bool) {
-	text, line0 := seg.text, seg.line
+func fast(seg Segment, skip func(kind string) bool, sc *scratch) (root *yaml.Node, skipped bool) {
+	text, line0 := seg.Text, seg.Line
 	var check skipScanner // for its check of each line's characters
-	if l := text[:lineEnd(text, 0)]; isMarker(l, '-') {
+	if l := text[:lineEnd(text, 0)]; IsMarker(l, '-') {
 		if !blankOrComment(l[3:]) || len(l) > 3 && l[3] != ' ' || !check.allowed(l) {
 			return nil, false
 		}
