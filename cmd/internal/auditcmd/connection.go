@@ -1,16 +1,21 @@
 package auditcmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // ConnectionFlags are kubectl's flags for reaching the API server
@@ -51,10 +56,11 @@ func (c *ConnectionFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.UserExtra, flagAsUserExtra, nil, "User extras to impersonate for the operation, this flag can be repeated to specify multiple values for the same key.")
 }
 
-// ClientConfig is the kubeconfig with the flags over it, after checking
-// that every kubeconfig it would read is a regular file of at most
-// MaxKubeconfigBytes, so that a directory, a device (/dev/zero) or a named
-// pipe is a clear error instead of a hang.
+// ClientConfig is the kubeconfig with the flags over it. It first checks
+// that every kubeconfig it reads, and every file the chosen context's
+// cluster and user name (and the flags), is a regular file of at most
+// MaxKubeconfigBytes: client-go reads or opens them whole, so a directory,
+// a device (/dev/zero) or a named pipe is a clear error, not a hang.
 func (c *ConnectionFlags) ClientConfig() (clientcmd.ClientConfig, error) {
 	// Built here, not in AddFlags: $KUBECONFIG is read now.
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -65,12 +71,11 @@ func (c *ConnectionFlags) ClientConfig() (clientcmd.ClientConfig, error) {
 	// As kubectl: with no kubeconfig, the server is $KUBERNETES_MASTER or
 	// http://localhost:8080, and in a pod the in-cluster config is used.
 	rules.DefaultClientConfig = &clientcmd.DefaultClientConfig
-	switch {
-	case c.Kubeconfig != "":
+	if c.Kubeconfig != "" {
 		if err := checkFile("--kubeconfig", c.Kubeconfig, true); err != nil {
 			return nil, err
 		}
-	default:
+	} else {
 		source := "~/.kube/config"
 		if os.Getenv(clientcmd.RecommendedConfigPathEnvVar) != "" {
 			source = "$" + clientcmd.RecommendedConfigPathEnvVar
@@ -84,6 +89,9 @@ func (c *ConnectionFlags) ClientConfig() (clientcmd.ClientConfig, error) {
 			}
 		}
 	}
+	if err := checkRequestTimeout(c.Overrides.Timeout); err != nil {
+		return nil, err
+	}
 	overrides := c.Overrides
 	overrides.ClusterDefaults = clientcmd.ClusterDefaults
 	if len(c.UserExtra) > 0 {
@@ -93,7 +101,54 @@ func (c *ConnectionFlags) ClientConfig() (clientcmd.ClientConfig, error) {
 		}
 		overrides.AuthInfo.ImpersonateUserExtra = extra
 	}
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &overrides), nil
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &overrides)
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	if err := checkReferencedFiles(raw, &overrides); err != nil {
+		return nil, err
+	}
+	return cc, nil
+}
+
+// checkReferencedFiles checks, as ClientConfig checks the kubeconfigs,
+// the files the flags name and those of the cluster and user the context
+// chooses (after --context, --cluster and --user), before client-go opens
+// them. A missing file is left to client-go's own error.
+func checkReferencedFiles(raw clientcmdapi.Config, ov *clientcmd.ConfigOverrides) error {
+	contextName := cmp.Or(ov.CurrentContext, raw.CurrentContext)
+	var clusterName, userName string
+	if ctx := raw.Contexts[contextName]; ctx != nil {
+		clusterName, userName = ctx.Cluster, ctx.AuthInfo
+	}
+	clusterName = cmp.Or(ov.Context.Cluster, clusterName)
+	userName = cmp.Or(ov.Context.AuthInfo, userName)
+	cluster := raw.Clusters[clusterName]
+	if cluster == nil {
+		cluster = &clientcmdapi.Cluster{}
+	}
+	user := raw.AuthInfos[userName]
+	if user == nil {
+		user = &clientcmdapi.AuthInfo{}
+	}
+	for _, f := range []struct{ what, path string }{
+		{"--certificate-authority", ov.ClusterInfo.CertificateAuthority},
+		{"--client-certificate", ov.AuthInfo.ClientCertificate},
+		{"--client-key", ov.AuthInfo.ClientKey},
+		{fmt.Sprintf("certificate-authority of cluster %q", clusterName), cluster.CertificateAuthority},
+		{fmt.Sprintf("client-certificate of user %q", userName), user.ClientCertificate},
+		{fmt.Sprintf("client-key of user %q", userName), user.ClientKey},
+		{fmt.Sprintf("tokenFile of user %q", userName), user.TokenFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if err := checkFile(f.what, f.path, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Namespace is -n, or the kubeconfig context's namespace, or "default".
@@ -106,17 +161,13 @@ func (c *ConnectionFlags) Namespace() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("resolving the namespace: %w", err)
 	}
-	if ns == "" {
-		return "", nil
-	}
-	if msgs := validation.ValidateNamespaceName(ns, false); len(msgs) > 0 {
+	if msgs := validation.ValidateNamespaceName(ns, false); ns != "" && len(msgs) > 0 {
 		return "", fmt.Errorf("namespace %q (-n or the kubeconfig's context): %s", ns, strings.Join(msgs, "; "))
 	}
 	return ns, nil
 }
 
-// RESTConfig is the client configuration, after checking the files it
-// names as ClientConfig checks the kubeconfigs.
+// RESTConfig is the client configuration.
 func (c *ConnectionFlags) RESTConfig() (*rest.Config, error) {
 	cc, err := c.ClientConfig()
 	if err != nil {
@@ -126,20 +177,23 @@ func (c *ConnectionFlags) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
 	}
-	for _, f := range []struct{ what, path string }{
-		{"certificate authority (--certificate-authority or the kubeconfig's cluster)", cfg.CAFile},
-		{"client certificate (--client-certificate or the kubeconfig's user)", cfg.CertFile},
-		{"client key (--client-key or the kubeconfig's user)", cfg.KeyFile},
-		{"token file (the kubeconfig's user)", cfg.BearerTokenFile},
-	} {
-		if f.path == "" {
-			continue
-		}
-		if err := checkFile(f.what, f.path, true); err != nil {
-			return nil, err
-		}
-	}
 	return cfg, nil
+}
+
+// checkRequestTimeout refuses a --request-timeout clientcmd would take
+// as negative, or as a number of seconds past time.Duration's range.
+func checkRequestTimeout(s string) error {
+	if s == "" {
+		return nil
+	}
+	d, err := clientcmd.ParseTimeout(s)
+	if n, nerr := strconv.ParseInt(s, 10, 64); err == nil && (d < 0 || nerr == nil && n > math.MaxInt64/int64(time.Second)) {
+		err = errors.New("out of range")
+	}
+	if err != nil {
+		return fmt.Errorf("--request-timeout %q: %w", s, err)
+	}
+	return nil
 }
 
 // parseUserExtra turns --as-user-extra key=value flags into a map of
