@@ -1,7 +1,9 @@
 // Package auditcmd is `kubectl inzone audit`: it reads a live cluster and
 // reports what keeps its traffic from staying in its zone (see package
 // audit). The kubectl-inzone plugin links it alone, so it must not import
-// what only `inzone` needs (lint's sources: Helm, kustomize).
+// what only `inzone` needs (lint's sources: Helm, kustomize), nor
+// cli-runtime's ConfigFlags, which links kustomize too: kubectl's
+// connection flags are bound with clientcmd (connection.go).
 //
 // It is read-only: it only lists, in pages of 500 (limit/continue). The RBAC
 // it needs is ClusterRole (bind it with a ClusterRoleBinding for -A, or

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -304,5 +305,34 @@ func TestConnectionFlagSet(t *testing.T) {
 		if fs.Lookup(name) != nil {
 			t.Errorf("--%s is registered", name)
 		}
+	}
+}
+
+// TestCompleteNamespace: the audit's namespace is -n, else the kubeconfig
+// context's; -A reads all, and --from still defaults to the context's.
+func TestCompleteNamespace(t *testing.T) {
+	_, kubeconfig := kubeconfigFixture(t)
+	for _, tt := range []struct {
+		name          string
+		args          []string
+		all           bool
+		wantNamespace string // "" is all namespaces
+		wantDefault   string
+	}{
+		{"the context's", nil, false, "team-a", "team-a"},
+		{"-n over the context's", []string{"-n", "shop"}, false, "shop", "shop"},
+		{"a context without one: default", []string{"--context", "b"}, false, "default", "default"},
+		{"-A", nil, true, "", "team-a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Options{Connection: parseConnection(t, kubeconfig, tt.args...), AllNamespaces: tt.all,
+				Client: fake.NewClientset(), Output: "json", From: "app/web"}
+			if err := o.Complete(); err != nil {
+				t.Fatal(err)
+			}
+			if o.namespace != tt.wantNamespace || o.defaultNamespace != tt.wantDefault || o.from.Namespace != tt.wantDefault {
+				t.Errorf("namespace %q, default %q, --from in %q; want %q, %q", o.namespace, o.defaultNamespace, o.from.Namespace, tt.wantNamespace, tt.wantDefault)
+			}
+		})
 	}
 }
