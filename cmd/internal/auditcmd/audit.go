@@ -1,7 +1,9 @@
 // Package auditcmd is `kubectl inzone audit`: it reads a live cluster and
 // reports what keeps its traffic from staying in its zone (see package
 // audit). The kubectl-inzone plugin links it alone, so it must not import
-// what only `inzone` needs (lint's sources: Helm, kustomize).
+// what only `inzone` needs (lint's sources: Helm, kustomize), nor
+// cli-runtime's ConfigFlags, which links kustomize too: kubectl's
+// connection flags are bound with clientcmd (connection.go).
 //
 // It is read-only: it only lists, in pages of 500 (limit/continue). The RBAC
 // it needs is ClusterRole (bind it with a ClusterRoleBinding for -A, or
@@ -35,7 +37,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -85,7 +86,9 @@ const PageSize = 500
 
 // Options are `kubectl inzone audit`'s flags.
 type Options struct {
-	ConfigFlags   *genericclioptions.ConfigFlags
+	// Connection are kubectl's flags for reaching the API server; nil
+	// means the namespace "default" (tests set Client).
+	Connection    *ConnectionFlags
 	AllNamespaces bool
 	Output        string
 	Timeout       time.Duration
@@ -108,7 +111,7 @@ type Options struct {
 	MinClusterSize int
 
 	// Client is the API client and Dynamic the dynamic one (for Istio's
-	// objects); Complete builds them from ConfigFlags unless set (tests
+	// objects); Complete builds them from Connection unless set (tests
 	// set fakes).
 	Client  kubernetes.Interface
 	Dynamic dynamic.Interface
@@ -124,7 +127,7 @@ type Options struct {
 
 // NewCommand builds `kubectl inzone audit`.
 func NewCommand(s cli.Streams) *cobra.Command {
-	o := &Options{streams: s, ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	o := &Options{streams: s, Connection: &ConnectionFlags{}}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Report zone spread, sidecar coverage, nodes without zone, predicted cross-zone traffic and cost, ELB hostnames and lint findings",
@@ -174,7 +177,7 @@ Exit codes: 0 done, 2 usage, access or API errors. The RBAC it needs:
 		},
 	}
 	f := cmd.Flags()
-	o.ConfigFlags.AddFlags(f)
+	o.Connection.AddFlags(f)
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "audit every namespace (nodes are always read cluster-wide)")
 	f.StringVarP(&o.Output, "output", "o", "table", "output format: "+strings.Join(audit.Formats, ", "))
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up reading the cluster after this long (0: no limit)")
@@ -212,10 +215,10 @@ func (o *Options) Validate() error {
 // Complete resolves the namespace, reads the call graph and config, and
 // builds the clients.
 func (o *Options) Complete() error {
-	if o.ConfigFlags != nil {
-		ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if o.Connection != nil {
+		ns, err := o.Connection.Namespace()
 		if err != nil {
-			return fmt.Errorf("resolving the namespace: %w", err)
+			return err
 		}
 		o.defaultNamespace = ns
 	}
@@ -252,9 +255,12 @@ func (o *Options) Complete() error {
 	if o.Client != nil {
 		return nil
 	}
-	cfg, err := o.ConfigFlags.ToRESTConfig()
+	if o.Connection == nil {
+		return errors.New("no API client and no connection flags")
+	}
+	cfg, err := o.Connection.RESTConfig()
 	if err != nil {
-		return fmt.Errorf("loading the kubeconfig: %w", err)
+		return err
 	}
 	cfg.UserAgent = "kubectl-inzone/" + cli.Version()
 	if o.Timeout > 0 && (cfg.Timeout == 0 || cfg.Timeout > o.Timeout) {

@@ -56,7 +56,7 @@ func TestAuditCallers(t *testing.T) {
 	t.Run("--call-graph edges get rates and cost at --price-per-gb", func(t *testing.T) {
 		graph := writeFile(t, "graph.yaml", "- from: app/web\n  to: web\n  requestsPerSecond: 10\n  bytesPerSecond: 1000000\n")
 		o := &Options{Client: fake.NewClientset(auditObjects()...), Output: "json", CallGraph: graph, PricePerGB: 0.02}
-		o.ConfigFlags = nil
+		o.Connection = nil
 		out, err := runAudit(t, o)
 		if err != nil {
 			t.Fatal(err)
