@@ -20,7 +20,6 @@ import (
 
 	// For the FieldMask field of the test message; nothing else imports it.
 	_ "google.golang.org/protobuf/types/known/fieldmaskpb"
-
 )
 
 // checkViaJSON parses doc as format straight and through protojson's
