@@ -239,6 +239,7 @@ func TestReports(t *testing.T) {
 		{"statefulset.yaml", []obj{{"StatefulSet orders/orders-db", noDDSD, nil, 0}}},
 		{"daemonset.yaml", []obj{{"DaemonSet infra/node-agent", []string{"zone-env", "sidecar", "capture"}, []mutate.SkipReason{mutate.SkipDaemonSet}, 0}}},
 		{"replicaset.yaml", []obj{{"ReplicaSet shop/cart", all, nil, 0}}},
+		{"replicationcontroller.yaml", []obj{{"ReplicationController shop/legacy-cart", all, nil, 0}}},
 		{"pod.yaml", []obj{{"Pod shop/debug", noDDSD, nil, 0}}},
 		{"job.yaml", []obj{{"Job payments/settle", all, nil, 0}}},
 		{"cronjob.yaml", []obj{{"CronJob shop/report", []string{"zone-env"}, []mutate.SkipReason{mutate.SkipNoIdentifyingLabels, mutate.SkipNoServiceIdentity}, 2}}},
@@ -343,7 +344,7 @@ func podsOf(t *testing.T, data []byte) []*corev1.Pod {
 			}
 			pods = append(pods, p)
 			return
-		case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+		case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
 			tmpl = obj["spec"].(map[string]any)["template"]
 		case "CronJob":
 			tmpl = obj["spec"].(map[string]any)["jobTemplate"].(map[string]any)["spec"].(map[string]any)["template"]

@@ -4,21 +4,9 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
-)
 
-// workload kinds by API group: where their pod template is.
-var templatePaths = map[string]map[string][]string{
-	"apps": {
-		"Deployment":  {"spec", "template"},
-		"StatefulSet": {"spec", "template"},
-		"DaemonSet":   {"spec", "template"},
-		"ReplicaSet":  {"spec", "template"},
-	},
-	"batch": {
-		"Job":     {"spec", "template"},
-		"CronJob": {"spec", "jobTemplate", "spec", "template"},
-	},
-}
+	kinds "github.com/inzone-io/inzone/workload"
+)
 
 // collect appends the workloads of obj (itself, or a List's items) to ws.
 func collect(obj *yaml.Node, ws []workload) []workload {
@@ -47,9 +35,13 @@ func collect(obj *yaml.Node, ws []workload) []workload {
 	if w.name == "" {
 		w.name = scalarOf(get(meta, "generateName"))
 	}
-	if group == "" && kind == "Pod" {
+	path, ok := kinds.PodTemplatePath(group, kind)
+	switch {
+	case !ok:
+		return ws
+	case len(path) == 0:
 		w.isPod = true
-	} else if path, ok := templatePaths[group][kind]; ok {
+	default:
 		for _, k := range path {
 			if w.target = get(w.target, k); w.target == nil {
 				break
@@ -63,8 +55,6 @@ func collect(obj *yaml.Node, ws []workload) []workload {
 			// No template: the engine reports the pod without containers.
 			w.target = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		}
-	} else {
-		return ws
 	}
 	w.shared = w.shared || hasAnchors(get(w.target, "metadata")) || hasAnchors(get(w.target, "spec"))
 	return append(ws, w)
