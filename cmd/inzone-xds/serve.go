@@ -87,6 +87,10 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 		})
 		eg.Go(func() error { return serveHTTP(ctx, "--health-probe-bind-address", o.healthAddr, mux) })
 	}
+	if o.pprofAddr != "0" {
+		log.Info("serving Go profiles (--pprof-address)", "address", o.pprofAddr)
+		eg.Go(func() error { return serveHTTP(ctx, "--pprof-address", o.pprofAddr, profiles()) })
+	}
 	if o.dnsAddr != "0" {
 		eg.Go(func() error { return runDNS(ctx, o.dnsAddr, cfg, srv, log.WithName("dns")) })
 	}
