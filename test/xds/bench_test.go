@@ -62,7 +62,8 @@ func envInt(name string, def int) int {
 // INZONE_BENCH_BINARY runs another build of inzone-xds instead (to compare
 // with an earlier commit); INZONE_BENCH_PROFILES names a folder where the
 // server's heap and goroutine profiles near its peak are written, per
-// protocol (the build must have --pprof-address).
+// protocol (the build must have --pprof-address); INZONE_BENCH_GOMEMLIMIT
+// sets the server's GOMEMLIMIT.
 func BenchmarkXDS(b *testing.B) {
 	for _, protocol := range []string{"sotw", "delta"} {
 		b.Run(protocol, func(b *testing.B) { benchXDS(b, protocol) })
@@ -91,6 +92,10 @@ func benchXDS(b *testing.B, protocol string) {
 		args = append(args, "--pprof-address", pprofAddr)
 	}
 	cmd := exec.Command(bin, args...)
+	if limit := os.Getenv("INZONE_BENCH_GOMEMLIMIT"); limit != "" {
+		// The server's alone: the clients in this process keep theirs.
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
