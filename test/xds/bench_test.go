@@ -129,6 +129,19 @@ func benchXDS(b *testing.B, protocol string) {
 
 	var one, rollout []time.Duration
 	seq := 0
+	var cpuProfiled chan struct{}
+	if profileDir != "" {
+		// The server's CPU while the changes below are pushed.
+		cpuProfiled = make(chan struct{})
+		go func() {
+			defer close(cpuProfiled)
+			if resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/profile?seconds=3"); err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				_ = os.WriteFile(filepath.Join(profileDir, protocol, "cpu.pb.gz"), body, 0o644)
+			}
+		}()
+	}
 	b.ResetTimer()
 	for range b.N {
 		seq++
@@ -151,6 +164,9 @@ func benchXDS(b *testing.B, protocol string) {
 		return last
 	})
 	b.StopTimer()
+	if cpuProfiled != nil {
+		<-cpuProfiled
+	}
 
 	cpu := procCPU(b, pid)
 	peak := procStatus(b, pid, "VmHWM")
