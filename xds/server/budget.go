@@ -22,10 +22,16 @@ import (
 // a later one: ACK or NACK alike), its stream ends, or timeout passes (a
 // client that never acknowledges does not hold the budget forever). A
 // response larger than the whole budget takes all of it: it goes alone.
+//
+// One stream may hold at most perStream of it (a response larger takes
+// that much): a client that makes the server send without acknowledging
+// (a delta client changing its subscription without nonces) delays its
+// own stream, not everyone's, for longer than the timeout allows.
 type sendBudget struct {
-	sem     *semaphore.Weighted // FIFO: a large response is not starved by small ones
-	total   int64
-	timeout time.Duration
+	sem       *semaphore.Weighted // FIFO: a large response is not starved by small ones
+	total     int64
+	perStream int64
+	timeout   time.Duration
 	// observe, when set, is told of every change: bytes held (+/-), a
 	// stream starting or ending its wait, a release by timeout.
 	observe budgetObserver
@@ -44,17 +50,19 @@ func (noObserver) held(int64)  {}
 func (noObserver) waiting(int) {}
 func (noObserver) timedOut()   {}
 
-func newSendBudget(total int64, timeout time.Duration, o budgetObserver) *sendBudget {
+func newSendBudget(total, perStream int64, timeout time.Duration, o budgetObserver) *sendBudget {
 	if o == nil {
 		o = noObserver{}
 	}
-	return &sendBudget{sem: semaphore.NewWeighted(total), total: total, timeout: timeout, observe: o}
+	perStream = min(max(perStream, 1), total)
+	return &sendBudget{sem: semaphore.NewWeighted(total), total: total, perStream: perStream, timeout: timeout, observe: o}
 }
 
 // ledger is one stream's record of the responses holding budget. Every
 // ledger must be closed when its stream ends.
 type ledger struct {
 	b      *sendBudget
+	own    *semaphore.Weighted // the stream's share, perStream
 	mu     sync.Mutex
 	held   []*heldResponse // in the order sent
 	closed bool
@@ -62,37 +70,37 @@ type ledger struct {
 
 type heldResponse struct {
 	typeURL, nonce string
-	n              int64
+	n, own         int64 // of the budget, of the stream's share
 	timer          *time.Timer
 }
 
-func (b *sendBudget) ledger() *ledger { return &ledger{b: b} }
+func (b *sendBudget) ledger() *ledger { return &ledger{b: b, own: semaphore.NewWeighted(b.perStream)} }
 
 // acquire waits until size bytes of budget are free (all of it, for a
 // response larger than the budget) and records them for the response of
 // typeURL with nonce. It fails only when ctx ends (the stream's context:
 // the client is gone), holding nothing.
 func (l *ledger) acquire(ctx context.Context, typeURL, nonce string, size int) error {
-	n := min(int64(size), l.b.total)
+	n, own := min(int64(size), l.b.total), min(int64(size), l.b.perStream)
 	l.mu.Lock()
 	closed := l.closed
 	l.mu.Unlock()
 	if closed {
 		return context.Canceled
 	}
-	if !l.b.sem.TryAcquire(n) {
-		l.b.observe.waiting(1)
-		err := l.b.sem.Acquire(ctx, n)
-		l.b.observe.waiting(-1)
-		if err != nil {
-			return err
-		}
+	if err := l.take(ctx, l.own, own); err != nil {
+		return err
 	}
-	h := &heldResponse{typeURL: typeURL, nonce: nonce, n: n}
+	if err := l.take(ctx, l.b.sem, n); err != nil {
+		l.own.Release(own)
+		return err
+	}
+	h := &heldResponse{typeURL: typeURL, nonce: nonce, n: n, own: own}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		l.b.sem.Release(n)
+		l.own.Release(own)
 		return context.Canceled
 	}
 	l.b.observe.held(n)
@@ -109,6 +117,16 @@ func (l *ledger) acquire(ctx context.Context, typeURL, nonce string, size int) e
 		}
 	})
 	return nil
+}
+
+// take acquires n of sem, telling the observer when it has to wait.
+func (l *ledger) take(ctx context.Context, sem *semaphore.Weighted, n int64) error {
+	if sem.TryAcquire(n) {
+		return nil
+	}
+	l.b.observe.waiting(1)
+	defer l.b.observe.waiting(-1)
+	return sem.Acquire(ctx, n)
 }
 
 // ack releases the response of typeURL with nonce and every earlier one
@@ -166,5 +184,6 @@ func (l *ledger) releaseLocked(from, to int) {
 func (l *ledger) release(h *heldResponse) {
 	h.timer.Stop()
 	l.b.sem.Release(h.n)
+	l.own.Release(h.own)
 	l.b.observe.held(-h.n)
 }

@@ -88,7 +88,7 @@ func TestBudgetReleases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEvents()
-			b := newSendBudget(100, tt.timeout, e)
+			b := newSendBudget(100, 100, tt.timeout, e)
 			a, other := b.ledger(), b.ledger()
 			defer a.close()
 			defer other.close()
@@ -131,7 +131,7 @@ func asyncResult(l *ledger, typeURL, nonce string, size int) <-chan error {
 // release nothing.
 func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
 	e := newEvents()
-	b := newSendBudget(1000, time.Hour, e)
+	b := newSendBudget(1000, 1000, time.Hour, e)
 	l := b.ledger()
 	defer l.close()
 	for _, r := range []struct {
@@ -168,7 +168,7 @@ func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
 // while it is.
 func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
 	e := newEvents()
-	b := newSendBudget(100, time.Hour, e)
+	b := newSendBudget(100, 100, time.Hour, e)
 	small, big, after := b.ledger(), b.ledger(), b.ledger()
 	defer small.close()
 	defer big.close()
@@ -193,7 +193,7 @@ func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
 // closed ledger acquires nothing.
 func TestBudgetWaitEndsWithTheStream(t *testing.T) {
 	e := newEvents()
-	b := newSendBudget(10, time.Hour, e)
+	b := newSendBudget(10, 10, time.Hour, e)
 	holder, waiter := b.ledger(), b.ledger()
 	defer holder.close()
 	if err := holder.acquire(context.Background(), cds, "1", 10); err != nil {
@@ -215,5 +215,28 @@ func TestBudgetWaitEndsWithTheStream(t *testing.T) {
 	}
 	if !b.sem.TryAcquire(10) {
 		t.Error("the whole budget is not free after both streams ended")
+	}
+}
+
+// TestBudgetStreamShare: a stream that holds its share of the budget
+// waits for its own acknowledgements while other streams still send.
+func TestBudgetStreamShare(t *testing.T) {
+	e := newEvents()
+	b := newSendBudget(100, 25, time.Hour, e)
+	greedy, other := b.ledger(), b.ledger()
+	defer greedy.close()
+	defer other.close()
+	if err := greedy.acquire(context.Background(), eds, "1", 20); err != nil {
+		t.Fatal(err)
+	}
+	done := acquireAsync(t, e, greedy, context.Background(), eds, "2", 20)
+	if err := other.acquire(context.Background(), eds, "1", 60); err != nil {
+		t.Fatal(err)
+	}
+	mustNotBeDone(t, done)
+	greedy.ack(eds, "1")
+	mustSucceed(t, done)
+	if h := e.heldNow(); h != 80 {
+		t.Errorf("%d bytes held, want 80 (20 + 60)", h)
 	}
 }

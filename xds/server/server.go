@@ -38,7 +38,8 @@ type Options struct {
 	MaxDelay time.Duration
 	// SendBudget bounds the bytes of responses sent to proxies and not
 	// yet acknowledged, across all streams (budget.go); a response larger
-	// than it is sent alone. Default: 16 MiB.
+	// than it is sent alone. One stream holds at most an eighth of it.
+	// Default: 16 MiB.
 	SendBudget int64
 	// AckTimeout is how long an unacknowledged response holds its part of
 	// SendBudget. Default: 10s.
@@ -99,7 +100,7 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	s.stores = s.caches.stores()
 	s.xds = &budgetedADS{
 		inner:  serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks()),
-		budget: newSendBudget(opts.SendBudget, opts.AckTimeout, s.metrics),
+		budget: newSendBudget(opts.SendBudget, opts.SendBudget/8, opts.AckTimeout, s.metrics),
 	}
 	return s
 }
