@@ -41,6 +41,7 @@ type options struct {
 	metricsAddr string
 	healthAddr  string
 	dnsAddr     string
+	pprofAddr   string
 }
 
 // stringList is a repeatable flag.
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `Prometheus metrics address, "0" to disable`)
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address, "0" to disable`)
 	fs.StringVar(&o.dnsAddr, "dns-address", ":8053", `DNS for the DDSD domain (UDP and TCP), "0" to disable`)
+	fs.StringVar(&o.pprofAddr, "pprof-address", "0", `Go's net/http/pprof profiles (heap, CPU, goroutines) at /debug/pprof/; "0" (the default) disables. Bind it to loopback: profiles show the served state`)
 	zapOpts, ok := serverflag.Parse(fs, args)
 	if !ok {
 		return 2
@@ -119,9 +121,12 @@ func (o *options) validate() error {
 		}
 		given[filepath.Clean(p)] = true
 	}
-	if o.dnsAddr != "0" {
-		if _, _, err := net.SplitHostPort(o.dnsAddr); err != nil {
-			return fmt.Errorf("--dns-address %q: %w", o.dnsAddr, err)
+	for _, a := range []struct{ flag, addr string }{{"--dns-address", o.dnsAddr}, {"--pprof-address", o.pprofAddr}} {
+		if a.addr == "0" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return fmt.Errorf("%s %q: %w", a.flag, a.addr, err)
 		}
 	}
 	return nil

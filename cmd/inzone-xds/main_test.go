@@ -38,6 +38,7 @@ func TestBadFlagsAndConfigExit2(t *testing.T) {
 		{"both TLS and plaintext", append(base, "--cert-dir", dir), "--plaintext and --cert-dir"},
 		{"ADS turned off", append(base, "--xds-address=0"), "--xds-address"},
 		{"a DNS address that is not host:port", append(base, "--dns-address=8053"), "--dns-address"},
+		{"a pprof address that is not host:port", append(base, "--pprof-address=6060"), "--pprof-address"},
 		{"a config with a typo names the field and line", append(base, "--config", badConfig), `line 5: unknown field "xds.minClusterSiz"`},
 		{"a config value out of range names the field", append(base, "--config", rangeConfig), "xds.minClusterSize"},
 		{"a missing config file", append(base, "--config", filepath.Join(dir, "absent.yaml")), "--config"},

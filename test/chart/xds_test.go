@@ -151,6 +151,11 @@ func checkXDSInvariants(t *testing.T, objs []*unstructured.Unstructured) {
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("inzone-xds resources %+v lack a cpu request or a memory limit", c.Resources)
 	}
+	if i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" }); i < 0 ||
+		c.Env[i].ValueFrom == nil || c.Env[i].ValueFrom.ResourceFieldRef == nil ||
+		c.Env[i].ValueFrom.ResourceFieldRef.Resource != "limits.memory" || c.Env[i].ValueFrom.ResourceFieldRef.ContainerName != c.Name {
+		t.Errorf("inzone-xds's GOMEMLIMIT is not its container's memory limit: %+v", c.Env)
+	}
 	if spread := pod.Spec.TopologySpreadConstraints; len(spread) != 1 || spread[0].TopologyKey != "topology.kubernetes.io/zone" ||
 		!labels.SelectorFromSet(spread[0].LabelSelector.MatchLabels).Matches(labels.Set(pod.Labels)) {
 		t.Errorf("inzone-xds is not spread over zones: %+v", spread)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -57,6 +58,12 @@ func envInt(name string, def int) int {
 // write to each client receiving it (p50, p99, last), for one endpoint and
 // for a rollout replacing 100 endpoints. The clients run in the test
 // process, on the same cores.
+//
+// INZONE_BENCH_BINARY runs another build of inzone-xds instead (to compare
+// with an earlier commit); INZONE_BENCH_PROFILES names a folder where the
+// server's heap and goroutine profiles near its peak are written, per
+// protocol (the build must have --pprof-address); INZONE_BENCH_GOMEMLIMIT
+// sets the server's GOMEMLIMIT.
 func BenchmarkXDS(b *testing.B) {
 	for _, protocol := range []string{"sotw", "delta"} {
 		b.Run(protocol, func(b *testing.B) { benchXDS(b, protocol) })
@@ -67,15 +74,28 @@ func benchXDS(b *testing.B, protocol string) {
 	env := envtest.For(b)
 	services, clients := envInt("INZONE_BENCH_SERVICES", benchServices), envInt("INZONE_BENCH_CLIENTS", benchClients)
 	ns := benchNamespace(b, env, services)
-	bin := buildXDS(b)
+	bin := os.Getenv("INZONE_BENCH_BINARY") // another build, to compare
+	if bin == "" {
+		bin = buildXDS(b)
+	}
 	dir := b.TempDir()
 	kc := filepath.Join(dir, "kubeconfig")
 	if err := env.WriteKubeconfig(kc); err != nil {
 		b.Fatal(err)
 	}
 	xdsAddr, healthAddr := loopbackPort(b), loopbackPort(b)
-	cmd := exec.Command(bin, "--plaintext", "--dns-address=0", "--metrics-bind-address=0", "--kubeconfig", kc,
-		"--xds-address", xdsAddr, "--health-probe-bind-address", healthAddr, "--zap-log-level=error")
+	args := []string{"--plaintext", "--dns-address=0", "--metrics-bind-address=0", "--kubeconfig", kc,
+		"--xds-address", xdsAddr, "--health-probe-bind-address", healthAddr, "--zap-log-level=error"}
+	profileDir := os.Getenv("INZONE_BENCH_PROFILES")
+	pprofAddr := loopbackPort(b)
+	if profileDir != "" {
+		args = append(args, "--pprof-address", pprofAddr)
+	}
+	cmd := exec.Command(bin, args...)
+	if limit := os.Getenv("INZONE_BENCH_GOMEMLIMIT"); limit != "" {
+		// The server's alone: the clients in this process keep theirs.
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -84,6 +104,10 @@ func benchXDS(b *testing.B, protocol string) {
 	waitReady(b, "http://"+healthAddr+"/readyz")
 	pid := cmd.Process.Pid
 	rssIdle := procStatus(b, pid, "VmRSS")
+	if profileDir != "" {
+		stop := profileAtPeaks(b, pid, "http://"+pprofAddr, filepath.Join(profileDir, protocol))
+		defer stop()
+	}
 
 	marker := &atomic.Pointer[change]{}
 	var cls []*benchClient
@@ -105,6 +129,19 @@ func benchXDS(b *testing.B, protocol string) {
 
 	var one, rollout []time.Duration
 	seq := 0
+	var cpuProfiled chan struct{}
+	if profileDir != "" {
+		// The server's CPU while the changes below are pushed.
+		cpuProfiled = make(chan struct{})
+		go func() {
+			defer close(cpuProfiled)
+			if resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/profile?seconds=3"); err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				_ = os.WriteFile(filepath.Join(profileDir, protocol, "cpu.pb.gz"), body, 0o644)
+			}
+		}()
+	}
 	b.ResetTimer()
 	for range b.N {
 		seq++
@@ -127,6 +164,9 @@ func benchXDS(b *testing.B, protocol string) {
 		return last
 	})
 	b.StopTimer()
+	if cpuProfiled != nil {
+		<-cpuProfiled
+	}
 
 	cpu := procCPU(b, pid)
 	peak := procStatus(b, pid, "VmHWM")
@@ -516,6 +556,55 @@ func waitReady(b *testing.B, url string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.Fatalf("%s never ready", url)
+}
+
+// profileAtPeaks takes a heap profile (in use and allocated) and the
+// goroutine profile of the server each time its RSS exceeds by a fifth the
+// RSS at the last one taken, so the files left in dir are from near the
+// peak. The stop function waits for the sampler to end.
+func profileAtPeaks(b *testing.B, pid int, base, dir string) (stop func()) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		var last int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				return
+			}
+			var rss int64
+			for _, line := range strings.Split(string(data), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+					rss, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+				}
+			}
+			if rss <= last*6/5 {
+				continue
+			}
+			last = rss
+			for name, path := range map[string]string{
+				"heap.pb.gz": "/debug/pprof/heap", "memstats.txt": "/debug/pprof/heap?debug=1", "goroutine.txt": "/debug/pprof/goroutine?debug=1",
+			} {
+				resp, err := http.Get(base + path)
+				if err != nil {
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				_ = os.WriteFile(filepath.Join(dir, name), body, 0o644)
+			}
+			_ = os.WriteFile(filepath.Join(dir, "rss.txt"), []byte(fmt.Sprintf("%d kB at %s\n", rss, time.Now().Format(time.RFC3339))), 0o644)
+		}
+	}()
+	return func() { close(done); <-ended }
 }
 
 // procStatus reads a kB field of /proc/<pid>/status.

@@ -21,6 +21,9 @@ type metrics struct {
 	unzoned     prometheus.Gauge       // endpoints served without a zone
 	problems    prometheus.Gauge       // objects left out
 	rejected    prometheus.Counter     // translations not served because ValidateAll failed
+	budgetHeld  prometheus.Gauge       // bytes of sent, unacknowledged responses
+	budgetWait  prometheus.Gauge       // streams waiting for send budget
+	ackTimeouts prometheus.Counter     // responses whose budget was released unacknowledged
 	typeLabels  sync.Map               // type URL -> short label, so labels stay few
 }
 
@@ -43,12 +46,24 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Services, slice endpoints and pods left out (a DDSD name that is not a DNS name, an address that is not an IP)."}),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_invalid_translations_total",
 			Help: "Translations not served because a resource failed validation (a bug): the previous snapshot stays."}),
+		budgetHeld: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_send_budget_bytes",
+			Help: "Bytes of responses sent to proxies and not yet acknowledged, bounded by the send budget."}),
+		budgetWait: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_send_budget_waiting_streams",
+			Help: "Streams waiting for send budget before their next response."}),
+		ackTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_ack_timeouts_total",
+			Help: "Responses not acknowledged within the ACK timeout, whose send budget was released."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected)
+		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected,
+			m.budgetHeld, m.budgetWait, m.ackTimeouts)
 	}
 	return m
 }
+
+// The send budget's observer (budget.go).
+func (m *metrics) held(delta int64)  { m.budgetHeld.Add(float64(delta)) }
+func (m *metrics) waiting(delta int) { m.budgetWait.Add(float64(delta)) }
+func (m *metrics) timedOut()         { m.ackTimeouts.Inc() }
 
 // typeLabel shortens a type URL to its message name ("Cluster").
 func (m *metrics) typeLabel(url string) string {

@@ -46,7 +46,8 @@ func typeURL(key string) string {
 // serves it to every stream that asks for it, state-of-the-world clients
 // their named subset (a sidecar asks for its own local cluster among the
 // endpoints), delta clients what changed. Nothing is kept per proxy but
-// go-control-plane's watch of each stream.
+// go-control-plane's watch of each stream (with a version per name sent)
+// and the send budget's ledger.
 type caches struct {
 	linear map[string]*cachev3.LinearCache // type URL -> its cache
 	mux    *cachev3.MuxCache

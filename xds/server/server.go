@@ -36,11 +36,21 @@ type Options struct {
 	// MaxDelay bounds how long a steady stream of changes can hold a
 	// snapshot back. Default: 1s.
 	MaxDelay time.Duration
+	// SendBudget bounds the bytes of responses sent to proxies and not
+	// yet acknowledged, across all streams (budget.go); a response larger
+	// than it is sent alone. One stream holds at most an eighth of it.
+	// Default: 16 MiB.
+	SendBudget int64
+	// AckTimeout is how long an unacknowledged response holds its part of
+	// SendBudget. Default: 10s.
+	AckTimeout time.Duration
 }
 
 const (
-	defaultQuiet    = 100 * time.Millisecond
-	defaultMaxDelay = time.Second
+	defaultQuiet      = 100 * time.Millisecond
+	defaultMaxDelay   = time.Second
+	defaultSendBudget = 16 << 20
+	defaultAckTimeout = 10 * time.Second
 )
 
 // Server computes snapshots from its Readers and serves them over ADS.
@@ -51,7 +61,7 @@ type Server struct {
 	metrics *metrics
 	caches  *caches
 	stores  map[string]store // the caches' update side; tests record it
-	xds     serverv3.Server
+	xds     discoveryv3.AggregatedDiscoveryServiceServer
 
 	changed chan struct{} // one pending signal: a change happened since the last build
 	mu      sync.Mutex
@@ -74,6 +84,12 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = defaultMaxDelay
 	}
+	if opts.SendBudget <= 0 {
+		opts.SendBudget = defaultSendBudget
+	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = defaultAckTimeout
+	}
 	s := &Server{
 		tr: tr, opts: opts, log: opts.Log,
 		metrics: newMetrics(opts.Registry),
@@ -82,12 +98,16 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	}
 	s.caches = newCaches(logAdapter(opts.Log.WithName("cache")))
 	s.stores = s.caches.stores()
-	s.xds = serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks())
+	s.xds = &budgetedADS{
+		inner:  serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks()),
+		budget: newSendBudget(opts.SendBudget, opts.SendBudget/8, opts.AckTimeout, s.metrics),
+	}
 	return s
 }
 
 // Register adds the aggregated discovery service (ADS, state-of-the-world
-// and delta) to a gRPC server.
+// and delta) to a gRPC server: go-control-plane's, its responses bounded
+// by the send budget.
 func (s *Server) Register(g *grpc.Server) {
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
 }

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// events records the budget's observer calls; waitingStarted receives one
+// value each time a stream starts waiting, so a test knows an acquire is
+// blocked without timing it.
+type events struct {
+	mu             sync.Mutex
+	heldBytes      int64
+	timeouts       int
+	waitingStarted chan struct{}
+}
+
+func newEvents() *events { return &events{waitingStarted: make(chan struct{}, 16)} }
+
+func (e *events) held(d int64) { e.mu.Lock(); e.heldBytes += d; e.mu.Unlock() }
+func (e *events) waiting(d int) {
+	if d > 0 {
+		e.waitingStarted <- struct{}{}
+	}
+}
+func (e *events) timedOut() { e.mu.Lock(); e.timeouts++; e.mu.Unlock() }
+
+func (e *events) heldNow() int64 { e.mu.Lock(); defer e.mu.Unlock(); return e.heldBytes }
+
+const (
+	cds = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+	eds = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+)
+
+// acquireAsync starts an acquire and returns where its result arrives,
+// once the acquire is known to wait.
+func acquireAsync(t *testing.T, e *events, l *ledger, ctx context.Context, typeURL, nonce string, size int) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- l.acquire(ctx, typeURL, nonce, size) }()
+	select {
+	case <-e.waitingStarted:
+	case err := <-done:
+		t.Fatalf("acquire of %d bytes did not wait (err %v)", size, err)
+	}
+	return done
+}
+
+func mustNotBeDone(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("a waiting acquire returned early (err %v)", err)
+	default:
+	}
+}
+
+func mustSucceed(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a failure deadline, not a measured time
+		t.Fatal("the waiting acquire never got its budget")
+	}
+}
+
+// TestBudgetReleases: a response waits while the budget is held by
+// responses sent and not acknowledged, and gets it when they are released
+// by each of the ways a response ends.
+func TestBudgetReleases(t *testing.T) {
+	tests := []struct {
+		name    string
+		sent    []string        // nonces of the first stream's CDS responses: 60 bytes, then 1 byte each
+		release func(l *ledger) // what then ends them
+		timeout time.Duration
+	}{
+		{"an ACK of its nonce", []string{"1"}, func(l *ledger) { l.ack(cds, "1") }, time.Hour},
+		{"an ACK of a later nonce of its type", []string{"1", "2"}, func(l *ledger) { l.ack(cds, "2") }, time.Hour},
+		{"the stream's end", []string{"1", "2"}, func(l *ledger) { l.close() }, time.Hour},
+		{"the ACK timeout, when the client never acknowledges", []string{"1"}, nil, time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEvents()
+			b := newSendBudget(100, 100, tt.timeout, e)
+			a, other := b.ledger(), b.ledger()
+			defer a.close()
+			defer other.close()
+			for i, nonce := range tt.sent {
+				if err := a.acquire(context.Background(), cds, nonce, max(1, 60*(1-i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.release != nil {
+				done := acquireAsync(t, e, other, context.Background(), eds, "1", 60)
+				mustNotBeDone(t, done)
+				tt.release(a)
+				mustSucceed(t, done)
+			} else {
+				// Nothing acts but the timer, which may fire before the wait.
+				mustSucceed(t, asyncResult(other, eds, "1", 60))
+				e.mu.Lock()
+				if e.timeouts != len(tt.sent) {
+					t.Errorf("%d timeouts counted, want %d", e.timeouts, len(tt.sent))
+				}
+				e.mu.Unlock()
+			}
+			other.ack(eds, "1")
+			a.close()
+			if h := e.heldNow(); h != 0 {
+				t.Errorf("%d bytes still held after every response ended", h)
+			}
+		})
+	}
+}
+
+func asyncResult(l *ledger, typeURL, nonce string, size int) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- l.acquire(context.Background(), typeURL, nonce, size) }()
+	return done
+}
+
+// TestBudgetAckMatchesTypeAndNonce: an ACK releases its type's responses
+// up to its nonce; another type's, a later one, an unknown or empty nonce
+// release nothing.
+func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
+	e := newEvents()
+	b := newSendBudget(1000, 1000, time.Hour, e)
+	l := b.ledger()
+	defer l.close()
+	for _, r := range []struct {
+		typeURL, nonce string
+		size           int
+	}{{cds, "1", 100}, {eds, "2", 20}, {cds, "3", 3}, {eds, "4", 4}} {
+		if err := l.acquire(context.Background(), r.typeURL, r.nonce, r.size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name           string
+		typeURL, nonce string
+		held           int64
+	}{
+		{"an empty nonce (a first request)", eds, "", 127},
+		{"a nonce never sent", eds, "9", 127},
+		{"a nonce of another type", eds, "1", 127},
+		{"the first EDS response", eds, "2", 107},
+		{"the second CDS response, and the first with it", cds, "3", 4},
+		{"an ACK of a response already released", cds, "1", 4},
+		{"the last", eds, "4", 0},
+	}
+	for _, s := range steps {
+		l.ack(s.typeURL, s.nonce)
+		if got := e.heldNow(); got != s.held {
+			t.Errorf("after %s: %d bytes held, want %d", s.name, got, s.held)
+		}
+	}
+}
+
+// TestBudgetOversizedResponseGoesAlone: a response larger than the whole
+// budget is sent once nothing else is held, and nothing else is sent
+// while it is.
+func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
+	e := newEvents()
+	b := newSendBudget(100, 100, time.Hour, e)
+	small, big, after := b.ledger(), b.ledger(), b.ledger()
+	defer small.close()
+	defer big.close()
+	defer after.close()
+	if err := small.acquire(context.Background(), eds, "1", 1); err != nil {
+		t.Fatal(err)
+	}
+	bigDone := acquireAsync(t, e, big, context.Background(), cds, "1", 5000)
+	small.ack(eds, "1")
+	mustSucceed(t, bigDone)
+	if h := e.heldNow(); h != 100 {
+		t.Errorf("the oversized response holds %d bytes, want the whole budget (100)", h)
+	}
+	afterDone := acquireAsync(t, e, after, context.Background(), eds, "1", 1)
+	mustNotBeDone(t, afterDone)
+	big.ack(cds, "1")
+	mustSucceed(t, afterDone)
+}
+
+// TestBudgetWaitEndsWithTheStream: a stream whose client goes while it
+// waits stops waiting with its context's error and holds nothing; a
+// closed ledger acquires nothing.
+func TestBudgetWaitEndsWithTheStream(t *testing.T) {
+	e := newEvents()
+	b := newSendBudget(10, 10, time.Hour, e)
+	holder, waiter := b.ledger(), b.ledger()
+	defer holder.close()
+	if err := holder.acquire(context.Background(), cds, "1", 10); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := acquireAsync(t, e, waiter, ctx, cds, "1", 5)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	waiter.close()
+	if err := waiter.acquire(context.Background(), cds, "2", 1); err == nil {
+		t.Error("a closed ledger acquired budget")
+	}
+	holder.close()
+	if h := e.heldNow(); h != 0 {
+		t.Errorf("%d bytes held after both streams ended", h)
+	}
+	if !b.sem.TryAcquire(10) {
+		t.Error("the whole budget is not free after both streams ended")
+	}
+}
+
+// TestBudgetStreamShare: a stream that holds its share of the budget
+// waits for its own acknowledgements while other streams still send.
+func TestBudgetStreamShare(t *testing.T) {
+	e := newEvents()
+	b := newSendBudget(100, 25, time.Hour, e)
+	greedy, other := b.ledger(), b.ledger()
+	defer greedy.close()
+	defer other.close()
+	if err := greedy.acquire(context.Background(), eds, "1", 20); err != nil {
+		t.Fatal(err)
+	}
+	done := acquireAsync(t, e, greedy, context.Background(), eds, "2", 20)
+	if err := other.acquire(context.Background(), eds, "1", 60); err != nil {
+		t.Fatal(err)
+	}
+	mustNotBeDone(t, done)
+	greedy.ack(eds, "1")
+	mustSucceed(t, done)
+	if h := e.heldNow(); h != 80 {
+		t.Errorf("%d bytes held, want 80 (20 + 60)", h)
+	}
+}
