@@ -3,8 +3,9 @@
 // GitOps repository can commit the mutated form. It is pure: bytes in, bytes
 // out, no disk and no API server.
 //
-// Every Pod and every pod template (Deployment, StatefulSet, DaemonSet,
-// ReplicaSet, Job, CronJob, also inside a `kind: List`) goes through the same
+// Every Pod and every pod template (each workload kind of package workload:
+// Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+// Job, CronJob; also inside a `kind: List`) goes through the same
 // [mutate.Engine] as the webhook, and the engine's JSON patch is applied to
 // the manifest. Everything else passes through unchanged:
 //

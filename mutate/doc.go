@@ -2,8 +2,9 @@
 // admission webhook and `inzone inject`.
 //
 // Given a pod, a view of its namespace and a validated Config, an Engine
-// decides which of the four zone-locality mutations apply (Envoy sidecar with
-// the pod's zone, zone env var, zone topology spread, ELB-to-DDSD rewrite) and
+// decides which of the five zone-locality mutations apply (ELB-to-DDSD
+// rewrite, zone env var, zone topology spread, Envoy sidecar with the pod's
+// zone, traffic capture; MutationNames is their order) and
 // returns them as a JSON patch built straight from what it adds, plus the
 // changes, skips and warnings a user should see. It never diffs pods, never
 // does I/O and never talks to a Kubernetes client, so the webhook, the CLI and

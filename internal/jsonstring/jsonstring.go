@@ -1,7 +1,6 @@
 // Package jsonstring quotes strings as encoding/json does, appending to a
-// byte slice without reflection: for the writers that build JSON by hand on
-// the hot path (lint's Envoy rendering, report's JSON output), whose output
-// the tests hold to encoding/json's byte for byte.
+// byte slice without reflection: for report's JSON output, built by hand on
+// the hot path, which the tests hold to encoding/json's byte for byte.
 package jsonstring
 
 import "unicode/utf8"

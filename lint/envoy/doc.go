@@ -14,6 +14,9 @@
 //	  "clusters": [{"path": [<path of the cluster in the document>], "cluster": <envoy.config.cluster.v3.Cluster as protojson>}, ...]
 //	}
 //
+// Enum values are upper case (Envoy parses them case-insensitively); fields
+// at their default are absent, so a cluster without "type" is STATIC.
+//
 // The files, one job each: detect.go (which documents are Envoy configs),
 // parse.go (a document into messages), build.go (decoded values straight
 // into a message, the fast way), normalize.go (decoded values into the JSON
