@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"regexp"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -119,13 +118,11 @@ func shiftLines(n *yaml.Node, lines int) {
 	}
 }
 
-var errorLineRE = regexp.MustCompile(`line (\d+)`)
-
 // shiftError is err with the first line number in its message moved down
 // by lines, so that it counts from the stream's start.
 func shiftError(err error, lines int) error {
 	msg := err.Error()
-	m := errorLineRE.FindStringSubmatchIndex(msg)
+	m := lineRE.FindStringSubmatchIndex(msg)
 	if lines == 0 || m == nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 )
 
+// lineRE finds the line number in the library's error messages.
 var lineRE = regexp.MustCompile(`line (\d+)`)
 
 // ErrorLine places an error of the library's reading data (or of Each's)
