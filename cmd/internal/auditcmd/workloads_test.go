@@ -3,6 +3,8 @@ package auditcmd
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -197,5 +199,17 @@ func TestTrimWorkloads(t *testing.T) {
 		if m.GetManagedFields() != nil || m.GetAnnotations()[lastApplied] != "" || m.GetAnnotations()["keep"] != "x" || !ok || len(spec.Containers) != 1 {
 			t.Errorf("%T after trim: managed fields %v, annotations %v, template kept %v", obj, m.GetManagedFields(), m.GetAnnotations(), ok)
 		}
+	}
+}
+
+// TestREADMEShowsClusterRole: the README's RBAC block is ClusterRole, so a
+// kind added to the audit is added to what users are told to grant.
+func TestREADMEShowsClusterRole(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```yaml\n"+ClusterRole+"```\n") {
+		t.Errorf("README.md has no yaml block that is ClusterRole:\n%s", ClusterRole)
 	}
 }
