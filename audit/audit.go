@@ -53,13 +53,12 @@ type Input struct {
 	// for ELB hostnames; they are optional.
 	ConfigMaps []corev1.ConfigMap
 
-	// Workloads are the typed objects of every workload kind but Pod
-	// (package workload's Kinds: *appsv1.Deployment, *batchv1.CronJob,
-	// ...), as listed; Pods are Pods. They are linted and scanned for ELB
-	// hostnames, except those another workload created from its template
-	// (a Deployment's ReplicaSets, a CronJob's Jobs), whose template is
-	// their creator's; the pods owned by no controller are too. They are
-	// optional.
+	// Workloads are typed objects of package workload's kinds other than
+	// Pod (*appsv1.Deployment, *corev1.ReplicationController, ...), as
+	// listed; pods are Pods. Each is linted and scanned for ELB hostnames
+	// unless another workload created it from its template (a Deployment's
+	// ReplicaSet, a CronJob's Job): that template is its creator's. So is
+	// each pod no controller owns. Optional; any other object is an error.
 	Workloads []runtime.Object
 
 	// Istio are networking.istio.io objects (ServiceEntry, DestinationRule)
