@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -184,5 +185,32 @@ func TestWorkloadsRefusesOtherObjects(t *testing.T) {
 				t.Errorf("err = %v, want one naming Input.Workloads[1]", err)
 			}
 		})
+	}
+}
+
+// TestCreatorsFromEveryKind: a workload another created is reported as its
+// creator, whichever kind package workload says created it: a ReplicaSet's
+// pods without the pod-template-hash label (which alone would name the
+// Deployment) are still the Deployment's once the ReplicaSet is listed;
+// a ReplicaSet of another controller stays a ReplicaSet.
+func TestCreatorsFromEveryKind(t *testing.T) {
+	rsPod := func(name, rs string) corev1.Pod {
+		return pod("shop", name, "a1", func(p *corev1.Pod) { p.OwnerReferences = owned("ReplicaSet", rs) })
+	}
+	in := Input{
+		Nodes: threeZones(),
+		Pods:  []corev1.Pod{rsPod("w-1", "web-old"), rsPod("w-2", "web-old"), rsPod("r-1", "rollout-1")},
+		Workloads: []runtime.Object{
+			&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-old", OwnerReferences: owned("Deployment", "web")}},
+			&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "rollout-1", OwnerReferences: owned("Rollout", "r")}},
+		},
+	}
+	var got []string
+	for _, w := range run(t, in).Workloads {
+		got = append(got, w.Kind+"/"+w.Name)
+	}
+	slices.Sort(got)
+	if want := []string{"Deployment/web", "ReplicaSet/rollout-1"}; !slices.Equal(got, want) {
+		t.Errorf("workloads %v, want %v", got, want)
 	}
 }
