@@ -15,8 +15,6 @@ import (
 	"math"
 	"sort"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -55,16 +53,13 @@ type Input struct {
 	// for ELB hostnames; they are optional.
 	ConfigMaps []corev1.ConfigMap
 
-	// The workloads are linted and scanned for ELB hostnames: every
-	// Deployment, StatefulSet, DaemonSet and CronJob, the ReplicaSets not
-	// owned by a Deployment, the Jobs not owned by a CronJob and the pods
-	// owned by no controller. They are optional.
-	Deployments  []appsv1.Deployment
-	StatefulSets []appsv1.StatefulSet
-	DaemonSets   []appsv1.DaemonSet
-	ReplicaSets  []appsv1.ReplicaSet
-	Jobs         []batchv1.Job
-	CronJobs     []batchv1.CronJob
+	// Workloads are typed objects of package workload's kinds other than
+	// Pod (*appsv1.Deployment, *corev1.ReplicationController, ...), as
+	// listed; pods are Pods. Each is linted and scanned for ELB hostnames
+	// unless another workload created it from its template (a Deployment's
+	// ReplicaSet, a CronJob's Job): that template is its creator's. So is
+	// each pod no controller owns. Optional; any other object is an error.
+	Workloads []runtime.Object
 
 	// Istio are networking.istio.io objects (ServiceEntry, DestinationRule)
 	// as read through the dynamic client; they are linted.
@@ -248,7 +243,10 @@ func Audit(ctx context.Context, in Input, opts Options) (*Report, error) {
 			pods = append(pods, p)
 		}
 	}
-	owners := newJobOwners(in.Jobs)
+	owners, err := newCreators(in.Workloads)
+	if err != nil {
+		return nil, err
+	}
 	rep.Workloads = workloads(pods, nodeZone, rep.Zones, owners)
 	rep.Coverage = coverage(pods)
 	callers := newCallerIndex(pods, nodeZone, owners)
@@ -301,35 +299,42 @@ func WorkloadOf(p *corev1.Pod) (kind, name string) {
 	return workloadKindBarePod, p.Name
 }
 
-// jobOwners maps namespace/job to the CronJob that owns the Job, so a
-// CronJob's pods are one workload rather than one per run.
-type jobOwners map[string]string
+// objectKey names an object of a kind in a namespace.
+type objectKey struct{ kind, namespace, name string }
 
-func newJobOwners(jobs []batchv1.Job) jobOwners {
-	out := jobOwners{}
-	for i := range jobs {
-		j := &jobs[i]
-		for _, o := range j.OwnerReferences {
-			if o.Kind == "CronJob" && o.Controller != nil && *o.Controller {
-				out[j.Namespace+"/"+j.Name] = o.Name
-			}
+// creators maps each listed workload another one created from its
+// template (a CronJob's Job, a Deployment's ReplicaSet) to its creator, so
+// that a CronJob's pods are one workload rather than one per run.
+type creators map[objectKey]objectKey
+
+// newCreators indexes the workloads by creator. An object that is not of a
+// workload kind other than Pod is an error naming it.
+func newCreators(objs []runtime.Object) (creators, error) {
+	out := creators{}
+	for i, obj := range objs {
+		k, ok := workload.KindOf(obj)
+		m, err := meta.Accessor(obj)
+		if !ok || k.Kind == workloadKindBarePod || err != nil {
+			return nil, fmt.Errorf("Input.Workloads[%d]: %T is not a typed object of a workload kind other than Pod", i, obj)
+		}
+		if kind, name, ok := k.Creator(m.GetOwnerReferences()); ok {
+			out[objectKey{k.Kind, m.GetNamespace(), m.GetName()}] = objectKey{kind, m.GetNamespace(), name}
 		}
 	}
-	return out
+	return out, nil
 }
 
-// workloadOf is WorkloadOf, with a CronJob's Job reported as the CronJob.
-func (x jobOwners) workloadOf(p *corev1.Pod) (kind, name string) {
+// workloadOf is WorkloadOf, with a workload another created reported as its
+// creator: a CronJob's Job as the CronJob.
+func (x creators) workloadOf(p *corev1.Pod) (kind, name string) {
 	kind, name = WorkloadOf(p)
-	if kind == "Job" {
-		if cj, ok := x[p.Namespace+"/"+name]; ok {
-			return "CronJob", cj
-		}
+	if c, ok := x[objectKey{kind, p.Namespace, name}]; ok {
+		return c.kind, c.name
 	}
 	return kind, name
 }
 
-func workloads(pods []*corev1.Pod, nodeZone map[string]string, zones []string, owners jobOwners) []Workload {
+func workloads(pods []*corev1.Pod, nodeZone map[string]string, zones []string, owners creators) []Workload {
 	type key struct{ ns, kind, name string }
 	byKey := map[key]*Workload{}
 	for _, p := range pods {
@@ -594,11 +599,11 @@ type liveWorkload struct {
 	spec                  *corev1.PodSpec
 }
 
-// liveWorkloads are the objects that define pods: Deployments,
-// StatefulSets, DaemonSets, CronJobs, ReplicaSets not owned by a
-// Deployment, Jobs not owned by a CronJob, and pods owned by no controller;
-// an owned object's template is its owner's, linted once (see
-// workload.Kind.Generated).
+// liveWorkloads are the objects that define pods: the workloads of every
+// kind no other workload created (a Deployment's ReplicaSets and a
+// CronJob's Jobs are not) and the pods owned by no controller; an owned
+// object's template is its owner's, linted once (see
+// workload.Kind.Generated). in.Workloads are checked by newCreators.
 func liveWorkloads(in Input, pods []*corev1.Pod) []liveWorkload {
 	var out []liveWorkload
 	add := func(obj runtime.Object) {
@@ -612,23 +617,8 @@ func liveWorkloads(in Input, pods []*corev1.Pod) []liveWorkload {
 		}
 		out = append(out, liveWorkload{gvk: k.GroupVersionKind(), kind: k.Kind, namespace: m.GetNamespace(), name: m.GetName(), obj: obj, spec: spec})
 	}
-	for i := range in.Deployments {
-		add(&in.Deployments[i])
-	}
-	for i := range in.StatefulSets {
-		add(&in.StatefulSets[i])
-	}
-	for i := range in.DaemonSets {
-		add(&in.DaemonSets[i])
-	}
-	for i := range in.ReplicaSets {
-		add(&in.ReplicaSets[i])
-	}
-	for i := range in.Jobs {
-		add(&in.Jobs[i])
-	}
-	for i := range in.CronJobs {
-		add(&in.CronJobs[i])
+	for _, obj := range in.Workloads {
+		add(obj)
 	}
 	for _, p := range pods {
 		add(p)

@@ -338,7 +338,7 @@ type EdgeTotals struct {
 // callerIndex finds the pods of a workload by zone.
 type callerIndex map[WorkloadRef]map[string]int
 
-func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string, owners jobOwners) callerIndex {
+func newCallerIndex(pods []*corev1.Pod, nodeZone map[string]string, owners creators) callerIndex {
 	idx := callerIndex{}
 	for _, p := range pods {
 		kind, name := owners.workloadOf(p)

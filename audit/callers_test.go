@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 )
 
@@ -324,10 +325,10 @@ func TestCronJobPods(t *testing.T) {
 	in := Input{
 		Nodes: threeZones(),
 		Pods:  []corev1.Pod{jobPod("n1-x", "nightly-1", "a1"), jobPod("n2-x", "nightly-2", "b1"), jobPod("once-x", "once", "c1")},
-		Jobs: []batchv1.Job{
-			{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-1", OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}}},
-			{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-2", OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}}},
-			{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "once"}},
+		Workloads: []runtime.Object{
+			&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-1", OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}}},
+			&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-2", OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}}},
+			&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "once"}},
 		},
 		Services:       []corev1.Service{service("shop", "api", map[string]string{"app": "api"})},
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "api", "zone-a", "zone-b", "zone-c")},

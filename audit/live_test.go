@@ -15,6 +15,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -73,10 +74,10 @@ func TestELBReferences(t *testing.T) {
 			lbService("shop", "orders", elbHost),
 			lbService("shop", "other", "internal-other-9.us-east-1.elb.amazonaws.com"),
 		},
-		Deployments: []appsv1.Deployment{deployment("shop", "web", 3, template(url, corev1.EnvVar{Name: "UNKNOWN", Value: "x-1.us-west-2.elb.amazonaws.com"}))},
-		ReplicaSets: []appsv1.ReplicaSet{rsOwned},
-		Jobs:        []batchv1.Job{jobOwned},
-		CronJobs:    []batchv1.CronJob{cronJob},
+		Workloads: []runtime.Object{
+			ptr.To(deployment("shop", "web", 3, template(url, corev1.EnvVar{Name: "UNKNOWN", Value: "x-1.us-west-2.elb.amazonaws.com"}))),
+			&rsOwned, &jobOwned, &cronJob,
+		},
 		ConfigMaps: []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cfg"},
 			Data: map[string]string{"upstream": elbHost, "plain": "orders.shop.svc"}}},
 	}
@@ -142,9 +143,9 @@ func TestELBReferencesSharedHostname(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := Input{
-				Nodes:       threeZones(),
-				Services:    tt.services,
-				Deployments: []appsv1.Deployment{deployment("shop", "web", 1, template(corev1.EnvVar{Name: "ORDERS", Value: elbHost}))},
+				Nodes:     threeZones(),
+				Services:  tt.services,
+				Workloads: []runtime.Object{ptr.To(deployment("shop", "web", 1, template(corev1.EnvVar{Name: "ORDERS", Value: elbHost})))},
 			}
 			rep, err := Audit(context.Background(), in, Options{DDSD: ddsd})
 			if err != nil {
@@ -178,8 +179,8 @@ func TestLintLiveObjects(t *testing.T) {
 		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](3), Template: template()}}
 	rep, err := Audit(ctx, Input{
 		Nodes: threeZones(), Services: []corev1.Service{lbService("shop", "orders", elbHost)},
-		Deployments: []appsv1.Deployment{web}, StatefulSets: []appsv1.StatefulSet{sts}, ReplicaSets: []appsv1.ReplicaSet{rsOwned},
-		Istio: []unstructured.Unstructured{se, dr},
+		Workloads: []runtime.Object{&web, &sts, &rsOwned},
+		Istio:     []unstructured.Unstructured{se, dr},
 	}, Options{Lint: &lint.Linter{Engine: engine}, DDSD: ddsd})
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +237,7 @@ func findingsReport(t *testing.T, threshold float64) *Report {
 		Pods:           pods,
 		Services:       []corev1.Service{service("shop", "web", map[string]string{"app": "web"}), lbService("shop", "orders", elbHost)},
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "web", "zone-a", "zone-b", "zone-c", "zone-a", "zone-b", "zone-c")},
-		Deployments:    []appsv1.Deployment{deployment("shop", "client", 1, template(corev1.EnvVar{Name: "U", Value: elbHost}))},
+		Workloads:      []runtime.Object{ptr.To(deployment("shop", "client", 1, template(corev1.EnvVar{Name: "U", Value: elbHost})))},
 	}
 	engine, err := rego.New(context.Background(), rego.Options{Policies: []fs.FS{policies.FS}})
 	if err != nil {

@@ -119,20 +119,33 @@ func (k Kind) isPod() bool {
 	return len(k.TemplatePath) == 0
 }
 
-// Generated reports whether an object of this kind with these owner
-// references was made from another workload's template, so that the
-// template is its owner's: a Pod with any controller, or an object whose
-// controller is of its CreatedBy kind (a ReplicaSet of a Deployment, a Job
-// of a CronJob). Objects of other owners (a ReplicaSet of a custom
-// controller) are workloads of their own.
-func (k Kind) Generated(refs []metav1.OwnerReference) bool {
+// GroupResource is the kind's schema.GroupResource: deployments.apps as
+// its String, replicationcontrollers for the core group.
+func (k Kind) GroupResource() schema.GroupResource {
+	return schema.GroupResource{Group: k.Group, Resource: k.Resource}
+}
+
+// Creator returns the workload whose template an object of this kind with
+// these owner references was made from, and whether one was: a Pod's
+// controller, whatever its kind, or an object's controller of its CreatedBy
+// kind (a ReplicaSet's Deployment, a Job's CronJob). Objects of other
+// owners (a ReplicaSet of a custom controller) are workloads of their own.
+func (k Kind) Creator(refs []metav1.OwnerReference) (kind, name string, ok bool) {
 	if !k.isPod() && k.CreatedBy == "" {
-		return false
+		return "", "", false
 	}
 	for _, o := range refs {
 		if o.Controller != nil && *o.Controller && (k.isPod() || o.Kind == k.CreatedBy) {
-			return true
+			return o.Kind, o.Name, true
 		}
 	}
-	return false
+	return "", "", false
+}
+
+// Generated reports whether an object of this kind with these owner
+// references was made from another workload's template, so that the
+// template is its owner's (see Creator).
+func (k Kind) Generated(refs []metav1.OwnerReference) bool {
+	_, _, ok := k.Creator(refs)
+	return ok
 }

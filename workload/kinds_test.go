@@ -128,6 +128,8 @@ func TestGenerated(t *testing.T) {
 		return []metav1.OwnerReference{{Kind: kind, Name: "x", Controller: ptr.To(true)}}
 	}
 	notController := []metav1.OwnerReference{{Kind: "Deployment", Name: "x"}}
+	// The controller is found among other owners, in any place.
+	afterOthers := []metav1.OwnerReference{{Kind: "CronJob", Name: "other"}, {Kind: "CronJob", Name: "nightly", Controller: ptr.To(true)}}
 	for _, tt := range []struct {
 		name  string
 		group string
@@ -141,6 +143,8 @@ func TestGenerated(t *testing.T) {
 		{"a bare ReplicaSet is a workload", "apps", "ReplicaSet", nil, false},
 		{"a CronJob's Job is generated", "batch", "Job", controller("CronJob"), true},
 		{"a Job of another controller is a workload of its own", "batch", "Job", controller("Workflow"), false},
+		{"a CronJob's Job is generated whatever its other owners", "batch", "Job", afterOthers, true},
+		{"a ReplicationController is never generated", "", "ReplicationController", controller("Deployment"), false},
 		{"a Pod of any controller is generated", "", "Pod", controller("Whatever"), true},
 		{"a bare Pod is a workload", "", "Pod", nil, false},
 		{"a Pod with an owner that is not its controller is a workload", "", "Pod", notController, false},
@@ -155,6 +159,15 @@ func TestGenerated(t *testing.T) {
 			if got := k.Generated(tt.refs); got != tt.want {
 				t.Errorf("Generated = %v, want %v", got, tt.want)
 			}
+			kind, name, ok := k.Creator(tt.refs)
+			wantKind, wantName := "", ""
+			if tt.want {
+				last := tt.refs[len(tt.refs)-1] // the controller, in every case
+				wantKind, wantName = last.Kind, last.Name
+			}
+			if ok != tt.want || kind != wantKind || name != wantName {
+				t.Errorf("Creator = %q, %q, %v; want %q, %q, %v", kind, name, ok, wantKind, wantName, tt.want)
+			}
 		})
 	}
 }
@@ -167,5 +180,17 @@ func TestKindsListsEveryKindOnce(t *testing.T) {
 	want := []string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Pod"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Kinds() = %v, want %v", names, want)
+	}
+}
+
+func TestGroupResource(t *testing.T) {
+	want := map[string]string{
+		"Deployment": "deployments.apps", "ReplicationController": "replicationcontrollers",
+		"CronJob": "cronjobs.batch", "Pod": "pods",
+	}
+	for _, k := range Kinds() {
+		if w, ok := want[k.Kind]; ok && k.GroupResource().String() != w {
+			t.Errorf("%s: GroupResource = %q, want %q", k.Kind, k.GroupResource(), w)
+		}
 	}
 }

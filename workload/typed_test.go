@@ -52,6 +52,9 @@ func TestOfAgreesWithTemplatePath(t *testing.T) {
 			if !ok || k.Kind != want.Kind {
 				t.Fatalf("Of = %q, %v; want %s", k.Kind, ok, want.Kind)
 			}
+			if kk, ok := KindOf(e.obj); !ok || kk.Kind != want.Kind {
+				t.Errorf("KindOf = %q, %v; want %s", kk.Kind, ok, want.Kind)
+			}
 			if gv := (schema.GroupVersion{Group: k.Group, Version: k.Version}); gv != e.gv {
 				t.Errorf("group/version %s, want %s", gv, e.gv)
 			}
@@ -81,18 +84,23 @@ func TestOfRefuses(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		obj  runtime.Object
+		kind string // KindOf's: a workload without a template has a kind
 	}{
-		{"nil", nil},
-		{"a nil Deployment", (*appsv1.Deployment)(nil)},
-		{"a nil Pod", (*corev1.Pod)(nil)},
-		{"a nil CronJob", (*batchv1.CronJob)(nil)},
-		{"a ReplicationController without a template", &corev1.ReplicationController{}},
-		{"a Service", &corev1.Service{}},
-		{"a PodTemplate, which makes no pods", &corev1.PodTemplate{}},
+		{"nil", nil, ""},
+		{"a nil Deployment", (*appsv1.Deployment)(nil), ""},
+		{"a nil Pod", (*corev1.Pod)(nil), ""},
+		{"a nil CronJob", (*batchv1.CronJob)(nil), ""},
+		{"a nil ReplicationController", (*corev1.ReplicationController)(nil), ""},
+		{"a ReplicationController without a template", &corev1.ReplicationController{}, "ReplicationController"},
+		{"a Service", &corev1.Service{}, ""},
+		{"a PodTemplate, which makes no pods", &corev1.PodTemplate{}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if k, spec, ok := Of(tt.obj); ok || spec != nil || k.Kind != "" {
 				t.Errorf("Of = %+v, %v, %v; want nothing", k, spec, ok)
+			}
+			if k, ok := KindOf(tt.obj); ok != (tt.kind != "") || k.Kind != tt.kind {
+				t.Errorf("KindOf = %q, %v; want %q", k.Kind, ok, tt.kind)
 			}
 		})
 	}

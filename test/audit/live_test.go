@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,38 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// legacy: a ReplicationController (a workload kind of package
+	// workload, read by the audit as by inject) that calls orders by its
+	// ELB hostname and spreads over zones without a labelSelector, with two
+	// pods of its own (no controller runs here to make them).
+	legacyLabels := map[string]string{"app": "legacy"}
+	legacy := &corev1.ReplicationController{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "legacy"},
+		Spec: corev1.ReplicationControllerSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: legacyLabels,
+			Template: &corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: legacyLabels},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{
+						Name: "app", Image: "registry.example/legacy:1",
+						Env: []corev1.EnvVar{{Name: "ORDERS_URL", Value: "http://" + liveELB + "/api"}},
+					}},
+					TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
+						MaxSkew: 1, TopologyKey: corev1.LabelTopologyZone, WhenUnsatisfiable: corev1.ScheduleAnyway,
+					}},
+				},
+			},
+		},
+	}
+	if err := env.Client.Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	legacyOwner := &metav1.OwnerReference{APIVersion: "v1", Kind: "ReplicationController", Name: "legacy", UID: legacy.UID, Controller: ptr.To(true)}
+	for i, n := range []string{"live-a1", "live-a2"} {
+		mkPod(fmt.Sprintf("legacy-%d", i), n, legacyLabels, legacyOwner)
+	}
+
 	// Istio's CRDs, then a ServiceEntry resolved by DNS.
 	dyn, err := dynamic.NewForConfig(env.Config)
 	if err != nil {
@@ -188,7 +221,7 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 			key     string
 			perZone [3]int
 			skew    int
-		}{{"Deployment/frontend", [3]int{4, 1, 1}, 3}, {"app/worker", [3]int{2, 2, 2}, 0}} {
+		}{{"Deployment/frontend", [3]int{4, 1, 1}, 3}, {"app/worker", [3]int{2, 2, 2}, 0}, {"ReplicationController/legacy", [3]int{2, 0, 0}, 2}} {
 			w := got[tt.key]
 			if pz := [3]int{w.PodsPerZone[zoneA], w.PodsPerZone[zoneB], w.PodsPerZone[zoneC]}; pz != tt.perZone || w.Skew != tt.skew {
 				t.Errorf("%s: per zone %v skew %d, want %v %d", tt.key, pz, w.Skew, tt.perZone, tt.skew)
@@ -244,9 +277,15 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 	})
 
 	t.Run("ELB hostname still referenced, with the DDSD name from --config", func(t *testing.T) {
-		want := audit.ELBReference{Service: ns.Name + "/orders", Host: liveELB, DDSD: "orders.service.e2e.ddsd",
-			Object: audit.FilePath("Deployment", ns.Name, "client"), Kind: "Deployment", Field: "container app env ORDERS_URL"}
-		if len(rep.ELBReferences) != 1 || rep.ELBReferences[0] != want {
+		var want []audit.ELBReference
+		for _, kind := range []string{"Deployment", "ReplicationController"} {
+			name := map[string]string{"Deployment": "client", "ReplicationController": "legacy"}[kind]
+			want = append(want, audit.ELBReference{Service: ns.Name + "/orders", Host: liveELB, DDSD: "orders.service.e2e.ddsd",
+				Object: audit.FilePath(kind, ns.Name, name), Kind: kind, Field: "container app env ORDERS_URL"})
+		}
+		// The ReplicationController's pods carry its template: they are
+		// its, not references of their own.
+		if !slices.Equal(rep.ELBReferences, want) {
 			t.Errorf("ELB references = %+v, want %+v", rep.ELBReferences, want)
 		}
 	})
@@ -260,12 +299,19 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 			{audit.FilePath("ServiceEntry", ns.Name, "payments-api") + "|istio-service-entry-dns", ""},
 			{audit.FilePath("Deployment", ns.Name, "client") + "|workload-no-zone-spread", ""},
 			{audit.FilePath("Deployment", ns.Name, "client") + "|aws-elb-hostname", "orders.service.e2e.ddsd"},
+			{audit.FilePath("ReplicationController", ns.Name, "legacy") + "|zone-spread-no-selector", ""},
+			{audit.FilePath("ReplicationController", ns.Name, "legacy") + "|aws-elb-hostname", "orders.service.e2e.ddsd"},
 		} {
 			hint, ok := got[tt.key]
 			if !ok {
 				t.Errorf("no finding %s in %v", tt.key, got)
 			} else if !strings.Contains(hint, tt.hint) {
 				t.Errorf("%s: hint %q lacks %q", tt.key, hint, tt.hint)
+			}
+		}
+		for _, f := range rep.LintFindings {
+			if strings.HasPrefix(f.File, "Pod/") {
+				t.Errorf("%s on %s: a controller's pod is linted through its owner", f.Rule, f.File)
 			}
 		}
 	})
@@ -323,6 +369,8 @@ func TestAuditCallersIstioELBThroughKubectl(t *testing.T) {
 			"audit-elb-still-referenced|Deployment/" + ns.Name + "/client",
 			"workload-no-zone-spread|Deployment/" + ns.Name + "/client",
 			"audit-zone-skew|Deployment/" + ns.Name + "/frontend",
+			"audit-zone-skew|ReplicationController/" + ns.Name + "/legacy",
+			"zone-spread-no-selector|ReplicationController/" + ns.Name + "/legacy",
 			"audit-cross-zone-traffic|Service/" + ns.Name + "/checkout",
 		} {
 			if !got[want] {

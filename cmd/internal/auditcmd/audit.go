@@ -29,13 +29,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -49,6 +48,7 @@ import (
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/simulate"
+	"github.com/inzone-io/inzone/workload"
 )
 
 // ClusterRole is the RBAC `kubectl inzone audit` needs: get and list,
@@ -60,7 +60,7 @@ metadata:
   name: inzone-audit
 rules:
 - apiGroups: [""]
-  resources: [nodes, pods, services, configmaps]
+  resources: [nodes, pods, services, configmaps, replicationcontrollers]
   verbs: [get, list]
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
@@ -77,7 +77,7 @@ rules:
 `
 
 // rbacSummary is ClusterRole in one sentence, for 403 messages.
-const rbacSummary = "get and list on nodes, pods, services, configmaps, endpointslices.discovery.k8s.io, " +
+const rbacSummary = "get and list on nodes, pods, services, configmaps, replicationcontrollers, endpointslices.discovery.k8s.io, " +
 	"deployments, statefulsets, daemonsets and replicasets.apps, jobs and cronjobs.batch, " +
 	"and where Istio is installed serviceentries and destinationrules.networking.istio.io (kubectl inzone audit --help shows the ClusterRole)"
 
@@ -399,72 +399,22 @@ func (o *Options) read(ctx context.Context) (audit.Input, error) {
 			return err
 		},
 		func() (err error) {
-			in.Deployments, err = listAll(ctx, p, "deployments.apps", ns, func(opts metav1.ListOptions) ([]appsv1.Deployment, string, error) {
-				l, err := c.AppsV1().Deployments(ns).List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-			return err
-		},
-		func() (err error) {
-			in.StatefulSets, err = listAll(ctx, p, "statefulsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
-				l, err := c.AppsV1().StatefulSets(ns).List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-			return err
-		},
-		func() (err error) {
-			in.DaemonSets, err = listAll(ctx, p, "daemonsets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
-				l, err := c.AppsV1().DaemonSets(ns).List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-			return err
-		},
-		func() (err error) {
-			in.ReplicaSets, err = listAll(ctx, p, "replicasets.apps", ns, func(opts metav1.ListOptions) ([]appsv1.ReplicaSet, string, error) {
-				l, err := c.AppsV1().ReplicaSets(ns).List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-			return err
-		},
-		func() (err error) {
-			in.Jobs, err = listAll(ctx, p, "jobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.Job, string, error) {
-				l, err := c.BatchV1().Jobs(ns).List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-			return err
-		},
-		func() (err error) {
-			in.CronJobs, err = listAll(ctx, p, "cronjobs.batch", ns, func(opts metav1.ListOptions) ([]batchv1.CronJob, string, error) {
-				l, err := c.BatchV1().CronJobs(ns).List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-			return err
-		},
-		func() (err error) {
 			if o.NoIstio {
 				return nil
 			}
 			in.Istio, err = o.readIstio(ctx)
 			return err
 		},
+	}
+	// One list per workload kind, each into its own slot, joined in
+	// workload.Kinds()'s order below.
+	kinds := listedWorkloadKinds()
+	lists := make([][]runtime.Object, len(kinds))
+	for i, k := range kinds {
+		tasks = slices.Insert(tasks, len(tasks)-1, func() (err error) {
+			lists[i], err = listWorkloads(ctx, p, c, k, ns)
+			return err
+		})
 	}
 	errs := make([]error, len(tasks))
 	sem := make(chan struct{}, readConcurrency)
@@ -484,6 +434,7 @@ func (o *Options) read(ctx context.Context) (audit.Input, error) {
 			return in, err
 		}
 	}
+	in.Workloads = slices.Concat(lists...)
 	return in, nil
 }
 
@@ -618,8 +569,12 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // page arrives, so a large cluster's lists are not held whole: managed
 // fields, the last-applied annotation, and a pod's status but its phase.
 func trim[T any](items []T) {
+	objs, listed := any(items).([]runtime.Object) // the workloads: see workloadListers
 	for i := range items {
-		obj := any(&items[i])
+		var obj any = &items[i]
+		if listed {
+			obj = objs[i]
+		}
 		if m, ok := obj.(metav1.Object); ok {
 			m.SetManagedFields(nil)
 			if a := m.GetAnnotations(); a[lastApplied] != "" {
@@ -628,22 +583,11 @@ func trim[T any](items []T) {
 		}
 		if p, ok := obj.(*corev1.Pod); ok {
 			p.Status = corev1.PodStatus{Phase: p.Status.Phase}
-			if ownedByController(p) {
+			if k, _, ok := workload.Of(p); ok && k.Generated(p.OwnerReferences) {
 				trimPodSpec(&p.Spec)
 			}
 		}
 	}
-}
-
-// ownedByController is a pod a controller made: its template, not the pod,
-// is what the audit lints.
-func ownedByController(p *corev1.Pod) bool {
-	for _, o := range p.OwnerReferences {
-		if o.Controller != nil && *o.Controller {
-			return true
-		}
-	}
-	return false
 }
 
 // trimPodSpec keeps of a controller's pod what the audit reads of it:
