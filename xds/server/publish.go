@@ -233,19 +233,29 @@ func apply(stores map[string]store, scoped map[string]*scopedCache, old, next co
 		}
 	}
 	for _, url := range served {
-		for _, s := range steps[url] {
+		// The views first, then the identities that start declaring move
+		// to theirs, then the shared cache changes, then the identities
+		// that stop declaring move to it: no proxy is sent a view that is
+		// neither its old one nor its new one.
+		sc := scoped[url]
+		ids := map[string]bool{}
+		for _, id := range next.views(url) {
+			ids[id] = true
+		}
+		for _, s := range slices.Backward(steps[url]) { // the shared step is first
+			if s.key == url && sc != nil {
+				if err := sc.routeIn(ids); err != nil {
+					return n, fmt.Errorf("routing %s: %w", url, err)
+				}
+			}
 			if len(s.update) > 0 {
 				if err := s.st.UpdateResources(s.update, nil); err != nil {
 					return n, fmt.Errorf("updating %s: %w", s.key, err)
 				}
 			}
 		}
-		if sc := scoped[url]; sc != nil {
-			ids := map[string]bool{}
-			for _, id := range next.views(url) {
-				ids[id] = true
-			}
-			if err := sc.route(ids); err != nil {
+		if sc != nil {
+			if err := sc.routeOut(ids); err != nil {
 				return n, fmt.Errorf("routing %s: %w", url, err)
 			}
 		}

@@ -161,20 +161,33 @@ func (s *scopedCache) view(id string) store {
 	return v.cache
 }
 
-// route serves exactly the identities in ids from their views (which
-// view created and publish filled) and every other from the shared cache,
-// moving the open watches of each identity whose cache changes; the views
-// of the others are dropped.
-func (s *scopedCache) route(ids map[string]bool) error {
+// routeIn serves the identities in ids from their views (which view
+// created and publish filled), moving the open watches of those that were
+// served by the shared cache. Called before the shared cache changes, so
+// that a proxy whose identity starts declaring is not sent the new full
+// view on its way to its own.
+func (s *scopedCache) routeIn(ids map[string]bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
 	for id, v := range s.views {
-		switch {
-		case ids[id] && !v.routed:
+		if ids[id] && !v.routed {
 			v.routed = true
 			errs = append(errs, s.move(id, v.cache))
-		case !ids[id]:
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// routeOut serves every identity not in ids from the shared cache, moving
+// their open watches, and drops their views. Called after the shared cache
+// changed, so that they move to the new full view.
+func (s *scopedCache) routeOut(ids map[string]bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for id, v := range s.views {
+		if !ids[id] {
 			if v.routed {
 				errs = append(errs, s.move(id, s.shared))
 			}

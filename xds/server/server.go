@@ -130,6 +130,10 @@ func (s *Server) Changed() {
 // the informers synced, so Ready also means that.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
+// Current is the translation last served (nil before the first); it must
+// not be modified.
+func (s *Server) Current() *translate.Output { return s.current.Load() }
+
 // LookupDDSD answers a DDSD name from the served state: a Service's ready
 // endpoints, or an identity's ready pods. ok is false for a name not served.
 func (s *Server) LookupDDSD(name string) (addrs []netip.Addr, ok bool) {
