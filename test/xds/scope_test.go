@@ -19,12 +19,43 @@ import (
 	"github.com/inzone-io/inzone/xds/translate"
 )
 
+// The names of these tests are their own: DDSD names do not include the
+// namespace, so another test's pods of the same app would join them.
 const (
-	paymentsDDSD = "payments.service.prod.ddsd"
-	webDDSD      = "web.service.prod.ddsd" // a caller that declares nothing
+	scCheckoutDDSD = "sc-checkout.service.prod.ddsd" // declares its callees
+	scWebDDSD      = "sc-web.service.prod.ddsd"      // declares nothing
+	scHostileDDSD  = "sc-hostile.service.prod.ddsd"  // declares something unreadable
 )
 
-var paymentsCluster = translate.ClusterName(paymentsDDSD, 80)
+var (
+	scOrdersCluster   = translate.ClusterName("sc-orders.service.prod.ddsd", 80)
+	scPaymentsCluster = translate.ClusterName("sc-payments.service.prod.ddsd", 80)
+)
+
+// newScopeScenario is a namespace with zoned nodes and the Services
+// sc-orders and sc-payments, each with one Ready pod.
+func newScopeScenario(t *testing.T, env *envtest.Env) *scenario {
+	nsObj, err := env.CreateNamespace(ctx(t), "xds-scope-", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scenario{env: env, ns: nsObj.Name, pods: map[string]*corev1.Pod{}, nodeName: map[string]string{
+		zoneA: s0(nsObj.Name, "a"), zoneB: s0(nsObj.Name, "b"),
+	}}
+	nodes(t, env, "", map[string]string{s.nodeName[zoneA]: zoneA, s.nodeName[zoneB]: zoneB})
+	for _, app := range []string{"sc-orders", "sc-payments"} {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: s.ns},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": app},
+				Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+		}
+		if err := env.Client.Create(ctx(t), svc); err != nil {
+			t.Fatal(err)
+		}
+		s.add(t, app, zoneA)
+	}
+	return s
+}
 
 // routeHosts is the virtual hosts of the outbound route table a client holds.
 func routeHosts(v view) []string {
@@ -102,34 +133,24 @@ func matches(got, want []string, exact bool) bool {
 // Service throughout.
 func TestScopedViews(t *testing.T) {
 	env := envtest.For(t)
-	s := newScenario(t, env)
-	payments := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "payments", Namespace: s.ns},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "payments"},
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
-	}
-	if err := env.Client.Create(ctx(t), payments); err != nil {
-		t.Fatal(err)
-	}
-	s.add(t, "orders", zoneA)
-	s.add(t, "payments", zoneB)
-	s.add(t, "web", zoneA)
+	s := newScopeScenario(t, env)
+	s.add(t, "sc-web", zoneA)
 	declaring := func(app, zone, calls string) *corev1.Pod {
 		t.Helper()
 		s.nextIP++
 		name := fmt.Sprintf("%s-%d", app, s.nextIP)
 		return annotatedPod(t, env, s.ns, name, app, s.nodeName[zone], podIP(s.nextIP), true, map[string]string{mutate.AnnotationCalls: calls})
 	}
-	v1 := []*corev1.Pod{declaring("checkout", zoneA, "orders"), declaring("checkout", zoneB, "orders")}
+	v1 := []*corev1.Pod{declaring("sc-checkout", zoneA, "sc-orders"), declaring("sc-checkout", zoneB, "sc-orders")}
 
 	addr, srv, reg := startXDS(t, env)
 	checkout := []*adsClient{
-		dial(t, addr, "sotw", "checkout-sotw."+s.ns, checkoutDDSD, zoneA),
-		dial(t, addr, "delta", "checkout-delta."+s.ns, checkoutDDSD, zoneB),
+		dial(t, addr, "sotw", "sc-checkout-sotw."+s.ns, scCheckoutDDSD, zoneA),
+		dial(t, addr, "delta", "sc-checkout-delta."+s.ns, scCheckoutDDSD, zoneB),
 	}
 	web := []*adsClient{
-		dial(t, addr, "sotw", "web-sotw."+s.ns, webDDSD, zoneA),
-		dial(t, addr, "delta", "web-delta."+s.ns, webDDSD, zoneA),
+		dial(t, addr, "sotw", "sc-web-sotw."+s.ns, scWebDDSD, zoneA),
+		dial(t, addr, "delta", "sc-web-delta."+s.ns, scWebDDSD, zoneA),
 	}
 	// step waits until checkout's sidecars hold their view (scoped: only
 	// these callees; else the full view) and web's the full view.
@@ -143,36 +164,36 @@ func TestScopedViews(t *testing.T) {
 			}
 		}
 		for _, c := range web {
-			expectFullView(t, c, srv, what+": web sees everything ("+protocol(c)+")", ordersCluster, paymentsCluster)
+			expectFullView(t, c, srv, what+": web sees everything ("+protocol(c)+")", scOrdersCluster, scPaymentsCluster)
 		}
 	}
-	step("checkout declares orders", true, ordersCluster)
+	step("checkout declares orders", true, scOrdersCluster)
 	if got := gauge(t, reg, "inzone_xds_scoped_views"); got != 1 {
 		t.Errorf("inzone_xds_scoped_views = %v, want 1", got)
 	}
 
 	// A rollout to "payments": old and new pods together see the union.
-	v2 := declaring("checkout", zoneA, "payments")
-	step("rollout: old and new pods", true, ordersCluster, paymentsCluster)
+	v2 := declaring("sc-checkout", zoneA, "sc-payments")
+	step("rollout: old and new pods", true, scOrdersCluster, scPaymentsCluster)
 	for _, p := range v1 {
 		deletePod(t, env, p)
 	}
-	step("rollout done: payments only", true, paymentsCluster)
+	step("rollout done: payments only", true, scPaymentsCluster)
 
 	// A pod declaring "*" gives the identity the full view; when it goes,
 	// the view is scoped again.
-	all := declaring("checkout", zoneB, "*")
-	step("a pod calls everything", false, ordersCluster, paymentsCluster)
+	all := declaring("sc-checkout", zoneB, "*")
+	step("a pod calls everything", false, scOrdersCluster, scPaymentsCluster)
 	deletePod(t, env, all)
-	step("scoped again", true, paymentsCluster)
+	step("scoped again", true, scPaymentsCluster)
 
 	// A rollout back to no annotation: the new pod calls everything, and
 	// when the last declaring pod goes no view is left.
 	s.nextIP++
-	annotatedPod(t, env, s.ns, fmt.Sprintf("checkout-%d", s.nextIP), "checkout", s.nodeName[zoneA], podIP(s.nextIP), true, nil)
-	step("a pod without the annotation", false, ordersCluster, paymentsCluster)
+	annotatedPod(t, env, s.ns, fmt.Sprintf("sc-checkout-%d", s.nextIP), "sc-checkout", s.nodeName[zoneA], podIP(s.nextIP), true, nil)
+	step("a pod without the annotation", false, scOrdersCluster, scPaymentsCluster)
 	deletePod(t, env, v2)
-	step("no declaring pod left", false, ordersCluster, paymentsCluster)
+	step("no declaring pod left", false, scOrdersCluster, scPaymentsCluster)
 	if got := gauge(t, reg, "inzone_xds_scoped_views"); got != 0 {
 		t.Errorf("inzone_xds_scoped_views = %v, want 0", got)
 	}
@@ -183,20 +204,19 @@ func TestScopedViews(t *testing.T) {
 // is ignored, counted, and its identity keeps the full view.
 func TestScopedViewHostileAnnotation(t *testing.T) {
 	env := envtest.For(t)
-	s := newScenario(t, env)
-	s.add(t, "orders", zoneA)
+	s := newScopeScenario(t, env)
 	s.nextIP++
 	// The API server caps all annotations at 256 KiB; this is most of it.
 	value := strings.Repeat("a/b;$(x)`y`{z: [1]},", 200<<10/20)
-	p := injectedPod(t, env, s.ns, fmt.Sprintf("checkout-%d", s.nextIP), "checkout", s.nodeName[zoneA], podIP(s.nextIP), true)
+	p := injectedPod(t, env, s.ns, fmt.Sprintf("sc-hostile-%d", s.nextIP), "sc-hostile", s.nodeName[zoneA], podIP(s.nextIP), true)
 	p.Annotations[mutate.AnnotationCalls] = value
 	if err := env.Client.Update(ctx(t), p); err != nil {
 		t.Fatal(err)
 	}
 	addr, srv, reg := startXDS(t, env)
 	for _, protocol := range []string{"sotw", "delta"} {
-		c := dial(t, addr, protocol, "checkout-"+protocol+"."+s.ns, checkoutDDSD, zoneA)
-		expectFullView(t, c, srv, "full view ("+protocol+")", ordersCluster)
+		c := dial(t, addr, protocol, "sc-hostile-"+protocol+"."+s.ns, scHostileDDSD, zoneA)
+		expectFullView(t, c, srv, "full view ("+protocol+")", scOrdersCluster, scPaymentsCluster)
 	}
 	if got := gauge(t, reg, "inzone_xds_calls_annotations_ignored"); got != 1 {
 		t.Errorf("inzone_xds_calls_annotations_ignored = %v, want 1", got)
