@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/test/envtest"
@@ -43,6 +45,10 @@ func newScopeScenario(t *testing.T, env *envtest.Env) *scenario {
 		zoneA: s0(nsObj.Name, "a"), zoneB: s0(nsObj.Name, "b"),
 	}}
 	nodes(t, env, "", map[string]string{s.nodeName[zoneA]: zoneA, s.nodeName[zoneB]: zoneB})
+	// The names are fixed: a later run (-count) must not find these pods.
+	t.Cleanup(func() {
+		_ = env.Client.DeleteAllOf(context.Background(), &corev1.Pod{}, client.InNamespace(s.ns), client.GracePeriodSeconds(0))
+	})
 	for _, app := range []string{"sc-orders", "sc-payments"} {
 		svc := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: s.ns},
