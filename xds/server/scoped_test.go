@@ -1,18 +1,22 @@
 package server
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/server/stream/v3"
+
+	"github.com/inzone-io/inzone/mutate"
 )
 
 func clusters(names ...string) map[string]types.Resource {
@@ -137,5 +141,62 @@ func recvDelta(t *testing.T, ch chan cachev3.DeltaResponse) *discoveryv3.DeltaDi
 	default:
 		t.Fatal("no response")
 		return nil
+	}
+}
+
+// TestViewsFollowBuilds: a build gives an identity that declares its
+// callees a view of clusters and routes holding only those; a Service it
+// does not call changes the shared caches and leaves the view untouched;
+// when it stops declaring the view is dropped. Two servers building the
+// same state hold the same versions.
+func TestViewsFollowBuilds(t *testing.T) {
+	s := newTestServer(t)
+	r := objects()
+	r.src.Pods[0].Annotations = map[string]string{mutate.AnnotationCalls: "orders"}
+	s.build(context.Background(), []Reader{r})
+	id := "a.service.prod.ddsd"
+	v := s.caches.scoped[resourcev3.ClusterType].views[id]
+	if v == nil || !v.routed {
+		t.Fatalf("no routed cluster view for %s", id)
+	}
+	if got := keys(v.cache.GetResources()); !slices.Equal(got, []string{"inzone-inbound", "inzone-passthrough", "orders.service.prod.ddsd:80"}) {
+		t.Errorf("view clusters %v", got)
+	}
+	rv := s.caches.scoped[resourcev3.RouteType].views[id]
+	rc, _ := rv.cache.GetResources()["inzone-outbound"].(*routev3.RouteConfiguration)
+	if n := len(rc.GetVirtualHosts()); n != 2 {
+		t.Errorf("view route table has %d virtual hosts, want orders and passthrough", n)
+	}
+	if s.caches.scoped[resourcev3.ClusterType].views["b.service.prod.ddsd"] != nil {
+		t.Error("an identity that declares nothing has a view")
+	}
+	other := newTestServer(t)
+	other.build(context.Background(), []Reader{r})
+	for key := range s.published {
+		if typeVersion(s.published[key]) != typeVersion(other.published[key]) {
+			t.Errorf("%s: versions differ between two servers", key)
+		}
+	}
+
+	// A Service a does not call: its view is not written.
+	rec := record(s)
+	users := r.src.Services[0].DeepCopy()
+	users.Name = "users"
+	r.src.Services = append(r.src.Services, users)
+	before := v.cache.GetResources()
+	s.build(context.Background(), []Reader{r})
+	if !maps.Equal(before, v.cache.GetResources()) {
+		t.Error("a Service the identity does not call changed its view")
+	}
+	if !slices.Contains(*rec, "update Cluster users.service.prod.ddsd:80") {
+		t.Errorf("shared updates %q lack the new cluster", *rec)
+	}
+
+	delete(r.src.Pods[0].Annotations, mutate.AnnotationCalls)
+	s.build(context.Background(), []Reader{r})
+	for _, url := range scopedTypes {
+		if n := s.caches.scoped[url].numViews(); n != 0 {
+			t.Errorf("%s: %d views left after the identity stopped declaring", url, n)
+		}
 	}
 }
