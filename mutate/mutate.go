@@ -299,6 +299,11 @@ func (e *Engine) Mutate(pod *corev1.Pod, ns Namespace) (*Result, error) {
 		res.Skips = append(res.Skips, Skip{Reason: SkipOptedOut, Message: "pod opted out with " + LabelInject + "=false"})
 		return res, nil
 	}
+	// inzone.io/calls changes nothing in the pod; inzone-xds reads it. A
+	// value it would have to ignore is refused here, where the user sees why.
+	if _, _, err := e.Callees(pod); err != nil {
+		return nil, err
+	}
 	st := &podState{pod: pod, namespace: pod.Namespace, res: res, sidecarInsert: -1}
 	if st.namespace == "" {
 		st.namespace = ns.Name

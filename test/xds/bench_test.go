@@ -31,16 +31,23 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/test/envtest"
 )
 
 // Sizes of BenchmarkXDS, after Istio's published load test; override with
-// INZONE_BENCH_SERVICES and INZONE_BENCH_CLIENTS.
+// INZONE_BENCH_SERVICES, INZONE_BENCH_CLIENTS and INZONE_BENCH_IDENTITIES.
+// INZONE_BENCH_CALLS=N makes each identity declare N callees
+// (inzone.io/calls): identity k calls svc k*N to k*N+N-1 (modulo the
+// Services), so with 100 identities and N=10 each Service has one caller
+// identity. 0 (the default) declares nothing: every sidecar sees every
+// Service.
 const (
-	benchServices  = 1000
-	benchEndpoints = 5
-	benchClients   = 2000
-	benchRollout   = 100 // endpoints replaced in the rollout
+	benchServices   = 1000
+	benchEndpoints  = 5
+	benchClients    = 2000
+	benchIdentities = 100 // the clients' service identities, round-robin
+	benchRollout    = 100 // endpoints replaced in the rollout
 )
 
 func envInt(name string, def int) int {
@@ -49,6 +56,38 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// benchShape is who calls what in BenchmarkXDS.
+type benchShape struct {
+	services, identities, calls int // calls: 0 for every Service
+}
+
+// calls reports whether identity k's sidecars see Service svc.
+func (sh benchShape) callsSvc(k, svc int) bool {
+	if sh.calls == 0 {
+		return true
+	}
+	for j := range sh.calls {
+		if (k*sh.calls+j)%sh.services == svc {
+			return true
+		}
+	}
+	return false
+}
+
+// callers are the clients whose identity calls svc (client i is identity
+// i % identities).
+func (sh benchShape) callers(cls []*benchClient, svc int) []*benchClient {
+	var out []*benchClient
+	for i, c := range cls {
+		if sh.callsSvc(i%sh.identities, svc) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func benchIdentity(k int) string { return fmt.Sprintf("bench-caller-%03d", k) }
 
 // BenchmarkXDS runs the built inzone-xds as its own process against the
 // test API server holding 1,000 Services of 5 endpoints, connects 2,000 ADS
@@ -73,7 +112,9 @@ func BenchmarkXDS(b *testing.B) {
 func benchXDS(b *testing.B, protocol string) {
 	env := envtest.For(b)
 	services, clients := envInt("INZONE_BENCH_SERVICES", benchServices), envInt("INZONE_BENCH_CLIENTS", benchClients)
-	ns := benchNamespace(b, env, services)
+	calls, _ := strconv.Atoi(os.Getenv("INZONE_BENCH_CALLS"))
+	sh := benchShape{services: services, identities: envInt("INZONE_BENCH_IDENTITIES", benchIdentities), calls: max(calls, 0)}
+	ns := benchNamespace(b, env, sh)
 	bin := os.Getenv("INZONE_BENCH_BINARY") // another build, to compare
 	if bin == "" {
 		bin = buildXDS(b)
@@ -112,7 +153,7 @@ func benchXDS(b *testing.B, protocol string) {
 	marker := &atomic.Pointer[change]{}
 	var cls []*benchClient
 	for i := range clients {
-		c, err := newBenchClient(xdsAddr, protocol, fmt.Sprintf("caller-%d.%s", i, ns), marker)
+		c, err := newBenchClient(xdsAddr, protocol, fmt.Sprintf("caller-%d.%s", i, ns), benchIdentity(i%sh.identities)+".service.prod.ddsd", marker)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -145,13 +186,15 @@ func benchXDS(b *testing.B, protocol string) {
 	b.ResetTimer()
 	for range b.N {
 		seq++
-		one = append(one, measure(b, cls, marker, func(ip func(int) string) string {
+		one = append(one, measure(b, sh.callers(cls, seq%services), marker, func(ip func(int) string) string {
 			benchSetEndpoints(b, env, ns, seq%services, []string{ip(0)})
 			return ip(0)
 		})...)
 	}
 	seq++
-	rollout = measure(b, cls, marker, func(ip func(int) string) string {
+	// The rollout's last Service's callers: they wait for its last write.
+	lastSvc := (seq + benchRollout/benchEndpoints - 1) % services
+	rollout = measure(b, sh.callers(cls, lastSvc), marker, func(ip func(int) string) string {
 		last := ""
 		for i := range benchRollout / benchEndpoints {
 			eps := make([]string, benchEndpoints)
@@ -184,9 +227,8 @@ func benchXDS(b *testing.B, protocol string) {
 	b.ReportMetric(float64(rssIdle)/1024, "idle-RSS-MB")
 	b.ReportMetric(perStream, "RSS-KB/stream")
 	b.ReportMetric(cpu.Seconds(), "server-CPU-s")
+	b.ReportMetric(float64(len(sh.callers(cls, lastSvc))), "rollout-clients")
 }
-
-const benchCaller = "bench-caller.service.prod.ddsd"
 
 // change is the address the last write introduced, and when it was made.
 type change struct {
@@ -199,7 +241,8 @@ type change struct {
 }
 
 // measure makes a change (write returns the address whose arrival marks
-// it) and returns each client's delay from the first write to receiving it.
+// it) and returns the delay from the first write to each client of cls
+// receiving it: the clients that see the changed Service.
 func measure(b *testing.B, cls []*benchClient, marker *atomic.Pointer[change], write func(ip func(int) string) string) []time.Duration {
 	b.Helper()
 	base := time.Now().UnixNano()
@@ -249,14 +292,14 @@ type benchClient struct {
 	marker  *atomic.Pointer[change]
 }
 
-func newBenchClient(addr, protocol, nodeID string, marker *atomic.Pointer[change]) (*benchClient, error) {
+func newBenchClient(addr, protocol, nodeID, local string, marker *atomic.Pointer[change]) (*benchClient, error) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &benchClient{conn: conn, cancel: cancel, initial: make(chan error, 1), marker: marker}
-	node := &corev3.Node{Id: nodeID, Cluster: benchCaller, Locality: &corev3.Locality{Zone: zoneA}}
+	node := &corev3.Node{Id: nodeID, Cluster: local, Locality: &corev3.Locality{Zone: zoneA}}
 	ads := discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
 	if protocol == "delta" {
 		s, err := ads.DeltaAggregatedResources(ctx)
@@ -281,7 +324,7 @@ func newBenchClient(addr, protocol, nodeID string, marker *atomic.Pointer[change
 					for i, r := range resp.Resources {
 						anys[i] = r.GetResource()
 					}
-					if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: edsNames(anys)}); err != nil {
+					if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: edsNames(local, anys)}); err != nil {
 						c.fail(err)
 						return
 					}
@@ -322,7 +365,7 @@ func newBenchClient(addr, protocol, nodeID string, marker *atomic.Pointer[change
 				return
 			}
 			if resp.TypeUrl == resourcev3.ClusterType && names == nil {
-				names = edsNames(resp.Resources)
+				names = edsNames(local, resp.Resources)
 				if err := s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNames: names}); err != nil {
 					c.fail(err)
 					return
@@ -352,8 +395,8 @@ func newBenchClient(addr, protocol, nodeID string, marker *atomic.Pointer[change
 }
 
 // edsNames are the local cluster and every EDS cluster of a CDS response.
-func edsNames(clusters []*anypb.Any) []string {
-	names := []string{benchCaller}
+func edsNames(local string, clusters []*anypb.Any) []string {
+	names := []string{local}
 	for _, a := range clusters {
 		cl := &clusterv3.Cluster{}
 		if a.UnmarshalTo(cl) == nil && cl.GetType() == clusterv3.Cluster_EDS {
@@ -408,27 +451,29 @@ func (c *benchClient) close() { c.cancel(); c.conn.Close() }
 
 var benchState struct {
 	sync.Mutex
-	ns       string
-	services int
+	ns    string
+	shape benchShape
 }
 
 // benchNamespace creates the benchmark's objects once per process: DDSD
 // names do not include the namespace, so a second set would merge with it.
-func benchNamespace(b *testing.B, env *envtest.Env, services int) string {
+func benchNamespace(b *testing.B, env *envtest.Env, sh benchShape) string {
 	benchState.Lock()
 	defer benchState.Unlock()
 	if benchState.ns == "" {
-		benchState.ns, benchState.services = benchObjects(b, env, services), services
+		benchState.ns, benchState.shape = benchObjects(b, env, sh), sh
 	}
-	if benchState.services != services {
+	if benchState.shape != sh {
 		b.Fatal("one size per process")
 	}
 	return benchState.ns
 }
 
 // benchObjects creates the Services, their slices, three zoned nodes and
-// the callers' identity (one injected pod) in a new namespace.
-func benchObjects(b *testing.B, env *envtest.Env, services int) string {
+// the callers' identities (one injected pod each, declaring its callees
+// when sh.calls is set) in a new namespace.
+func benchObjects(b *testing.B, env *envtest.Env, sh benchShape) string {
+	services := sh.services
 	b.Helper()
 	nsObj, err := env.CreateNamespace(context.Background(), "bench-", false)
 	if err != nil {
@@ -480,10 +525,21 @@ func benchObjects(b *testing.B, env *envtest.Env, services int) string {
 		b.Fatal(err)
 	default:
 	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bench-caller", Namespace: ns, Labels: map[string]string{"app": "bench-caller"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: "inzone-proxy", Image: "envoy"}}}}
-	if err := env.Client.Create(context.Background(), pod); err != nil {
-		b.Fatal(err)
+	for k := range sh.identities {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: benchIdentity(k), Namespace: ns, Labels: map[string]string{"app": benchIdentity(k)}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: "inzone-proxy", Image: "envoy"}}}}
+		if sh.calls > 0 {
+			var callees []string
+			for svc := range services {
+				if sh.callsSvc(k, svc) {
+					callees = append(callees, fmt.Sprintf("svc-%04d", svc))
+				}
+			}
+			pod.Annotations = map[string]string{mutate.AnnotationCalls: strings.Join(callees, ",")}
+		}
+		if err := env.Client.Create(context.Background(), pod); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return ns
 }

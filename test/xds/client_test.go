@@ -160,7 +160,7 @@ func (c *adsClient) recvSotW(stream discoveryv3.AggregatedDiscoveryService_Strea
 			if c.state[typ] == nil {
 				c.state[typ] = map[string]proto.Message{}
 			}
-			maps.Copy(c.state[typ], got)
+			c.keepSubscribed(typ, got)
 		} else {
 			c.state[typ] = got
 		}
@@ -196,7 +196,11 @@ func (c *adsClient) recvDelta(stream discoveryv3.AggregatedDiscoveryService_Delt
 		if c.state[typ] == nil {
 			c.state[typ] = map[string]proto.Message{}
 		}
-		maps.Copy(c.state[typ], got)
+		if typ == resourcev3.EndpointType || typ == resourcev3.RouteType {
+			c.keepSubscribed(typ, got)
+		} else {
+			maps.Copy(c.state[typ], got)
+		}
 		for _, n := range resp.RemovedResources {
 			delete(c.state[typ], n)
 		}
@@ -206,6 +210,18 @@ func (c *adsClient) recvDelta(stream discoveryv3.AggregatedDiscoveryService_Delt
 		}
 		c.mu.Unlock()
 		c.notify(err)
+	}
+}
+
+// keepSubscribed stores the resources of a response that the client
+// still asks for, as Envoy does: a response to a request made before the
+// client unsubscribed (CDS dropped a cluster while its EDS was in flight)
+// can still name what it no longer wants. c.mu is held.
+func (c *adsClient) keepSubscribed(typ string, got map[string]proto.Message) {
+	for n, m := range got {
+		if slices.Contains(c.names[typ], n) {
+			c.state[typ][n] = m
+		}
 	}
 }
 

@@ -19,12 +19,18 @@ import (
 // Running, Ready as asked, with ip.
 func injectedPod(t *testing.T, env *envtest.Env, ns, name, app, node, ip string, ready bool) *corev1.Pod {
 	t.Helper()
+	return annotatedPod(t, env, ns, name, app, node, ip, ready, nil)
+}
+
+// annotatedPod is injectedPod with annotations on the pod as created.
+func annotatedPod(t *testing.T, env *envtest.Env, ns, name, app, node, ip string, ready bool, annotations map[string]string) *corev1.Pod {
+	t.Helper()
 	engine, err := mutate.NewEngine(testConfig(), mutate.Options{NativeSidecarSupported: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app}, Annotations: annotations},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
 	}
 	res, err := engine.Mutate(pod, mutate.Namespace{Name: ns})

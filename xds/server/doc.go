@@ -5,6 +5,8 @@
 // coalesces bursts of Kubernetes changes into one build, versions each
 // resource by a hash of its content, updates only what changed, in an
 // order that keeps every proxy's view consistent, and keeps nothing per
-// proxy. kube.go is the thin layer that reads a Kubernetes cluster through
+// proxy. Clusters and route tables have a view of their own for each
+// identity that declares its callees (scoped.go), a LinearCache per
+// identity rather than per proxy. kube.go is the thin layer that reads a Kubernetes cluster through
 // client-go informers.
 package server

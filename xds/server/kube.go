@@ -125,8 +125,18 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 		Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 		Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
 	}}
-	if v, ok := p.Annotations[mutate.AnnotationService]; ok {
-		t.Annotations = map[string]string{mutate.AnnotationService: v}
+	for _, k := range []string{mutate.AnnotationService, mutate.AnnotationCalls} {
+		if v, ok := p.Annotations[k]; ok {
+			if t.Annotations == nil {
+				t.Annotations = map[string]string{}
+			}
+			// A value larger than the webhook accepts is not kept: it is
+			// refused at admission, and translation ignores it anyway.
+			if k == mutate.AnnotationCalls && len(v) > mutate.MaxCallsBytes {
+				v = v[:mutate.MaxCallsBytes+1]
+			}
+			t.Annotations[k] = v
+		}
 	}
 	t.Spec.NodeName = p.Spec.NodeName
 	if mutate.HasSidecar(p) {

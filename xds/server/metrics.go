@@ -24,6 +24,8 @@ type metrics struct {
 	budgetHeld  prometheus.Gauge       // bytes of sent, unacknowledged responses
 	budgetWait  prometheus.Gauge       // streams waiting for send budget
 	ackTimeouts prometheus.Counter     // responses whose budget was released unacknowledged
+	views       prometheus.Gauge       // identities served a scoped view
+	badCalls    prometheus.Gauge       // pods whose inzone.io/calls was ignored
 	typeLabels  sync.Map               // type URL -> short label, so labels stay few
 }
 
@@ -52,10 +54,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Streams waiting for send budget before their next response."}),
 		ackTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_ack_timeouts_total",
 			Help: "Responses not acknowledged within the ACK timeout, whose send budget was released."}),
+		views: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_scoped_views",
+			Help: "Service identities served only the clusters and routes of the callees their pods declare (inzone.io/calls)."}),
+		badCalls: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_calls_annotations_ignored",
+			Help: "Pods whose inzone.io/calls annotation does not parse and is ignored: their identity gets the full view."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected,
-			m.budgetHeld, m.budgetWait, m.ackTimeouts)
+			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls)
 	}
 	return m
 }

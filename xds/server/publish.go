@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
@@ -48,10 +50,18 @@ func typeURL(key string) string {
 // endpoints), delta clients what changed. Nothing is kept per proxy but
 // go-control-plane's watch of each stream (with a version per name sent)
 // and the send budget's ledger.
+//
+// Clusters and route tables also have a view per identity that declares
+// its callees (scoped.go): the shared LinearCache serves every other proxy.
 type caches struct {
 	linear map[string]*cachev3.LinearCache // type URL -> its cache
+	scoped map[string]*scopedCache         // type URL -> its views, for the scoped types
 	mux    *cachev3.MuxCache
 }
+
+// scopedTypes are the types whose content depends on the proxy's
+// identity: endpoints and listeners are the same for every proxy.
+var scopedTypes = []string{resourcev3.ClusterType, resourcev3.RouteType}
 
 // otherTypes answers requests for a type inzone-xds does not serve (SDS,
 // RTDS...): an empty snapshot cache holds the watch without answering, as
@@ -64,11 +74,15 @@ type oneKey struct{}
 func (oneKey) ID(*corev3.Node) string { return "" }
 
 func newCaches(log gcplog.Logger) *caches {
-	c := &caches{linear: map[string]*cachev3.LinearCache{}}
+	c := &caches{linear: map[string]*cachev3.LinearCache{}, scoped: map[string]*scopedCache{}}
 	all := map[string]cachev3.Cache{otherTypes: cachev3.NewSnapshotCache(true, oneKey{}, log)}
 	for _, key := range served {
 		c.linear[key] = cachev3.NewLinearCache(typeURL(key), cachev3.WithLogger(log))
 		all[key] = c.linear[key]
+	}
+	for _, url := range scopedTypes {
+		c.scoped[url] = newScopedCache(url, c.linear[url], log)
+		all[url] = c.scoped[url]
 	}
 	classify := func(url string, node *corev3.Node) string {
 		if url == resourcev3.ListenerType && isProxyless(node) {
@@ -116,7 +130,7 @@ func contentsOf(out *translate.Output) (contents, error) {
 		resourcev3.RouteType:    resources(out.Routes),
 		grpcListeners:           resources(out.APIListeners),
 	}
-	c := make(contents, len(lists))
+	c := make(contents, len(lists)+2*len(out.Scopes))
 	for url, items := range lists {
 		byName := make(map[string]versioned, len(items))
 		for _, r := range items {
@@ -128,7 +142,36 @@ func contentsOf(out *translate.Output) (contents, error) {
 		}
 		c[url] = byName
 	}
+	for _, sc := range out.Scopes {
+		// A view's clusters are the full view's messages: their versions
+		// are known. Its route table is its own.
+		clusters := make(map[string]versioned, len(sc.Clusters))
+		for _, r := range sc.Clusters {
+			clusters[r.GetName()] = c[resourcev3.ClusterType][r.GetName()]
+		}
+		c[viewKey(resourcev3.ClusterType, sc.Identity)] = clusters
+		v, err := resourceVersion(sc.Route)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q of %s: %w", resourcev3.RouteType, sc.Route.GetName(), sc.Identity, err)
+		}
+		c[viewKey(resourcev3.RouteType, sc.Identity)] = map[string]versioned{sc.Route.GetName(): {sc.Route, v}}
+	}
 	return c, nil
+}
+
+// viewKey is the contents key of one identity's view of a scoped type.
+func viewKey(url, identity string) string { return url + "@" + identity }
+
+// views lists the identities with a view of url in c, sorted.
+func (c contents) views(url string) []string {
+	var ids []string
+	for key := range c {
+		if u, id, ok := strings.Cut(key, "@"); ok && u == url {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // change is what one type needs to go from one contents to the next.
@@ -157,26 +200,72 @@ func diff(old, next map[string]versioned) change {
 // addition and change (endpoints first, listeners last), then every
 // removal (listeners first, endpoints last). Each type's step is atomic
 // in its cache; a type that did not change is not touched, so its
-// clients get nothing. It returns how many resources changed.
-func apply(stores map[string]store, old, next contents) (int, error) {
-	changes := make(map[string]change, len(served))
+// clients get nothing. The views of a scoped type change at the same
+// step as its shared cache: they are filled, then routed (proxies of an
+// identity that starts or stops declaring move between caches), and the
+// views no longer in next are dropped rather than emptied. It returns how
+// many resources changed.
+func apply(stores map[string]store, scoped map[string]*scopedCache, old, next contents) (int, error) {
+	type step struct {
+		key string
+		st  store
+		change
+	}
+	steps := make(map[string][]step, len(served))
 	n := 0
 	for _, url := range served {
-		changes[url] = diff(old[url], next[url])
-		n += len(changes[url].update) + len(changes[url].remove)
+		c := diff(old[url], next[url])
+		n += len(c.update) + len(c.remove)
+		steps[url] = append(steps[url], step{url, stores[url], c})
+		if scoped[url] == nil {
+			continue
+		}
+		for _, id := range next.views(url) {
+			key := viewKey(url, id)
+			c := diff(old[key], next[key])
+			n += len(c.update) + len(c.remove)
+			steps[url] = append(steps[url], step{key, scoped[url].view(id), c})
+		}
+		for _, id := range old.views(url) {
+			if _, ok := next[viewKey(url, id)]; !ok {
+				n += len(old[viewKey(url, id)])
+			}
+		}
 	}
 	for _, url := range served {
-		if len(changes[url].update) > 0 {
-			if err := stores[url].UpdateResources(changes[url].update, nil); err != nil {
-				return n, fmt.Errorf("updating %s: %w", url, err)
+		// The views first, then the identities that start declaring move
+		// to theirs, then the shared cache changes, then the identities
+		// that stop declaring move to it: no proxy is sent a view that is
+		// neither its old one nor its new one.
+		sc := scoped[url]
+		ids := map[string]bool{}
+		for _, id := range next.views(url) {
+			ids[id] = true
+		}
+		for _, s := range slices.Backward(steps[url]) { // the shared step is first
+			if s.key == url && sc != nil {
+				if err := sc.routeIn(ids); err != nil {
+					return n, fmt.Errorf("routing %s: %w", url, err)
+				}
+			}
+			if len(s.update) > 0 {
+				if err := s.st.UpdateResources(s.update, nil); err != nil {
+					return n, fmt.Errorf("updating %s: %w", s.key, err)
+				}
+			}
+		}
+		if sc != nil {
+			if err := sc.routeOut(ids); err != nil {
+				return n, fmt.Errorf("routing %s: %w", url, err)
 			}
 		}
 	}
 	for i := len(served) - 1; i >= 0; i-- {
-		url := served[i]
-		if len(changes[url].remove) > 0 {
-			if err := stores[url].UpdateResources(nil, changes[url].remove); err != nil {
-				return n, fmt.Errorf("removing %s: %w", url, err)
+		for _, s := range steps[served[i]] {
+			if len(s.remove) > 0 {
+				if err := s.st.UpdateResources(nil, s.remove); err != nil {
+					return n, fmt.Errorf("removing %s: %w", s.key, err)
+				}
 			}
 		}
 	}

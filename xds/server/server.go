@@ -130,6 +130,10 @@ func (s *Server) Changed() {
 // the informers synced, so Ready also means that.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
+// Current is the translation last served (nil before the first); it must
+// not be modified.
+func (s *Server) Current() *translate.Output { return s.current.Load() }
+
 // LookupDDSD answers a DDSD name from the served state: a Service's ready
 // endpoints, or an identity's ready pods. ok is false for a name not served.
 func (s *Server) LookupDDSD(name string) (addrs []netip.Addr, ok bool) {
@@ -216,6 +220,7 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 		return
 	}
 	s.metrics.snapshots.Inc()
+	s.metrics.views.Set(float64(len(out.Scopes)))
 	if !first.IsZero() {
 		s.metrics.pushLatency.Observe(time.Since(first).Seconds())
 	}
@@ -223,7 +228,7 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 	s.metrics.resources.WithLabelValues("ClusterLoadAssignment").Set(float64(len(out.Endpoints) + len(out.Local)))
 	s.metrics.resources.WithLabelValues("Listener").Set(float64(len(out.Listeners)))
 	s.metrics.resources.WithLabelValues("RouteConfiguration").Set(float64(len(out.Routes)))
-	s.log.V(1).Info("resources published", "changed", changed, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local))
+	s.log.V(1).Info("resources published", "changed", changed, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local), "views", len(out.Scopes))
 }
 
 // publish brings the caches to a translation: only the resources whose
@@ -234,7 +239,7 @@ func (s *Server) publish(_ context.Context, out *translate.Output) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	n, err := apply(s.stores, s.published, next)
+	n, err := apply(s.stores, s.caches.scoped, s.published, next)
 	if err != nil {
 		// The caches hold part of next: the next build sets every
 		// resource again and removes whatever either state had.
@@ -250,6 +255,7 @@ func (s *Server) publish(_ context.Context, out *translate.Output) (int, error) 
 func (s *Server) report(out *translate.Output) {
 	s.metrics.unzoned.Set(float64(len(out.Unzoned)))
 	s.metrics.problems.Set(float64(len(out.Problems)))
+	s.metrics.badCalls.Set(float64(out.IgnoredCalls))
 	now := make(map[string]bool, len(out.Unzoned)+len(out.Problems))
 	for _, u := range out.Unzoned {
 		k := u.String()

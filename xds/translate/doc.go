@@ -2,7 +2,9 @@
 // Pods, Nodes) and inzone's shared config into the Envoy resources inzone-xds
 // serves the injected sidecars: callee EDS clusters with zone-aware load
 // balancing, their endpoints grouped by zone, each identity's local cluster,
-// and the outbound and inbound listeners with their route table.
+// and the outbound and inbound listeners with their route table; and, for
+// each identity whose pods declare their callees (inzone.io/calls), the
+// subset of clusters and virtual hosts its sidecars are sent (scopes.go).
 //
 // It does no I/O and holds no client: the server package feeds it what its
 // informers hold and serves the result. Names come from the webhook's own

@@ -13,12 +13,13 @@ import (
 // localSet is every service identity's pods: the local cluster Envoy
 // compares the callee's zone spread with.
 type localSet struct {
-	hosts map[string]hostSet // DDSD name -> ready pods
-	addrs map[string]addrSet // DDSD name -> ready pods' IPs, every family (DNS)
+	hosts map[string]hostSet   // DDSD name -> ready pods
+	addrs map[string]addrSet   // DDSD name -> ready pods' IPs, every family (DNS)
+	calls map[string]*declared // DDSD name -> what its pods declare they call
 }
 
 func newLocalSet() *localSet {
-	return &localSet{hosts: map[string]hostSet{}, addrs: map[string]addrSet{}}
+	return &localSet{hosts: map[string]hostSet{}, addrs: map[string]addrSet{}, calls: map[string]*declared{}}
 }
 
 // loadAssignments has one resource per identity with an injected pod, ready
@@ -59,6 +60,9 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, l
 			locals.hosts[name] = hostSet{}
 			locals.addrs[name] = addrSet{}
 		}
+		// Every pod of the identity counts, ready or not: a starting pod's
+		// sidecar needs its view before the pod is ready.
+		t.collectCalls(src, pod, name, locals, out)
 		if !podReady(pod) {
 			continue
 		}

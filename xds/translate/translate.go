@@ -48,6 +48,12 @@ type Output struct {
 	// target name; sidecars are not sent them.
 	APIListeners []*listenerv3.Listener
 	Routes       []*routev3.RouteConfiguration
+	// Scopes are the views of the identities that declare their callees,
+	// sorted by identity; every other sidecar gets Clusters and Routes.
+	Scopes []Scope
+	// IgnoredCalls counts the pods whose mutate.AnnotationCalls did not
+	// parse and was ignored (each is also a Problem).
+	IgnoredCalls int
 	// Addrs maps a DDSD name to the addresses DNS answers for it, sorted.
 	Addrs map[string][]netip.Addr
 	// Unzoned lists the endpoints served with an empty locality because
@@ -118,6 +124,7 @@ func (t *Translator) Translate(in Input) *Output {
 	out.Endpoints = callees.loadAssignments()
 	out.Local = locals.loadAssignments()
 	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees)}
+	out.Scopes = scopes(locals, callees, out.Clusters, out.Routes[0], out)
 	out.Listeners = t.listeners()
 	out.APIListeners = apiListeners(callees)
 	out.Addrs = dnsAddrs(callees, locals)

@@ -94,6 +94,16 @@ type goldenOutput struct {
 	Addrs        map[string][]string `json:"dns"`
 	Unzoned      []string            `json:"unzoned"`
 	Problems     []string            `json:"problems"`
+	Scopes       []goldenScope       `json:"scopes,omitempty"`
+}
+
+// goldenScope is a Scope: its clusters by name (they are the full view's
+// messages), its route table in full.
+type goldenScope struct {
+	Identity string          `json:"identity"`
+	Calls    []string        `json:"calls"`
+	Clusters []string        `json:"clusters"`
+	Route    json.RawMessage `json:"route"`
 }
 
 func render(t testing.TB, out *Output) []byte {
@@ -135,6 +145,13 @@ func render(t testing.TB, out *Output) []byte {
 	}
 	for _, p := range out.Problems {
 		g.Problems = append(g.Problems, p.String())
+	}
+	for _, sc := range out.Scopes {
+		gs := goldenScope{Identity: sc.Identity, Calls: sc.Calls, Clusters: []string{}, Route: pj(sc.Route)}
+		for _, c := range sc.Clusters {
+			gs.Clusters = append(gs.Clusters, c.GetName())
+		}
+		g.Scopes = append(g.Scopes, gs)
 	}
 	b, err := json.Marshal(g)
 	if err != nil {

@@ -37,5 +37,10 @@ func (o *Output) Validate() error {
 	for _, r := range o.Routes {
 		check("route", r)
 	}
+	// A scope's clusters are the full view's, checked above; its route
+	// table is its own.
+	for _, sc := range o.Scopes {
+		check("route of "+sc.Identity, sc.Route)
+	}
 	return errors.Join(errs...)
 }
