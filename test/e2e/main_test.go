@@ -153,6 +153,10 @@ func addLateContainer(_ context.Context, req admission.Request) admission.Respon
 func TestMain(m *testing.M) {
 	os.Exit(envtest.Main(m, envtest.Options{
 		ExtraMutatingWebhooks: []*admissionv1.MutatingWebhookConfiguration{lateWebhookConfiguration()},
+		// The Deployment and ReplicaSet controllers create a Deployment's
+		// pods, so that a test sees what the API server reports when inzone
+		// denies them (TestCallsAnnotationDeployments).
+		Controllers: []string{"deployment", "replicaset"},
 	}, func(env *envtest.Env) error {
 		return env.StartWebhook(webhookOptions(testConfig()))
 	}))
