@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authzv1 "k8s.io/api/authorization/v1"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
 
@@ -319,6 +321,27 @@ func TestXDSRBACOnTheAPIServer(t *testing.T) {
 		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), o) })
 	}
 	user := "system:serviceaccount:" + namespace + ":" + xdsName
+	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	allowed := func(group, resource, verb, ns string) (bool, string) {
+		t.Helper()
+		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+			User: user, Groups: groups,
+			ResourceAttributes: &authzv1.ResourceAttributes{Group: group, Resource: resource, Verb: verb, Namespace: ns},
+		}}
+		if err := env.Client.Create(ctx, sar); err != nil {
+			t.Fatal(err)
+		}
+		return sar.Status.Allowed, sar.Status.Reason
+	}
+	// The API server's RBAC authorizer reads bindings through its own
+	// informer: a review right after the apply can precede it. Wait until
+	// the binding is seen (one grant answered yes), then ask every question.
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		ok, _ := allowed("", "services", "list", "")
+		return ok, nil
+	}); err != nil {
+		t.Fatalf("the API server never granted the bound ClusterRole: %v", err)
+	}
 	tests := []struct {
 		group, resource, verb, ns string
 		allowed                   bool
@@ -345,18 +368,8 @@ func TestXDSRBACOnTheAPIServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s/%s in %q", tt.verb, tt.group, tt.resource, tt.ns), func(t *testing.T) {
-			sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
-				User:   user,
-				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
-				ResourceAttributes: &authzv1.ResourceAttributes{
-					Group: tt.group, Resource: tt.resource, Verb: tt.verb, Namespace: tt.ns,
-				},
-			}}
-			if err := env.Client.Create(ctx, sar); err != nil {
-				t.Fatal(err)
-			}
-			if sar.Status.Allowed != tt.allowed {
-				t.Errorf("allowed = %v (%s), want %v", sar.Status.Allowed, sar.Status.Reason, tt.allowed)
+			if got, reason := allowed(tt.group, tt.resource, tt.verb, tt.ns); got != tt.allowed {
+				t.Errorf("allowed = %v (%s), want %v", got, reason, tt.allowed)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package hostile
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestServiceAccountMayChangeOnlyTheCABundle(t *testing.T) {
 	escalate := func(dryRun bool) error {
 		cur := &admissionv1.MutatingWebhookConfiguration{}
 		if err := saClient.Get(c, client.ObjectKey{Name: mwcName}, cur); err != nil {
-			t.Fatalf("the ServiceAccount cannot read its webhook configuration: %v", err)
+			return fmt.Errorf("the ServiceAccount cannot read its webhook configuration: %w", err)
 		}
 		cur.Webhooks[0].Rules = append(cur.Webhooks[0].Rules, admissionv1.RuleWithOperations{
 			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
@@ -90,8 +91,8 @@ func TestServiceAccountMayChangeOnlyTheCABundle(t *testing.T) {
 		}
 		return saClient.Update(c, cur, opts...)
 	}
-	// The API server loads a new policy asynchronously: dry runs until it
-	// refuses, bounded.
+	// The API server loads a new policy, and the RBAC authorizer a new
+	// binding, asynchronously: dry runs until the policy refuses, bounded.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := escalate(true)
