@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"io/fs"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 
 	"github.com/inzone-io/inzone/lint"
@@ -20,31 +18,8 @@ import (
 	"github.com/inzone-io/inzone/policies"
 	"github.com/inzone-io/inzone/report"
 	"github.com/inzone-io/inzone/workload"
+	"github.com/inzone-io/inzone/workload/workloadtest"
 )
-
-// kindObject builds a typed object of kind k, as a clientset lists it,
-// from JSON with the pod spec at k.TemplatePath: built from package
-// workload's table alone, so a kind added there is tested here unchanged.
-func kindObject(t *testing.T, k workload.Kind, name string, spec corev1.PodSpec) runtime.Object {
-	t.Helper()
-	doc := map[string]any{"spec": spec}
-	for i := len(k.TemplatePath) - 1; i >= 0; i-- {
-		doc = map[string]any{k.TemplatePath[i]: doc}
-	}
-	doc["metadata"] = map[string]any{"namespace": "shop", "name": name}
-	data, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := scheme.Scheme.New(k.GroupVersionKind())
-	if err != nil {
-		t.Fatalf("%s: %v", k.Kind, err)
-	}
-	if err := json.Unmarshal(data, obj); err != nil {
-		t.Fatalf("%s: %v", k.Kind, err)
-	}
-	return obj
-}
 
 // unsafeSpec calls an ELB by its hostname and spreads over zones without a
 // labelSelector: an audit ELB reference and two lint findings on any
@@ -75,7 +50,7 @@ func TestEveryWorkloadKindIsLintedAndScanned(t *testing.T) {
 	var files []string
 	for _, k := range workload.Kinds() {
 		name := "w-" + strings.ToLower(k.Kind)
-		obj := kindObject(t, k, name, unsafeSpec())
+		obj := workloadtest.Object(t, k, "shop", name, unsafeSpec())
 		if p, ok := obj.(*corev1.Pod); ok {
 			in.Pods = append(in.Pods, *p)
 		} else {

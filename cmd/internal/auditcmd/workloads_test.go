@@ -14,39 +14,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/inzone-io/inzone/audit"
 	"github.com/inzone-io/inzone/workload"
+	"github.com/inzone-io/inzone/workload/workloadtest"
 )
 
 const testELB = "internal-orders-1.us-east-1.elb.amazonaws.com"
-
-// kindObject is a typed object of kind k in namespace shop, with spec at
-// k.TemplatePath: built from package workload's table alone, so a kind
-// added there is tested here unchanged.
-func kindObject(t *testing.T, k workload.Kind, name string, spec corev1.PodSpec) runtime.Object {
-	t.Helper()
-	doc := map[string]any{"spec": spec}
-	for i := len(k.TemplatePath) - 1; i >= 0; i-- {
-		doc = map[string]any{k.TemplatePath[i]: doc}
-	}
-	doc["metadata"] = map[string]any{"namespace": "shop", "name": name}
-	data, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := scheme.Scheme.New(k.GroupVersionKind())
-	if err != nil {
-		t.Fatalf("%s: %v", k.Kind, err)
-	}
-	if err := json.Unmarshal(data, obj); err != nil {
-		t.Fatalf("%s: %v", k.Kind, err)
-	}
-	return obj
-}
 
 // TestEveryWorkloadKindHasALister: each kind of workload.Kinds() but Pod
 // has a lister, the table has no other, and each lists its own kind.
@@ -60,7 +36,7 @@ func TestEveryWorkloadKindHasALister(t *testing.T) {
 	}
 	for _, k := range kinds {
 		t.Run(k.Kind, func(t *testing.T) {
-			c := fake.NewClientset(kindObject(t, k, "one", corev1.PodSpec{}))
+			c := fake.NewClientset(workloadtest.Object(t, k, "shop", "one", corev1.PodSpec{}))
 			objs, err := listWorkloads(context.Background(), nil, c, k, "shop")
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +105,7 @@ func TestAuditListsAndLintsEveryWorkloadKind(t *testing.T) {
 	var files []string
 	for _, k := range workload.Kinds() {
 		name := "w-" + strings.ToLower(k.Kind)
-		obj := kindObject(t, k, name, spec)
+		obj := workloadtest.Object(t, k, "shop", name, spec)
 		objs = append(objs, obj)
 		files = append(files, audit.FilePath(k.Kind, "shop", name))
 	}
@@ -186,7 +162,7 @@ func TestAuditListsAndLintsEveryWorkloadKind(t *testing.T) {
 func TestTrimWorkloads(t *testing.T) {
 	var objs []runtime.Object
 	for _, k := range listedWorkloadKinds() {
-		obj := kindObject(t, k, "one", corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}})
+		obj := workloadtest.Object(t, k, "shop", "one", corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}})
 		m, _ := meta.Accessor(obj)
 		m.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
 		m.SetAnnotations(map[string]string{lastApplied: "{}", "keep": "x"})
