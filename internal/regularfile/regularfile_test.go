@@ -1,6 +1,7 @@
 package regularfile
 
 import (
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -61,5 +62,23 @@ func TestRead(t *testing.T) {
 	// A FIFO without a writer: refused at once, not a blocked open.
 	if _, err := Read(fifo, 10); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("fifo: err %v", err)
+	}
+}
+
+func TestKind(t *testing.T) {
+	for _, tc := range []struct {
+		mode fs.FileMode
+		want string
+	}{
+		{fs.ModeNamedPipe, "a named pipe"},
+		{fs.ModeSocket, "a socket"},
+		{fs.ModeDevice | fs.ModeCharDevice, "a character device"},
+		{fs.ModeDevice, "a device"},
+		{fs.ModeDir | 0o755, "a directory"},
+		{fs.ModeIrregular, "a special file (mode ?---------)"},
+	} {
+		if got := Kind(tc.mode); got != tc.want {
+			t.Errorf("Kind(%v) = %q, want %q", tc.mode, got, tc.want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/inzone-io/inzone/internal/regularfile"
 )
 
 // DefaultMaxFileSize is the size cap on one file when Options sets
@@ -63,20 +65,7 @@ func (r fileRule) check(name, tree string) (fs.FileInfo, error) {
 }
 
 func notRegular(m fs.FileMode) error {
-	kind := "a special file"
-	switch t := m.Type(); {
-	case t&fs.ModeNamedPipe != 0:
-		kind = "a named pipe"
-	case t&fs.ModeSocket != 0:
-		kind = "a socket"
-	case t&fs.ModeCharDevice != 0:
-		kind = "a character device"
-	case t&fs.ModeDevice != 0:
-		kind = "a device"
-	case t&fs.ModeDir != 0:
-		kind = "a directory"
-	}
-	return fmt.Errorf("not a regular file (%s); not read", kind)
+	return fmt.Errorf("not a regular file (%s); not read", regularfile.Kind(m))
 }
 
 func tooLarge(size, max int64) error {

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/inzone-io/inzone/internal/regularfile"
 )
 
 // ConnectionFlags are kubectl's flags for reaching the API server
@@ -225,24 +227,9 @@ func checkFile(what, path string, mustExist bool) error {
 	case info.IsDir():
 		return fmt.Errorf("%s %s: is a directory, want a file", what, path)
 	case !info.Mode().IsRegular():
-		return fmt.Errorf("%s %s: not a regular file (%s), refused: it could be read forever", what, path, fileType(info.Mode()))
+		return fmt.Errorf("%s %s: not a regular file (%s), refused: it could be read forever", what, path, regularfile.Kind(info.Mode()))
 	case info.Size() > MaxKubeconfigBytes:
 		return fmt.Errorf("%s %s: %d bytes, over the limit of %d", what, path, info.Size(), MaxKubeconfigBytes)
 	}
 	return nil
-}
-
-// fileType names a special file's type.
-func fileType(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "mode " + m.Type().String()
 }
