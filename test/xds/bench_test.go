@@ -110,25 +110,43 @@ func BenchmarkXDS(b *testing.B) {
 }
 
 func benchXDS(b *testing.B, protocol string) {
-	env := envtest.For(b)
 	services, clients := envInt("INZONE_BENCH_SERVICES", benchServices), envInt("INZONE_BENCH_CLIENTS", benchClients)
 	calls, _ := strconv.Atoi(os.Getenv("INZONE_BENCH_CALLS"))
 	sh := benchShape{services: services, identities: envInt("INZONE_BENCH_IDENTITIES", benchIdentities), calls: max(calls, 0)}
-	ns := benchNamespace(b, env, sh)
-	bin := os.Getenv("INZONE_BENCH_BINARY") // another build, to compare
-	if bin == "" {
-		bin = buildXDS(b)
-	}
-	dir := b.TempDir()
-	kc := filepath.Join(dir, "kubeconfig")
-	if err := env.WriteKubeconfig(kc); err != nil {
-		b.Fatal(err)
+	bare := os.Getenv("INZONE_BENCH_BARE") != ""
+	if bare && sh.calls > 0 {
+		b.Fatal("INZONE_BENCH_BARE serves every Service to every stream: INZONE_BENCH_CALLS does not apply")
 	}
 	xdsAddr, healthAddr := loopbackPort(b), loopbackPort(b)
-	args := []string{"--plaintext", "--dns-address=0", "--metrics-bind-address=0", "--kubeconfig", kc,
-		"--xds-address", xdsAddr, "--health-probe-bind-address", healthAddr, "--zap-log-level=error"}
 	profileDir := os.Getenv("INZONE_BENCH_PROFILES")
 	pprofAddr := loopbackPort(b)
+	var (
+		args         []string
+		bin          = os.Getenv("INZONE_BENCH_BINARY") // another build, to compare
+		ns           = "bare"
+		setEndpoints func(svc int, ips []string)
+	)
+	if bare {
+		if bin == "" {
+			bin = buildBinary(b, "./hack/bench/barexds")
+		}
+		args = []string{"--xds-address", xdsAddr, "--health-probe-bind-address", healthAddr,
+			"--services", strconv.Itoa(sh.services), "--endpoints", strconv.Itoa(benchEndpoints), "--identities", strconv.Itoa(sh.identities)}
+		setEndpoints = func(svc int, ips []string) { bareSetEndpoints(b, healthAddr, svc, ips) }
+	} else {
+		env := envtest.For(b)
+		ns = benchNamespace(b, env, sh)
+		if bin == "" {
+			bin = buildBinary(b, "./cmd/inzone-xds")
+		}
+		kc := filepath.Join(b.TempDir(), "kubeconfig")
+		if err := env.WriteKubeconfig(kc); err != nil {
+			b.Fatal(err)
+		}
+		args = []string{"--plaintext", "--dns-address=0", "--metrics-bind-address=0", "--kubeconfig", kc,
+			"--xds-address", xdsAddr, "--health-probe-bind-address", healthAddr, "--zap-log-level=error"}
+		setEndpoints = func(svc int, ips []string) { benchSetEndpoints(b, env, ns, svc, ips) }
+	}
 	if profileDir != "" {
 		args = append(args, "--pprof-address", pprofAddr)
 	}
@@ -166,6 +184,10 @@ func benchXDS(b *testing.B, protocol string) {
 		}
 	}
 	rssConnected := procStatus(b, pid, "VmRSS")
+	// Before any change: where bare go-control-plane and inzone-xds are
+	// the same measurement (with scoped views a change reaches fewer streams).
+	peakConnected := procStatus(b, pid, "VmHWM")
+	fileConnected, anonConnected := procStatus(b, pid, "RssFile"), procStatus(b, pid, "RssAnon")
 	perStream := float64(rssConnected-rssIdle) / float64(clients)
 
 	var one, rollout []time.Duration
@@ -187,7 +209,7 @@ func benchXDS(b *testing.B, protocol string) {
 	for range b.N {
 		seq++
 		one = append(one, measure(b, sh.callers(cls, seq%services), marker, func(ip func(int) string) string {
-			benchSetEndpoints(b, env, ns, seq%services, []string{ip(0)})
+			setEndpoints(seq%services, []string{ip(0)})
 			return ip(0)
 		})...)
 	}
@@ -201,7 +223,7 @@ func benchXDS(b *testing.B, protocol string) {
 			for j := range eps {
 				eps[j] = ip(i*benchEndpoints + j)
 			}
-			benchSetEndpoints(b, env, ns, (seq+i)%services, eps)
+			setEndpoints((seq+i)%services, eps)
 			last = eps[len(eps)-1]
 		}
 		return last
@@ -226,6 +248,9 @@ func benchXDS(b *testing.B, protocol string) {
 	b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")
 	b.ReportMetric(float64(rssIdle)/1024, "idle-RSS-MB")
 	b.ReportMetric(perStream, "RSS-KB/stream")
+	b.ReportMetric(float64(peakConnected)/1024, "connected-peak-RSS-MB")
+	b.ReportMetric(float64(fileConnected)/1024, "connected-RssFile-MB")
+	b.ReportMetric(float64(anonConnected)/1024, "connected-RssAnon-MB")
 	b.ReportMetric(cpu.Seconds(), "server-CPU-s")
 	b.ReportMetric(float64(len(sh.callers(cls, lastSvc))), "rollout-clients")
 }
@@ -574,21 +599,37 @@ func benchSetEndpoints(b *testing.B, env *envtest.Env, ns string, svc int, ips [
 	}
 }
 
-// buildXDS builds the command as the image does (CGO_ENABLED=0).
-func buildXDS(b *testing.B) string {
+// buildBinary builds a command of this module as the image does
+// (CGO_ENABLED=0).
+func buildBinary(b *testing.B, pkg string) string {
 	b.Helper()
 	root, err := envtest.RepoRoot()
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := filepath.Join(b.TempDir(), "inzone-xds")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/inzone-xds")
+	out := filepath.Join(b.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, msg)
+		b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 	}
 	return out
+}
+
+// bareSetEndpoints asks hack/bench/barexds to change a Service's first
+// endpoints, as benchSetEndpoints writes its EndpointSlice.
+func bareSetEndpoints(b *testing.B, control string, svc int, ips []string) {
+	b.Helper()
+	resp, err := http.Post(fmt.Sprintf("http://%s/endpoints?service=%d&ips=%s", control, svc, strings.Join(ips, ",")), "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		b.Fatalf("barexds: %s: %s", resp.Status, msg)
+	}
 }
 
 func loopbackPort(b *testing.B) string {
