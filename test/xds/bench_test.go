@@ -102,7 +102,10 @@ func benchIdentity(k int) string { return fmt.Sprintf("bench-caller-%03d", k) }
 // with an earlier commit); INZONE_BENCH_PROFILES names a folder where the
 // server's heap and goroutine profiles near its peak are written, per
 // protocol (the build must have --pprof-address); INZONE_BENCH_GOMEMLIMIT
-// sets the server's GOMEMLIMIT.
+// sets the server's GOMEMLIMIT. INZONE_BENCH_BARE=1 runs
+// hack/bench/barexds instead, go-control-plane alone serving resources of
+// the same shapes with no Kubernetes (every Service to every stream, changes
+// asked for on its control address): the floor under inzone-xds.
 func BenchmarkXDS(b *testing.B) {
 	for _, protocol := range []string{"sotw", "delta"} {
 		b.Run(protocol, func(b *testing.B) { benchXDS(b, protocol) })
