@@ -80,6 +80,13 @@ bench-lint: ## whole-binary inzone lint on ../shared/corpus 1x/4x/16x, beside co
 bench-audit: bin ## kubectl inzone audit on 10,000 pods and 2,000 Services, then on 9,000 injected pods, in the test API server: wall time and peak RSS
 	INZONE_E2E_REQUIRED=1 $(GO) test -run '^$$' -bench AuditLargeCluster -benchtime 1x -timeout 20m ./test/audit
 
+.PHONY: bench-xds
+bench-xds: bin ## inzone-xds on 1,000 Services and 2,000 ADS streams (every Service, then 10 declared callees), then go-control-plane alone on the same streams (hack/bench/barexds): RSS, per stream, push latency
+	INZONE_E2E_REQUIRED=1 $(GO) test -run '^$$' -bench BenchmarkXDS -benchtime 1x -timeout 40m ./test/xds
+	INZONE_E2E_REQUIRED=1 INZONE_BENCH_CALLS=10 $(GO) test -run '^$$' -bench BenchmarkXDS -benchtime 1x -timeout 40m ./test/xds
+	INZONE_BENCH_BARE=1 $(GO) test -run '^$$' -bench BenchmarkXDS -benchtime 1x -timeout 40m ./test/xds
+	INZONE_BENCH_BARE=1 INZONE_BENCH_SERVICES=10 $(GO) test -run '^$$' -bench BenchmarkXDS -benchtime 1x -timeout 40m ./test/xds
+
 .PHONY: bench-placement
 bench-placement: bin ## 1,000 pods placed through webhook and scheduler on the test API server, and the placement table (INZONE_PLACEMENT_OUT=FILE writes it as JSON)
 	INZONE_E2E_REQUIRED=1 $(GO) test -run '^TestCrossZone$$' -bench Place1000Pods -benchtime 1x -timeout 20m -v ./test/placement
