@@ -16,6 +16,7 @@ const (
 	OutboundRoute      = "inzone-outbound"
 	PassthroughCluster = "inzone-passthrough" // ORIGINAL_DST: outbound traffic to anything inzone does not serve
 	InboundCluster     = "inzone-inbound"     // ORIGINAL_DST: inbound traffic, to the app in the same pod
+	BlackholeCluster   = "inzone-blackhole"   // no endpoints: connections that would loop to the proxy itself
 )
 
 // ClusterName is the Envoy cluster (and its EDS resource) of one port of a

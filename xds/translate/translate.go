@@ -125,7 +125,7 @@ func (t *Translator) Translate(in Input) *Output {
 	out.Local = locals.loadAssignments()
 	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees)}
 	out.Scopes = scopes(locals, callees, out.Clusters, out.Routes[0], out)
-	out.Listeners = t.listeners()
+	out.Listeners = t.listeners(hasIPv6(in))
 	out.APIListeners = apiListeners(callees)
 	out.Addrs = dnsAddrs(callees, locals)
 	sort.Slice(out.Unzoned, func(i, j int) bool { return out.Unzoned[i].String() < out.Unzoned[j].String() })
