@@ -17,9 +17,8 @@ const (
 	connectTimeout         = 5 * time.Second
 )
 
-// clusters is one EDS cluster per DDSD name and Service port, plus the two
-// ORIGINAL_DST clusters of the listeners and their blackhole, sorted by
-// name.
+// clusters is one EDS cluster per DDSD name and Service port, plus the
+// listeners' own (ListenerClusters), sorted by name.
 func (t *Translator) clusters(callees *calleeSet) []*clusterv3.Cluster {
 	var out []*clusterv3.Cluster
 	for _, name := range callees.sortedNames() {
@@ -27,7 +26,7 @@ func (t *Translator) clusters(callees *calleeSet) []*clusterv3.Cluster {
 			out = append(out, t.calleeCluster(ClusterName(name, p)))
 		}
 	}
-	out = append(out, originalDstCluster(InboundCluster), originalDstCluster(PassthroughCluster), blackholeCluster())
+	out = append(out, originalDstCluster(InboundCluster), originalDstCluster(PassthroughCluster), blackholeCluster(), explicitProxyCluster())
 	sortByName(out, (*clusterv3.Cluster).GetName)
 	return out
 }

@@ -55,7 +55,7 @@ var httpProtocols = []string{"http/1.1", "h2c"}
 // it would reach this listener again, and again. Those go to the
 // blackhole, as Istio does, except HTTP to loopback, which is an
 // explicit-proxy client (HTTP_PROXY=http://127.0.0.1:<port>) talking to
-// the proxy.
+// the proxy: its connection manager is explicitProxyHCM.
 func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 	port := uint32(t.cfg.Sidecar.OutboundPort)
 	hcm := networkFilter("envoy.filters.network.http_connection_manager", outboundHCM())
@@ -81,7 +81,7 @@ func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 					PrefixRanges:         loopback,
 					ApplicationProtocols: httpProtocols,
 				},
-				Filters: []*listenerv3.Filter{hcm},
+				Filters: []*listenerv3.Filter{networkFilter("envoy.filters.network.http_connection_manager", explicitProxyHCM())},
 			},
 			blackholeChain("explicit-proxy-not-http", &listenerv3.FilterChainMatch{
 				DestinationPort: wrapperspb.UInt32(port),
@@ -93,12 +93,15 @@ func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 	}
 }
 
-// outboundHCM is the outbound HTTP connection manager: routes from RDS,
-// HTTP/1.1 and HTTP/2 as the caller speaks.
+// outboundHCM is the outbound HTTP connection manager of captured
+// connections: routes from RDS, HTTP/1.1 and HTTP/2 as the caller speaks.
+// It removes ExplicitProxyHeader before routing: only the explicit-proxy
+// chain's connection manager may set it (explicitproxy.go).
 func outboundHCM() *hcmv3.HttpConnectionManager {
 	return &hcmv3.HttpConnectionManager{
-		StatPrefix: "inzone_outbound",
-		CodecType:  hcmv3.HttpConnectionManager_AUTO,
+		StatPrefix:                    "inzone_outbound",
+		EarlyHeaderMutationExtensions: []*corev3.TypedExtensionConfig{markExplicitProxy(false)},
+		CodecType:                     hcmv3.HttpConnectionManager_AUTO,
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource:    adsConfigSource(),
 			RouteConfigName: OutboundRoute,
@@ -108,7 +111,8 @@ func outboundHCM() *hcmv3.HttpConnectionManager {
 			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
 		}},
 		// Explicit-proxy clients (HTTP_PROXY): CONNECT tunnels and
-		// absolute-form requests ("GET http://name:port/path").
+		// absolute-form requests ("GET http://name:port/path"); captured
+		// clients may send them too.
 		UpgradeConfigs:       []*hcmv3.HttpConnectionManager_UpgradeConfig{{UpgradeType: "CONNECT"}},
 		HttpProtocolOptions:  &corev3.Http1ProtocolOptions{AllowAbsoluteUrl: wrapperspb.Bool(true)},
 		Http2ProtocolOptions: &corev3.Http2ProtocolOptions{AllowConnect: true},

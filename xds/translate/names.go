@@ -19,6 +19,11 @@ const (
 	BlackholeCluster   = "inzone-blackhole"   // no endpoints: connections that would loop to the proxy itself
 )
 
+// ListenerClusters are the clusters the sidecar listeners and the route
+// table's catch-all name, served to every sidecar whatever its scope, in
+// name order.
+var ListenerClusters = []string{BlackholeCluster, ExplicitProxyCluster, InboundCluster, PassthroughCluster}
+
 // ClusterName is the Envoy cluster (and its EDS resource) of one port of a
 // DDSD name: "<name>:<port>". The bare DDSD name is the local cluster, which
 // each sidecar's bootstrap declares statically, so a callee cluster must not

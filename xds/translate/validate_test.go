@@ -161,7 +161,7 @@ func TestValidateLooksInsideAny(t *testing.T) {
 		{
 			name: "per-route filter config in a route table",
 			out: func() *Output {
-				rc := outboundRoutes(newCalleeSet())
+				rc := outboundRoutes(newCalleeSet(), 15001)
 				rc.VirtualHosts[0].TypedPerFilterConfig = map[string]*anypb.Any{
 					"envoy.filters.http.router": mustAny(&routerv3.Router{StrictCheckHeaders: []string{"bad"}}),
 				}
