@@ -21,12 +21,19 @@ import (
 // never served. These are the API's declared rules only: no Envoy runs
 // here, so what Envoy checks in its own code (a filter chain matched
 // twice, a cluster a route names but nobody serves) is not checked.
+//
+// The error names at most maxReported resources, and at most maxReported
+// errors in each, and counts the rest: one systematic mistake must not
+// make a log line of every resource.
 func (o *Output) Validate() error {
 	var errs []error
 	var d deepValidator
+	failed := 0
 	check := func(kind, name string, m proto.Message) {
 		if err := d.validate(m); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", kind, name, err))
+			if failed++; failed <= maxReported {
+				errs = append(errs, fmt.Errorf("%s %s: %w", kind, truncate(name, 256), err))
+			}
 		}
 	}
 	for _, c := range o.Clusters {
@@ -46,8 +53,14 @@ func (o *Output) Validate() error {
 	for _, sc := range o.Scopes {
 		check("route of "+sc.Identity, sc.Route.GetName(), sc.Route)
 	}
+	if failed > maxReported {
+		errs = append(errs, fmt.Errorf("and %d more resources fail", failed-maxReported))
+	}
 	return errors.Join(errs...)
 }
+
+// maxReported bounds the errors Validate reports.
+const maxReported = 10
 
 // deepValidator runs ValidateAll on a resource and on every message
 // packed in an Any anywhere in it: in fields, list elements and map values,
@@ -65,18 +78,26 @@ func (o *Output) Validate() error {
 // to it, and what it appends is read (rendered, on an error) only before
 // the next step overwrites it.
 type deepValidator struct {
-	path []pathStep
-	errs []error
+	path    []pathStep
+	errs    []error
+	dropped int // errors past maxReported
 }
 
 func (d *deepValidator) validate(m proto.Message) error {
-	d.errs = nil
+	d.errs, d.dropped = nil, 0
 	d.check(m, d.path[:0])
 	d.walk(m.ProtoReflect(), d.path[:0])
+	if d.dropped > 0 {
+		d.errs = append(d.errs, fmt.Errorf("and %d more errors", d.dropped))
+	}
 	return errors.Join(d.errs...)
 }
 
 func (d *deepValidator) fail(path []pathStep, err error) {
+	if len(d.errs) >= maxReported {
+		d.dropped++
+		return
+	}
 	if len(path) > 0 {
 		err = fmt.Errorf("%s: %w", renderPath(path), err)
 	}

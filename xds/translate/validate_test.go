@@ -183,3 +183,30 @@ func TestValidateLooksInsideAny(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateBoundsItsError: a mistake repeated in every resource, or in
+// every Any of one, is reported a bounded number of times and counted.
+func TestValidateBoundsItsError(t *testing.T) {
+	broken := func(name string, filters int) *listenerv3.Listener {
+		l := &listenerv3.Listener{Name: name, Address: socketAddress("0.0.0.0", 1)}
+		for range filters {
+			l.ListenerFilters = append(l.ListenerFilters, &listenerv3.ListenerFilter{
+				Name:       "f",
+				ConfigType: &listenerv3.ListenerFilter_TypedConfig{TypedConfig: &anypb.Any{TypeUrl: "type.googleapis.com/inzone.NotLinked"}},
+			})
+		}
+		return l
+	}
+	out := &Output{}
+	for i := range 50 {
+		out.Listeners = append(out.Listeners, broken("l"+strings.Repeat("x", i), 1))
+	}
+	err := out.Validate()
+	if err == nil || !strings.Contains(err.Error(), "and 40 more resources fail") || strings.Count(err.Error(), "does not unpack") != maxReported {
+		t.Errorf("50 broken listeners: %v", err)
+	}
+	err = (&Output{Listeners: []*listenerv3.Listener{broken("one", 30)}}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "and 20 more errors") || strings.Count(err.Error(), "does not unpack") != maxReported {
+		t.Errorf("one listener with 30 broken filters: %v", err)
+	}
+}
