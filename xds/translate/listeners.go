@@ -33,9 +33,11 @@ func (t *Translator) listeners(ipv6 bool) []*listenerv3.Listener {
 // itself (proxy-env, capture mode none) connects to: capture never
 // redirects loopback, so a connection to them on the outbound port was
 // meant for the proxy.
-var loopback = []*corev3.CidrRange{
-	{AddressPrefix: "127.0.0.0", PrefixLen: wrapperspb.UInt32(8)},
-	{AddressPrefix: "::1", PrefixLen: wrapperspb.UInt32(128)},
+func loopback() []*corev3.CidrRange {
+	return []*corev3.CidrRange{
+		{AddressPrefix: "127.0.0.0", PrefixLen: wrapperspb.UInt32(8)},
+		{AddressPrefix: "::1", PrefixLen: wrapperspb.UInt32(128)},
+	}
 }
 
 // httpProtocols are what http_inspector reports for plain HTTP: HTTP/1.x,
@@ -78,14 +80,14 @@ func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 				Name: "explicit-proxy",
 				FilterChainMatch: &listenerv3.FilterChainMatch{
 					DestinationPort:      wrapperspb.UInt32(port),
-					PrefixRanges:         loopback,
+					PrefixRanges:         loopback(),
 					ApplicationProtocols: httpProtocols,
 				},
 				Filters: []*listenerv3.Filter{networkFilter("envoy.filters.network.http_connection_manager", explicitProxyHCM())},
 			},
 			blackholeChain("explicit-proxy-not-http", &listenerv3.FilterChainMatch{
 				DestinationPort: wrapperspb.UInt32(port),
-				PrefixRanges:    loopback,
+				PrefixRanges:    loopback(),
 			}),
 			blackholeChain("self", &listenerv3.FilterChainMatch{DestinationPort: wrapperspb.UInt32(port)}),
 		},
