@@ -98,7 +98,7 @@ func expectFullView(t *testing.T, c *adsClient, srv *server.Server, what string,
 
 func expectViewOf(t *testing.T, c *adsClient, what string, exact bool, callees ...string) {
 	t.Helper()
-	want := append([]string{translate.InboundCluster, translate.PassthroughCluster}, callees...)
+	want := append(slices.Clone(translate.ListenerClusters), callees...)
 	slices.Sort(want)
 	wantHosts := append([]string{translate.PassthroughCluster}, callees...)
 	slices.Sort(wantHosts)

@@ -172,7 +172,7 @@ func TestFailedApplyResetsAll(t *testing.T) {
 	if want := "remove Listener#grpc orders.service.prod.ddsd:80;remove Cluster orders.service.prod.ddsd:80;remove ClusterLoadAssignment orders.service.prod.ddsd:80;"; removed != want {
 		t.Errorf("after a failed apply, removed %q, want %q", removed, want)
 	}
-	if got := keys(s.caches.linear[resourcev3.ClusterType].GetResources()); !slices.Equal(got, []string{"inzone-inbound", "inzone-passthrough", "orders.service.prod.ddsd:81"}) {
+	if got := keys(s.caches.linear[resourcev3.ClusterType].GetResources()); !slices.Equal(got, []string{"inzone-blackhole", "inzone-explicit-proxy", "inzone-inbound", "inzone-passthrough", "orders.service.prod.ddsd:81"}) {
 		t.Errorf("clusters served: %v", got)
 	}
 }

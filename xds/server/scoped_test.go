@@ -159,7 +159,7 @@ func TestViewsFollowBuilds(t *testing.T) {
 	if v == nil || !v.routed {
 		t.Fatalf("no routed cluster view for %s", id)
 	}
-	if got := keys(v.cache.GetResources()); !slices.Equal(got, []string{"inzone-inbound", "inzone-passthrough", "orders.service.prod.ddsd:80"}) {
+	if got := keys(v.cache.GetResources()); !slices.Equal(got, []string{"inzone-blackhole", "inzone-explicit-proxy", "inzone-inbound", "inzone-passthrough", "orders.service.prod.ddsd:80"}) {
 		t.Errorf("view clusters %v", got)
 	}
 	rv := s.caches.scoped[resourcev3.RouteType].views[id]

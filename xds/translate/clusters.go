@@ -17,8 +17,8 @@ const (
 	connectTimeout         = 5 * time.Second
 )
 
-// clusters is one EDS cluster per DDSD name and Service port, plus the two
-// ORIGINAL_DST clusters of the listeners, sorted by name.
+// clusters is one EDS cluster per DDSD name and Service port, plus the
+// listeners' own (ListenerClusters), sorted by name.
 func (t *Translator) clusters(callees *calleeSet) []*clusterv3.Cluster {
 	var out []*clusterv3.Cluster
 	for _, name := range callees.sortedNames() {
@@ -26,7 +26,7 @@ func (t *Translator) clusters(callees *calleeSet) []*clusterv3.Cluster {
 			out = append(out, t.calleeCluster(ClusterName(name, p)))
 		}
 	}
-	out = append(out, originalDstCluster(InboundCluster), originalDstCluster(PassthroughCluster))
+	out = append(out, originalDstCluster(InboundCluster), originalDstCluster(PassthroughCluster), blackholeCluster(), explicitProxyCluster())
 	sortByName(out, (*clusterv3.Cluster).GetName)
 	return out
 }
@@ -64,6 +64,17 @@ func originalDstCluster(name string) *clusterv3.Cluster {
 		LbPolicy:                      clusterv3.Cluster_CLUSTER_PROVIDED,
 		ConnectTimeout:                durationpb.New(connectTimeout),
 		TypedExtensionProtocolOptions: downstreamProtocol(),
+	}
+}
+
+// blackholeCluster has no endpoints, so a tcp_proxy to it closes the
+// connection at once: the listeners send it what would loop back to them
+// (Istio's BlackHoleCluster).
+func blackholeCluster() *clusterv3.Cluster {
+	return &clusterv3.Cluster{
+		Name:                 BlackholeCluster,
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
+		ConnectTimeout:       durationpb.New(connectTimeout),
 	}
 }
 

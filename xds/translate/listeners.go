@@ -2,6 +2,7 @@ package translate
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -14,26 +15,95 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // listeners are the sidecar's two: outbound, where the app's calls arrive
 // (captured, or as an explicit proxy), and inbound, where calls to the app
-// arrive. Both bind every address; the ports are the shared config's.
-func (t *Translator) listeners() []*listenerv3.Listener {
+// arrive. Both bind every IPv4 address and, when the cluster has IPv6
+// (ipv6), every IPv6 address too; the ports are the shared config's.
+func (t *Translator) listeners(ipv6 bool) []*listenerv3.Listener {
 	return []*listenerv3.Listener{
-		t.inboundListener(),
-		t.outboundListener(),
+		t.inboundListener(ipv6),
+		t.outboundListener(ipv6),
 	}
 }
+
+// loopback are the addresses an app that uses the outbound listener
+// itself (proxy-env, capture mode none) connects to: capture never
+// redirects loopback, so a connection to them on the outbound port was
+// meant for the proxy.
+func loopback() []*corev3.CidrRange {
+	return []*corev3.CidrRange{
+		{AddressPrefix: "127.0.0.0", PrefixLen: wrapperspb.UInt32(8)},
+		{AddressPrefix: "::1", PrefixLen: wrapperspb.UInt32(128)},
+	}
+}
+
+// httpProtocols are what http_inspector reports for plain HTTP: HTTP/1.x,
+// and HTTP/2 with prior knowledge (h2c, so gRPC).
+var httpProtocols = []string{"http/1.1", "h2c"}
 
 // outboundListener restores the original destination (original_dst), then
 // tells HTTP from anything else (http_inspector): HTTP/1.1 and h2c (so gRPC)
 // go through the HTTP connection manager, routed by :authority/Host to the
 // DDSD clusters; other TCP passes through to where it was going.
-func (t *Translator) outboundListener() *listenerv3.Listener {
-	hcm := &hcmv3.HttpConnectionManager{
-		StatPrefix: "inzone_outbound",
-		CodecType:  hcmv3.HttpConnectionManager_AUTO,
+//
+// Envoy picks a filter chain by destination port first, then destination
+// address, then application protocol, and falls back to the default chain
+// only when no chain of the most specific port and address matches. A
+// connection whose original destination is the outbound port itself was
+// not redirected (capture leaves the proxy's ports alone): passed through,
+// it would reach this listener again, and again. Those go to the
+// blackhole, as Istio does, except HTTP to loopback, which is an
+// explicit-proxy client (HTTP_PROXY=http://127.0.0.1:<port>) talking to
+// the proxy: its connection manager is explicitProxyHCM.
+func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
+	port := uint32(t.cfg.Sidecar.OutboundPort)
+	hcm := networkFilter("envoy.filters.network.http_connection_manager", outboundHCM())
+	address, additional := bindAddresses(port, ipv6)
+	return &listenerv3.Listener{
+		Name:                OutboundListener,
+		Address:             address,
+		AdditionalAddresses: additional,
+		ListenerFilters: []*listenerv3.ListenerFilter{
+			listenerFilter("envoy.filters.listener.original_dst", &originaldstv3.OriginalDst{}),
+			listenerFilter("envoy.filters.listener.http_inspector", &httpinspectorv3.HttpInspector{}),
+		},
+		FilterChains: []*listenerv3.FilterChain{
+			{
+				Name:             "http",
+				FilterChainMatch: &listenerv3.FilterChainMatch{ApplicationProtocols: httpProtocols},
+				Filters:          []*listenerv3.Filter{hcm},
+			},
+			{
+				Name: "explicit-proxy",
+				FilterChainMatch: &listenerv3.FilterChainMatch{
+					DestinationPort:      wrapperspb.UInt32(port),
+					PrefixRanges:         loopback(),
+					ApplicationProtocols: httpProtocols,
+				},
+				Filters: []*listenerv3.Filter{networkFilter("envoy.filters.network.http_connection_manager", explicitProxyHCM())},
+			},
+			blackholeChain("explicit-proxy-not-http", &listenerv3.FilterChainMatch{
+				DestinationPort: wrapperspb.UInt32(port),
+				PrefixRanges:    loopback(),
+			}),
+			blackholeChain("self", &listenerv3.FilterChainMatch{DestinationPort: wrapperspb.UInt32(port)}),
+		},
+		DefaultFilterChain: tcpChain("passthrough", "inzone_passthrough", PassthroughCluster),
+	}
+}
+
+// outboundHCM is the outbound HTTP connection manager of captured
+// connections: routes from RDS, HTTP/1.1 and HTTP/2 as the caller speaks.
+// It removes ExplicitProxyHeader before routing: only the explicit-proxy
+// chain's connection manager may set it (explicitproxy.go).
+func outboundHCM() *hcmv3.HttpConnectionManager {
+	return &hcmv3.HttpConnectionManager{
+		StatPrefix:                    "inzone_outbound",
+		EarlyHeaderMutationExtensions: []*corev3.TypedExtensionConfig{markExplicitProxy(false)},
+		CodecType:                     hcmv3.HttpConnectionManager_AUTO,
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource:    adsConfigSource(),
 			RouteConfigName: OutboundRoute,
@@ -43,38 +113,76 @@ func (t *Translator) outboundListener() *listenerv3.Listener {
 			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
 		}},
 		// Explicit-proxy clients (HTTP_PROXY): CONNECT tunnels and
-		// absolute-form requests ("GET http://name:port/path").
+		// absolute-form requests ("GET http://name:port/path"); captured
+		// clients may send them too.
 		UpgradeConfigs:       []*hcmv3.HttpConnectionManager_UpgradeConfig{{UpgradeType: "CONNECT"}},
 		HttpProtocolOptions:  &corev3.Http1ProtocolOptions{AllowAbsoluteUrl: wrapperspb.Bool(true)},
 		Http2ProtocolOptions: &corev3.Http2ProtocolOptions{AllowConnect: true},
 	}
-	return &listenerv3.Listener{
-		Name:    OutboundListener,
-		Address: socketAddress("0.0.0.0", uint32(t.cfg.Sidecar.OutboundPort)),
-		ListenerFilters: []*listenerv3.ListenerFilter{
-			listenerFilter("envoy.filters.listener.original_dst", &originaldstv3.OriginalDst{}),
-			listenerFilter("envoy.filters.listener.http_inspector", &httpinspectorv3.HttpInspector{}),
-		},
-		FilterChains: []*listenerv3.FilterChain{{
-			Name:             "http",
-			FilterChainMatch: &listenerv3.FilterChainMatch{ApplicationProtocols: []string{"http/1.1", "h2c"}},
-			Filters:          []*listenerv3.Filter{networkFilter("envoy.filters.network.http_connection_manager", hcm)},
-		}},
-		DefaultFilterChain: tcpChain("passthrough", "inzone_passthrough", PassthroughCluster),
-	}
 }
 
 // inboundListener forwards every connection to the app, at the address and
-// port it was sent to.
-func (t *Translator) inboundListener() *listenerv3.Listener {
+// port it was sent to, but one sent to the inbound port itself (capture
+// does not redirect it, so it would be forwarded back here, again and
+// again): that one goes to the blackhole.
+func (t *Translator) inboundListener(ipv6 bool) *listenerv3.Listener {
+	port := uint32(t.cfg.Sidecar.InboundPort)
+	address, additional := bindAddresses(port, ipv6)
 	return &listenerv3.Listener{
-		Name:    InboundListener,
-		Address: socketAddress("0.0.0.0", uint32(t.cfg.Sidecar.InboundPort)),
+		Name:                InboundListener,
+		Address:             address,
+		AdditionalAddresses: additional,
 		ListenerFilters: []*listenerv3.ListenerFilter{
 			listenerFilter("envoy.filters.listener.original_dst", &originaldstv3.OriginalDst{}),
 		},
+		FilterChains: []*listenerv3.FilterChain{
+			blackholeChain("self", &listenerv3.FilterChainMatch{DestinationPort: wrapperspb.UInt32(port)}),
+		},
 		DefaultFilterChain: tcpChain("inbound", "inzone_inbound", InboundCluster),
 	}
+}
+
+// bindAddresses are a listener's: 0.0.0.0, and :: beside it when the
+// cluster has IPv6 (capture redirects IPv6 to the same ports). Two sockets,
+// the IPv6 one IPv6-only (no ipv4_compat), as Istio binds dual-stack
+// listeners: each family keeps its own addresses for original_dst and the
+// filter chain match. :: is left out in an IPv4-only cluster because Envoy
+// rejects the whole listener when one address fails to bind, which it does
+// on a node whose kernel has IPv6 disabled.
+func bindAddresses(port uint32, ipv6 bool) (*corev3.Address, []*listenerv3.AdditionalAddress) {
+	if !ipv6 {
+		return socketAddress("0.0.0.0", port), nil
+	}
+	return socketAddress("0.0.0.0", port), []*listenerv3.AdditionalAddress{{Address: socketAddress("::", port)}}
+}
+
+// hasIPv6 says whether the cluster carries IPv6: an IPv6 EndpointSlice or
+// a pod with an IPv6 address, ready or not (readiness flapping must not
+// rebind the listeners).
+func hasIPv6(in Input) bool {
+	for _, src := range in.Sources {
+		for _, s := range src.EndpointSlices {
+			if s.AddressType == discoveryv1.AddressTypeIPv6 {
+				return true
+			}
+		}
+		for _, p := range src.Pods {
+			for _, ip := range p.Status.PodIPs {
+				if a, err := netip.ParseAddr(ip.IP); err == nil && a.Is6() && !a.Is4In6() {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// blackholeChain closes every connection it matches: its tcp_proxy's
+// cluster has no endpoints.
+func blackholeChain(name string, match *listenerv3.FilterChainMatch) *listenerv3.FilterChain {
+	c := tcpChain(name, "inzone_blackhole", BlackholeCluster)
+	c.FilterChainMatch = match
+	return c
 }
 
 func tcpChain(name, stat, cluster string) *listenerv3.FilterChain {

@@ -16,7 +16,13 @@ const (
 	OutboundRoute      = "inzone-outbound"
 	PassthroughCluster = "inzone-passthrough" // ORIGINAL_DST: outbound traffic to anything inzone does not serve
 	InboundCluster     = "inzone-inbound"     // ORIGINAL_DST: inbound traffic, to the app in the same pod
+	BlackholeCluster   = "inzone-blackhole"   // no endpoints: connections that would loop to the proxy itself
 )
+
+// ListenerClusters are the clusters the sidecar listeners and the route
+// table's catch-all name, served to every sidecar whatever its scope, in
+// name order.
+var ListenerClusters = []string{BlackholeCluster, ExplicitProxyCluster, InboundCluster, PassthroughCluster}
 
 // ClusterName is the Envoy cluster (and its EDS resource) of one port of a
 // DDSD name: "<name>:<port>". The bare DDSD name is the local cluster, which

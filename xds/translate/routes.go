@@ -11,9 +11,11 @@ import (
 // DDSD name and port, matched on :authority/Host. "<name>:<port>" picks that
 // port; the bare "<name>" (a request to the default HTTP port) picks port 80
 // when the Service has it, else its lowest port. Any other authority goes to
-// its original destination.
-func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
-	rc := &routev3.RouteConfiguration{Name: OutboundRoute}
+// its original destination, or, asked by an explicit-proxy client, to the
+// host it names (unservedRoutes). ExplicitProxyHeader never leaves the
+// proxy.
+func outboundRoutes(callees *calleeSet, outboundPort uint32) *routev3.RouteConfiguration {
+	rc := &routev3.RouteConfiguration{Name: OutboundRoute, RequestHeadersToRemove: []string{ExplicitProxyHeader}}
 	callees.eachPort(func(name, cluster string, isDefault bool) {
 		domains := []string{cluster}
 		if isDefault {
@@ -28,10 +30,7 @@ func outboundRoutes(callees *calleeSet) *routev3.RouteConfiguration {
 	rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
 		Name:    PassthroughCluster,
 		Domains: []string{"*"},
-		Routes: []*routev3.Route{{
-			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-			Action: routeTo(PassthroughCluster),
-		}},
+		Routes:  unservedRoutes(outboundPort),
 	})
 	return rc
 }

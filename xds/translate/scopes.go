@@ -107,7 +107,9 @@ func scopes(locals *localSet, callees *calleeSet, clusters []*clusterv3.Cluster,
 		}
 		slices.Sort(calls)
 		s := Scope{Identity: id, Calls: calls, Route: &routev3.RouteConfiguration{Name: full.GetName()}}
-		s.Clusters = append(s.Clusters, byName[InboundCluster], byName[PassthroughCluster])
+		for _, name := range ListenerClusters {
+			s.Clusters = append(s.Clusters, byName[name])
+		}
 		want := map[string]bool{PassthroughCluster: true}
 		for _, name := range calls {
 			for _, p := range callees.sortedPorts(name) {

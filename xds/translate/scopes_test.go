@@ -70,7 +70,7 @@ func TestScopesMaxNames(t *testing.T) {
 		t.Fatalf("scopes = %d, want 1 (problems %v)", len(out.Scopes), out.Problems)
 	}
 	sc := out.Scopes[0]
-	if len(sc.Calls) != mutate.MaxCalls || len(sc.Clusters) != 3 || len(sc.Route.VirtualHosts) != 2 {
-		t.Errorf("calls %d, clusters %d, virtual hosts %d; want %d, 3 (big:80 and the two ORIGINAL_DST), 2", len(sc.Calls), len(sc.Clusters), len(sc.Route.VirtualHosts), mutate.MaxCalls)
+	if len(sc.Calls) != mutate.MaxCalls || len(sc.Clusters) != 1+len(ListenerClusters) || len(sc.Route.VirtualHosts) != 2 {
+		t.Errorf("calls %d, clusters %d, virtual hosts %d; want %d, %d (big:80 and the listeners' own), 2", len(sc.Calls), len(sc.Clusters), len(sc.Route.VirtualHosts), mutate.MaxCalls, 1+len(ListenerClusters))
 	}
 }

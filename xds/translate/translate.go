@@ -123,9 +123,9 @@ func (t *Translator) Translate(in Input) *Output {
 	out.Clusters = t.clusters(callees)
 	out.Endpoints = callees.loadAssignments()
 	out.Local = locals.loadAssignments()
-	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees)}
+	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees, uint32(t.cfg.Sidecar.OutboundPort))}
 	out.Scopes = scopes(locals, callees, out.Clusters, out.Routes[0], out)
-	out.Listeners = t.listeners()
+	out.Listeners = t.listeners(hasIPv6(in))
 	out.APIListeners = apiListeners(callees)
 	out.Addrs = dnsAddrs(callees, locals)
 	sort.Slice(out.Unzoned, func(i, j int) bool { return out.Unzoned[i].String() < out.Unzoned[j].String() })

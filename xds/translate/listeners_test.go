@@ -1,0 +1,202 @@
+package translate
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"testing"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+)
+
+// selectChain picks the filter chain Envoy would give a connection whose
+// (restored) destination is dst and whose protocol http_inspector reports
+// as proto ("" for not HTTP), following Envoy's documented order: the
+// chains of the exact destination port, else those without one; among
+// them the most specific destination prefix (none is 0.0.0.0/0 and ::/0);
+// among those, the chains naming proto, else those naming no protocol.
+// When a level has no candidate, Envoy does not go back to a less
+// specific one: the default chain serves the connection.
+func selectChain(t *testing.T, l *listenerv3.Listener, dst netip.AddrPort, proto string) *listenerv3.FilterChain {
+	t.Helper()
+	chains := l.GetFilterChains()
+	var byPort []*listenerv3.FilterChain
+	for _, c := range chains {
+		if p := c.GetFilterChainMatch().GetDestinationPort(); p != nil && p.GetValue() == uint32(dst.Port()) {
+			byPort = append(byPort, c)
+		}
+	}
+	if len(byPort) == 0 {
+		for _, c := range chains {
+			if c.GetFilterChainMatch().GetDestinationPort() == nil {
+				byPort = append(byPort, c)
+			}
+		}
+	}
+	best, byIP := -1, []*listenerv3.FilterChain(nil)
+	for _, c := range byPort {
+		length := -1
+		ranges := c.GetFilterChainMatch().GetPrefixRanges()
+		if len(ranges) == 0 {
+			length = 0
+		}
+		for _, r := range ranges {
+			p, err := netip.ParsePrefix(r.GetAddressPrefix() + "/" + strconv.Itoa(int(r.GetPrefixLen().GetValue())))
+			if err != nil {
+				t.Fatalf("chain %s: prefix %v: %v", c.GetName(), r, err)
+			}
+			if p.Contains(dst.Addr()) && p.Bits() > length {
+				length = p.Bits()
+			}
+		}
+		switch {
+		case length > best:
+			best, byIP = length, []*listenerv3.FilterChain{c}
+		case length == best && length >= 0:
+			byIP = append(byIP, c)
+		}
+	}
+	var named, unnamed []*listenerv3.FilterChain
+	for _, c := range byIP {
+		protos := c.GetFilterChainMatch().GetApplicationProtocols()
+		switch {
+		case len(protos) == 0:
+			unnamed = append(unnamed, c)
+		case proto != "" && slices.Contains(protos, proto):
+			named = append(named, c)
+		}
+	}
+	switch {
+	case len(named) > 1 || len(named) == 0 && len(unnamed) > 1:
+		t.Fatalf("%v %q: more than one chain matches: Envoy rejects such a listener", dst, proto)
+	case len(named) == 1:
+		return named[0]
+	case len(unnamed) == 1:
+		return unnamed[0]
+	}
+	return l.GetDefaultFilterChain()
+}
+
+// chainTarget is where a chain sends a connection: the tcp_proxy's cluster,
+// or "hcm" for the HTTP connection manager.
+func chainTarget(t *testing.T, c *listenerv3.FilterChain) string {
+	t.Helper()
+	fs := c.GetFilters()
+	if len(fs) != 1 {
+		t.Fatalf("chain %s: %d filters", c.GetName(), len(fs))
+	}
+	switch fs[0].GetName() {
+	case "envoy.filters.network.http_connection_manager":
+		return "hcm"
+	case "envoy.filters.network.tcp_proxy":
+		tp := &tcpproxyv3.TcpProxy{}
+		if err := fs[0].GetTypedConfig().UnmarshalTo(tp); err != nil {
+			t.Fatal(err)
+		}
+		return tp.GetCluster()
+	}
+	t.Fatalf("chain %s: filter %s", c.GetName(), fs[0].GetName())
+	return ""
+}
+
+// TestListenersNeverLoop: a connection whose destination is a listener's
+// own port was not redirected by capture, so passing it through would send
+// it straight back; it must be dropped, except HTTP to loopback on the
+// outbound port (an explicit-proxy client); everything else keeps its way.
+func TestListenersNeverLoop(t *testing.T) {
+	tr := testTranslator(t)
+	out := tr.Translate(Input{})
+	ls := map[string]*listenerv3.Listener{}
+	for _, l := range out.Listeners {
+		ls[l.GetName()] = l
+	}
+	for _, tc := range []struct {
+		listener string
+		dst      string
+		proto    string
+		want     string
+	}{
+		{OutboundListener, "10.1.0.7:15001", "", BlackholeCluster},
+		{OutboundListener, "10.1.0.7:15001", "http/1.1", BlackholeCluster},
+		{OutboundListener, "[fd00::7]:15001", "h2c", BlackholeCluster},
+		{OutboundListener, "127.0.0.1:15001", "http/1.1", "hcm"},
+		{OutboundListener, "127.0.0.1:15001", "h2c", "hcm"},
+		{OutboundListener, "[::1]:15001", "http/1.1", "hcm"},
+		{OutboundListener, "127.0.0.1:15001", "", BlackholeCluster},
+		{OutboundListener, "[::1]:15001", "", BlackholeCluster},
+		{OutboundListener, "10.1.0.7:8080", "http/1.1", "hcm"},
+		{OutboundListener, "[fd00::7]:9090", "h2c", "hcm"},
+		{OutboundListener, "10.1.0.7:5432", "", PassthroughCluster},
+		{OutboundListener, "[fd00::7]:5432", "", PassthroughCluster},
+		{OutboundListener, "127.0.0.1:8080", "http/1.1", "hcm"},
+		{InboundListener, "10.1.0.7:15006", "", BlackholeCluster},
+		{InboundListener, "[fd00::7]:15006", "http/1.1", BlackholeCluster},
+		{InboundListener, "10.1.0.7:8080", "", InboundCluster},
+		{InboundListener, "[fd00::7]:8080", "", InboundCluster},
+	} {
+		t.Run(tc.listener+"/"+tc.dst+"/"+tc.proto, func(t *testing.T) {
+			c := selectChain(t, ls[tc.listener], netip.MustParseAddrPort(tc.dst), tc.proto)
+			if got := chainTarget(t, c); got != tc.want {
+				t.Errorf("chain %q sends it to %s, want %s", c.GetName(), got, tc.want)
+			}
+		})
+	}
+	i := slices.IndexFunc(out.Clusters, func(c *clusterv3.Cluster) bool { return c.GetName() == BlackholeCluster })
+	if i < 0 || out.Clusters[i].GetLoadAssignment() != nil || out.Clusters[i].GetType() != clusterv3.Cluster_STATIC {
+		t.Errorf("no STATIC blackhole cluster without endpoints in %v", out.Clusters)
+	}
+}
+
+// TestListenersBindIPv6: the listeners add :: when the cluster carries
+// IPv6 at all, ready or not, and only then.
+func TestListenersBindIPv6(t *testing.T) {
+	tr := testTranslator(t)
+	pod := func(ips ...string) *corev1.Pod {
+		p := &corev1.Pod{}
+		for _, ip := range ips {
+			p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
+		}
+		return p
+	}
+	slice := func(at discoveryv1.AddressType) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{AddressType: at}
+	}
+	for _, tc := range []struct {
+		name string
+		src  Source
+		want bool
+	}{
+		{"empty", Source{}, false},
+		{"IPv4 slice and pod", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeIPv4)}, Pods: []*corev1.Pod{pod("10.0.0.1")}}, false},
+		{"FQDN slice", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeFQDN)}}, false},
+		{"IPv4-mapped pod address", Source{Pods: []*corev1.Pod{pod("::ffff:10.0.0.1")}}, false},
+		{"pod address not an IP", Source{Pods: []*corev1.Pod{pod("fd00::1;rm -rf /"), pod("")}}, false},
+		{"IPv6 slice", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeIPv6)}}, true},
+		{"dual-stack pod", Source{Pods: []*corev1.Pod{pod("10.0.0.1", "fd00::1")}}, true},
+		{"IPv6-only pod", Source{Pods: []*corev1.Pod{pod("fd00::1")}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := tr.Translate(Input{Sources: []Source{tc.src}})
+			for _, l := range out.Listeners {
+				if a := l.GetAddress().GetSocketAddress().GetAddress(); a != "0.0.0.0" {
+					t.Errorf("%s binds %s, want 0.0.0.0", l.GetName(), a)
+				}
+				var got []string
+				for _, a := range l.GetAdditionalAddresses() {
+					sa := a.GetAddress().GetSocketAddress()
+					got = append(got, sa.GetAddress())
+					if sa.GetPortValue() != l.GetAddress().GetSocketAddress().GetPortValue() || sa.GetIpv4Compat() {
+						t.Errorf("%s: additional address %v: want the same port, IPv6 only", l.GetName(), sa)
+					}
+				}
+				if want := tc.want; (len(got) == 1 && got[0] == "::") != want || len(got) > 1 {
+					t.Errorf("%s: additional addresses %v, want :: %v", l.GetName(), got, want)
+				}
+			}
+		})
+	}
+}
