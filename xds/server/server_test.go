@@ -52,7 +52,7 @@ func objects() *static {
 	}}
 }
 
-func newTestServer(t *testing.T) *Server {
+func newTestServer(t testing.TB) *Server {
 	t.Helper()
 	tr, err := translate.New(mutate.DefaultConfig())
 	if err != nil {
