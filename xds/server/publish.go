@@ -163,7 +163,9 @@ func contentsOf(out *translate.Output, old contents) (contents, error) {
 		for j, r := range sc.Clusters {
 			full := c[resourcev3.ClusterType][r.GetName()]
 			clusters[r.GetName()] = full
-			sc.Clusters[j] = full.res.(*clusterv3.Cluster)
+			if same, ok := full.res.(*clusterv3.Cluster); ok {
+				sc.Clusters[j] = same
+			}
 		}
 		c[viewKey(resourcev3.ClusterType, sc.Identity)] = clusters
 		key := viewKey(resourcev3.RouteType, sc.Identity)
@@ -171,7 +173,9 @@ func contentsOf(out *translate.Output, old contents) (contents, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w of %s", err, sc.Identity)
 		}
-		sc.Route = routes[sc.Route.GetName()].res.(*routev3.RouteConfiguration)
+		if same, ok := routes[sc.Route.GetName()].res.(*routev3.RouteConfiguration); ok {
+			sc.Route = same
+		}
 		c[key] = routes
 	}
 	return c, nil
