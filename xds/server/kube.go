@@ -15,6 +15,7 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -44,13 +45,9 @@ func NewKube(name string, cs kubernetes.Interface, onChange func()) (*Kube, erro
 		pods:     f.Core().V1().Pods().Lister(),
 		nodes:    f.Core().V1().Nodes().Lister(),
 	}
-	always := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { onChange() },
-		UpdateFunc: func(any, any) { onChange() },
-		DeleteFunc: func(any) { onChange() },
-	}
-	// Node heartbeats and pod status churn change nothing served: only a
-	// change of what trim keeps counts.
+	// Node heartbeats, pod status churn, a Service's status, a slice's
+	// target references change nothing served: only a change of what trim
+	// keeps counts.
 	kept := cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { onChange() },
 		UpdateFunc: func(o, n any) {
@@ -64,8 +61,8 @@ func NewKube(name string, cs kubernetes.Interface, onChange func()) (*Kube, erro
 		inf     cache.SharedIndexInformer
 		handler cache.ResourceEventHandler
 	}{
-		{f.Core().V1().Services().Informer(), always},
-		{f.Discovery().V1().EndpointSlices().Informer(), always},
+		{f.Core().V1().Services().Informer(), kept},
+		{f.Discovery().V1().EndpointSlices().Informer(), kept},
 		{f.Core().V1().Pods().Informer(), kept},
 		{f.Core().V1().Nodes().Informer(), kept},
 	} {
@@ -111,13 +108,48 @@ func trim(obj any) (any, error) {
 	case *corev1.Node:
 		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion, Labels: o.Labels}}, nil
 	case *corev1.Service:
-		o.ManagedFields = nil
-		return o, nil
+		return trimService(o), nil
 	case *discoveryv1.EndpointSlice:
-		o.ManagedFields = nil
-		return o, nil
+		return trimSlice(o), nil
 	}
 	return obj, nil
+}
+
+// trimService keeps what translation reads (elb.Claim's DDSD name
+// override, the type, the ports, the IP families): not the status, the
+// selector, the cluster IPs, the other annotations.
+func trimService(s *corev1.Service) *corev1.Service {
+	t := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion}}
+	if v, ok := s.Annotations[elb.AnnotationDDSDName]; ok {
+		t.Annotations = map[string]string{elb.AnnotationDDSDName: v}
+	}
+	t.Spec.Type = s.Spec.Type
+	t.Spec.IPFamilies = s.Spec.IPFamilies
+	t.Spec.Ports = make([]corev1.ServicePort, len(s.Spec.Ports))
+	for i, p := range s.Spec.Ports {
+		t.Spec.Ports[i] = corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port}
+	}
+	return t
+}
+
+// trimSlice keeps what translation reads: the Service's name label, the
+// address type, the ports, and each endpoint's addresses, conditions,
+// node and zone; not the endpoints' target references and hints, which
+// cost more than the rest of an endpoint.
+func trimSlice(s *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	t := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion},
+		AddressType: s.AddressType,
+		Ports:       s.Ports,
+		Endpoints:   make([]discoveryv1.Endpoint, len(s.Endpoints)),
+	}
+	if v, ok := s.Labels[discoveryv1.LabelServiceName]; ok {
+		t.Labels = map[string]string{discoveryv1.LabelServiceName: v}
+	}
+	for i, e := range s.Endpoints {
+		t.Endpoints[i] = discoveryv1.Endpoint{Addresses: e.Addresses, Conditions: e.Conditions, NodeName: e.NodeName, Zone: e.Zone}
+	}
+	return t
 }
 
 func trimPod(p *corev1.Pod) *corev1.Pod {
@@ -154,20 +186,32 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	return t
 }
 
-// sameKept compares two trimmed pods or nodes, ignoring resourceVersion.
+// sameKept compares two trimmed objects, ignoring resourceVersion.
 func sameKept(o, n any) bool {
 	switch a := o.(type) {
 	case *corev1.Pod:
 		b, ok := n.(*corev1.Pod)
-		if !ok {
-			return false
-		}
-		x, y := *a, *b
-		x.ResourceVersion, y.ResourceVersion = "", ""
-		return equality.Semantic.DeepEqual(&x, &y)
+		return ok && sameButVersion(*a, *b)
+	case *corev1.Service:
+		b, ok := n.(*corev1.Service)
+		return ok && sameButVersion(*a, *b)
+	case *discoveryv1.EndpointSlice:
+		b, ok := n.(*discoveryv1.EndpointSlice)
+		return ok && sameButVersion(*a, *b)
 	case *corev1.Node:
 		b, ok := n.(*corev1.Node)
 		return ok && maps.Equal(a.Labels, b.Labels)
 	}
 	return false
+}
+
+// sameButVersion compares two copies of trimmed objects, their
+// resourceVersion aside.
+func sameButVersion[T any, P interface {
+	*T
+	SetResourceVersion(string)
+}](x, y T) bool {
+	P(&x).SetResourceVersion("")
+	P(&y).SetResourceVersion("")
+	return equality.Semantic.DeepEqual(&x, &y)
 }

@@ -1,11 +1,17 @@
 package server
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
+	"github.com/inzone-io/inzone/elb"
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -65,5 +71,98 @@ func TestTrimKeepsWhatTranslationReads(t *testing.T) {
 	t3, _ := trim(unready)
 	if sameKept(trimmed, t3) {
 		t.Error("readiness change not seen")
+	}
+}
+
+// TestTrimServiceAndSlice: a Service and its slice with everything the API
+// server and the controllers set translate as their trimmed copies do; the
+// trimmed ones hold none of what is not read, and an update of only that
+// (a status, a target reference, a controller's annotation) is not a
+// change, while an endpoint's readiness or a port is.
+func TestTrimServiceAndSlice(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "orders", Namespace: "ns", UID: "u1", ResourceVersion: "1",
+			Labels:      map[string]string{"app": "orders"},
+			Annotations: map[string]string{elb.AnnotationDDSDName: "shop", "note": strings.Repeat("x", 4096)}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "orders"},
+			ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"}, IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("web"), NodePort: 30080, AppProtocol: ptr.To("http")},
+				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}}},
+		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{Hostname: "a-1.elb.us-east-1.amazonaws.com"}}}},
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "orders-abc", Namespace: "ns", UID: "u2", ResourceVersion: "1",
+			Labels:          map[string]string{discoveryv1.LabelServiceName: "orders", discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"},
+			Annotations:     map[string]string{"endpoints.kubernetes.io/last-change-trigger-time": "2026-12-06T00:00:00Z"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "Service", Name: "orders", UID: "u1"}}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8080)}},
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{"10.0.0.1"}, Zone: ptr.To("z1"), NodeName: ptr.To("n1"), Hostname: ptr.To("orders-0"),
+				Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+				TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: "orders-0", UID: "u3"},
+				Hints:      &discoveryv1.EndpointHints{ForZones: []discoveryv1.ForZone{{Name: "z1"}}}},
+			{Addresses: []string{"10.0.0.2"}, NodeName: ptr.To("n2"),
+				Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)}},
+		},
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2", Labels: map[string]string{corev1.LabelTopologyZone: "z2"}}}
+	ts, _ := trim(svc.DeepCopy())
+	tsl, _ := trim(slice.DeepCopy())
+	tr, err := translate.New(mutate.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := tr.Translate(translate.Input{Sources: []translate.Source{{Services: []*corev1.Service{svc},
+		EndpointSlices: []*discoveryv1.EndpointSlice{slice}, Nodes: []*corev1.Node{node}}}})
+	trimmed := tr.Translate(translate.Input{Sources: []translate.Source{{Services: []*corev1.Service{ts.(*corev1.Service)},
+		EndpointSlices: []*discoveryv1.EndpointSlice{tsl.(*discoveryv1.EndpointSlice)}, Nodes: []*corev1.Node{node}}}})
+	if len(full.Endpoints) != 1 || len(full.Endpoints[0].Endpoints) != 2 || full.Endpoints[0].ClusterName != "shop.service.prod.ddsd:80" {
+		t.Fatalf("the full objects translate to %v", full.Endpoints)
+	}
+	if fmt.Sprint(full.Endpoints, full.Clusters, full.Addrs) != fmt.Sprint(trimmed.Endpoints, trimmed.Clusters, trimmed.Addrs) {
+		t.Errorf("trimmed objects translate differently:\n%v\n%v", full.Endpoints, trimmed.Endpoints)
+	}
+	s, sl := ts.(*corev1.Service), tsl.(*discoveryv1.EndpointSlice)
+	if len(s.Annotations) != 1 || s.Labels != nil || s.Spec.Selector != nil || s.Spec.ClusterIP != "" || len(s.Status.LoadBalancer.Ingress) != 0 ||
+		s.Spec.Ports[0].NodePort != 0 || s.Spec.Ports[0].AppProtocol != nil {
+		t.Errorf("trimmed Service kept too much: %+v", s)
+	}
+	if len(sl.Labels) != 1 || sl.Annotations != nil || sl.OwnerReferences != nil ||
+		sl.Endpoints[0].TargetRef != nil || sl.Endpoints[0].Hints != nil || sl.Endpoints[0].Hostname != nil {
+		t.Errorf("trimmed slice kept too much: %+v", sl)
+	}
+
+	oldSvc := func() any { return svc.DeepCopy() }
+	oldSlice := func() any { return slice.DeepCopy() }
+	for _, tc := range []struct {
+		name   string
+		old    func() any
+		edit   func() any
+		change bool
+	}{
+		{"Service status", oldSvc, func() any {
+			o := svc.DeepCopy()
+			o.ResourceVersion = "2"
+			o.Status.LoadBalancer.Ingress = nil
+			return o
+		}, false},
+		{"Service port", oldSvc, func() any { o := svc.DeepCopy(); o.Spec.Ports[0].Port = 81; return o }, true},
+		{"Service DDSD name", oldSvc, func() any { o := svc.DeepCopy(); o.Annotations[elb.AnnotationDDSDName] = "shop2"; return o }, true},
+		{"slice target and trigger time", oldSlice, func() any {
+			o := slice.DeepCopy()
+			o.ResourceVersion = "2"
+			o.Annotations["endpoints.kubernetes.io/last-change-trigger-time"] = "2026-12-06T00:00:01Z"
+			o.Endpoints[0].TargetRef.UID = "u4"
+			return o
+		}, false},
+		{"slice readiness", oldSlice, func() any { o := slice.DeepCopy(); o.Endpoints[0].Conditions.Ready = ptr.To(false); return o }, true},
+		{"slice address", oldSlice, func() any { o := slice.DeepCopy(); o.Endpoints[1].Addresses = []string{"10.0.0.3"}; return o }, true},
+	} {
+		o, _ := trim(tc.old())
+		n, _ := trim(tc.edit())
+		if got := !sameKept(o, n); got != tc.change {
+			t.Errorf("%s: counted as a change %v, want %v", tc.name, got, tc.change)
+		}
 	}
 }

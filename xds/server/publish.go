@@ -8,11 +8,14 @@ import (
 	"sort"
 	"strings"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -122,41 +125,83 @@ type versioned struct {
 // contentsOf versions every resource of a translation. It marshals each
 // once; an error (a resource that does not marshal) comes before anything
 // is applied.
-func contentsOf(out *translate.Output) (contents, error) {
-	lists := map[string][]types.Resource{
-		resourcev3.ClusterType:  resources(out.Clusters),
-		resourcev3.EndpointType: append(resources(out.Endpoints), resources(out.Local)...),
-		resourcev3.ListenerType: resources(out.Listeners),
-		resourcev3.RouteType:    resources(out.Routes),
-		grpcListeners:           resources(out.APIListeners),
+//
+// A resource whose version is the one published (old) is the same
+// content: out then takes the published message in place of its own, so
+// that the Server keeps one copy of each resource, the caches', and the
+// rest of the translation is garbage at once. (Otherwise every rebuild
+// would keep a second copy of what did not change: the caches hold the
+// message they were given when it changed.)
+func contentsOf(out *translate.Output, old contents) (contents, error) {
+	c := make(contents, len(served)+2*len(out.Scopes))
+	var v versioner
+	var err error
+	c[resourcev3.ClusterType], err = canonical(&v, resourcev3.ClusterType, out.Clusters, old[resourcev3.ClusterType], nil)
+	if err == nil {
+		c[resourcev3.EndpointType], err = canonical(&v, resourcev3.EndpointType, out.Endpoints, old[resourcev3.EndpointType], nil)
 	}
-	c := make(contents, len(lists)+2*len(out.Scopes))
-	for url, items := range lists {
-		byName := make(map[string]versioned, len(items))
-		for _, r := range items {
-			v, err := resourceVersion(r)
-			if err != nil {
-				return nil, fmt.Errorf("%s %q: %w", url, cachev3.GetResourceName(r), err)
-			}
-			byName[cachev3.GetResourceName(r)] = versioned{r, v}
-		}
-		c[url] = byName
+	if err == nil {
+		_, err = canonical(&v, resourcev3.EndpointType, out.Local, old[resourcev3.EndpointType], c[resourcev3.EndpointType])
 	}
-	for _, sc := range out.Scopes {
+	if err == nil {
+		c[resourcev3.ListenerType], err = canonical(&v, resourcev3.ListenerType, out.Listeners, old[resourcev3.ListenerType], nil)
+	}
+	if err == nil {
+		c[resourcev3.RouteType], err = canonical(&v, resourcev3.RouteType, out.Routes, old[resourcev3.RouteType], nil)
+	}
+	if err == nil {
+		c[grpcListeners], err = canonical(&v, grpcListeners, out.APIListeners, old[grpcListeners], nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range out.Scopes {
+		sc := &out.Scopes[i]
 		// A view's clusters are the full view's messages: their versions
 		// are known. Its route table is its own.
 		clusters := make(map[string]versioned, len(sc.Clusters))
-		for _, r := range sc.Clusters {
-			clusters[r.GetName()] = c[resourcev3.ClusterType][r.GetName()]
+		for j, r := range sc.Clusters {
+			full := c[resourcev3.ClusterType][r.GetName()]
+			clusters[r.GetName()] = full
+			if same, ok := full.res.(*clusterv3.Cluster); ok {
+				sc.Clusters[j] = same
+			}
 		}
 		c[viewKey(resourcev3.ClusterType, sc.Identity)] = clusters
-		v, err := resourceVersion(sc.Route)
+		key := viewKey(resourcev3.RouteType, sc.Identity)
+		routes, err := canonical(&v, resourcev3.RouteType, []*routev3.RouteConfiguration{sc.Route}, old[key], nil)
 		if err != nil {
-			return nil, fmt.Errorf("%s %q of %s: %w", resourcev3.RouteType, sc.Route.GetName(), sc.Identity, err)
+			return nil, fmt.Errorf("%w of %s", err, sc.Identity)
 		}
-		c[viewKey(resourcev3.RouteType, sc.Identity)] = map[string]versioned{sc.Route.GetName(): {sc.Route, v}}
+		if same, ok := routes[sc.Route.GetName()].res.(*routev3.RouteConfiguration); ok {
+			sc.Route = same
+		}
+		c[key] = routes
 	}
 	return c, nil
+}
+
+// canonical versions items of url into byName (a new map when nil) and replaces
+// each item whose version is its published one's with the published
+// message (see contentsOf).
+func canonical[T types.Resource](v *versioner, url string, items []T, published, byName map[string]versioned) (map[string]versioned, error) {
+	if byName == nil {
+		byName = make(map[string]versioned, len(items))
+	}
+	for i, r := range items {
+		name := cachev3.GetResourceName(r)
+		version, err := v.version(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", typeURL(url), name, err)
+		}
+		if p, ok := published[name]; ok && p.version == version {
+			if same, ok := p.res.(T); ok {
+				items[i] = same
+			}
+		}
+		byName[name] = versioned{items[i], version}
+	}
+	return byName, nil
 }
 
 // viewKey is the contents key of one identity's view of a scoped type.
@@ -305,6 +350,21 @@ func resourceVersion(r types.Resource) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return cachev3.HashResource(b), nil
+}
+
+// versioner computes resourceVersion, marshaling every resource of a build
+// into one buffer instead of a new one each: a build versions every
+// resource, and most did not change.
+type versioner struct{ buf []byte }
+
+func (v *versioner) version(r types.Resource) (string, error) {
+	// cachev3.MarshalResource's options: the same bytes.
+	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(v.buf[:0], r)
+	if err != nil {
+		return "", err
+	}
+	v.buf = b
 	return cachev3.HashResource(b), nil
 }
 

@@ -210,8 +210,10 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 		return
 	}
 	s.report(out)
-	s.current.Store(out)
+	// publish first: it replaces out's unchanged resources with the
+	// published ones, which current must not see done.
 	changed, err := s.publish(ctx, out)
+	s.current.Store(out)
 	if err != nil {
 		s.log.Error(err, "publishing resources")
 		return
@@ -235,7 +237,7 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 // content changed are updated, in an order that keeps every proxy's view
 // consistent (see apply). It returns how many resources changed.
 func (s *Server) publish(_ context.Context, out *translate.Output) (int, error) {
-	next, err := contentsOf(out)
+	next, err := contentsOf(out, s.published)
 	if err != nil {
 		return 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -52,7 +53,7 @@ func objects() *static {
 	}}
 }
 
-func newTestServer(t *testing.T) *Server {
+func newTestServer(t testing.TB) *Server {
 	t.Helper()
 	tr, err := translate.New(mutate.DefaultConfig())
 	if err != nil {
@@ -169,6 +170,58 @@ func TestUnchangedStateIsNotPublished(t *testing.T) {
 	}
 	if want := []string{"update ClusterLoadAssignment orders.service.prod.ddsd:80"}; !slices.Equal(*rec, want) {
 		t.Errorf("cache updates %v, want %v", *rec, want)
+	}
+}
+
+// TestRebuildKeepsOneCopy: a rebuild serves, and keeps as the current
+// translation, the messages already in the caches for what did not change
+// (one copy of each resource, not the caches' and the last translation's),
+// and its own for what changed; a scoped view's clusters are the full
+// view's.
+func TestRebuildKeepsOneCopy(t *testing.T) {
+	s := newTestServer(t)
+	r := objects()
+	r.src.Services = append(r.src.Services, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "users", Namespace: "ns"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})
+	r.src.Pods[0].Annotations = map[string]string{mutate.AnnotationCalls: "orders"}
+	s.build(context.Background(), []Reader{r})
+	first := s.current.Load()
+	r.src.EndpointSlices[0].Endpoints[0].Addresses = []string{"10.0.0.2"}
+	s.build(context.Background(), []Reader{r})
+	next := s.current.Load()
+	if next == first {
+		t.Fatal("no new translation")
+	}
+	cached := func(url string) map[string]types.Resource { return s.caches.linear[url].GetResources() }
+	for i, c := range next.Clusters {
+		if c != first.Clusters[i] || c != cached(resourcev3.ClusterType)[c.GetName()] {
+			t.Errorf("cluster %s: a second copy of an unchanged resource", c.GetName())
+		}
+	}
+	for _, l := range append(slices.Clone(next.Listeners), next.APIListeners...) {
+		if l != cached(resourcev3.ListenerType)[l.GetName()] && l != cached(grpcListeners)[l.GetName()] {
+			t.Errorf("listener %s: a second copy of an unchanged resource", l.GetName())
+		}
+	}
+	for i, e := range next.Local {
+		if e != first.Local[i] {
+			t.Errorf("local cluster %s: a second copy of an unchanged resource", e.GetClusterName())
+		}
+	}
+	if e := next.Endpoints[0]; e == first.Endpoints[0] || e != cached(resourcev3.EndpointType)[e.GetClusterName()] {
+		t.Errorf("changed endpoints %s: the old message kept, or not the one served", e.GetClusterName())
+	}
+	if len(next.Scopes) != 1 {
+		t.Fatalf("%d scoped views, want 1", len(next.Scopes))
+	}
+	sc := next.Scopes[0]
+	for _, c := range sc.Clusters {
+		if c != cached(resourcev3.ClusterType)[c.GetName()] {
+			t.Errorf("view cluster %s is not the full view's message", c.GetName())
+		}
+	}
+	if sc.Route != first.Scopes[0].Route {
+		t.Error("the view's unchanged route table was replaced")
 	}
 }
 

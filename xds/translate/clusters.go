@@ -6,10 +6,8 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 const (
@@ -26,44 +24,37 @@ func (t *Translator) clusters(callees *calleeSet) []*clusterv3.Cluster {
 			out = append(out, t.calleeCluster(ClusterName(name, p)))
 		}
 	}
-	out = append(out, originalDstCluster(InboundCluster), originalDstCluster(PassthroughCluster), blackholeCluster(), explicitProxyCluster())
+	out = append(out, t.originalDstCluster(InboundCluster), t.originalDstCluster(PassthroughCluster), blackholeCluster(), explicitProxyCluster())
 	sortByName(out, (*clusterv3.Cluster).GetName)
 	return out
 }
 
-// calleeCluster is an EDS cluster fed over ADS with zone-aware routing on.
-// No locality_weighted_lb_config: with it, Envoy ignores zone-aware routing.
+// calleeCluster is an EDS cluster fed over ADS with zone-aware routing on
+// (parts.zoneAware); all but its name are shared parts.
 func (t *Translator) calleeCluster(name string) *clusterv3.Cluster {
 	return &clusterv3.Cluster{
 		Name:                 name,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS},
 		EdsClusterConfig: &clusterv3.Cluster_EdsClusterConfig{
-			EdsConfig:   adsConfigSource(),
+			EdsConfig:   t.parts.adsConfig,
 			ServiceName: name,
 		},
-		ConnectTimeout: durationpb.New(connectTimeout),
-		LbPolicy:       clusterv3.Cluster_ROUND_ROBIN,
-		CommonLbConfig: &clusterv3.Cluster_CommonLbConfig{
-			LocalityConfigSpecifier: &clusterv3.Cluster_CommonLbConfig_ZoneAwareLbConfig_{
-				ZoneAwareLbConfig: &clusterv3.Cluster_CommonLbConfig_ZoneAwareLbConfig{
-					RoutingEnabled: &typev3.Percent{Value: 100},
-					MinClusterSize: wrapperspb.UInt64(t.minClusterSize),
-				},
-			},
-		},
-		TypedExtensionProtocolOptions: downstreamProtocol(),
+		ConnectTimeout:                t.parts.connectTimeout,
+		LbPolicy:                      clusterv3.Cluster_ROUND_ROBIN,
+		CommonLbConfig:                t.parts.zoneAware,
+		TypedExtensionProtocolOptions: t.parts.protocolOptions,
 	}
 }
 
 // originalDstCluster sends a connection where it was going before capture
 // redirected it to the sidecar.
-func originalDstCluster(name string) *clusterv3.Cluster {
+func (t *Translator) originalDstCluster(name string) *clusterv3.Cluster {
 	return &clusterv3.Cluster{
 		Name:                          name,
 		ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
 		LbPolicy:                      clusterv3.Cluster_CLUSTER_PROVIDED,
-		ConnectTimeout:                durationpb.New(connectTimeout),
-		TypedExtensionProtocolOptions: downstreamProtocol(),
+		ConnectTimeout:                t.parts.connectTimeout,
+		TypedExtensionProtocolOptions: t.parts.protocolOptions,
 	}
 }
 

@@ -44,8 +44,8 @@ const (
 // explicitProxyHCM is the outbound connection manager for explicit-proxy
 // clients: the captured one, marking every request, with the dynamic
 // forward proxy filter before the router.
-func explicitProxyHCM() *hcmv3.HttpConnectionManager {
-	hcm := outboundHCM()
+func (t *Translator) explicitProxyHCM() *hcmv3.HttpConnectionManager {
+	hcm := t.outboundHCM()
 	hcm.StatPrefix = "inzone_explicit_proxy"
 	hcm.EarlyHeaderMutationExtensions = []*corev3.TypedExtensionConfig{markExplicitProxy(true)}
 	hcm.HttpFilters = []*hcmv3.HttpFilter{
@@ -115,7 +115,7 @@ func explicitProxyCluster() *clusterv3.Cluster {
 // outbound port would bring the request back to this listener. Other
 // explicit-proxy requests, CONNECT or not, go to the dynamic forward
 // proxy; captured ones to their original destination.
-func unservedRoutes(outboundPort uint32) []*routev3.Route {
+func (p *parts) unservedRoutes(outboundPort uint32) []*routev3.Route {
 	marked := &routev3.HeaderMatcher{Name: ExplicitProxyHeader, HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}}
 	forbidden := &routev3.HeaderMatcher{Name: ":authority", HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
 		MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: forbiddenAuthority(outboundPort)}},
@@ -130,17 +130,13 @@ func unservedRoutes(outboundPort uint32) []*routev3.Route {
 		Status: 403,
 		Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "inzone: the proxy does not forward to loopback or to its own port\n"}},
 	}}
-	tunnel := routeTo(ExplicitProxyCluster)
-	tunnel.Route.UpgradeConfigs = []*routev3.RouteAction_UpgradeConfig{{
-		UpgradeType:   "CONNECT",
-		ConnectConfig: &routev3.RouteAction_UpgradeConfig_ConnectConfig{},
-	}}
+	tunnel := p.routeTo(ExplicitProxyCluster, p.connectUpgrade)
 	return []*routev3.Route{
 		{Name: "explicit-proxy-refused-connect", Match: connect(marked, forbidden), Action: refuse},
 		{Name: "explicit-proxy-refused", Match: prefix(marked, forbidden), Action: refuse},
 		{Name: "explicit-proxy-connect", Match: connect(marked), Action: tunnel},
-		{Name: "explicit-proxy", Match: prefix(marked), Action: routeTo(ExplicitProxyCluster)},
-		{Name: "passthrough", Match: prefix(), Action: routeTo(PassthroughCluster)},
+		{Name: "explicit-proxy", Match: prefix(marked), Action: p.routeTo(ExplicitProxyCluster, nil)},
+		{Name: "passthrough", Match: prefix(), Action: p.routeTo(PassthroughCluster, nil)},
 	}
 }
 

@@ -74,7 +74,7 @@ func matchRoute(t *testing.T, routes []*routev3.Route, r request) *routev3.Route
 // host it names through the dynamic forward proxy (CONNECT tunnelled),
 // except loopback and the outbound port, refused rather than looped.
 func TestUnservedHosts(t *testing.T) {
-	routes := unservedRoutes(15001)
+	routes := newParts(6).unservedRoutes(15001)
 	const refused = "403"
 	for _, tc := range []struct {
 		req  request

@@ -3,8 +3,9 @@ package translate
 import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // apiListeners are what proxyless gRPC clients (google.golang.org/grpc/xds
@@ -17,43 +18,64 @@ import (
 //
 // They are not sidecar listeners: Envoy takes an api_listener only from its
 // bootstrap, so they are served apart (Output.APIListeners).
-func apiListeners(callees *calleeSet) []*listenerv3.Listener {
+func (t *Translator) apiListeners(callees *calleeSet) []*listenerv3.Listener {
 	var out []*listenerv3.Listener
+	b := t.parts.newAPIListenerBuilder()
 	callees.eachPort(func(name, cluster string, isDefault bool) {
-		out = append(out, apiListener(cluster, cluster))
+		out = append(out, b.listener(cluster, cluster))
 		if isDefault {
-			out = append(out, apiListener(name, cluster))
+			out = append(out, b.listener(name, cluster))
 		}
 	})
 	sortByName(out, (*listenerv3.Listener).GetName)
 	return out
 }
 
-// apiListener routes every call to target (the authority gRPC matches
+// apiListenerBuilder builds API listeners from one HTTP connection manager
+// that it fills in for each and marshals into the listener's Any: the
+// listeners keep only their bytes, so a message tree built for each would
+// be thrown away at once (2 per Service port, each build). Not for
+// concurrent use: one per translation.
+type apiListenerBuilder struct {
+	typeURL string
+	hcm     *hcmv3.HttpConnectionManager
+	rc      *routev3.RouteConfiguration
+	vh      *routev3.VirtualHost
+	action  *routev3.RouteAction_Cluster
+}
+
+func (p *parts) newAPIListenerBuilder() *apiListenerBuilder {
+	action := &routev3.RouteAction_Cluster{}
+	vh := &routev3.VirtualHost{
+		Domains: []string{""},
+		Routes: []*routev3.Route{{
+			Match:  p.prefixMatch,
+			Action: &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: action}},
+		}},
+	}
+	rc := &routev3.RouteConfiguration{VirtualHosts: []*routev3.VirtualHost{vh}}
+	return &apiListenerBuilder{
+		typeURL: p.hcmTypeURL,
+		hcm: &hcmv3.HttpConnectionManager{
+			StatPrefix:     "inzone_grpc",
+			RouteSpecifier: &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: rc},
+			HttpFilters:    p.routerFilters,
+		},
+		rc: rc, vh: vh, action: action,
+	}
+}
+
+// listener routes every call to target (the authority gRPC matches
 // virtual hosts against is the dialed name, the listener's own) to cluster.
-func apiListener(target, cluster string) *listenerv3.Listener {
-	hcm := &hcmv3.HttpConnectionManager{
-		StatPrefix: "inzone_grpc",
-		RouteSpecifier: &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: &routev3.RouteConfiguration{
-			Name: target,
-			VirtualHosts: []*routev3.VirtualHost{{
-				Name:    target,
-				Domains: []string{target},
-				Routes: []*routev3.Route{{
-					Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-					Action: &routev3.Route_Route{Route: &routev3.RouteAction{
-						ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster},
-					}},
-				}},
-			}},
-		}},
-		HttpFilters: []*hcmv3.HttpFilter{{
-			Name:       "envoy.filters.http.router",
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
-		}},
+func (b *apiListenerBuilder) listener(target, cluster string) *listenerv3.Listener {
+	b.rc.Name, b.vh.Name, b.vh.Domains[0], b.action.Cluster = target, target, target, cluster
+	// As anypb.New marshals: the same options, so the same bytes.
+	value, err := proto.MarshalOptions{}.Marshal(b.hcm)
+	if err != nil {
+		panic(err) // compiled-in types and valid UTF-8 names: cannot fail
 	}
 	return &listenerv3.Listener{
 		Name:        target,
-		ApiListener: &listenerv3.ApiListener{ApiListener: mustAny(hcm)},
+		ApiListener: &listenerv3.ApiListener{ApiListener: &anypb.Any{TypeUrl: b.typeURL, Value: value}},
 	}
 }

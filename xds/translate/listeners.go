@@ -7,7 +7,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	httpinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/http_inspector/v3"
 	originaldstv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/original_dst/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -60,7 +59,7 @@ var httpProtocols = []string{"http/1.1", "h2c"}
 // the proxy: its connection manager is explicitProxyHCM.
 func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 	port := uint32(t.cfg.Sidecar.OutboundPort)
-	hcm := networkFilter("envoy.filters.network.http_connection_manager", outboundHCM())
+	hcm := networkFilter("envoy.filters.network.http_connection_manager", t.outboundHCM())
 	address, additional := bindAddresses(port, ipv6)
 	return &listenerv3.Listener{
 		Name:                OutboundListener,
@@ -83,7 +82,7 @@ func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 					PrefixRanges:         loopback(),
 					ApplicationProtocols: httpProtocols,
 				},
-				Filters: []*listenerv3.Filter{networkFilter("envoy.filters.network.http_connection_manager", explicitProxyHCM())},
+				Filters: []*listenerv3.Filter{networkFilter("envoy.filters.network.http_connection_manager", t.explicitProxyHCM())},
 			},
 			blackholeChain("explicit-proxy-not-http", &listenerv3.FilterChainMatch{
 				DestinationPort: wrapperspb.UInt32(port),
@@ -99,7 +98,7 @@ func (t *Translator) outboundListener(ipv6 bool) *listenerv3.Listener {
 // connections: routes from RDS, HTTP/1.1 and HTTP/2 as the caller speaks.
 // It removes ExplicitProxyHeader before routing: only the explicit-proxy
 // chain's connection manager may set it (explicitproxy.go).
-func outboundHCM() *hcmv3.HttpConnectionManager {
+func (t *Translator) outboundHCM() *hcmv3.HttpConnectionManager {
 	return &hcmv3.HttpConnectionManager{
 		StatPrefix:                    "inzone_outbound",
 		EarlyHeaderMutationExtensions: []*corev3.TypedExtensionConfig{markExplicitProxy(false)},
@@ -108,10 +107,7 @@ func outboundHCM() *hcmv3.HttpConnectionManager {
 			ConfigSource:    adsConfigSource(),
 			RouteConfigName: OutboundRoute,
 		}},
-		HttpFilters: []*hcmv3.HttpFilter{{
-			Name:       "envoy.filters.http.router",
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
-		}},
+		HttpFilters: t.parts.routerFilters,
 		// Explicit-proxy clients (HTTP_PROXY): CONNECT tunnels and
 		// absolute-form requests ("GET http://name:port/path"); captured
 		// clients may send them too.

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // outboundRoutes is the outbound listener's route table: a virtual host per
@@ -14,7 +13,7 @@ import (
 // its original destination, or, asked by an explicit-proxy client, to the
 // host it names (unservedRoutes). ExplicitProxyHeader never leaves the
 // proxy.
-func outboundRoutes(callees *calleeSet, outboundPort uint32) *routev3.RouteConfiguration {
+func (t *Translator) outboundRoutes(callees *calleeSet, outboundPort uint32) *routev3.RouteConfiguration {
 	rc := &routev3.RouteConfiguration{Name: OutboundRoute, RequestHeadersToRemove: []string{ExplicitProxyHeader}}
 	callees.eachPort(func(name, cluster string, isDefault bool) {
 		domains := []string{cluster}
@@ -24,13 +23,13 @@ func outboundRoutes(callees *calleeSet, outboundPort uint32) *routev3.RouteConfi
 		rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
 			Name:    cluster,
 			Domains: domains,
-			Routes:  clusterRoutes(cluster),
+			Routes:  t.parts.clusterRoutes(cluster),
 		})
 	})
 	rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{
 		Name:    PassthroughCluster,
 		Domains: []string{"*"},
-		Routes:  unservedRoutes(outboundPort),
+		Routes:  t.parts.unservedRoutes(outboundPort),
 	})
 	return rc
 }
@@ -63,28 +62,19 @@ func defaultPort(ports []int32) int32 {
 
 // clusterRoutes: CONNECT (an explicit-proxy client's tunnel) is terminated
 // here and its bytes sent to the cluster; every other request is proxied.
-func clusterRoutes(cluster string) []*routev3.Route {
-	connect := routeTo(cluster)
-	connect.Route.UpgradeConfigs = []*routev3.RouteAction_UpgradeConfig{{
-		UpgradeType:   "CONNECT",
-		ConnectConfig: &routev3.RouteAction_UpgradeConfig_ConnectConfig{},
-	}}
+// Only the actions are the cluster's own: the matches are shared parts.
+func (p *parts) clusterRoutes(cluster string) []*routev3.Route {
 	return []*routev3.Route{
-		{
-			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_ConnectMatcher_{ConnectMatcher: &routev3.RouteMatch_ConnectMatcher{}}},
-			Action: connect,
-		},
-		{
-			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-			Action: routeTo(cluster),
-		},
+		{Match: p.connectMatch, Action: p.routeTo(cluster, p.connectUpgrade)},
+		{Match: p.prefixMatch, Action: p.routeTo(cluster, nil)},
 	}
 }
 
 // routeTo has no timeout: gRPC streams and long polls last as the app wants.
-func routeTo(cluster string) *routev3.Route_Route {
+func (p *parts) routeTo(cluster string, upgrades []*routev3.RouteAction_UpgradeConfig) *routev3.Route_Route {
 	return &routev3.Route_Route{Route: &routev3.RouteAction{
 		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster},
-		Timeout:          durationpb.New(0),
+		Timeout:          p.noTimeout,
+		UpgradeConfigs:   upgrades,
 	}}
 }

@@ -93,9 +93,9 @@ func (p Problem) String() string {
 
 // Translator holds the parsed config. It is safe for concurrent use.
 type Translator struct {
-	engine         *mutate.Engine
-	cfg            *mutate.Config
-	minClusterSize uint64
+	engine *mutate.Engine
+	cfg    *mutate.Config
+	parts  *parts // read-only: shared by the resources of every translation
 }
 
 // New builds a Translator from the shared config, defaulted and validated
@@ -106,7 +106,7 @@ func New(cfg *mutate.Config) (*Translator, error) {
 		return nil, err
 	}
 	c := e.Config()
-	return &Translator{engine: e, cfg: c, minClusterSize: uint64(c.XDS.MinClusterSize)}, nil
+	return &Translator{engine: e, cfg: c, parts: newParts(uint64(c.XDS.MinClusterSize))}, nil
 }
 
 // Translate computes the resources for the whole Input.
@@ -123,10 +123,10 @@ func (t *Translator) Translate(in Input) *Output {
 	out.Clusters = t.clusters(callees)
 	out.Endpoints = callees.loadAssignments()
 	out.Local = locals.loadAssignments()
-	out.Routes = []*routev3.RouteConfiguration{outboundRoutes(callees, uint32(t.cfg.Sidecar.OutboundPort))}
+	out.Routes = []*routev3.RouteConfiguration{t.outboundRoutes(callees, uint32(t.cfg.Sidecar.OutboundPort))}
 	out.Scopes = scopes(locals, callees, out.Clusters, out.Routes[0], out)
 	out.Listeners = t.listeners(hasIPv6(in))
-	out.APIListeners = apiListeners(callees)
+	out.APIListeners = t.apiListeners(callees)
 	out.Addrs = dnsAddrs(callees, locals)
 	sort.Slice(out.Unzoned, func(i, j int) bool { return out.Unzoned[i].String() < out.Unzoned[j].String() })
 	sort.Slice(out.Problems, func(i, j int) bool { return out.Problems[i].String() < out.Problems[j].String() })

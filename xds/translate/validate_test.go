@@ -149,7 +149,7 @@ func TestValidateLooksInsideAny(t *testing.T) {
 		{
 			name: "API listener route without domains",
 			out: func() *Output {
-				l := apiListener("orders.service.prod.ddsd:80", "orders.service.prod.ddsd:80")
+				l := newParts(6).newAPIListenerBuilder().listener("orders.service.prod.ddsd:80", "orders.service.prod.ddsd:80")
 				a := l.GetApiListener().GetApiListener()
 				hcm := unpacked(t, a, &hcmv3.HttpConnectionManager{})
 				hcm.GetRouteConfig().GetVirtualHosts()[0].Domains = nil
@@ -161,7 +161,7 @@ func TestValidateLooksInsideAny(t *testing.T) {
 		{
 			name: "per-route filter config in a route table",
 			out: func() *Output {
-				rc := outboundRoutes(newCalleeSet(), 15001)
+				rc := tr.outboundRoutes(newCalleeSet(), 15001)
 				rc.VirtualHosts[0].TypedPerFilterConfig = map[string]*anypb.Any{
 					"envoy.filters.http.router": mustAny(&routerv3.Router{StrictCheckHeaders: []string{"bad"}}),
 				}
