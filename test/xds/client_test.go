@@ -41,7 +41,7 @@ func waitFor(t *testing.T, c *adsclient.Client, what string, check func(adsclien
 	defer cancel()
 	v, err := c.Wait(ctx, check)
 	if err != nil {
-		t.Fatalf("%s client: %s: %v", c.Protocol(), what, err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	return v
 }
