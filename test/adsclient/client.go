@@ -61,7 +61,14 @@ type Options struct {
 	// Reject, when set, is asked about every decoded response; an error
 	// NACKs the response, which then changes nothing held.
 	Reject func(typeURL string, resources map[string]proto.Message) error
+	// MaxResources bounds what the client holds of one type: beyond it
+	// the stream fails. 0 means DefaultMaxResources.
+	MaxResources int
 }
+
+// DefaultMaxResources is MaxResources when unset: far more than a test's
+// cluster serves, far less than would exhaust a test's memory.
+const DefaultMaxResources = 50_000
 
 // known are the types a client decodes and holds, in Envoy's order.
 var known = []string{resourcev3.ClusterType, resourcev3.ListenerType, resourcev3.EndpointType, resourcev3.RouteType}
@@ -82,11 +89,13 @@ type Client struct {
 	protocol Protocol
 	local    string
 	reject   func(string, map[string]proto.Message) error
-	conn     *grpc.ClientConn
-	cancel   context.CancelFunc
-	done     chan struct{} // closed when the receiving goroutine ends
-	updates  chan struct{} // signalled after every response and on failure
-	sub      *subscriptions
+	// maxResources bounds what is held of one type.
+	maxResources int
+	conn         *grpc.ClientConn
+	cancel       context.CancelFunc
+	done         chan struct{} // closed when the receiving goroutine ends
+	updates      chan struct{} // signalled after every response and on failure
+	sub          *subscriptions
 
 	mu       sync.Mutex
 	held     map[string]map[string]proto.Message // by type URL, then name
@@ -120,6 +129,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	if c.protocol == "" {
 		c.protocol = SotW
+	}
+	if c.maxResources = opts.MaxResources; c.maxResources == 0 {
+		c.maxResources = DefaultMaxResources
 	}
 	var s stream
 	ads := discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
@@ -167,6 +179,9 @@ func (o Options) validate() error {
 	}
 	if o.Node == nil {
 		errs = append(errs, errors.New("Node is nil"))
+	}
+	if o.MaxResources < 0 {
+		errs = append(errs, fmt.Errorf("MaxResources %d is negative", o.MaxResources))
 	}
 	for i, typ := range o.Wildcard {
 		if _, ok := follows[typ]; !ok {
@@ -236,6 +251,14 @@ func (c *Client) notify() {
 // and LDS with RDS as Envoy does (the new subscription before the ACK),
 // and ACKs it.
 func (c *Client) apply(s stream, r response) error {
+	c.mu.Lock()
+	asked := c.sub.wildcard[r.typeURL] || len(c.sub.asked[r.typeURL]) > 0
+	c.mu.Unlock()
+	if !asked {
+		// Envoy ignores a type it has no watch for; answering would
+		// subscribe to it.
+		return fmt.Errorf("the server sent a %s response, a type the client never asked for", short(r.typeURL))
+	}
 	got, err := decode(r.typeURL, r.resources)
 	if err == nil && c.reject != nil {
 		err = c.reject(r.typeURL, got)
@@ -271,6 +294,9 @@ func (c *Client) apply(s stream, r response) error {
 	}
 	for _, name := range r.removed {
 		delete(c.held[r.typeURL], name)
+	}
+	if len(c.held[r.typeURL]) > c.maxResources {
+		return fmt.Errorf("the server sent more than %d %s resources (Options.MaxResources)", c.maxResources, typeName(r.typeURL))
 	}
 	c.received[r.typeURL] = true
 	if dep, ok := follows[r.typeURL]; ok {

@@ -76,6 +76,19 @@ func TestWaitNamesWhatIsMissing(t *testing.T) {
 			t.Errorf("Wait: %v, want it to say %q", err, want)
 		}
 	}
+	// With one context for the stream and the wait, the stream's end
+	// does not hide what was missing.
+	ctx, cancel = context.WithCancel(context.Background())
+	shared, err := Dial(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	cancel()
+	<-shared.done // the stream ended before the wait looks
+	if _, err := shared.Wait(ctx, nil); err == nil || strings.Contains(err.Error(), "ADS stream:") || !strings.Contains(err.Error(), `ClusterLoadAssignment ["nowhere"]`) {
+		t.Errorf("Wait on the stream's context: %v, want it to say what was missing and asked for, not that the stream ended", err)
+	}
 	// The check's complaint comes once the view is consistent.
 	opts.LocalCluster = "orders"
 	c = dial(t, opts)
@@ -131,6 +144,7 @@ func TestRefusesWhatAServerMustNotSend(t *testing.T) {
 		name      string
 		typeURL   string
 		resources []*anypb.Any
+		wildcard  bool   // the client subscribes to CDS
 		nack      string // the NACK's reason says this
 		fails     string // or the wait fails saying this
 	}{
@@ -138,7 +152,10 @@ func TestRefusesWhatAServerMustNotSend(t *testing.T) {
 			resources: []*anypb.Any{{TypeUrl: resourcev3.EndpointType, Value: []byte{0xff, 0xff, 0xff}}}, nack: "resource 0"},
 		{name: "a cluster in an endpoints response", typeURL: resourcev3.EndpointType,
 			resources: []*anypb.Any{mustAny(t, &clusterv3.Cluster{Name: "web"})}, nack: "resource 0 is a " + resourcev3.ClusterType},
-		{name: "a type never asked for", typeURL: resourcev3.SecretType, nack: "type " + resourcev3.SecretType},
+		{name: "a type never asked for", typeURL: resourcev3.SecretType, fails: "a " + fmt.Sprintf("%q", resourcev3.SecretType) + " response, a type the client never asked for"},
+		{name: "more clusters than the bound", typeURL: resourcev3.ClusterType, wildcard: true,
+			resources: []*anypb.Any{mustAny(t, edsCluster("a", "")), mustAny(t, edsCluster("b", "")), mustAny(t, edsCluster("c", ""))},
+			fails:     "more than 2 Cluster resources"},
 		{name: "endpoints without a name", typeURL: resourcev3.EndpointType,
 			resources: []*anypb.Any{mustAny(t, endpoints(""))}, nack: "has no name"},
 		{name: "endpoints never asked for, with a hostile name", typeURL: resourcev3.EndpointType,
@@ -155,8 +172,12 @@ func TestRefusesWhatAServerMustNotSend(t *testing.T) {
 			}
 			go func() { _ = g.Serve(lis) }()
 			t.Cleanup(g.Stop)
-			c := dial(t, Options{Addr: lis.Addr().String(), DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
-				Node: SidecarNode("web-1.ns", "web", "a"), LocalCluster: "web"})
+			opts := Options{Addr: lis.Addr().String(), DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
+				Node: SidecarNode("web-1.ns", "web", "a"), LocalCluster: "web", MaxResources: 2}
+			if tc.wildcard {
+				opts.Wildcard = []string{resourcev3.ClusterType}
+			}
+			c := dial(t, opts)
 			if tc.fails != "" {
 				ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 				defer cancel()
@@ -193,6 +214,7 @@ func TestOptionsNameTheField(t *testing.T) {
 	}{
 		{"nothing", Options{}, []string{"Addr is empty", "DialOptions is empty", "Node is nil"}},
 		{"an unknown protocol", Options{Addr: "127.0.0.1:1", DialOptions: creds, Node: node, Protocol: "rest"}, []string{`Protocol "rest"`}},
+		{"a negative bound", Options{Addr: "127.0.0.1:1", DialOptions: creds, Node: node, MaxResources: -1}, []string{"MaxResources -1"}},
 		{"endpoints as a wildcard", Options{Addr: "127.0.0.1:1", DialOptions: creds, Node: node, Wildcard: []string{resourcev3.EndpointType}},
 			[]string{"Wildcard[0]"}},
 		{"secrets by name", Options{Addr: "127.0.0.1:1", DialOptions: creds, Node: node, Names: map[string][]string{resourcev3.SecretType: {"s"}}},

@@ -64,8 +64,13 @@ func (c *Client) Wait(ctx context.Context, check func(View) error) (View, error)
 		if err == nil {
 			return v, nil
 		}
-		if streamErr != nil {
+		if streamErr != nil && ctx.Err() == nil {
 			return v, fmt.Errorf("%s ADS stream: %w", c.protocol, streamErr)
+		}
+		if streamErr != nil {
+			// The stream ended with the wait (one context for both): what
+			// was missing says more than "context canceled".
+			return v, fmt.Errorf("%v (%s)", err, c.describe())
 		}
 		select {
 		case <-c.updates:
