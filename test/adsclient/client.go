@@ -148,8 +148,8 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		}
 		s = &sotwStream{s: ss, node: opts.Node, acks: map[string]ack{}}
 	}
-	// Envoy's start: the wildcard types, then the named ones (the local
-	// cluster's endpoints first).
+	// Envoy's start: the wildcard types in the order given, then the named
+	// ones (the local cluster's endpoints among them).
 	for _, typ := range opts.Wildcard {
 		if err := s.subscribe(typ, nil, nil); err != nil {
 			return nil, c.abort(err)
@@ -191,6 +191,9 @@ func (o Options) validate() error {
 	for typ := range o.Names {
 		if !slices.Contains(known, typ) {
 			errs = append(errs, fmt.Errorf("Names[%q]: not one of %v", typ, known))
+		}
+		if slices.Contains(o.Wildcard, typ) {
+			errs = append(errs, fmt.Errorf("Names[%q]: the type is in Wildcard too", typ))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -242,6 +242,21 @@ func TestFollowsAsEnvoy(t *testing.T) {
 			if err := want("first requests", first, []string{"Cluster[]", "Listener[]", "ClusterLoadAssignment[web]"}); err != nil {
 				t.Error(err)
 			}
+			// As Envoy, the endpoints of the clusters CDS brought are asked
+			// for before the clusters are ACKed.
+			cp.waitRequest(t, "the clusters' ACK", func(r request) bool { return r.typeURL == resourcev3.ClusterType && r.nonce != "" })
+			edsAt, ackAt := -1, -1
+			for i, r := range cp.requests() {
+				if edsAt < 0 && r.typeURL == resourcev3.EndpointType && slices.Contains(r.names, "orders") {
+					edsAt = i
+				}
+				if ackAt < 0 && r.typeURL == resourcev3.ClusterType && r.nonce != "" {
+					ackAt = i
+				}
+			}
+			if edsAt < 0 || ackAt < 0 || edsAt > ackAt {
+				t.Errorf("EDS for orders asked at request %d, the clusters ACKed at %d: %+v", edsAt, ackAt, cp.requests())
+			}
 
 			cp.serve(t, "web-1.ns", "2", map[string][]types.Resource{
 				resourcev3.ClusterType:  {edsCluster("orders", "")},
