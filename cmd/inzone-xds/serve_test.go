@@ -92,13 +92,8 @@ func deltaEndpoints(t *testing.T, ctx context.Context, addr string, creds creden
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 	// The wait fails if the server sends any resource but name.
-	v, err := c.Wait(wctx, nil)
-	if err != nil {
-		t.Fatalf("delta ADS: %v", err)
-	}
+	v := c.WaitT(t, time.Minute, "delta ADS", nil)
 	var got []string
 	for _, l := range v.Endpoints[name].GetEndpoints() {
 		for _, e := range l.GetLbEndpoints() {

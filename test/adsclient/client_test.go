@@ -184,17 +184,6 @@ func dial(t *testing.T, opts Options) *Client {
 	return c
 }
 
-func wait(t *testing.T, c *Client, what string, check func(View) error) View {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	v, err := c.Wait(ctx, check)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	return v
-}
-
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // want compares one field of a view.
@@ -224,7 +213,7 @@ func TestFollowsAsEnvoy(t *testing.T) {
 					&routev3.RouteConfiguration{Name: "unasked-routes"}},
 			})
 			c := dial(t, sidecarOptions(cp.addr, p))
-			wait(t, c, "first view", func(v View) error {
+			c.WaitT(t, waitTimeout, "first view", func(v View) error {
 				return firstError(
 					want("clusters", sortedKeys(v.Clusters), []string{"orders", "passthrough", "payments"}),
 					want("endpoints", sortedKeys(v.Endpoints), []string{"orders", "payments-eds", "web"}),
@@ -264,7 +253,7 @@ func TestFollowsAsEnvoy(t *testing.T) {
 				resourcev3.ListenerType: {rdsListener(t, "outbound", "outbound-routes", false)},
 				resourcev3.RouteType:    {&routev3.RouteConfiguration{Name: "outbound-routes"}},
 			})
-			wait(t, c, "after payments and a listener went", func(v View) error {
+			c.WaitT(t, waitTimeout, "after payments and a listener went", func(v View) error {
 				return firstError(
 					want("clusters", sortedKeys(v.Clusters), []string{"orders"}),
 					want("endpoints", sortedKeys(v.Endpoints), []string{"orders", "web"}),

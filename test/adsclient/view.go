@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"testing"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -78,6 +80,19 @@ func (c *Client) Wait(ctx context.Context, check func(View) error) (View, error)
 			return v, fmt.Errorf("%v (%s)", err, c.describe())
 		}
 	}
+}
+
+// WaitT is Wait for a test, bounded by timeout (a failure deadline, not a
+// measurement): it fails t with what and what was missing.
+func (c *Client) WaitT(t testing.TB, timeout time.Duration, what string, check func(View) error) View {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	v, err := c.Wait(ctx, check)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
 }
 
 // View is a copy of what the client holds now, consistent or not.

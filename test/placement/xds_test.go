@@ -55,10 +55,8 @@ func watchEDS(t *testing.T, addr, cluster string) *edsWatch {
 // HEALTHY ones, and counts them per zone (the locality Envoy routes by).
 func (w *edsWatch) waitHealthy(t *testing.T, want int) simulate.Zones {
 	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	var zones simulate.Zones
-	_, err := w.client.Wait(c, func(v adsclient.View) error {
+	w.client.WaitT(t, 90*time.Second, fmt.Sprintf("inzone-xds did not serve %d healthy endpoints of %s", want, w.cluster), func(v adsclient.View) error {
 		zones = v.HealthyPerZone(w.cluster)
 		total := 0
 		for _, n := range zones {
@@ -69,8 +67,5 @@ func (w *edsWatch) waitHealthy(t *testing.T, want int) simulate.Zones {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("inzone-xds did not serve %d healthy endpoints of %s: %v", want, w.cluster, err)
-	}
 	return zones
 }

@@ -31,17 +31,3 @@ func dial(t *testing.T, addr, protocol, nodeID, localCluster, zone string) *adsc
 	t.Cleanup(c.Close)
 	return c
 }
-
-// waitFor waits until check passes on the client's view and the view is
-// consistent (every EDS cluster's endpoints and every route table are
-// there); it fails the test with what was missing at waitTimeout.
-func waitFor(t *testing.T, c *adsclient.Client, what string, check func(adsclient.View) error) adsclient.View {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	v, err := c.Wait(ctx, check)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	return v
-}

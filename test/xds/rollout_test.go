@@ -43,7 +43,7 @@ func TestRolloutCoalesces(t *testing.T) {
 	addr, _, reg := startXDS(t, env)
 	sotw := dial(t, addr, "sotw", caller.Name+"."+ns, "rollout-caller.service.prod.ddsd", zoneA)
 	cluster := translate.ClusterName("rollout.service.prod.ddsd", 80)
-	waitFor(t, sotw, "before the rollout", func(v adsclient.View) error {
+	sotw.WaitT(t, waitTimeout, "before the rollout", func(v adsclient.View) error {
 		if v.Endpoints[cluster] == nil {
 			return fmt.Errorf("no endpoints of %s", cluster)
 		}
@@ -55,7 +55,7 @@ func TestRolloutCoalesces(t *testing.T) {
 	for i := range pods {
 		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), "rollout", nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
 	}
-	waitFor(t, sotw, "after the rollout", func(v adsclient.View) error {
+	sotw.WaitT(t, waitTimeout, "after the rollout", func(v adsclient.View) error {
 		want := map[string]int{zoneA: 34, zoneB: 33, zoneC: 33}
 		if got := v.HealthyPerZone(cluster); fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Errorf("%s per zone %v, want %v", cluster, got, want)

@@ -86,7 +86,7 @@ func expectView(t *testing.T, c *adsclient.Client, what string, callees ...strin
 func expectFullView(t *testing.T, c *adsclient.Client, srv *server.Server, what string, callees ...string) {
 	t.Helper()
 	expectViewOf(t, c, what, false, callees...)
-	waitFor(t, c, what+": the whole full view", func(v adsclient.View) error {
+	c.WaitT(t, waitTimeout, what+": the whole full view", func(v adsclient.View) error {
 		if got, want := len(v.Clusters), len(srv.Current().Clusters); got != want {
 			return fmt.Errorf("%d clusters, want the full view's %d", got, want)
 		}
@@ -100,7 +100,7 @@ func expectViewOf(t *testing.T, c *adsclient.Client, what string, exact bool, ca
 	slices.Sort(want)
 	wantHosts := append([]string{translate.PassthroughCluster}, callees...)
 	slices.Sort(wantHosts)
-	waitFor(t, c, what, func(v adsclient.View) error {
+	c.WaitT(t, waitTimeout, what, func(v adsclient.View) error {
 		if got := sorted(keys(v.Clusters)); !matches(got, want, exact) {
 			return fmt.Errorf("clusters %v, want %v (exactly: %v)", got, want, exact)
 		}

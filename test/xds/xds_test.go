@@ -98,7 +98,7 @@ func TestSidecarReceivesZones(t *testing.T) {
 		t.Helper()
 		var views []adsclient.View
 		for _, c := range clients {
-			views = append(views, waitFor(t, c, what, func(v adsclient.View) error {
+			views = append(views, c.WaitT(t, waitTimeout, what, func(v adsclient.View) error {
 				if len(v.Listeners) != 2 || v.Routes["inzone-outbound"] == nil {
 					return fmt.Errorf("listeners %v, routes %v", keys(v.Listeners), keys(v.Routes))
 				}
