@@ -252,7 +252,8 @@ func (c *Client) notify() {
 
 // apply decodes one response, NACKs it or stores it, follows CDS with EDS
 // and LDS with RDS as Envoy does (the new subscription before the ACK),
-// and ACKs it.
+// and ACKs it. It sends without holding c.mu, so that a server that stops
+// reading blocks the stream, not Wait.
 func (c *Client) apply(s stream, r response) error {
 	c.mu.Lock()
 	asked := c.sub.wildcard[r.typeURL] || len(c.sub.asked[r.typeURL]) > 0
@@ -262,24 +263,49 @@ func (c *Client) apply(s stream, r response) error {
 		// subscribe to it.
 		return fmt.Errorf("the server sent a %s response, a type the client never asked for", short(r.typeURL))
 	}
-	got, err := decode(r.typeURL, r.resources)
-	if err == nil && c.reject != nil {
-		err = c.reject(r.typeURL, got)
+	got, refused := decode(r.typeURL, r.resources)
+	if refused == nil && c.reject != nil {
+		refused = c.reject(r.typeURL, got)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		c.nacks = append(c.nacks, NACK{TypeURL: r.typeURL, Version: r.version, Nonce: r.nonce, Reason: err.Error()})
+	next, err := c.store(r, got, refused)
+	names := c.sub.names(r.typeURL)
+	c.mu.Unlock()
+	switch {
+	case err != nil:
+		return err
+	case refused != nil:
+		return s.nack(r, names, refused)
+	}
+	if next != nil {
+		if err := s.subscribe(next.typ, next.names, next.prev); err != nil {
+			return err
+		}
+	}
+	return s.ack(r, names)
+}
+
+// resubscription is a change of what the client asks for of one type.
+type resubscription struct {
+	typ         string
+	names, prev []string
+}
+
+// store records a NACK, or keeps what a response brought and says how the
+// subscription of the type that follows changes, if it does. c.mu is held.
+func (c *Client) store(r response, got map[string]proto.Message, refused error) (*resubscription, error) {
+	if refused != nil {
+		c.nacks = append(c.nacks, NACK{TypeURL: r.typeURL, Version: r.version, Nonce: r.nonce, Reason: refused.Error()})
 		if len(c.nacks) > maxNACKs {
 			c.nacks = c.nacks[len(c.nacks)-maxNACKs:]
 		}
-		return s.nack(r, c.sub.names(r.typeURL), err)
+		return nil, nil
 	}
 	wildcard := c.sub.wildcard[r.typeURL]
 	if !wildcard {
 		for name := range got {
 			if !c.sub.everAsked(r.typeURL, name) {
-				return fmt.Errorf("the server sent %s %s, which the client never asked for", typeName(r.typeURL), short(name))
+				return nil, fmt.Errorf("the server sent %s %s, which the client never asked for", typeName(r.typeURL), short(name))
 			}
 		}
 	}
@@ -291,7 +317,7 @@ func (c *Client) apply(s stream, r response) error {
 	for name, m := range got {
 		// A response to a request made before the client unsubscribed can
 		// still hold what it no longer wants: Envoy drops it.
-		if wildcard || slices.Contains(c.sub.names(r.typeURL), name) {
+		if wildcard || c.sub.wants(r.typeURL, name) {
 			c.held[r.typeURL][name] = m
 		}
 	}
@@ -299,21 +325,21 @@ func (c *Client) apply(s stream, r response) error {
 		delete(c.held[r.typeURL], name)
 	}
 	if len(c.held[r.typeURL]) > c.maxResources {
-		return fmt.Errorf("the server sent more than %d %s resources (Options.MaxResources)", c.maxResources, typeName(r.typeURL))
+		return nil, fmt.Errorf("the server sent more than %d %s resources (Options.MaxResources)", c.maxResources, typeName(r.typeURL))
 	}
 	c.received[r.typeURL] = true
-	if dep, ok := follows[r.typeURL]; ok {
-		want := c.sub.derive(r.typeURL, c.held[r.typeURL])
-		if prev, changed := c.sub.set(dep, want); changed {
-			for name := range c.held[dep] {
-				if !slices.Contains(want, name) {
-					delete(c.held[dep], name)
-				}
-			}
-			if err := s.subscribe(dep, want, prev); err != nil {
-				return err
-			}
+	dep, ok := follows[r.typeURL]
+	if !ok {
+		return nil, nil
+	}
+	prev, changed := c.sub.set(dep, c.sub.derive(r.typeURL, c.held[r.typeURL]))
+	if !changed {
+		return nil, nil
+	}
+	for name := range c.held[dep] {
+		if !c.sub.wants(dep, name) {
+			delete(c.held[dep], name)
 		}
 	}
-	return s.ack(r, c.sub.names(r.typeURL))
+	return &resubscription{typ: dep, names: c.sub.names(dep), prev: prev}, nil
 }

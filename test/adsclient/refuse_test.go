@@ -100,11 +100,13 @@ func TestWaitNamesWhatIsMissing(t *testing.T) {
 }
 
 // hostile is an ADS server that answers the first request with one
-// scripted response, then records what the client says.
+// scripted response, then records what the client says; or, deaf, sends
+// it again and again and reads nothing more.
 type hostile struct {
 	discoveryv3.UnimplementedAggregatedDiscoveryServiceServer
 	resp *discoveryv3.DiscoveryResponse
 	got  chan *discoveryv3.DiscoveryRequest
+	deaf bool
 }
 
 func (h *hostile) StreamAggregatedResources(s discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
@@ -113,6 +115,11 @@ func (h *hostile) StreamAggregatedResources(s discoveryv3.AggregatedDiscoverySer
 	}
 	if err := s.Send(h.resp); err != nil {
 		return err
+	}
+	for h.deaf {
+		if err := s.Send(h.resp); err != nil {
+			return err
+		}
 	}
 	for {
 		r, err := s.Recv()
@@ -124,6 +131,20 @@ func (h *hostile) StreamAggregatedResources(s discoveryv3.AggregatedDiscoverySer
 		default:
 		}
 	}
+}
+
+// serveHostile serves h on loopback until the test ends.
+func serveHostile(t *testing.T, h *hostile) string {
+	t.Helper()
+	g := grpc.NewServer()
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, h)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	return lis.Addr().String()
 }
 
 func mustAny(t *testing.T, m proto.Message) *anypb.Any {
@@ -164,15 +185,7 @@ func TestRefusesWhatAServerMustNotSend(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &hostile{resp: &discoveryv3.DiscoveryResponse{TypeUrl: tc.typeURL, VersionInfo: "1", Nonce: "n1", Resources: tc.resources},
 				got: make(chan *discoveryv3.DiscoveryRequest, 1)}
-			g := grpc.NewServer()
-			discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, h)
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() { _ = g.Serve(lis) }()
-			t.Cleanup(g.Stop)
-			opts := Options{Addr: lis.Addr().String(), DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
+			opts := Options{Addr: serveHostile(t, h), DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
 				Node: SidecarNode("web-1.ns", "web", "a"), LocalCluster: "web", MaxResources: 2}
 			if tc.wildcard {
 				opts.Wildcard = []string{resourcev3.ClusterType}
@@ -233,5 +246,43 @@ func TestOptionsNameTheField(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestADeafServerDoesNotBlockWait: a server that stops reading blocks the
+// client's ACKs once gRPC's flow-control windows are full; a wait still
+// ends at its deadline, and Close still returns.
+func TestADeafServerDoesNotBlockWait(t *testing.T) {
+	h := &hostile{resp: &discoveryv3.DiscoveryResponse{TypeUrl: resourcev3.EndpointType, VersionInfo: "1", Nonce: "n",
+		Resources: []*anypb.Any{mustAny(t, endpoints("web", "a"))}}, deaf: true}
+	addr := serveHostile(t, h)
+	// Every ACK repeats the node: 1 MiB of it fills the windows in a few.
+	opts := Options{Addr: addr, DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
+		Node: SidecarNode(strings.Repeat("n", 1<<20), "web", "a"), LocalCluster: "web"}
+	c, err := Dial(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_, err := c.Wait(ctx, func(View) error { return errors.New("never") })
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err == nil || !strings.Contains(err.Error(), "never") {
+			t.Errorf("Wait: %v, want the check's complaint", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Wait did not end at its deadline while the client was blocked sending")
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(waitTimeout):
+		t.Fatal("Close did not return")
 	}
 }

@@ -22,8 +22,8 @@ type response struct {
 // words a subscription, an ACK and a NACK.
 type stream interface {
 	recv() (response, error)
-	// subscribe asks for names of typ instead of prev (nil names on the
-	// first request of a wildcard type).
+	// subscribe asks for names of typ instead of prev, both sorted (nil
+	// names on the first request of a wildcard type).
 	subscribe(typ string, names, prev []string) error
 	// ack accepts r; names are what the client asks for of r's type.
 	ack(r response, names []string) error
@@ -95,13 +95,14 @@ func (s *deltaStream) recv() (response, error) {
 
 func (s *deltaStream) subscribe(typ string, names, prev []string) error {
 	req := &discoveryv3.DeltaDiscoveryRequest{Node: s.node, TypeUrl: typ}
+	// Both lists are sorted.
 	for _, n := range names {
-		if !slices.Contains(prev, n) {
+		if _, ok := slices.BinarySearch(prev, n); !ok {
 			req.ResourceNamesSubscribe = append(req.ResourceNamesSubscribe, n)
 		}
 	}
 	for _, n := range prev {
-		if !slices.Contains(names, n) {
+		if _, ok := slices.BinarySearch(names, n); !ok {
 			req.ResourceNamesUnsubscribe = append(req.ResourceNamesUnsubscribe, n)
 		}
 	}

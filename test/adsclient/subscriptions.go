@@ -43,6 +43,12 @@ func newSubscriptions(o Options) *subscriptions {
 // names are what the client asks for of a named type now.
 func (s *subscriptions) names(typ string) []string { return s.want[typ] }
 
+// wants says whether the client asks for name of a named type now.
+func (s *subscriptions) wants(typ, name string) bool {
+	_, ok := slices.BinarySearch(s.want[typ], name)
+	return ok
+}
+
 func (s *subscriptions) everAsked(typ, name string) bool { return s.asked[typ][name] }
 
 // set makes names (in any order, repeats allowed) the subscription of typ
