@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -124,12 +123,7 @@ func TestChartRenderedClustersAreRead(t *testing.T) {
 		}
 	})
 	waitHTTP(t, "http://"+health+"/readyz", "ok")
-	conn, err := grpc.NewClient(xdsAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	got := deltaEndpoints(t, ctx, conn, "multi.service.prod.ddsd:80")
+	got := deltaEndpoints(t, ctx, xdsAddr, insecure.NewCredentials(), "multi.service.prod.ddsd:80")
 	if want := "us-east-1/us-east-1a=10.10.0.1 us-west-2/us-west-2b=10.11.0.1"; strings.Join(got, " ") != want {
 		t.Errorf("endpoints %v, want %s", got, want)
 	}

@@ -21,8 +21,6 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -31,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
 )
 
@@ -69,14 +68,8 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	conn, err := grpc.NewClient(xdsAddr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "inzone-xds.inzone-system.svc"})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sctx, scancel := context.WithTimeout(ctx, time.Minute)
-	defer scancel()
-	got := deltaEndpoints(t, sctx, conn, "multi.service.prod.ddsd:80")
+	creds := credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "inzone-xds.inzone-system.svc"})
+	got := deltaEndpoints(t, ctx, xdsAddr, creds, "multi.service.prod.ddsd:80")
 	if want := "us-east-1/us-east-1a=10.10.0.1 us-west-2/us-west-2b=10.11.0.1"; strings.Join(got, " ") != want {
 		t.Errorf("endpoints %v, want %s", got, want)
 	}
@@ -85,31 +78,26 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 
 // deltaEndpoints subscribes to one EDS resource over delta ADS, as a
 // sidecar would, and lists its endpoints as region/zone=address. The
-// stream stays open until ctx ends.
-func deltaEndpoints(t *testing.T, ctx context.Context, conn *grpc.ClientConn, name string) []string {
+// stream stays open until the test ends.
+func deltaEndpoints(t *testing.T, ctx context.Context, addr string, creds credentials.TransportCredentials, name string) []string {
 	t.Helper()
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+	c, err := adsclient.Dial(ctx, adsclient.Options{
+		Addr:        addr,
+		DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(creds)},
+		Protocol:    adsclient.Delta,
+		Node:        &corev3.Node{Id: "probe"},
+		Names:       map[string][]string{resourcev3.EndpointType: {name}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stream.Send(&discoveryv3.DeltaDiscoveryRequest{Node: &corev3.Node{Id: "probe"}, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: []string{name}}); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := stream.Recv()
-	if err != nil {
-		t.Fatalf("delta ADS: %v", err)
-	}
-	if len(resp.Resources) != 1 {
-		t.Fatalf("got %d resources", len(resp.Resources))
-	}
-	cla := &endpointv3.ClusterLoadAssignment{}
-	if err := resp.Resources[0].Resource.UnmarshalTo(cla); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(c.Close)
+	// The wait fails if the server sends any resource but name.
+	v := c.WaitT(t, time.Minute, "delta ADS", nil)
 	var got []string
-	for _, l := range cla.Endpoints {
-		for _, e := range l.LbEndpoints {
-			got = append(got, l.Locality.Region+"/"+l.Locality.Zone+"="+e.GetEndpoint().GetAddress().GetSocketAddress().GetAddress())
+	for _, l := range v.Endpoints[name].GetEndpoints() {
+		for _, e := range l.GetLbEndpoints() {
+			got = append(got, l.GetLocality().GetRegion()+"/"+l.GetLocality().GetZone()+"="+e.GetEndpoint().GetAddress().GetSocketAddress().GetAddress())
 		}
 	}
 	return got

@@ -54,9 +54,9 @@ func TestDemo(t *testing.T) {
 	if res.Orders != "orders.service.prod.ddsd:8080" || res.Local != "web.service.prod.ddsd" || res.Zone != "us-east-1a" {
 		t.Errorf("orders cluster %q, local cluster %q, zone %q", res.Orders, res.Local, res.Zone)
 	}
-	c, ok := res.Served.clusters[res.Orders]
+	c, ok := res.Served.Clusters[res.Orders]
 	if !ok {
-		t.Fatalf("CDS has no %s: %v", res.Orders, slices.Sorted(maps.Keys(res.Served.clusters)))
+		t.Fatalf("CDS has no %s: %v", res.Orders, slices.Sorted(maps.Keys(res.Served.Clusters)))
 	}
 	za := c.GetCommonLbConfig().GetZoneAwareLbConfig()
 	if c.GetType() != clusterv3.Cluster_EDS || za.GetRoutingEnabled().GetValue() != 100 || za.GetMinClusterSize().GetValue() != 6 ||
@@ -67,14 +67,14 @@ func TestDemo(t *testing.T) {
 	for _, z := range ordersZones {
 		want[z]++
 	}
-	if got := healthyPerZone(res.Served.endpoints[res.Orders]); !maps.Equal(got, want) {
+	if got := res.Served.HealthyPerZone(res.Orders); !maps.Equal(got, want) {
 		t.Errorf("orders endpoints per zone = %v, want %v", got, want)
 	}
-	if got := healthyPerZone(res.Served.endpoints[res.Local]); !maps.Equal(got, map[string]int{"us-east-1a": 1}) {
+	if got := res.Served.HealthyPerZone(res.Local); !maps.Equal(got, map[string]int{"us-east-1a": 1}) {
 		t.Errorf("local cluster endpoints per zone = %v, want the web pod in us-east-1a", got)
 	}
 	var eds, dns []string
-	for _, l := range res.Served.endpoints[res.Orders].GetEndpoints() {
+	for _, l := range res.Served.Endpoints[res.Orders].GetEndpoints() {
 		for _, e := range l.LbEndpoints {
 			eds = append(eds, e.GetEndpoint().GetAddress().GetSocketAddress().GetAddress())
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -10,12 +12,15 @@ import (
 	"strings"
 	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/miekg/dns"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -28,7 +33,7 @@ type result struct {
 	// cluster; Zone is the web pod's zone.
 	Orders, Local, Zone string
 	// Served is what the web pod's sidecar received over ADS.
-	Served served
+	Served adsclient.View
 	// Records are inzone-xds's A records for the orders DDSD name.
 	Records []*dns.A
 }
@@ -68,28 +73,47 @@ func showXDS(ctx context.Context, w io.Writer, env *envtest.Env, chart *envtest.
 	if host, _, _ := net.SplitHostPort(orders); !strings.HasSuffix(host, "."+cfg.DDSDDomain()) {
 		return nil, fmt.Errorf("the web pod's ORDERS_URL names %s, not a name in the DDSD domain %s: the webhook did not rewrite it", host, cfg.DDSDDomain())
 	}
-	sc := sidecar{
-		node:         &corev3.Node{Id: web.Name + "." + web.Namespace, Cluster: local, Locality: &corev3.Locality{Zone: zone}},
-		addr:         net.JoinHostPort("127.0.0.1", strconv.Itoa(xds.Port)),
-		serverName:   cfg.Sidecar.ControlPlane.Address,
-		ca:           secret.Data["ca.crt"],
-		localCluster: local,
+	node := adsclient.SidecarNode(web.Name+"."+web.Namespace, local, zone)
+	serverName := cfg.Sidecar.ControlPlane.Address
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(secret.Data["ca.crt"]) {
+		return nil, fmt.Errorf("the ca.crt of Secret %s holds no certificate", secretName)
 	}
+	creds := credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12})
 	fmt.Fprintf(w, "inzone-xds, asked over ADS as the web pod's sidecar (node %s, cluster %s, zone %s;\nTLS to %s, trusting the ca.crt of Secret %s), serves:\n",
-		sc.node.Id, local, zone, sc.serverName, secretName)
+		node.Id, local, zone, serverName, secretName)
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	view, err := sc.fetch(fctx, func(v served) bool {
-		// Complete once every orders pod is there and the web pod is in
-		// its own local cluster.
-		n := 0
-		for _, c := range healthyPerZone(v.endpoints[orders]) {
-			n += c
-		}
-		return n == len(ordersZones) && healthyPerZone(v.endpoints[local])[zone] > 0
+	// Subscribed as an Envoy starts: CDS wildcard, EDS for the local
+	// cluster and every EDS cluster CDS names.
+	sidecar, err := adsclient.Dial(fctx, adsclient.Options{
+		Addr:         net.JoinHostPort("127.0.0.1", strconv.Itoa(xds.Port)),
+		DialOptions:  []grpc.DialOption{grpc.WithTransportCredentials(creds)},
+		Node:         node,
+		LocalCluster: local,
+		Wildcard:     []string{resourcev3.ClusterType},
 	})
 	if err != nil {
 		return nil, err
+	}
+	defer sidecar.Close()
+	view, err := sidecar.Wait(fctx, func(v adsclient.View) error {
+		// Complete once every orders pod is there and the web pod is in
+		// its own local cluster.
+		n := 0
+		for _, c := range v.HealthyPerZone(orders) {
+			n += c
+		}
+		if n != len(ordersZones) {
+			return fmt.Errorf("%s has %d healthy endpoints, want the %d orders pods", orders, n, len(ordersZones))
+		}
+		if v.HealthyPerZone(local)[zone] == 0 {
+			return fmt.Errorf("the local cluster %s has no healthy endpoint in %s, where the web pod is", local, zone)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inzone-xds did not serve the expected clusters and endpoints: %w", err)
 	}
 	printServed(w, view, []string{orders, local}, local)
 	fmt.Fprintln(w)

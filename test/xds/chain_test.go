@@ -8,6 +8,7 @@ import (
 
 	"github.com/inzone-io/inzone/audit"
 	"github.com/inzone-io/inzone/simulate"
+	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,11 +19,11 @@ import (
 // callee's endpoints per zone, the cluster's min_cluster_size) to simulate,
 // and compares with `kubectl inzone audit`'s prediction for the edge
 // checkout -> orders on the same objects, listed from the API server.
-func checkChain(t *testing.T, env *envtest.Env, ns string, v view) {
+func checkChain(t *testing.T, env *envtest.Env, ns string, v adsclient.View) {
 	t.Helper()
-	callers := simulate.Zones(zoneCounts(v.endpoints(checkoutDDSD)))
-	callees := simulate.Zones(zoneCounts(v.endpoints(ordersCluster)))
-	minSize := int(v.clusters()[ordersCluster].GetCommonLbConfig().GetZoneAwareLbConfig().GetMinClusterSize().GetValue())
+	callers := simulate.Zones(v.HealthyPerZone(checkoutDDSD))
+	callees := simulate.Zones(v.HealthyPerZone(ordersCluster))
+	minSize := int(v.Clusters[ordersCluster].GetCommonLbConfig().GetZoneAwareLbConfig().GetMinClusterSize().GetValue())
 	plan, err := simulate.ZoneAware(callers, callees, simulate.Options{MinClusterSize: minSize})
 	if err != nil {
 		t.Fatal(err)

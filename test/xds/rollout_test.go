@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -42,8 +43,8 @@ func TestRolloutCoalesces(t *testing.T) {
 	addr, _, reg := startXDS(t, env)
 	sotw := dial(t, addr, "sotw", caller.Name+"."+ns, "rollout-caller.service.prod.ddsd", zoneA)
 	cluster := translate.ClusterName("rollout.service.prod.ddsd", 80)
-	sotw.waitFor(t, "before the rollout", func(v view) error {
-		if v.endpoints(cluster) == nil {
+	sotw.WaitT(t, waitTimeout, "before the rollout", func(v adsclient.View) error {
+		if v.Endpoints[cluster] == nil {
 			return fmt.Errorf("no endpoints of %s", cluster)
 		}
 		return nil
@@ -54,9 +55,9 @@ func TestRolloutCoalesces(t *testing.T) {
 	for i := range pods {
 		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), "rollout", nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
 	}
-	sotw.waitFor(t, "after the rollout", func(v view) error {
+	sotw.WaitT(t, waitTimeout, "after the rollout", func(v adsclient.View) error {
 		want := map[string]int{zoneA: 34, zoneB: 33, zoneC: 33}
-		if got := zoneCounts(v.endpoints(cluster)); fmt.Sprint(got) != fmt.Sprint(want) {
+		if got := v.HealthyPerZone(cluster); fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Errorf("%s per zone %v, want %v", cluster, got, want)
 		}
 		return nil

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/inzone-io/inzone/mutate"
+	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/xds/server"
 	"github.com/inzone-io/inzone/xds/translate"
@@ -64,10 +63,9 @@ func newScopeScenario(t *testing.T, env *envtest.Env) *scenario {
 }
 
 // routeHosts is the virtual hosts of the outbound route table a client holds.
-func routeHosts(v view) []string {
-	rc, _ := v[resourcev3.RouteType][translate.OutboundRoute].(*routev3.RouteConfiguration)
+func routeHosts(v adsclient.View) []string {
 	var out []string
-	for _, vh := range rc.GetVirtualHosts() {
+	for _, vh := range v.Routes[translate.OutboundRoute].GetVirtualHosts() {
 		out = append(out, vh.GetName())
 	}
 	slices.Sort(out)
@@ -77,7 +75,7 @@ func routeHosts(v view) []string {
 // expectView waits until the client holds exactly these clusters and
 // virtual hosts (besides the two ORIGINAL_DST clusters and the
 // passthrough host), consistently.
-func expectView(t *testing.T, c *adsClient, what string, callees ...string) {
+func expectView(t *testing.T, c *adsclient.Client, what string, callees ...string) {
 	t.Helper()
 	expectViewOf(t, c, what, true, callees...)
 }
@@ -85,32 +83,32 @@ func expectView(t *testing.T, c *adsClient, what string, callees ...string) {
 // expectFullView waits until the client holds at least these clusters
 // and virtual hosts, and as many as the full view has: the API server is
 // shared with other tests, whose Services are served too.
-func expectFullView(t *testing.T, c *adsClient, srv *server.Server, what string, callees ...string) {
+func expectFullView(t *testing.T, c *adsclient.Client, srv *server.Server, what string, callees ...string) {
 	t.Helper()
 	expectViewOf(t, c, what, false, callees...)
-	c.waitFor(t, what+": the whole full view", func(v view) error {
-		if got, want := len(v.clusters()), len(srv.Current().Clusters); got != want {
+	c.WaitT(t, waitTimeout, what+": the whole full view", func(v adsclient.View) error {
+		if got, want := len(v.Clusters), len(srv.Current().Clusters); got != want {
 			return fmt.Errorf("%d clusters, want the full view's %d", got, want)
 		}
 		return nil
 	})
 }
 
-func expectViewOf(t *testing.T, c *adsClient, what string, exact bool, callees ...string) {
+func expectViewOf(t *testing.T, c *adsclient.Client, what string, exact bool, callees ...string) {
 	t.Helper()
 	want := append(slices.Clone(translate.ListenerClusters), callees...)
 	slices.Sort(want)
 	wantHosts := append([]string{translate.PassthroughCluster}, callees...)
 	slices.Sort(wantHosts)
-	c.waitFor(t, what, func(v view) error {
-		if got := sorted(keys(v.clusters())); !matches(got, want, exact) {
+	c.WaitT(t, waitTimeout, what, func(v adsclient.View) error {
+		if got := sorted(keys(v.Clusters)); !matches(got, want, exact) {
 			return fmt.Errorf("clusters %v, want %v (exactly: %v)", got, want, exact)
 		}
 		if got := routeHosts(v); !matches(got, wantHosts, exact) {
 			return fmt.Errorf("virtual hosts %v, want %v (exactly: %v)", got, wantHosts, exact)
 		}
 		for _, cl := range callees {
-			if n := len(v.endpoints(cl).GetEndpoints()); n == 0 {
+			if n := len(v.Endpoints[cl].GetEndpoints()); n == 0 {
 				return fmt.Errorf("no endpoints for %s", cl)
 			}
 		}
@@ -150,11 +148,11 @@ func TestScopedViews(t *testing.T) {
 	v1 := []*corev1.Pod{declaring("sc-checkout", zoneA, "sc-orders"), declaring("sc-checkout", zoneB, "sc-orders")}
 
 	addr, srv, reg := startXDS(t, env)
-	checkout := []*adsClient{
+	checkout := []*adsclient.Client{
 		dial(t, addr, "sotw", "sc-checkout-sotw."+s.ns, scCheckoutDDSD, zoneA),
 		dial(t, addr, "delta", "sc-checkout-delta."+s.ns, scCheckoutDDSD, zoneB),
 	}
-	web := []*adsClient{
+	web := []*adsclient.Client{
 		dial(t, addr, "sotw", "sc-web-sotw."+s.ns, scWebDDSD, zoneA),
 		dial(t, addr, "delta", "sc-web-delta."+s.ns, scWebDDSD, zoneA),
 	}
@@ -164,13 +162,13 @@ func TestScopedViews(t *testing.T) {
 		t.Helper()
 		for _, c := range checkout {
 			if scoped {
-				expectView(t, c, what+" ("+protocol(c)+")", callees...)
+				expectView(t, c, what+" ("+string(c.Protocol())+")", callees...)
 			} else {
-				expectFullView(t, c, srv, what+" ("+protocol(c)+")", callees...)
+				expectFullView(t, c, srv, what+" ("+string(c.Protocol())+")", callees...)
 			}
 		}
 		for _, c := range web {
-			expectFullView(t, c, srv, what+": web sees everything ("+protocol(c)+")", scOrdersCluster, scPaymentsCluster)
+			expectFullView(t, c, srv, what+": web sees everything ("+string(c.Protocol())+")", scOrdersCluster, scPaymentsCluster)
 		}
 	}
 	step("checkout declares orders", true, scOrdersCluster)
@@ -227,13 +225,6 @@ func TestScopedViewHostileAnnotation(t *testing.T) {
 	if got := gauge(t, reg, "inzone_xds_calls_annotations_ignored"); got != 1 {
 		t.Errorf("inzone_xds_calls_annotations_ignored = %v, want 1", got)
 	}
-}
-
-func protocol(c *adsClient) string {
-	if c.delta {
-		return "delta"
-	}
-	return "sotw"
 }
 
 // gauge reads a gauge's value from the registry.

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -90,35 +90,35 @@ func TestSidecarReceivesZones(t *testing.T) {
 	}
 
 	addr, _, _ := startXDS(t, env)
-	clients := []*adsClient{
+	clients := []*adsclient.Client{
 		dial(t, addr, "sotw", checkout[1].Name+"."+s.ns, checkoutDDSD, zoneB),
 		dial(t, addr, "delta", checkout[2].Name+"."+s.ns, checkoutDDSD, zoneB),
 	}
-	expect := func(what string, local, callee map[string]int) []view {
+	expect := func(what string, local, callee map[string]int) []adsclient.View {
 		t.Helper()
-		var views []view
+		var views []adsclient.View
 		for _, c := range clients {
-			views = append(views, c.waitFor(t, what, func(v view) error {
-				if len(v[resourcev3.ListenerType]) != 2 || v[resourcev3.RouteType]["inzone-outbound"] == nil {
-					return fmt.Errorf("listeners %v, routes %v", keys(v[resourcev3.ListenerType]), keys(v[resourcev3.RouteType]))
+			views = append(views, c.WaitT(t, waitTimeout, what, func(v adsclient.View) error {
+				if len(v.Listeners) != 2 || v.Routes["inzone-outbound"] == nil {
+					return fmt.Errorf("listeners %v, routes %v", keys(v.Listeners), keys(v.Routes))
 				}
-				if got := zoneCounts(v.endpoints(checkoutDDSD)); !maps.Equal(got, local) {
+				if got := v.HealthyPerZone(checkoutDDSD); !maps.Equal(got, local) {
 					return fmt.Errorf("local cluster %s per zone %v, want %v", checkoutDDSD, got, local)
 				}
 				if callee == nil {
-					if _, ok := v.clusters()[ordersCluster]; ok {
+					if _, ok := v.Clusters[ordersCluster]; ok {
 						return fmt.Errorf("cluster %s still served", ordersCluster)
 					}
 					return nil
 				}
-				cl, ok := v.clusters()[ordersCluster]
+				cl, ok := v.Clusters[ordersCluster]
 				if !ok {
 					return fmt.Errorf("no cluster %s", ordersCluster)
 				}
 				if za := cl.GetCommonLbConfig().GetZoneAwareLbConfig(); za.GetRoutingEnabled().GetValue() != 100 || za.GetMinClusterSize().GetValue() != 6 {
 					return fmt.Errorf("cluster %s zone-aware config %v", ordersCluster, za)
 				}
-				if got := zoneCounts(v.endpoints(ordersCluster)); !maps.Equal(got, callee) {
+				if got := v.HealthyPerZone(ordersCluster); !maps.Equal(got, callee) {
 					return fmt.Errorf("%s per zone %v, want %v", ordersCluster, got, callee)
 				}
 				return nil
@@ -131,7 +131,7 @@ func TestSidecarReceivesZones(t *testing.T) {
 	t.Run("the passthrough clusters of the listeners are original destination", func(t *testing.T) {
 		for _, v := range views {
 			for _, name := range []string{translate.PassthroughCluster, translate.InboundCluster} {
-				if cl := v.clusters()[name]; cl.GetType() != clusterv3.Cluster_ORIGINAL_DST {
+				if cl := v.Clusters[name]; cl.GetType() != clusterv3.Cluster_ORIGINAL_DST {
 					t.Errorf("cluster %s: %v", name, cl)
 				}
 			}
@@ -180,7 +180,7 @@ func TestSidecarReceivesZones(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range expect("Service deleted", map[string]int{zoneA: 1, zoneB: 1, zoneC: 1}, nil) {
-		if v.endpoints(ordersCluster) != nil {
+		if v.Endpoints[ordersCluster] != nil {
 			t.Errorf("stale endpoints of %s after the Service was deleted", ordersCluster)
 		}
 	}
