@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -90,6 +89,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	zapOpts.DestWriter = stderr // logs go where the errors go
 	log := zap.New(zap.UseFlagOptions(&zapOpts)).WithName("inzone-xds")
 	ctrl.SetLogger(log)
 
@@ -111,6 +111,25 @@ func (o *options) validate() error {
 	case o.xdsAddr == "" || o.xdsAddr == "0":
 		return fmt.Errorf("--xds-address %q: the ADS server cannot be turned off", o.xdsAddr)
 	}
+	for _, a := range []struct {
+		flag, addr string
+		off        bool
+	}{
+		{"--xds-address", o.xdsAddr, false},
+		{"--metrics-bind-address", o.metricsAddr, true},
+		{"--health-probe-bind-address", o.healthAddr, true},
+		{"--dns-address", o.dnsAddr, true},
+		{"--pprof-address", o.pprofAddr, true},
+	} {
+		if err := checkAddress(a.flag, a.addr, a.off); err != nil {
+			return err
+		}
+	}
+	if o.certDir != "" {
+		if err := checkCertDir(o.certDir); err != nil {
+			return err
+		}
+	}
 	if len(o.kubeconfigs) > maxKubeconfigs {
 		return fmt.Errorf("--kubeconfig: given %d times, at most %d", len(o.kubeconfigs), maxKubeconfigs)
 	}
@@ -120,14 +139,6 @@ func (o *options) validate() error {
 			return fmt.Errorf("--kubeconfig %s: given twice: its endpoints would count twice", p)
 		}
 		given[filepath.Clean(p)] = true
-	}
-	for _, a := range []struct{ flag, addr string }{{"--dns-address", o.dnsAddr}, {"--pprof-address", o.pprofAddr}} {
-		if a.addr == "0" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			return fmt.Errorf("%s %q: %w", a.flag, a.addr, err)
-		}
 	}
 	return nil
 }
@@ -175,11 +186,14 @@ func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 		seen[inClusterName] = true
 	}
 	for _, p := range paths {
-		raw, err := clientcmd.LoadFromFile(p)
+		raw, err := loadKubeconfig(p)
 		if err != nil {
 			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
 		}
 		if err := clientcmd.ResolveLocalPaths(raw); err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
+		}
+		if err := checkNamedFiles(raw); err != nil {
 			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
 		}
 		c, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
