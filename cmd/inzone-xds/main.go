@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -41,6 +42,7 @@ type options struct {
 	healthAddr  string
 	dnsAddr     string
 	pprofAddr   string
+	syncTimeout time.Duration
 }
 
 // stringList is a repeatable flag.
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address, "0" to disable`)
 	fs.StringVar(&o.dnsAddr, "dns-address", ":8053", `DNS for the DDSD domain (UDP and TCP), "0" to disable`)
 	fs.StringVar(&o.pprofAddr, "pprof-address", "0", `Go's net/http/pprof profiles (heap, CPU, goroutines) at /debug/pprof/; "0" (the default) disables. Bind it to loopback: profiles show the served state`)
+	fs.DurationVar(&o.syncTimeout, "cluster-sync-timeout", defaultSyncTimeout, "how long a cluster's informers may take to list their objects before the server is ready without that cluster (it joins when it syncs)")
 	zapOpts, ok := serverflag.Parse(fs, args)
 	if !ok {
 		return 2
@@ -110,6 +113,8 @@ func (o *options) validate() error {
 		return errors.New("--cert-dir: required (or --plaintext, for tests and local runs)")
 	case o.xdsAddr == "" || o.xdsAddr == "0":
 		return fmt.Errorf("--xds-address %q: the ADS server cannot be turned off", o.xdsAddr)
+	case o.syncTimeout <= 0 || o.syncTimeout > maxSyncTimeout:
+		return fmt.Errorf("--cluster-sync-timeout %s: want more than 0, at most %s", o.syncTimeout, maxSyncTimeout)
 	}
 	for _, a := range []struct {
 		flag, addr string

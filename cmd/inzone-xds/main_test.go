@@ -67,6 +67,8 @@ func TestBadFlagsAndConfigExit2(t *testing.T) {
 		{"shell metacharacters as the host", append(base, "--metrics-bind-address", "$(reboot);x:80"), 2, `host "$(reboot);x" is neither an IP nor a DNS name`},
 		{"a newline in the host", append(base, "--xds-address", "a\nb:80"), 2, `--xds-address "a\nb:80": host`},
 		{"a huge address", append(base, "--xds-address", strings.Repeat("a", 1<<20)+":1"), 2, "--xds-address \"aaaa"},
+		{"a zero sync timeout", append(base, "--cluster-sync-timeout=0s"), 2, "--cluster-sync-timeout 0s"},
+		{"a sync timeout over the bound", append(base, "--cluster-sync-timeout=1000h"), 2, "--cluster-sync-timeout 1000h0m0s: want more than 0, at most 1h0m0s"},
 
 		// --cert-dir: a directory whose tls.crt and tls.key are regular,
 		// bounded files holding a key pair.

@@ -36,6 +36,9 @@ const shutdownGrace = 5 * time.Second
 func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Translator, clusters []namedConfig, log logr.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	notSynced := prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_clusters_not_synced",
+		Help: "Kubernetes clusters whose informers had not synced within --cluster-sync-timeout and still have not: their endpoints are not served."})
+	reg.MustRegister(notSynced)
 	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg})
 	kubes, err := kubeReaders(clusters, srv.Changed)
 	if err != nil {
@@ -102,18 +105,17 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 		eg.Go(func() error { return ls.dns.Start(ctx) })
 	}
 	eg.Go(func() error {
-		readers := make([]server.Reader, len(kubes))
+		names := make([]string, len(kubes))
 		for i, k := range kubes {
 			k.Start(ctx)
 			defer k.Shutdown()
-			readers[i] = k
+			names[i] = clusters[i].name
 		}
-		for i, k := range kubes {
-			if !k.WaitForSync(ctx) {
-				return fmt.Errorf("cluster %s: informers did not sync: %w", clusters[i].name, context.Cause(ctx))
-			}
+		readers, err := waitForClusters(ctx, names, kubes, o.syncTimeout, notSynced, srv.Changed, log)
+		if err != nil {
+			return err
 		}
-		log.Info("informers synced; publishing")
+		log.Info("informers synced (those of a cluster logged above excepted); publishing")
 		return srv.Run(ctx, readers)
 	})
 	err = eg.Wait()
