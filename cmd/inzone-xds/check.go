@@ -41,7 +41,12 @@ func checkAddress(flagName, addr string, off bool) error {
 		if off {
 			want += `, or "0" to turn it off`
 		}
-		return bad(fmt.Sprintf("not %s (%v)", want, errors.Unwrap(err)))
+		why := err.Error()
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			why = ae.Err // the address is in the message already
+		}
+		return bad(fmt.Sprintf("not %s (%s)", want, why))
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
 		return bad(fmt.Sprintf("port %q is not a number from 0 to 65535", port))

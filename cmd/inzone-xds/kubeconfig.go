@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -70,6 +74,38 @@ func checkNamedFiles(c *clientcmdapi.Config) error {
 		if _, err := regularfile.Read(f.path, maxKubeconfigBytes); err != nil {
 			return fmt.Errorf("%s: %w", f.what, err)
 		}
+	}
+	return nil
+}
+
+// checkEnvKubeconfig checks, when $KUBECONFIG is set (and no --kubeconfig
+// given: controller-runtime then reads it), each file of its path list
+// and the files its merged current context names, as for --kubeconfig. A
+// missing file on the list is skipped, as clientcmd skips it.
+func checkEnvKubeconfig() error {
+	env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar)
+	if env == "" {
+		return nil
+	}
+	var paths []string
+	for _, p := range filepath.SplitList(env) {
+		if p == "" {
+			continue
+		}
+		if _, err := regularfile.Read(p, maxKubeconfigBytes); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("$KUBECONFIG %s: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	raw, err := (&clientcmd.ClientConfigLoadingRules{Precedence: paths}).Load()
+	if err != nil {
+		return fmt.Errorf("$KUBECONFIG %s: %w", env, err)
+	}
+	if err := checkNamedFiles(raw); err != nil {
+		return fmt.Errorf("$KUBECONFIG %s: %w", env, err)
 	}
 	return nil
 }

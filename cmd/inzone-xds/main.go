@@ -174,6 +174,9 @@ const inClusterName = "in-cluster"
 // hold them beside it.
 func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 	if len(paths) == 0 && !inCluster {
+		if err := checkEnvKubeconfig(); err != nil {
+			return nil, err
+		}
 		c, err := ctrl.GetConfig()
 		if err != nil {
 			return nil, fmt.Errorf("kubeconfig: %w", err)

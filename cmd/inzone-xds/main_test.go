@@ -58,7 +58,7 @@ func TestBadFlagsAndConfigExit2(t *testing.T) {
 
 		// Every address: host:port, a port from 0 to 65535, a host that is
 		// an IP or a DNS name, a bounded length.
-		{"an ADS address without a port", append(base, "--xds-address", "foo"), 2, `--xds-address "foo": not host:port`},
+		{"an ADS address without a port", append(base, "--xds-address", "foo"), 2, `--xds-address "foo": not host:port (missing port in address)`},
 		{"a metrics address without a port", append(base, "--metrics-bind-address", "foo"), 2, `--metrics-bind-address "foo": not host:port, or "0"`},
 		{"a probe port out of range", append(base, "--health-probe-bind-address", ":99999"), 2, `--health-probe-bind-address ":99999": port "99999" is not a number from 0 to 65535`},
 		{"a DNS port out of range", append(base, "--dns-address", ":99999"), 2, `--dns-address ":99999": port`},
@@ -121,4 +121,32 @@ func manyKubeconfigs(n int) []string {
 		args = append(args, fmt.Sprintf("--kubeconfig=/etc/inzone-clusters/c%d/kubeconfig", i))
 	}
 	return args
+}
+
+// TestBadEnvKubeconfigExit2: with no --kubeconfig, $KUBECONFIG's files
+// and the files they name pass the same checks as --kubeconfig's.
+func TestBadEnvKubeconfigExit2(t *testing.T) {
+	f := newFixtures(t)
+	tests := []struct {
+		name, env, want string
+	}{
+		{"a named pipe on the list", "/nonexistent:" + f.fifo, "$KUBECONFIG " + f.fifo + ": " + f.fifo + " is not a regular file"},
+		{"/dev/zero", "/dev/zero", "$KUBECONFIG /dev/zero: /dev/zero is not a regular file"},
+		{"a CA that is a named pipe", f.kubeconfig(&clientcmdapi.Cluster{CertificateAuthority: "fifo"}, nil), "certificate-authority: " + f.fifo + " is not a regular file"},
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.env)
+			var stderr bytes.Buffer
+			args := []string{"--plaintext", "--dns-address=0", "--metrics-bind-address=0", "--health-probe-bind-address=0"}
+			if code := run(context.Background(), args, &stderr); code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr does not name %q:\n%s", tt.want, stderr.String())
+			}
+		})
+	}
 }
