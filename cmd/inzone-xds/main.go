@@ -52,8 +52,9 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // run parses flags, loads the config and serves until ctx ends or a
-// signal. Exit codes: 0 stopped cleanly, 1 runtime error, 2 bad flags or
-// config (nothing served).
+// signal. Exit codes: 0 stopped cleanly, 1 runtime error (an address
+// already taken at start among them: the flag is right, the machine's
+// state is not), 2 bad flags, files or config (nothing bound or dialled).
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("inzone-xds", flag.ContinueOnError)
