@@ -9,12 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -42,6 +42,7 @@ type options struct {
 	healthAddr  string
 	dnsAddr     string
 	pprofAddr   string
+	syncTimeout time.Duration
 }
 
 // stringList is a repeatable flag.
@@ -51,8 +52,9 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // run parses flags, loads the config and serves until ctx ends or a
-// signal. Exit codes: 0 stopped cleanly, 1 runtime error, 2 bad flags or
-// config (nothing served).
+// signal. Exit codes: 0 stopped cleanly, 1 runtime error (an address
+// already taken at start among them: the flag is right, the machine's
+// state is not), 2 bad flags, files or config (nothing bound or dialled).
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("inzone-xds", flag.ContinueOnError)
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address, "0" to disable`)
 	fs.StringVar(&o.dnsAddr, "dns-address", ":8053", `DNS for the DDSD domain (UDP and TCP), "0" to disable`)
 	fs.StringVar(&o.pprofAddr, "pprof-address", "0", `Go's net/http/pprof profiles (heap, CPU, goroutines) at /debug/pprof/; "0" (the default) disables. Bind it to loopback: profiles show the served state`)
+	fs.DurationVar(&o.syncTimeout, "cluster-sync-timeout", defaultSyncTimeout, "how long a cluster's informers may take to list their objects before the server is ready without that cluster (it joins when it syncs)")
 	zapOpts, ok := serverflag.Parse(fs, args)
 	if !ok {
 		return 2
@@ -90,6 +93,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	zapOpts.DestWriter = stderr // logs go where the errors go
 	log := zap.New(zap.UseFlagOptions(&zapOpts)).WithName("inzone-xds")
 	ctrl.SetLogger(log)
 
@@ -110,6 +114,27 @@ func (o *options) validate() error {
 		return errors.New("--cert-dir: required (or --plaintext, for tests and local runs)")
 	case o.xdsAddr == "" || o.xdsAddr == "0":
 		return fmt.Errorf("--xds-address %q: the ADS server cannot be turned off", o.xdsAddr)
+	case o.syncTimeout <= 0 || o.syncTimeout > maxSyncTimeout:
+		return fmt.Errorf("--cluster-sync-timeout %s: want more than 0, at most %s", o.syncTimeout, maxSyncTimeout)
+	}
+	for _, a := range []struct {
+		flag, addr string
+		off        bool
+	}{
+		{"--xds-address", o.xdsAddr, false},
+		{"--metrics-bind-address", o.metricsAddr, true},
+		{"--health-probe-bind-address", o.healthAddr, true},
+		{"--dns-address", o.dnsAddr, true},
+		{"--pprof-address", o.pprofAddr, true},
+	} {
+		if err := checkAddress(a.flag, a.addr, a.off); err != nil {
+			return err
+		}
+	}
+	if o.certDir != "" {
+		if err := checkCertDir(o.certDir); err != nil {
+			return err
+		}
 	}
 	if len(o.kubeconfigs) > maxKubeconfigs {
 		return fmt.Errorf("--kubeconfig: given %d times, at most %d", len(o.kubeconfigs), maxKubeconfigs)
@@ -120,14 +145,6 @@ func (o *options) validate() error {
 			return fmt.Errorf("--kubeconfig %s: given twice: its endpoints would count twice", p)
 		}
 		given[filepath.Clean(p)] = true
-	}
-	for _, a := range []struct{ flag, addr string }{{"--dns-address", o.dnsAddr}, {"--pprof-address", o.pprofAddr}} {
-		if a.addr == "0" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			return fmt.Errorf("%s %q: %w", a.flag, a.addr, err)
-		}
 	}
 	return nil
 }
@@ -158,6 +175,9 @@ const inClusterName = "in-cluster"
 // hold them beside it.
 func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 	if len(paths) == 0 && !inCluster {
+		if err := checkEnvKubeconfig(); err != nil {
+			return nil, err
+		}
 		c, err := ctrl.GetConfig()
 		if err != nil {
 			return nil, fmt.Errorf("kubeconfig: %w", err)
@@ -175,11 +195,14 @@ func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 		seen[inClusterName] = true
 	}
 	for _, p := range paths {
-		raw, err := clientcmd.LoadFromFile(p)
+		raw, err := loadKubeconfig(p)
 		if err != nil {
 			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
 		}
 		if err := clientcmd.ResolveLocalPaths(raw); err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
+		}
+		if err := checkNamedFiles(raw); err != nil {
 			return nil, fmt.Errorf("--kubeconfig %s: %w", p, err)
 		}
 		c, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()

@@ -30,11 +30,15 @@ import (
 const shutdownGrace = 5 * time.Second
 
 // serve runs the ADS server, the HTTP endpoints and the informers until ctx
-// ends. ADS listens at once; proxies that connect before the first snapshot
-// wait for it (readiness says when it exists).
+// ends. Every address is bound before anything starts, so a port taken
+// fails at once naming its flag. ADS serves at once; proxies that connect
+// before the first snapshot wait for it (readiness says when it exists).
 func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Translator, clusters []namedConfig, log logr.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	notSynced := prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_clusters_not_synced",
+		Help: "Kubernetes clusters whose informers had not synced within --cluster-sync-timeout and still have not: their endpoints are not served."})
+	reg.MustRegister(notSynced)
 	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg})
 	kubes, err := kubeReaders(clusters, srv.Changed)
 	if err != nil {
@@ -47,6 +51,11 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 	if o.plaintext {
 		log.Info("WARNING: serving ADS in plaintext (--plaintext): any pod that can reach this port, or impersonate it, can read or forge what sidecars receive")
 	}
+	ls, err := listen(o, cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	defer ls.close()
 	g := grpc.NewServer(grpc.Creds(creds),
 		// Dead proxies (a node gone) are noticed and their streams closed.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
@@ -58,11 +67,7 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 		// buffer is pooled by gRPC already.
 		grpc.SharedWriteBuffer(true))
 	srv.Register(g)
-	lis, err := net.Listen("tcp", o.xdsAddr)
-	if err != nil {
-		return fmt.Errorf("--xds-address: %w", err)
-	}
-	log.Info("serving ADS", "address", lis.Addr().String(), "tls", !o.plaintext, "clusters", len(kubes))
+	log.Info("serving ADS", "address", ls.xds.Addr().String(), "tls", !o.plaintext, "clusters", len(kubes))
 
 	eg, ctx := errgroup.WithContext(ctx)
 	if watcher != nil {
@@ -73,45 +78,44 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 			<-ctx.Done()
 			stopGRPC(g)
 		}()
-		return g.Serve(lis)
+		return g.Serve(ls.xds)
 	})
-	if o.metricsAddr != "0" {
+	if ls.metrics != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		eg.Go(func() error { return serveHTTP(ctx, "--metrics-bind-address", o.metricsAddr, mux) })
+		eg.Go(func() error { return serveHTTP(ctx, ls.metrics, mux) })
 	}
-	if o.healthAddr != "0" {
+	if ls.health != nil {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 			if !srv.Ready() {
-				http.Error(w, "informers not synced or no snapshot yet", http.StatusServiceUnavailable)
+				http.Error(w, "informers not synced or no snapshot published yet", http.StatusServiceUnavailable)
 				return
 			}
 			_, _ = w.Write([]byte("ok"))
 		})
-		eg.Go(func() error { return serveHTTP(ctx, "--health-probe-bind-address", o.healthAddr, mux) })
+		eg.Go(func() error { return serveHTTP(ctx, ls.health, mux) })
 	}
-	if o.pprofAddr != "0" {
-		log.Info("serving Go profiles (--pprof-address)", "address", o.pprofAddr)
-		eg.Go(func() error { return serveHTTP(ctx, "--pprof-address", o.pprofAddr, profiles()) })
+	if ls.pprof != nil {
+		log.Info("serving Go profiles (--pprof-address)", "address", ls.pprof.Addr().String())
+		eg.Go(func() error { return serveHTTP(ctx, ls.pprof, profiles()) })
 	}
-	if o.dnsAddr != "0" {
-		eg.Go(func() error { return runDNS(ctx, o.dnsAddr, cfg, srv, log.WithName("dns")) })
+	if ls.dns != nil {
+		eg.Go(func() error { return ls.dns.Start(ctx) })
 	}
 	eg.Go(func() error {
-		readers := make([]server.Reader, len(kubes))
+		names := make([]string, len(kubes))
 		for i, k := range kubes {
 			k.Start(ctx)
 			defer k.Shutdown()
-			readers[i] = k
+			names[i] = clusters[i].name
 		}
-		for i, k := range kubes {
-			if !k.WaitForSync(ctx) {
-				return fmt.Errorf("cluster %s: informers did not sync: %w", clusters[i].name, context.Cause(ctx))
-			}
+		readers, err := waitForClusters(ctx, names, kubes, o.syncTimeout, notSynced, srv.Changed, log)
+		if err != nil {
+			return err
 		}
-		log.Info("informers synced; publishing")
+		log.Info("informers synced (those of a cluster logged above excepted); publishing")
 		return srv.Run(ctx, readers)
 	})
 	err = eg.Wait()
@@ -145,12 +149,8 @@ func transportCredentials(o options, log logr.Logger) (credentials.TransportCred
 	return credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: w.GetCertificate}), w, nil
 }
 
-// serveHTTP serves mux on addr until ctx ends.
-func serveHTTP(ctx context.Context, flagName, addr string, mux http.Handler) error {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", flagName, err)
-	}
+// serveHTTP serves mux on lis until ctx ends.
+func serveHTTP(ctx context.Context, lis net.Listener, mux http.Handler) error {
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() {
 		<-ctx.Done()

@@ -71,6 +71,9 @@ type Server struct {
 	published contents // what the caches hold
 	ready     atomic.Bool
 	seen      map[string]bool // unzoned endpoints and problems already logged
+
+	// validate is Output.Validate; tests make it fail.
+	validate func(*translate.Output) error
 }
 
 // New builds a Server; ctx bounds the xDS streams.
@@ -96,6 +99,7 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		changed: make(chan struct{}, 1),
 		seen:    map[string]bool{},
 	}
+	s.validate = (*translate.Output).Validate
 	s.caches = newCaches(logAdapter(opts.Log.WithName("cache")))
 	s.stores = s.caches.stores()
 	s.xds = &budgetedADS{
@@ -126,8 +130,9 @@ func (s *Server) Changed() {
 	}
 }
 
-// Ready reports whether a first snapshot is served. Run is called once
-// the informers synced, so Ready also means that.
+// Ready reports whether a snapshot was published whole: a first build
+// that fails validation or publishing leaves it false until one succeeds.
+// Run is called once the informers synced, so Ready also means that.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Current is the translation last served (nil before the first); it must
@@ -146,18 +151,21 @@ func (s *Server) LookupDDSD(name string) (addrs []netip.Addr, ok bool) {
 
 // Run publishes a first snapshot, then one per burst of changes, until ctx
 // ends. It reads from readers (one per Kubernetes cluster); call it after
-// their informers synced.
+// their informers synced. The Server is Ready from the first build
+// published whole; a failed build is retried at the next change.
 func (s *Server) Run(ctx context.Context, readers []Reader) error {
-	s.build(ctx, readers)
-	s.ready.Store(true)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.changed:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.changed:
+			}
+			s.coalesce(ctx)
 		}
-		s.coalesce(ctx)
-		s.build(ctx, readers)
+		if s.build(ctx, readers) {
+			s.ready.Store(true)
+		}
 	}
 }
 
@@ -191,9 +199,10 @@ func (s *Server) coalesce(ctx context.Context) {
 }
 
 // build translates the current objects and publishes the snapshot if it
-// changed. A translation that fails validation is not served: the proxies
-// keep the last good one.
-func (s *Server) build(ctx context.Context, readers []Reader) {
+// changed; it reports whether the caches now hold that snapshot whole. A
+// translation that fails validation is not served: the proxies keep the
+// last good one.
+func (s *Server) build(ctx context.Context, readers []Reader) bool {
 	s.mu.Lock()
 	first := s.first
 	s.first = time.Time{}
@@ -204,10 +213,10 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 		in.Sources[i] = r.Read()
 	}
 	out := s.tr.Translate(in)
-	if err := out.Validate(); err != nil {
+	if err := s.validate(out); err != nil {
 		s.metrics.rejected.Inc()
 		s.log.Error(err, "translation failed validation; keeping the last snapshot")
-		return
+		return false
 	}
 	s.report(out)
 	// publish first: it replaces out's unchanged resources with the
@@ -216,10 +225,10 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 	s.current.Store(out)
 	if err != nil {
 		s.log.Error(err, "publishing resources")
-		return
+		return false
 	}
 	if changed == 0 {
-		return
+		return true
 	}
 	s.metrics.snapshots.Inc()
 	s.metrics.views.Set(float64(len(out.Scopes)))
@@ -231,6 +240,7 @@ func (s *Server) build(ctx context.Context, readers []Reader) {
 	s.metrics.resources.WithLabelValues("Listener").Set(float64(len(out.Listeners)))
 	s.metrics.resources.WithLabelValues("RouteConfiguration").Set(float64(len(out.Routes)))
 	s.log.V(1).Info("resources published", "changed", changed, "clusters", len(out.Clusters), "endpoints", len(out.Endpoints), "local", len(out.Local), "views", len(out.Scopes))
+	return true
 }
 
 // publish brings the caches to a translation: only the resources whose
