@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -92,15 +91,10 @@ func TestReadyWithoutAClusterThatDoesNotSync(t *testing.T) {
 		t.Fatal("the remote cluster was never dialled")
 	}
 
-	conn, err := grpc.NewClient(xdsAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	endpoints := func() string {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		return strings.Join(deltaEndpoints(t, sctx, conn, "multi.service.prod.ddsd:80"), " ")
+		return strings.Join(deltaEndpoints(t, sctx, xdsAddr, insecure.NewCredentials(), "multi.service.prod.ddsd:80"), " ")
 	}
 	if got, want := endpoints(), "us-east-1/us-east-1a=10.10.0.1"; got != want {
 		t.Errorf("without the remote cluster: endpoints %s, want %s", got, want)
