@@ -124,6 +124,8 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	t := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 		Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
+		// The oldest injected pod's namespace owns an identity no Service owns.
+		CreationTimestamp: p.CreationTimestamp,
 	}}
 	for _, k := range []string{mutate.AnnotationService, mutate.AnnotationCalls} {
 		if v, ok := p.Annotations[k]; ok {
