@@ -119,6 +119,7 @@ func TestServiceBounds(t *testing.T) {
 	}{
 		{"64 ports: all served", portsService(MaxServicePorts), name, MaxServicePorts, 1, ""},
 		{"65 ports: the highest is not", portsService(MaxServicePorts + 1), name, MaxServicePorts, 1, "1 of its 65 TCP ports not served, from port 65 up"},
+		{"every port number, highest first: the lowest 64", portsService(65535), name, MaxServicePorts, 1, "65471 of its 65535 TCP ports not served, from port 65 up"},
 		{"10,000 endpoints: all served", bigService(MaxEndpointsPerPort, []string{"a", "b", "c"}), "big.service.prod.ddsd", 1, MaxEndpointsPerPort, ""},
 		{"10,001 endpoints: one is not", bigService(MaxEndpointsPerPort+1, []string{"a", "b", "c"}), "big.service.prod.ddsd", 1, MaxEndpointsPerPort, "port 80: 1 of its 10001 endpoints not served"},
 	}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -140,11 +141,14 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 func (t *Translator) servedPorts(src *Source, svc *corev1.Service, out *Output) []corev1.ServicePort {
 	var ports []corev1.ServicePort
 	for _, sp := range svc.Spec.Ports {
-		if isTCP(sp.Protocol) && !slices.ContainsFunc(ports, func(p corev1.ServicePort) bool { return p.Port == sp.Port }) {
+		if isTCP(sp.Protocol) {
 			ports = append(ports, sp)
 		}
 	}
-	slices.SortFunc(ports, func(a, b corev1.ServicePort) int { return int(a.Port) - int(b.Port) })
+	// Sorted, then one per number (the API refuses duplicates; a test or
+	// another source may not), in O(n log n) for a Service of any size.
+	slices.SortStableFunc(ports, func(a, b corev1.ServicePort) int { return cmp.Compare(a.Port, b.Port) })
+	ports = slices.CompactFunc(ports, func(a, b corev1.ServicePort) bool { return a.Port == b.Port })
 	if len(ports) > MaxServicePorts {
 		out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, fmt.Sprintf(
 			"%d of its %d TCP ports not served, from port %d up: at most %d per Service, the lowest; requests to the others go to their original destination",
