@@ -116,7 +116,7 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 			out.Problems = append(out.Problems, Problem{src.Name, "Service", cs.svc.Namespace, cs.svc.Name, "not served: " + lostTo(cs.ddsd, o)})
 			continue
 		}
-		cs.ports = t.servedPorts(src, cs.svc, out)
+		cs.ports = servedPorts(src, cs.svc, out)
 		services[[2]string{cs.svc.Namespace, cs.svc.Name}] = cs
 		mine.name(cs.ddsd)
 		for _, sp := range cs.ports {
@@ -138,7 +138,7 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 
 // servedPorts is a Service's TCP ports, ascending, at most MaxServicePorts;
 // the ports cut are a Problem.
-func (t *Translator) servedPorts(src *Source, svc *corev1.Service, out *Output) []corev1.ServicePort {
+func servedPorts(src *Source, svc *corev1.Service, out *Output) []corev1.ServicePort {
 	var ports []corev1.ServicePort
 	for _, sp := range svc.Spec.Ports {
 		if isTCP(sp.Protocol) {
