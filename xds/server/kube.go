@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -142,8 +143,14 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	}
 	t.Spec.NodeName = p.Spec.NodeName
 	if mutate.HasSidecar(p) {
-		// Only the sidecar's presence is read; the app's containers are not.
-		t.Spec.Containers = []corev1.Container{{Name: mutate.SidecarName}}
+		// Only the sidecar's presence and the local cluster name it was
+		// given are read; the app's containers are not. A name longer than
+		// any DNS name is cut one byte past that, so it still matches none.
+		c := corev1.Container{Name: mutate.SidecarName}
+		if name, ok := mutate.SidecarLocalCluster(p); ok {
+			c.Args = []string{mutate.ServiceClusterFlag, name[:min(len(name), validation.DNS1123SubdomainMaxLength+1)]}
+		}
+		t.Spec.Containers = []corev1.Container{c}
 	}
 	t.Status.Phase = p.Status.Phase
 	t.Status.PodIP = p.Status.PodIP

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,8 @@ func TestTrimKeepsOwnership(t *testing.T) {
 	}
 	pod := func(ns string, year int, ip string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "w", CreationTimestamp: created(year), Labels: map[string]string{"app": "worker"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}, {Name: mutate.SidecarName}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"},
+				{Name: mutate.SidecarName, Args: []string{"--log-level", "info", mutate.ServiceClusterFlag, "worker.service.prod.ddsd"}}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
 				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
 	}
@@ -56,4 +58,29 @@ func TestTrimKeepsOwnership(t *testing.T) {
 	if len(want) != 2 || !slices.Equal(got, want) {
 		t.Fatalf("trimmed objects decide otherwise:\n got %q\nwant %q", got, want)
 	}
+}
+
+// TestTrimBoundsLocalClusterName: of the sidecar's args only its local
+// cluster name is kept, cut one byte past the longest DNS name, so a huge
+// value costs nothing and still matches no identity.
+func TestTrimBoundsLocalClusterName(t *testing.T) {
+	huge := strings.Repeat("w", 1<<20)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
+		Spec: corev1.PodSpec{InitContainers: []corev1.Container{{Name: mutate.SidecarName,
+			Args: []string{"--config-yaml", huge, mutate.ServiceClusterFlag, huge}}}}}
+	o, _ := trim(p)
+	got := o.(*corev1.Pod).Spec.Containers
+	if len(got) != 1 || len(got[0].Args) != 2 || got[0].Args[0] != mutate.ServiceClusterFlag || len(got[0].Args[1]) != 254 {
+		t.Fatalf("kept %d containers, args of %v bytes", len(got), argLens(got))
+	}
+}
+
+func argLens(cs []corev1.Container) []int {
+	var n []int
+	for _, c := range cs {
+		for _, a := range c.Args {
+			n = append(n, len(a))
+		}
+	}
+	return n
 }

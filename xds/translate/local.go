@@ -46,7 +46,9 @@ func (l *localSet) loadAssignments() []*endpointv3.ClusterLoadAssignment {
 // Service selects them: a worker that only calls others still needs its own
 // zone spread.
 //
-// Who counts: any tenant can create a pod with a container named like the
+// Who counts: a pod counts under the name its sidecar was given at
+// injection (mutate.SidecarLocalCluster), only while its identity still
+// renders that name. Any tenant can create a pod with a container named like the
 // sidecar and the labels of another team's identity, and with a name
 // template without {namespace} its name renders the same in every
 // namespace. So within one cluster an identity's members are the pods of
@@ -73,6 +75,16 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, s
 		}
 		if msg := validDDSDName(name); msg != "" {
 			out.Problems = append(out.Problems, Problem{src.Name, "Pod", pod.Namespace, pod.Name, msg})
+			continue
+		}
+		// Labels and annotations can change after admission, the sidecar's
+		// args cannot: a pod counts only under the name its sidecar was
+		// given, so relabeling an old pod neither moves it to another
+		// identity nor makes it an old claim on one.
+		if written, _ := mutate.SidecarLocalCluster(pod); written != name {
+			out.Problems = append(out.Problems, Problem{src.Name, "Pod", pod.Namespace, pod.Name, fmt.Sprintf(
+				"not counted in any local cluster: its sidecar was given %s %q, and its identity renders %q now (its labels or %s changed since, or the name template did; a new pod gets the new name)",
+				mutate.ServiceClusterFlag, truncate(written, 80), name, mutate.AnnotationService)})
 			continue
 		}
 		if locals.hosts[name] == nil {

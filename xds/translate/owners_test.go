@@ -42,11 +42,13 @@ func tenantSlice(ns, svc, addr string) *discoveryv1.EndpointSlice {
 	}
 }
 
-// injectedPod is a ready pod with the sidecar container and app: identity.
+// injectedPod is a ready pod with app: identity and the sidecar the webhook
+// gives it.
 func injectedPod(ns, name string, year int, identity, ip string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: at(year), Labels: map[string]string{"app": identity}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}, {Name: mutate.SidecarName}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"},
+			{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, strings.ToLower(identity) + ".service.prod.ddsd"}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 	}
@@ -331,6 +333,48 @@ func TestClaimOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.a.older(tt.b); got != tt.want {
 				t.Errorf("got %v", got)
+			}
+		})
+	}
+}
+
+// TestWrittenNameDecides: a pod counts only under the name its sidecar was
+// given at injection, while its identity still renders it; relabeling an
+// old pod makes it no claim on another identity.
+func TestWrittenNameDecides(t *testing.T) {
+	const worker = "worker.service.prod.ddsd"
+	owner := injectedPod("jobs", "w1", 2024, "worker", "10.0.0.1")
+	relabeled := func(args ...string) *corev1.Pod {
+		p := injectedPod("evil", "old", 2020, "worker", "10.6.6.6")
+		p.Spec.Containers[1].Args = args
+		return p
+	}
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+	}{
+		{"an old pod relabeled from another identity", relabeled(mutate.ServiceClusterFlag, "batch.service.prod.ddsd")},
+		{"a sidecar without the flag", relabeled("--log-level", "info")},
+		{"a sidecar whose flag has no value", relabeled(mutate.ServiceClusterFlag)},
+		{"the name in another case", relabeled(mutate.ServiceClusterFlag, "WORKER.service.prod.ddsd")},
+		{"a huge name", relabeled(mutate.ServiceClusterFlag, strings.Repeat("w", 1<<20))},
+	}
+	tr := testTranslator(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := tr.Translate(Input{Sources: []Source{{Name: "c", Pods: []*corev1.Pod{tt.pod, owner}}}})
+			if got := servedAddrs(out, worker); !slices.Equal(got, []string{"10.0.0.1"}) {
+				t.Errorf("local cluster %v, want the owner's pod only", got)
+			}
+			var reported []string
+			for _, p := range out.Problems {
+				if len(p.Message) > 400 {
+					t.Errorf("problem of %d bytes", len(p.Message))
+				}
+				reported = append(reported, p.Namespace+"/"+p.Name)
+			}
+			if !slices.Equal(reported, []string{"evil/old"}) {
+				t.Errorf("reported %v, want evil/old", reported)
 			}
 		})
 	}
