@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -169,6 +170,31 @@ func (e *Engine) LocalClusterName(pod *corev1.Pod) (name string, ok bool) {
 	return e.DDSDName(service, pod.Namespace), true
 }
 
+// ServiceClusterFlag is the Envoy flag the sidecar is given its local
+// cluster name with: what its Envoy announces as its node's cluster and
+// asks inzone-xds for as its local cluster.
+const ServiceClusterFlag = "--service-cluster"
+
+// SidecarLocalCluster is the local cluster name written into the pod's
+// sidecar at injection (its ServiceClusterFlag). Containers' args cannot
+// change, labels and annotations can: a pod relabeled since still
+// announces this name. ok is false without a sidecar or without the flag.
+func SidecarLocalCluster(pod *corev1.Pod) (name string, ok bool) {
+	for _, list := range appContainers(pod) {
+		for i := range list.containers {
+			c := &list.containers[i]
+			if c.Name != SidecarName {
+				continue
+			}
+			if j := slices.Index(c.Args, ServiceClusterFlag); j >= 0 && j+1 < len(c.Args) {
+				return c.Args[j+1], true
+			}
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // serviceName is the pod's own service: the inzone.io/service annotation, or
 // the first identifying label.
 func (e *Engine) serviceName(pod *corev1.Pod) (string, error) {
@@ -197,7 +223,7 @@ func (e *Engine) sidecarContainer(s proxySettings, bootstrap, localCluster strin
 	}
 	args := []string{
 		"--config-yaml", bootstrap,
-		"--service-cluster", localCluster,
+		ServiceClusterFlag, localCluster,
 		"--service-node", "$(POD_NAME).$(POD_NAMESPACE)",
 		"--log-level", s.logLevel,
 		// A pod never hot-restarts Envoy; without this it wants shared memory.

@@ -555,7 +555,8 @@ func benchObjects(b *testing.B, env *envtest.Env, sh benchShape) string {
 	}
 	for k := range sh.identities {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: benchIdentity(k), Namespace: ns, Labels: map[string]string{"app": benchIdentity(k)}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: "inzone-proxy", Image: "envoy"}}}}
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: mutate.SidecarName, Image: "envoy",
+				Args: []string{mutate.ServiceClusterFlag, benchIdentity(k) + ".service.prod.ddsd"}}}}}
 		if sh.calls > 0 {
 			var callees []string
 			for svc := range services {

@@ -21,7 +21,8 @@ import (
 )
 
 // The names of these tests are their own: DDSD names do not include the
-// namespace, so another test's pods of the same app would join them.
+// namespace, so another test's Service or pods of the same name would own
+// them.
 const (
 	scCheckoutDDSD = "sc-checkout.service.prod.ddsd" // declares its callees
 	scWebDDSD      = "sc-web.service.prod.ddsd"      // declares nothing
@@ -44,9 +45,14 @@ func newScopeScenario(t *testing.T, env *envtest.Env) *scenario {
 		zoneA: s0(nsObj.Name, "a"), zoneB: s0(nsObj.Name, "b"),
 	}}
 	nodes(t, env, "", map[string]string{s.nodeName[zoneA]: zoneA, s.nodeName[zoneB]: zoneB})
-	// The names are fixed: a later run (-count) must not find these pods.
+	// The names are fixed: a later run (-count) or scenario must not find
+	// these pods, nor these Services, which as the oldest of their names
+	// would keep owning them (translate's owner rule).
 	t.Cleanup(func() {
 		_ = env.Client.DeleteAllOf(context.Background(), &corev1.Pod{}, client.InNamespace(s.ns), client.GracePeriodSeconds(0))
+		for _, app := range []string{"sc-orders", "sc-payments"} {
+			_ = env.Client.Delete(context.Background(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: s.ns}})
+		}
 	})
 	for _, app := range []string{"sc-orders", "sc-payments"} {
 		svc := &corev1.Service{

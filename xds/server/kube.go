@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -156,6 +157,8 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	t := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 		Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
+		// The oldest injected pod's namespace owns an identity no Service owns.
+		CreationTimestamp: p.CreationTimestamp,
 	}}
 	for _, k := range []string{mutate.AnnotationService, mutate.AnnotationCalls} {
 		if v, ok := p.Annotations[k]; ok {
@@ -172,8 +175,14 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	}
 	t.Spec.NodeName = p.Spec.NodeName
 	if mutate.HasSidecar(p) {
-		// Only the sidecar's presence is read; the app's containers are not.
-		t.Spec.Containers = []corev1.Container{{Name: mutate.SidecarName}}
+		// Only the sidecar's presence and the local cluster name it was
+		// given are read; the app's containers are not. A name longer than
+		// any DNS name is cut one byte past that, so it still matches none.
+		c := corev1.Container{Name: mutate.SidecarName}
+		if name, ok := mutate.SidecarLocalCluster(p); ok {
+			c.Args = []string{mutate.ServiceClusterFlag, name[:min(len(name), validation.DNS1123SubdomainMaxLength+1)]}
+		}
+		t.Spec.Containers = []corev1.Container{c}
 	}
 	t.Status.Phase = p.Status.Phase
 	t.Status.PodIP = p.Status.PodIP

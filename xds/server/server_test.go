@@ -32,7 +32,8 @@ func (s *static) Read() translate.Source { return s.src }
 func pod(name, app, ip string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{"app": app, corev1.LabelTopologyZone: "z1"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: mutate.SidecarName}}},
+		// The sidecar as the webhook gives it: its local cluster's name.
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, app + ".service.prod.ddsd"}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 	}

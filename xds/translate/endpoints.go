@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -13,7 +15,8 @@ import (
 )
 
 // calleeSet is every Service's endpoints, by DDSD name and Service port,
-// merged across Services and Sources that share a DDSD name.
+// merged across the Sources whose owner of a DDSD name (see claim) is a
+// Service.
 type calleeSet struct {
 	ports map[string]map[int32]hostSet // DDSD name -> Service port -> endpoints
 	ready map[string]addrSet           // DDSD name -> ready addresses, every IP family (DNS)
@@ -67,15 +70,24 @@ func (c *calleeSet) loadAssignments() []*endpointv3.ClusterLoadAssignment {
 	return out
 }
 
-// calleeService is a Service inzone serves, with its DDSD name.
+// calleeService is a Service inzone serves, with its DDSD name and the
+// TCP ports served (at most MaxServicePorts, ascending).
 type calleeService struct {
-	svc  *corev1.Service
-	ddsd string
+	svc   *corev1.Service
+	ddsd  string
+	ports []corev1.ServicePort
 }
 
-// collectCallees adds one Source's Services and their EndpointSlices.
-func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, callees *calleeSet, out *Output) {
-	services := map[[2]string]calleeService{}
+// collectCallees adds one Source's Services and their EndpointSlices, and
+// returns which Service owns each DDSD name in it. A name belongs to its
+// oldest Service (see claim); the others are not served and are reported.
+// An EndpointSlice counts only for the Service it names in its own
+// namespace. Each Service is bounded (MaxServicePorts, MaxEndpointsPerPort,
+// MaxDNSAddrsPerService) before it is merged with the other Sources' owners
+// of the same name.
+func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, callees *calleeSet, out *Output) owners {
+	var claims []calleeService
+	own := owners{}
 	for _, svc := range src.Services {
 		if svc.Spec.Type == corev1.ServiceTypeExternalName {
 			continue // a DNS alias: no endpoints of its own to serve
@@ -94,12 +106,21 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 			out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, msg})
 			continue
 		}
-		services[[2]string{svc.Namespace, svc.Name}] = calleeService{svc, ddsd}
-		callees.name(ddsd)
-		for _, sp := range svc.Spec.Ports {
-			if isTCP(sp.Protocol) {
-				callees.port(ddsd, sp.Port)
-			}
+		claims = append(claims, calleeService{svc: svc, ddsd: ddsd})
+		own.offer(ddsd, claimOf("Service", &svc.ObjectMeta))
+	}
+	services := map[[2]string]calleeService{}
+	mine := newCalleeSet() // this Source's owners, before the bounds
+	for _, cs := range claims {
+		if o := own[cs.ddsd]; o.namespace != cs.svc.Namespace || o.name != cs.svc.Name {
+			out.Problems = append(out.Problems, Problem{src.Name, "Service", cs.svc.Namespace, cs.svc.Name, "not served: " + lostTo(cs.ddsd, o)})
+			continue
+		}
+		cs.ports = servedPorts(src, cs.svc, out)
+		services[[2]string{cs.svc.Namespace, cs.svc.Name}] = cs
+		mine.name(cs.ddsd)
+		for _, sp := range cs.ports {
+			mine.port(cs.ddsd, sp.Port)
 		}
 	}
 	for _, slice := range src.EndpointSlices {
@@ -107,7 +128,69 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 		if !ok || slice.AddressType == discoveryv1.AddressTypeFQDN {
 			continue
 		}
-		t.addSlice(src, nodes, cs, slice, callees, out)
+		t.addSlice(src, nodes, cs, slice, mine, out)
+	}
+	for _, cs := range services {
+		mergeBounded(src, cs, mine, callees, out)
+	}
+	return own
+}
+
+// servedPorts is a Service's TCP ports, ascending, at most MaxServicePorts;
+// the ports cut are a Problem.
+func servedPorts(src *Source, svc *corev1.Service, out *Output) []corev1.ServicePort {
+	var ports []corev1.ServicePort
+	for _, sp := range svc.Spec.Ports {
+		if isTCP(sp.Protocol) {
+			ports = append(ports, sp)
+		}
+	}
+	// Sorted, then one per number (the API refuses duplicates; a test or
+	// another source may not), in O(n log n) for a Service of any size.
+	slices.SortStableFunc(ports, func(a, b corev1.ServicePort) int { return cmp.Compare(a.Port, b.Port) })
+	ports = slices.CompactFunc(ports, func(a, b corev1.ServicePort) bool { return a.Port == b.Port })
+	if len(ports) > MaxServicePorts {
+		out.Problems = append(out.Problems, Problem{src.Name, "Service", svc.Namespace, svc.Name, fmt.Sprintf(
+			"%d of its %d TCP ports not served, from port %d up: at most %d per Service, the lowest; requests to the others go to their original destination",
+			len(ports)-MaxServicePorts, len(ports), ports[MaxServicePorts].Port, MaxServicePorts)})
+		ports = ports[:MaxServicePorts]
+	}
+	return ports
+}
+
+// mergeBounded adds one Service's endpoints, bounded, to the callees of
+// every Source. In the usual case, one Source, its sets are moved, not
+// copied.
+func mergeBounded(src *Source, cs calleeService, mine, callees *calleeSet, out *Output) {
+	callees.name(cs.ddsd)
+	for _, p := range mine.sortedPorts(cs.ddsd) {
+		hosts, cut := capHosts(mine.ports[cs.ddsd][p], MaxEndpointsPerPort)
+		if cut > 0 {
+			out.Problems = append(out.Problems, Problem{src.Name, "Service", cs.svc.Namespace, cs.svc.Name, fmt.Sprintf(
+				"port %d: %d of its %d endpoints not served: at most %d per Service port, each zone keeping its share",
+				p, cut, cut+len(hosts), MaxEndpointsPerPort)})
+		}
+		if callees.ports[cs.ddsd][p] == nil {
+			callees.ports[cs.ddsd][p] = hosts
+			continue
+		}
+		into := callees.ports[cs.ddsd][p]
+		for k, h := range hosts {
+			into.add(k, h)
+		}
+	}
+	addrs, cut := capAddrs(mine.ready[cs.ddsd], MaxDNSAddrsPerService)
+	if cut > 0 {
+		out.Problems = append(out.Problems, Problem{src.Name, "Service", cs.svc.Namespace, cs.svc.Name, fmt.Sprintf(
+			"DNS: %d of its %d ready addresses not served: at most %d per Service, the lowest",
+			cut, cut+len(addrs), MaxDNSAddrsPerService)})
+	}
+	if len(callees.ready[cs.ddsd]) == 0 {
+		callees.ready[cs.ddsd] = addrs
+		return
+	}
+	for a := range addrs {
+		callees.ready[cs.ddsd][a] = struct{}{}
 	}
 }
 
@@ -122,10 +205,7 @@ func (t *Translator) addSlice(src *Source, nodes map[string]*corev1.Node, cs cal
 		target  uint32
 	}
 	var ports []portPair
-	for _, sp := range cs.svc.Spec.Ports {
-		if !isTCP(sp.Protocol) {
-			continue
-		}
+	for _, sp := range cs.ports {
 		for _, ep := range slice.Ports {
 			if ep.Port != nil && *ep.Port > 0 && *ep.Port <= 65535 && deref(ep.Name) == sp.Name && isTCP(derefProto(ep.Protocol)) {
 				ports = append(ports, portPair{sp.Port, uint32(*ep.Port)})

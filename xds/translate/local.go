@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -40,25 +41,72 @@ func (l *localSet) loadAssignments() []*endpointv3.ClusterLoadAssignment {
 }
 
 // collectLocals adds the pods the webhook gave a sidecar, under the local
-// cluster name the webhook computed for them (mutate.Engine.LocalClusterName),
-// whether or not a Service selects them: a worker that only calls others
-// still needs its own zone spread.
-func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, locals *localSet, out *Output) {
+// cluster name the webhook computes for them (mutate.Engine.LocalClusterName:
+// the pod's identity rendered in the pod's own namespace), whether or not a
+// Service selects them: a worker that only calls others still needs its own
+// zone spread.
+//
+// Who counts: a pod counts under the name its sidecar was given at
+// injection (mutate.SidecarLocalCluster), only while its identity still
+// renders that name. Any tenant can create a pod with a container named like the
+// sidecar and the labels of another team's identity, and with a name
+// template without {namespace} its name renders the same in every
+// namespace. So within one cluster an identity's members are the pods of
+// the namespace owning its name: the namespace of the Service that owns it
+// (services, see collectCallees), else that of the oldest injected pod
+// rendering it. Pods of other namespaces are not counted, neither in the
+// local cluster nor in the name's DNS answer, and are reported. The local
+// cluster exists, maybe empty, for every name a sidecar announces: a
+// sidecar waits for it before anything else.
+func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, services owners, locals *localSet, out *Output) {
+	type member struct {
+		pod  *corev1.Pod
+		name string
+	}
+	members := make([]member, 0, len(src.Pods))
+	byPods := owners{}
 	for _, pod := range src.Pods {
 		if !mutate.HasSidecar(pod) {
 			continue
 		}
 		name, ok := t.engine.LocalClusterName(pod)
 		if !ok {
-			continue // the webhook gave it no sidecar either; an imitation is not trusted
+			continue // no identity: the webhook gives such a pod no sidecar
 		}
 		if msg := validDDSDName(name); msg != "" {
 			out.Problems = append(out.Problems, Problem{src.Name, "Pod", pod.Namespace, pod.Name, msg})
 			continue
 		}
+		// Labels and annotations can change after admission, the sidecar's
+		// args cannot: a pod counts only under the name its sidecar was
+		// given, so relabeling an old pod neither moves it to another
+		// identity nor makes it an old claim on one.
+		if written, _ := mutate.SidecarLocalCluster(pod); written != name {
+			out.Problems = append(out.Problems, Problem{src.Name, "Pod", pod.Namespace, pod.Name, fmt.Sprintf(
+				"not counted in any local cluster: its sidecar was given %s %q, and its identity renders %q now (its labels or %s changed since, or the name template did; a new pod gets the new name)",
+				mutate.ServiceClusterFlag, truncate(written, 80), name, mutate.AnnotationService)})
+			continue
+		}
 		if locals.hosts[name] == nil {
 			locals.hosts[name] = hostSet{}
 			locals.addrs[name] = addrSet{}
+		}
+		members = append(members, member{pod, name})
+		if _, ok := services[name]; !ok {
+			byPods.offer(name, claimOf("Pod", &pod.ObjectMeta))
+		}
+	}
+	outsiders := map[[2]string][]string{} // DDSD name, namespace -> pod names
+	for _, m := range members {
+		pod, name := m.pod, m.name
+		owner, ok := services[name]
+		if !ok {
+			owner = byPods[name]
+		}
+		if pod.Namespace != owner.namespace {
+			k := [2]string{name, pod.Namespace}
+			outsiders[k] = append(outsiders[k], pod.Name)
+			continue
 		}
 		// Every pod of the identity counts, ready or not: a starting pod's
 		// sidecar needs its view before the pod is ready.
@@ -77,12 +125,7 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, l
 			}
 		}
 		locals.addrs[name][addr] = struct{}{}
-		loc := locality{zone: pod.Labels[t.cfg.ZoneLabel], region: pod.Labels[corev1.LabelTopologyRegion]}
-		if node := nodes[pod.Spec.NodeName]; node != nil {
-			n := nodeLocality("", node, t.cfg.ZoneLabel)
-			loc.zone = cmpOr(loc.zone, n.zone)
-			loc.region = cmpOr(loc.region, n.region)
-		}
+		loc := podLocality(pod, nodes[pod.Spec.NodeName], t.cfg.ZoneLabel)
 		if loc.zone == "" {
 			out.Unzoned = append(out.Unzoned, UnzonedEndpoint{src.Name, pod.Namespace, "Pod/" + pod.Name, addr.String(), pod.Spec.NodeName, name})
 		}
@@ -90,6 +133,32 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, l
 		// the port is the sidecar's inbound one, where the pod does listen.
 		locals.hosts[name].add(hostKey{addr, uint32(t.cfg.Sidecar.InboundPort)}, host{loc: loc})
 	}
+	for k, pods := range outsiders {
+		name, ns := k[0], k[1]
+		owner, ok := services[name]
+		if !ok {
+			owner = byPods[name]
+		}
+		slices.Sort(pods)
+		out.Problems = append(out.Problems, Problem{src.Name, "Pod", ns, pods[0], fmt.Sprintf(
+			"not counted, nor any pod of namespace %s with that identity (%d in all), in local cluster %q or its DNS answer: %s",
+			ns, len(pods), name, lostTo(name, owner))})
+	}
+}
+
+// podLocality is where a pod runs: its node's zone and region labels,
+// which the platform sets, and only when its node has none (or is not known
+// yet) the pod's own labels, which its owner can set to anything. The
+// webhook's sidecar reads its own zone from the pod's label, which the API
+// server's PodTopologyLabels admission copies from the node at binding, so
+// the two agree wherever that plugin runs; where a pod's label disagrees
+// with its node, the node is where the pod is.
+func podLocality(pod *corev1.Pod, node *corev1.Node, zoneLabel string) locality {
+	var l locality
+	if node != nil {
+		l = locality{zone: node.Labels[zoneLabel], region: node.Labels[corev1.LabelTopologyRegion]}
+	}
+	return locality{zone: cmpOr(l.zone, pod.Labels[zoneLabel]), region: cmpOr(l.region, pod.Labels[corev1.LabelTopologyRegion])}
 }
 
 // podReady: running, Ready, not being deleted.

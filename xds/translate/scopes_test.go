@@ -14,7 +14,8 @@ func callsPod(name, calls string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: map[string]string{"app": "web"},
 			Annotations: map[string]string{mutate.AnnotationCalls: calls}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}, {Name: mutate.SidecarName}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"},
+			{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, "web.service.prod.ddsd"}}}},
 	}
 }
 

@@ -117,8 +117,8 @@ func (t *Translator) Translate(in Input) *Output {
 	for i := range in.Sources {
 		src := &in.Sources[i]
 		nodes := indexNodes(src.Nodes)
-		t.collectCallees(src, nodes, callees, out)
-		t.collectLocals(src, nodes, locals, out)
+		services := t.collectCallees(src, nodes, callees, out)
+		t.collectLocals(src, nodes, services, locals, out)
 	}
 	out.Clusters = t.clusters(callees)
 	out.Endpoints = callees.loadAssignments()
