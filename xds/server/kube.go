@@ -117,10 +117,11 @@ func trim(obj any) (any, error) {
 }
 
 // trimService keeps what translation reads (elb.Claim's DDSD name
-// override, the type, the ports, the IP families): not the status, the
+// override, the creation time that decides who owns a DDSD name, the type,
+// the ports, the IP families): not the status, the
 // selector, the cluster IPs, the other annotations.
 func trimService(s *corev1.Service) *corev1.Service {
-	t := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion}}
+	t := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion, CreationTimestamp: s.CreationTimestamp}}
 	if v, ok := s.Annotations[elb.AnnotationDDSDName]; ok {
 		t.Annotations = map[string]string{elb.AnnotationDDSDName: v}
 	}
