@@ -51,7 +51,7 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 		// Dead proxies (a node gone) are noticed and their streams closed.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.MaxRecvMsgSize(4<<20),
+		grpc.MaxRecvMsgSize(server.MaxRequestBytes), grpc.MaxConcurrentStreams(server.MaxStreamsPerConnection),
 		// A connection borrows its 32 KB write buffer from a pool while it
 		// writes instead of keeping one for life: an idle sidecar's
 		// connection costs that much less (README, benchmark). The read

@@ -80,7 +80,7 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 	if want := "us-east-1/us-east-1a=10.10.0.1 us-west-2/us-west-2b=10.11.0.1"; strings.Join(got, " ") != want {
 		t.Errorf("endpoints %v, want %s", got, want)
 	}
-	waitHTTP(t, "http://"+metricsAddr+"/metrics", `inzone_xds_connected_streams{protocol="delta"} 1`)
+	waitHTTP(t, "http://"+metricsAddr+"/metrics", `inzone_xds_connected_streams{client="sidecar",protocol="delta"} 1`)
 }
 
 // deltaEndpoints subscribes to one EDS resource over delta ADS, as a

@@ -89,7 +89,7 @@ func TestBudgetReleases(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEvents()
 			b := newSendBudget(100, 100, tt.timeout, e)
-			a, other := b.ledger(), b.ledger()
+			a, other := b.ledger(""), b.ledger("")
 			defer a.close()
 			defer other.close()
 			for i, nonce := range tt.sent {
@@ -132,7 +132,7 @@ func asyncResult(l *ledger, typeURL, nonce string, size int) <-chan error {
 func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(1000, 1000, time.Hour, e)
-	l := b.ledger()
+	l := b.ledger("")
 	defer l.close()
 	for _, r := range []struct {
 		typeURL, nonce string
@@ -169,7 +169,7 @@ func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
 func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(100, 100, time.Hour, e)
-	small, big, after := b.ledger(), b.ledger(), b.ledger()
+	small, big, after := b.ledger(""), b.ledger(""), b.ledger("")
 	defer small.close()
 	defer big.close()
 	defer after.close()
@@ -194,7 +194,7 @@ func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
 func TestBudgetWaitEndsWithTheStream(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(10, 10, time.Hour, e)
-	holder, waiter := b.ledger(), b.ledger()
+	holder, waiter := b.ledger(""), b.ledger("")
 	defer holder.close()
 	if err := holder.acquire(context.Background(), cds, "1", 10); err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestBudgetWaitEndsWithTheStream(t *testing.T) {
 func TestBudgetStreamShare(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(100, 25, time.Hour, e)
-	greedy, other := b.ledger(), b.ledger()
+	greedy, other := b.ledger(""), b.ledger("")
 	defer greedy.close()
 	defer other.close()
 	if err := greedy.acquire(context.Background(), eds, "1", 20); err != nil {

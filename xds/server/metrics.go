@@ -13,7 +13,7 @@ import (
 
 // metrics are inzone-xds's Prometheus series.
 type metrics struct {
-	connected   *prometheus.GaugeVec   // open streams, by protocol (sotw, delta)
+	connected   *prometheus.GaugeVec   // open streams, by protocol (sotw, delta) and client (sidecar, grpc, unknown)
 	responses   *prometheus.CounterVec // responses sent to proxies, by resource type
 	snapshots   prometheus.Counter     // snapshots published (one per coalesced burst)
 	pushLatency prometheus.Histogram   // first change seen -> snapshot published
@@ -32,7 +32,8 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "inzone_xds_connected_streams",
-			Help: "ADS streams open, by protocol (sotw or delta): one per connected proxy."}, []string{"protocol"}),
+			Help: "ADS streams open, by protocol (sotw or delta) and client (sidecar, grpc for proxyless gRPC, unknown before a stream's first request names its node): one per connected proxy."},
+			[]string{"protocol", "client"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inzone_xds_responses_total",
 			Help: "xDS responses pushed to proxies, by resource type."}, []string{"type"}),
 		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_snapshots_total",
@@ -81,24 +82,63 @@ func (m *metrics) typeLabel(url string) string {
 	return l
 }
 
-// callbacks counts streams and responses; nothing per stream is kept.
+// callbacks counts responses; nothing per stream is kept.
 func (m *metrics) callbacks() serverv3.Callbacks {
 	return serverv3.CallbackFuncs{
-		StreamOpenFunc: func(context.Context, int64, string) error {
-			m.connected.WithLabelValues("sotw").Inc()
-			return nil
-		},
-		StreamClosedFunc: func(int64, *corev3.Node) { m.connected.WithLabelValues("sotw").Dec() },
-		DeltaStreamOpenFunc: func(context.Context, int64, string) error {
-			m.connected.WithLabelValues("delta").Inc()
-			return nil
-		},
-		DeltaStreamClosedFunc: func(int64, *corev3.Node) { m.connected.WithLabelValues("delta").Dec() },
 		StreamResponseFunc: func(_ context.Context, _ int64, _ *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
 			m.responses.WithLabelValues(m.typeLabel(resp.GetTypeUrl())).Inc()
 		},
 		StreamDeltaResponseFunc: func(_ int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
 			m.responses.WithLabelValues(m.typeLabel(resp.GetTypeUrl())).Inc()
 		},
+	}
+}
+
+// Client labels of the connected-streams gauge.
+const (
+	clientUnknown = "unknown" // no request naming the node yet
+	clientSidecar = "sidecar"
+	clientGRPC    = "grpc" // a proxyless gRPC client (isProxyless)
+)
+
+// connection is one stream's count in the connected-streams gauge: under
+// client "unknown" from its start until a request names its node, then
+// under the kind of client that node is.
+type connection struct {
+	m                *metrics
+	protocol, client string
+	mu               sync.Mutex
+	closed           bool
+}
+
+func (m *metrics) connect(protocol string) *connection {
+	m.connected.WithLabelValues(protocol, clientUnknown).Inc()
+	return &connection{m: m, protocol: protocol, client: clientUnknown}
+}
+
+// identify moves the stream to its node's kind of client, once.
+func (c *connection) identify(n *corev3.Node) {
+	if n == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.client != clientUnknown {
+		return
+	}
+	c.client = clientSidecar
+	if isProxyless(n) {
+		c.client = clientGRPC
+	}
+	c.m.connected.WithLabelValues(c.protocol, clientUnknown).Dec()
+	c.m.connected.WithLabelValues(c.protocol, c.client).Inc()
+}
+
+func (c *connection) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.m.connected.WithLabelValues(c.protocol, c.client).Dec()
 	}
 }
