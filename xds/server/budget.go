@@ -184,20 +184,24 @@ func (l *ledger) acquire(ctx context.Context, typeURL, nonce string, size int) e
 	}
 	l.b.observe.held(n)
 	l.held = append(l.held, h)
-	h.timer = time.AfterFunc(l.b.timeout, func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		for i, x := range l.held {
-			if x == h {
-				l.b.observe.timedOut()
-				l.unresponsive = true
-				l.b.suspect(l.peer)
-				l.releaseLocked(i, i+1)
-				return
-			}
-		}
-	})
+	h.timer = time.AfterFunc(l.b.timeout, func() { l.expire(h) })
 	return nil
+}
+
+// expire releases h, not acknowledged within the timeout (if it is still
+// held), and marks the stream and its client's address unresponsive.
+func (l *ledger) expire(h *heldResponse) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, x := range l.held {
+		if x == h {
+			l.b.observe.timedOut()
+			l.unresponsive = true
+			l.b.suspect(l.peer)
+			l.releaseLocked(i, i+1)
+			return
+		}
+	}
 }
 
 // take acquires n of sem, telling the observer when it has to wait.
