@@ -35,7 +35,7 @@ const shutdownGrace = 5 * time.Second
 func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Translator, clusters []namedConfig, log logr.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg})
+	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg, MaxStreams: o.maxStreams})
 	kubes, err := kubeReaders(clusters, srv.Changed)
 	if err != nil {
 		return err
