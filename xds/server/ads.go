@@ -60,6 +60,7 @@ type sotwStream struct {
 	l        *ledger
 	c        *connection
 	maxNames int
+	types    typesSeen
 	end      streamEnd
 }
 
@@ -77,12 +78,16 @@ func (s *sotwStream) Send(r *discoveryv3.DiscoveryResponse) error {
 }
 
 // Recv hands go-control-plane the next request, unless it names more
-// resources than a stream may subscribe to: then the stream ends with
-// ResourceExhausted, before go-control-plane records any of them.
+// resources than a stream may subscribe to, or one type more than a
+// stream may ask for: then the stream ends with ResourceExhausted, before
+// go-control-plane records any of them.
 func (s *sotwStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 	r, err := s.AggregatedDiscoveryService_StreamAggregatedResourcesServer.Recv()
 	if err != nil {
 		return r, err
+	}
+	if err := s.types.admit(r.GetTypeUrl()); err != nil {
+		return nil, s.end.set(err)
 	}
 	if n := len(r.GetResourceNames()); n > s.maxNames {
 		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, s.maxNames))
@@ -101,6 +106,7 @@ type deltaStream struct {
 	l        *ledger
 	c        *connection
 	maxNames int
+	types    typesSeen
 	end      streamEnd
 }
 
@@ -118,13 +124,17 @@ func (s *deltaStream) Send(r *discoveryv3.DeltaDiscoveryResponse) error {
 }
 
 // Recv hands go-control-plane the next request, unless it alone
-// subscribes to or unsubscribes from more names than a stream may hold:
-// then the stream ends with ResourceExhausted. The running subscription
+// subscribes to or unsubscribes from more names than a stream may hold,
+// or asks for one type more than a stream may: then the stream ends with
+// ResourceExhausted. The running subscription
 // is capped where go-control-plane keeps it (namesCappedCache).
 func (s *deltaStream) Recv() (*discoveryv3.DeltaDiscoveryRequest, error) {
 	r, err := s.AggregatedDiscoveryService_DeltaAggregatedResourcesServer.Recv()
 	if err != nil {
 		return r, err
+	}
+	if err := s.types.admit(r.GetTypeUrl()); err != nil {
+		return nil, s.end.set(err)
 	}
 	if n := max(len(r.GetResourceNamesSubscribe()), len(r.GetResourceNamesUnsubscribe()), len(r.GetInitialResourceVersions())); n > s.maxNames {
 		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, s.maxNames))

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -30,6 +31,15 @@ const (
 	// decoded. A sidecar's largest request, the names of every endpoint
 	// resource it subscribes to, takes about 40 bytes a name.
 	MaxRequestBytes = 4 << 20
+	// MaxTypesPerStream bounds the resource types one stream asks for:
+	// go-control-plane keeps a watch and a subscription per type, so
+	// without it one stream could make it keep any number. Envoy asks for
+	// at most a dozen (CDS, EDS, LDS, RDS, SDS, RTDS, ECDS...); inzone's
+	// sidecars and gRPC's clients for four.
+	MaxTypesPerStream = 16
+	// MaxTypeURLBytes bounds a type URL
+	// ("type.googleapis.com/envoy.config.cluster.v3.Cluster" is 51).
+	MaxTypeURLBytes = 256
 
 	defaultMaxStreams       = 20_000
 	defaultMaxNamesPerType  = 100_000
@@ -54,6 +64,30 @@ func (s *streamSlots) take() error {
 
 func (s *streamSlots) give() { s.open.Add(-1) }
 
+// tooManyTypes is the status ending a stream that asks for more than
+// MaxTypesPerStream types, or for a type URL over MaxTypeURLBytes.
+func tooManyTypes(typeURL string) error {
+	if len(typeURL) > MaxTypeURLBytes {
+		return status.Errorf(codes.ResourceExhausted, "a type URL has at most %d bytes; %d", MaxTypeURLBytes, len(typeURL))
+	}
+	return status.Errorf(codes.ResourceExhausted, "a stream asks for at most %d resource types; %s is one more", MaxTypesPerStream, typeURL)
+}
+
+// typesSeen are the type URLs a stream asked for; its requests' type
+// URLs go through admit.
+type typesSeen []string
+
+func (t *typesSeen) admit(typeURL string) error {
+	if slices.Contains(*t, typeURL) {
+		return nil
+	}
+	if len(*t) >= MaxTypesPerStream || len(typeURL) > MaxTypeURLBytes {
+		return tooManyTypes(typeURL)
+	}
+	*t = append(*t, typeURL)
+	return nil
+}
+
 // tooManyNames is the status ending a stream that subscribes to more
 // than max names of one type.
 func tooManyNames(typeURL string, n, max int) error {
@@ -66,17 +100,28 @@ func tooManyNames(typeURL string, n, max int) error {
 // each request's subscribes to the stream's set and removes its
 // unsubscribes (names never subscribed remove nothing), then asks for a
 // watch; a set over the cap refuses the watch, which ends the stream with
-// that status. One request's own names are checked before they reach
-// go-control-plane (limitedRecv), so the set grows at most one request
-// past the cap before the stream ends.
+// that status. The cap is on names, and on their bytes: a delta
+// subscription of a type carries at most what one state-of-the-world
+// request could (MaxRequestBytes). One request's own names are checked
+// before they reach go-control-plane (deltaStream.Recv), so the set grows
+// at most one request past the cap before the stream ends.
 type namesCappedCache struct {
 	cachev3.Cache
 	max int
 }
 
 func (c namesCappedCache) CreateDeltaWatch(r *cachev3.DeltaRequest, sub cachev3.Subscription, out chan cachev3.DeltaResponse) (func(), error) {
-	if n := len(sub.SubscribedResources()); n > c.max {
+	names := sub.SubscribedResources()
+	if n := len(names); n > c.max {
 		return nil, tooManyNames(r.GetTypeUrl(), n, c.max)
+	}
+	size := 0
+	for name := range names {
+		size += len(name)
+	}
+	if size > MaxRequestBytes {
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"a stream subscribes to at most %d bytes of resource names per type; %d of %s", MaxRequestBytes, size, r.GetTypeUrl())
 	}
 	return c.Cache.CreateDeltaWatch(r, sub, out)
 }

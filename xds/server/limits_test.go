@@ -164,6 +164,36 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			want: []string{"at most 1000 resource names per type", "1200 of " + resourcev3.EndpointType},
 		},
 		{
+			name: "delta subscriptions of long names accumulating past MaxRequestBytes of one type, none over it alone",
+			hostile: func(t *testing.T, ctx context.Context, addr string) error {
+				var reqs []*discoveryv3.DeltaDiscoveryRequest
+				for i := range 5 {
+					long := names(fmt.Sprint(i, strings.Repeat("x", 1000)), 1000)
+					reqs = append(reqs, sub(long))
+				}
+				return deltaEnd(ctx, dial(t, addr), reqs...)
+			},
+			want: []string{fmt.Sprintf("at most %d bytes of resource names per type", MaxRequestBytes), resourcev3.EndpointType},
+		},
+		{
+			name: "a state-of-the-world stream asking for one type more than MaxTypesPerStream",
+			hostile: func(t *testing.T, ctx context.Context, addr string) error {
+				var reqs []*discoveryv3.DiscoveryRequest
+				for i := range MaxTypesPerStream + 1 {
+					reqs = append(reqs, &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: fmt.Sprintf("type.googleapis.com/x.T%d", i)})
+				}
+				return sotwEnd(ctx, dial(t, addr), reqs...)
+			},
+			want: []string{fmt.Sprintf("at most %d resource types", MaxTypesPerStream), fmt.Sprintf("x.T%d is one more", MaxTypesPerStream)},
+		},
+		{
+			name: "a delta request with a type URL over MaxTypeURLBytes",
+			hostile: func(t *testing.T, ctx context.Context, addr string) error {
+				return deltaEnd(ctx, dial(t, addr), &discoveryv3.DeltaDiscoveryRequest{Node: hostileNode, TypeUrl: "type.googleapis.com/" + strings.Repeat("x", MaxTypeURLBytes)})
+			},
+			want: []string{fmt.Sprintf("a type URL has at most %d bytes", MaxTypeURLBytes)},
+		},
+		{
 			name: "a state-of-the-world request over MaxRequestBytes",
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return sotwEnd(ctx, dial(t, addr), &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.EndpointType, ResourceNames: []string{huge}})
