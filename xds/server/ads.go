@@ -89,8 +89,8 @@ func (s *sotwStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 	if err := s.types.admit(r.GetTypeUrl()); err != nil {
 		return nil, s.end.set(err)
 	}
-	if n := len(r.GetResourceNames()); n > s.maxNames {
-		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, s.maxNames))
+	if n, limit := len(r.GetResourceNames()), namesCap(r.GetTypeUrl(), s.maxNames); n > limit {
+		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, limit))
 	}
 	s.c.identify(r.GetNode())
 	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())
@@ -136,8 +136,9 @@ func (s *deltaStream) Recv() (*discoveryv3.DeltaDiscoveryRequest, error) {
 	if err := s.types.admit(r.GetTypeUrl()); err != nil {
 		return nil, s.end.set(err)
 	}
-	if n := max(len(r.GetResourceNamesSubscribe()), len(r.GetResourceNamesUnsubscribe()), len(r.GetInitialResourceVersions())); n > s.maxNames {
-		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, s.maxNames))
+	n := max(len(r.GetResourceNamesSubscribe()), len(r.GetResourceNamesUnsubscribe()), len(r.GetInitialResourceVersions()))
+	if limit := namesCap(r.GetTypeUrl(), s.maxNames); n > limit {
+		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, limit))
 	}
 	s.c.identify(r.GetNode())
 	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())

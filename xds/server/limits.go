@@ -40,6 +40,12 @@ const (
 	// MaxTypeURLBytes bounds a type URL
 	// ("type.googleapis.com/envoy.config.cluster.v3.Cluster" is 51).
 	MaxTypeURLBytes = 256
+	// MaxNamesOtherType bounds the names a stream subscribes to of a type
+	// inzone-xds does not serve (SDS, RTDS...): go-control-plane holds the
+	// watch and its names all the same, and nothing is ever sent for them.
+	// Without it, a stream naming 100,000 resources of each of 16 types
+	// made go-control-plane hold 200 MB (README).
+	MaxNamesOtherType = 1024
 
 	defaultMaxStreams       = 20_000
 	defaultMaxNamesPerType  = 100_000
@@ -88,6 +94,15 @@ func (t *typesSeen) admit(typeURL string) error {
 	return nil
 }
 
+// namesCap is the cap on the names of typeURL one stream subscribes to:
+// max for the types inzone-xds serves, MaxNamesOtherType for the others.
+func namesCap(typeURL string, max int) int {
+	if typeURL != grpcListeners && slices.Contains(served, typeURL) {
+		return max
+	}
+	return min(max, MaxNamesOtherType)
+}
+
 // tooManyNames is the status ending a stream that subscribes to more
 // than max names of one type.
 func tooManyNames(typeURL string, n, max int) error {
@@ -96,7 +111,7 @@ func tooManyNames(typeURL string, n, max int) error {
 }
 
 // namesCappedCache is the cache go-control-plane's server watches, with
-// the cap on a delta stream's running subscription: go-control-plane adds
+// the cap on a delta stream's running subscription (namesCap): go-control-plane adds
 // each request's subscribes to the stream's set and removes its
 // unsubscribes (names never subscribed remove nothing), then asks for a
 // watch; a set over the cap refuses the watch, which ends the stream with
@@ -112,8 +127,8 @@ type namesCappedCache struct {
 
 func (c namesCappedCache) CreateDeltaWatch(r *cachev3.DeltaRequest, sub cachev3.Subscription, out chan cachev3.DeltaResponse) (func(), error) {
 	names := sub.SubscribedResources()
-	if n := len(names); n > c.max {
-		return nil, tooManyNames(r.GetTypeUrl(), n, c.max)
+	if n, limit := len(names), namesCap(r.GetTypeUrl(), c.max); n > limit {
+		return nil, tooManyNames(r.GetTypeUrl(), n, limit)
 	}
 	size := 0
 	for name := range names {

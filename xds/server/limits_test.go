@@ -176,6 +176,23 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			want: []string{fmt.Sprintf("at most %d bytes of resource names per type", MaxRequestBytes), resourcev3.EndpointType},
 		},
 		{
+			name: "a state-of-the-world request naming more than MaxNamesOtherType of a type not served",
+			hostile: func(t *testing.T, ctx context.Context, addr string) error {
+				return sotwEnd(ctx, dial(t, addr), &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.SecretType, ResourceNames: names("s", MaxNamesOtherType+1)})
+			},
+			want: []string{fmt.Sprintf("at most %d resource names per type; %d of %s", MaxNamesOtherType, MaxNamesOtherType+1, resourcev3.SecretType)},
+		},
+		{
+			name: "delta subscriptions of a type not served accumulating past MaxNamesOtherType",
+			hostile: func(t *testing.T, ctx context.Context, addr string) error {
+				r := func(prefix string) *discoveryv3.DeltaDiscoveryRequest {
+					return &discoveryv3.DeltaDiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.SecretType, ResourceNamesSubscribe: names(prefix, 600)}
+				}
+				return deltaEnd(ctx, dial(t, addr), r("a"), r("b"))
+			},
+			want: []string{fmt.Sprintf("at most %d resource names per type; 1200 of %s", MaxNamesOtherType, resourcev3.SecretType)},
+		},
+		{
 			name: "a state-of-the-world stream asking for one type more than MaxTypesPerStream",
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				var reqs []*discoveryv3.DiscoveryRequest
