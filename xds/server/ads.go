@@ -24,7 +24,7 @@ type budgetedADS struct {
 
 func (a *budgetedADS) StreamAggregatedResources(s discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
 	if err := a.slots.take(); err != nil {
-		return err
+		return a.metrics.refused(err)
 	}
 	defer a.slots.give()
 	l := a.budget.ledger(peerOf(s.Context()))
@@ -34,12 +34,12 @@ func (a *budgetedADS) StreamAggregatedResources(s discoveryv3.AggregatedDiscover
 	ctx, cancel := context.WithCancel(s.Context())
 	defer cancel()
 	w := &sotwStream{AggregatedDiscoveryService_StreamAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames, end: streamEnd{cancel: cancel}}
-	return w.end.or(a.inner.StreamAggregatedResources(w))
+	return a.metrics.refused(w.end.or(a.inner.StreamAggregatedResources(w)))
 }
 
 func (a *budgetedADS) DeltaAggregatedResources(s discoveryv3.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
 	if err := a.slots.take(); err != nil {
-		return err
+		return a.metrics.refused(err)
 	}
 	defer a.slots.give()
 	l := a.budget.ledger(peerOf(s.Context()))
@@ -49,7 +49,7 @@ func (a *budgetedADS) DeltaAggregatedResources(s discoveryv3.AggregatedDiscovery
 	ctx, cancel := context.WithCancel(s.Context())
 	defer cancel()
 	w := &deltaStream{AggregatedDiscoveryService_DeltaAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames, end: streamEnd{cancel: cancel}}
-	return w.end.or(a.inner.DeltaAggregatedResources(w))
+	return a.metrics.refused(w.end.or(a.inner.DeltaAggregatedResources(w)))
 }
 
 // sotwStream is a state-of-the-world ADS stream whose responses hold

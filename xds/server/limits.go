@@ -52,6 +52,28 @@ const (
 	streamsExhaustedMessage = "inzone-xds serves at most %d ADS streams at once (--max-streams); this one is refused"
 )
 
+// The limits, as the refusals metric names them.
+const (
+	limitStreams   = "streams"
+	limitTypes     = "types"
+	limitNames     = "names"
+	limitNameBytes = "name_bytes"
+)
+
+// limitError is a stream refused or ended by one of the limits: gRPC
+// sends its status (ResourceExhausted), the metrics count its limit.
+type limitError struct {
+	limit string
+	s     *status.Status
+}
+
+func refuse(limit, format string, a ...any) error {
+	return &limitError{limit, status.Newf(codes.ResourceExhausted, format, a...)}
+}
+
+func (e *limitError) Error() string              { return e.s.Err().Error() }
+func (e *limitError) GRPCStatus() *status.Status { return e.s }
+
 // streamSlots caps the ADS streams open at once across the server.
 type streamSlots struct {
 	open atomic.Int64
@@ -63,7 +85,7 @@ type streamSlots struct {
 func (s *streamSlots) take() error {
 	if s.open.Add(1) > s.max {
 		s.open.Add(-1)
-		return status.Errorf(codes.ResourceExhausted, streamsExhaustedMessage, s.max)
+		return refuse(limitStreams, streamsExhaustedMessage, s.max)
 	}
 	return nil
 }
@@ -74,9 +96,9 @@ func (s *streamSlots) give() { s.open.Add(-1) }
 // MaxTypesPerStream types, or for a type URL over MaxTypeURLBytes.
 func tooManyTypes(typeURL string) error {
 	if len(typeURL) > MaxTypeURLBytes {
-		return status.Errorf(codes.ResourceExhausted, "a type URL has at most %d bytes; %d", MaxTypeURLBytes, len(typeURL))
+		return refuse(limitTypes, "a type URL has at most %d bytes; %d", MaxTypeURLBytes, len(typeURL))
 	}
-	return status.Errorf(codes.ResourceExhausted, "a stream asks for at most %d resource types; %s is one more", MaxTypesPerStream, typeURL)
+	return refuse(limitTypes, "a stream asks for at most %d resource types; %s is one more", MaxTypesPerStream, typeURL)
 }
 
 // typesSeen are the type URLs a stream asked for; its requests' type
@@ -106,8 +128,7 @@ func namesCap(typeURL string, max int) int {
 // tooManyNames is the status ending a stream that subscribes to more
 // than max names of one type.
 func tooManyNames(typeURL string, n, max int) error {
-	return status.Errorf(codes.ResourceExhausted,
-		"a stream subscribes to at most %d resource names per type; %d of %s", max, n, typeURL)
+	return refuse(limitNames, "a stream subscribes to at most %d resource names per type; %d of %s", max, n, typeURL)
 }
 
 // namesCappedCache is the cache go-control-plane's server watches, with
@@ -135,8 +156,7 @@ func (c namesCappedCache) CreateDeltaWatch(r *cachev3.DeltaRequest, sub cachev3.
 		size += len(name)
 	}
 	if size > MaxRequestBytes {
-		return nil, status.Errorf(codes.ResourceExhausted,
-			"a stream subscribes to at most %d bytes of resource names per type; %d of %s", MaxRequestBytes, size, r.GetTypeUrl())
+		return nil, refuse(limitNameBytes, "a stream subscribes to at most %d bytes of resource names per type; %d of %s", MaxRequestBytes, size, r.GetTypeUrl())
 	}
 	return c.Cache.CreateDeltaWatch(r, sub, out)
 }

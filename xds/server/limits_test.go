@@ -11,6 +11,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -117,6 +118,7 @@ func TestHostileClientsAreRefused(t *testing.T) {
 		opts    Options
 		hostile func(t *testing.T, ctx context.Context, addr string) error
 		want    []string // in the status message
+		limit   string   // counted in inzone_xds_limit_refusals_total; "" for gRPC's own
 	}{
 		{
 			name: "one stream more than MaxStreams, the well-behaved one and two held open counting",
@@ -129,7 +131,8 @@ func TestHostileClientsAreRefused(t *testing.T) {
 				}
 				return sotwEnd(ctx, dial(t, addr), &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.ClusterType})
 			},
-			want: []string{"at most 3 ADS streams", "--max-streams"},
+			want:  []string{"at most 3 ADS streams", "--max-streams"},
+			limit: limitStreams,
 		},
 		{
 			name: "a state-of-the-world request naming more than MaxNamesPerType",
@@ -137,7 +140,8 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return sotwEnd(ctx, dial(t, addr), &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.EndpointType, ResourceNames: names("n", 1001)})
 			},
-			want: []string{"at most 1000 resource names per type", "1001 of " + resourcev3.EndpointType},
+			want:  []string{"at most 1000 resource names per type", "1001 of " + resourcev3.EndpointType},
+			limit: limitNames,
 		},
 		{
 			name: "one delta request subscribing to more than MaxNamesPerType",
@@ -145,7 +149,8 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return deltaEnd(ctx, dial(t, addr), sub(names("n", 1001)))
 			},
-			want: []string{"at most 1000 resource names per type", "1001 of " + resourcev3.EndpointType},
+			want:  []string{"at most 1000 resource names per type", "1001 of " + resourcev3.EndpointType},
+			limit: limitNames,
 		},
 		{
 			name: "delta subscriptions accumulating past MaxNamesPerType, none over it alone",
@@ -153,7 +158,8 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return deltaEnd(ctx, dial(t, addr), sub(names("a", 400)), sub(names("b", 400)), sub(names("c", 400)))
 			},
-			want: []string{"at most 1000 resource names per type", "1200 of " + resourcev3.EndpointType},
+			want:  []string{"at most 1000 resource names per type", "1200 of " + resourcev3.EndpointType},
+			limit: limitNames,
 		},
 		{
 			name: "unsubscribing names never subscribed makes no room",
@@ -161,7 +167,8 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return deltaEnd(ctx, dial(t, addr), sub(names("a", 600)), sub(nil, names("never", 600)), sub(names("b", 600)))
 			},
-			want: []string{"at most 1000 resource names per type", "1200 of " + resourcev3.EndpointType},
+			want:  []string{"at most 1000 resource names per type", "1200 of " + resourcev3.EndpointType},
+			limit: limitNames,
 		},
 		{
 			name: "delta subscriptions of long names accumulating past MaxRequestBytes of one type, none over it alone",
@@ -173,14 +180,16 @@ func TestHostileClientsAreRefused(t *testing.T) {
 				}
 				return deltaEnd(ctx, dial(t, addr), reqs...)
 			},
-			want: []string{fmt.Sprintf("at most %d bytes of resource names per type", MaxRequestBytes), resourcev3.EndpointType},
+			want:  []string{fmt.Sprintf("at most %d bytes of resource names per type", MaxRequestBytes), resourcev3.EndpointType},
+			limit: limitNameBytes,
 		},
 		{
 			name: "a state-of-the-world request naming more than MaxNamesOtherType of a type not served",
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return sotwEnd(ctx, dial(t, addr), &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.SecretType, ResourceNames: names("s", MaxNamesOtherType+1)})
 			},
-			want: []string{fmt.Sprintf("at most %d resource names per type; %d of %s", MaxNamesOtherType, MaxNamesOtherType+1, resourcev3.SecretType)},
+			want:  []string{fmt.Sprintf("at most %d resource names per type; %d of %s", MaxNamesOtherType, MaxNamesOtherType+1, resourcev3.SecretType)},
+			limit: limitNames,
 		},
 		{
 			name: "delta subscriptions of a type not served accumulating past MaxNamesOtherType",
@@ -190,7 +199,8 @@ func TestHostileClientsAreRefused(t *testing.T) {
 				}
 				return deltaEnd(ctx, dial(t, addr), r("a"), r("b"))
 			},
-			want: []string{fmt.Sprintf("at most %d resource names per type; 1200 of %s", MaxNamesOtherType, resourcev3.SecretType)},
+			want:  []string{fmt.Sprintf("at most %d resource names per type; 1200 of %s", MaxNamesOtherType, resourcev3.SecretType)},
+			limit: limitNames,
 		},
 		{
 			name: "a state-of-the-world stream asking for one type more than MaxTypesPerStream",
@@ -201,14 +211,16 @@ func TestHostileClientsAreRefused(t *testing.T) {
 				}
 				return sotwEnd(ctx, dial(t, addr), reqs...)
 			},
-			want: []string{fmt.Sprintf("at most %d resource types", MaxTypesPerStream), fmt.Sprintf("x.T%d is one more", MaxTypesPerStream)},
+			want:  []string{fmt.Sprintf("at most %d resource types", MaxTypesPerStream), fmt.Sprintf("x.T%d is one more", MaxTypesPerStream)},
+			limit: limitTypes,
 		},
 		{
 			name: "a delta request with a type URL over MaxTypeURLBytes",
 			hostile: func(t *testing.T, ctx context.Context, addr string) error {
 				return deltaEnd(ctx, dial(t, addr), &discoveryv3.DeltaDiscoveryRequest{Node: hostileNode, TypeUrl: "type.googleapis.com/" + strings.Repeat("x", MaxTypeURLBytes)})
 			},
-			want: []string{fmt.Sprintf("a type URL has at most %d bytes", MaxTypeURLBytes)},
+			want:  []string{fmt.Sprintf("a type URL has at most %d bytes", MaxTypeURLBytes)},
+			limit: limitTypes,
 		},
 		{
 			name: "a state-of-the-world request over MaxRequestBytes",
@@ -251,6 +263,11 @@ func TestHostileClientsAreRefused(t *testing.T) {
 			for _, w := range tt.want {
 				if msg := status.Convert(err).Message(); !strings.Contains(msg, w) {
 					t.Errorf("status message %q does not name %q", msg, w)
+				}
+			}
+			if tt.limit != "" {
+				if n := testutil.ToFloat64(s.metrics.refusals.WithLabelValues(tt.limit)); n != 1 {
+					t.Errorf("inzone_xds_limit_refusals_total{limit=%q} %v, want 1", tt.limit, n)
 				}
 			}
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -26,6 +27,7 @@ type metrics struct {
 	ackTimeouts prometheus.Counter     // responses whose budget was released unacknowledged
 	views       prometheus.Gauge       // identities served a scoped view
 	badCalls    prometheus.Gauge       // pods whose inzone.io/calls was ignored
+	refusals    *prometheus.CounterVec // streams refused or ended by a limit, by limit
 	typeLabels  sync.Map               // type URL -> short label, so labels stay few
 }
 
@@ -59,10 +61,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Service identities served only the clusters and routes of the callees their pods declare (inzone.io/calls)."}),
 		badCalls: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_calls_annotations_ignored",
 			Help: "Pods whose inzone.io/calls annotation does not parse and is ignored: their identity gets the full view."}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inzone_xds_limit_refusals_total",
+			Help: "ADS streams refused or ended with RESOURCE_EXHAUSTED, by limit: streams (--max-streams), types, names, name_bytes (per type per stream)."},
+			[]string{"limit"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected,
-			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls)
+			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls, m.refusals)
 	}
 	return m
 }
@@ -71,6 +76,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) held(delta int64)  { m.budgetHeld.Add(float64(delta)) }
 func (m *metrics) waiting(delta int) { m.budgetWait.Add(float64(delta)) }
 func (m *metrics) timedOut()         { m.ackTimeouts.Inc() }
+
+// refused counts err when a limit refused or ended its stream, and
+// returns it.
+func (m *metrics) refused(err error) error {
+	if le, ok := errors.AsType[*limitError](err); ok {
+		m.refusals.WithLabelValues(le.limit).Inc()
+	}
+	return err
+}
 
 // typeLabel shortens a type URL to its message name ("Cluster").
 func (m *metrics) typeLabel(url string) string {
