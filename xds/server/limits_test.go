@@ -372,3 +372,67 @@ func TestStreamSlotsComeBack(t *testing.T) {
 		return len(resp.Resources) > 0
 	})
 }
+
+// TestLimitEndsAStreamWaitingForBudget: a stream whose response waits for
+// send budget, held by a client that does not acknowledge, still ends at
+// once with ResourceExhausted when its next request breaks a limit.
+func TestLimitEndsAStreamWaitingForBudget(t *testing.T) {
+	tr, err := translate.New(mutate.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(context.Background(), tr, Options{SendBudget: 1, AckTimeout: time.Hour, MaxNamesPerType: 10})
+	s.build(context.Background(), []Reader{objects()})
+	addr := listen(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a failure deadline
+	defer cancel()
+	holder := openClient(t, ctx, dial(t, addr), "sotw", hostileNode)
+	holder.subscribe(t)
+	holder.recv(t) // never acknowledged: it holds the whole budget
+
+	waiter := openClient(t, ctx, dial(t, addr), "delta", hostileNode)
+	waiter.subscribe(t)
+	eventually(t, "the second stream waits for budget", func() bool {
+		return gaugeValue(t, s.metrics.budgetWait) == 1
+	})
+	if err := waiter.delta.Send(sub(names("n", 11))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = waiter.delta.Recv()
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("the waiting stream ended with %v, want ResourceExhausted", err)
+	}
+	eventually(t, "nothing waits once the stream ended", func() bool {
+		return gaugeValue(t, s.metrics.budgetWait) == 0
+	})
+}
+
+// TestUnresponsiveAddressOverGRPC: over real gRPC, the send budget
+// remembers the address of a client whose response timed out (here
+// 127.0.0.2), not another's.
+func TestUnresponsiveAddressOverGRPC(t *testing.T) {
+	tr, err := translate.New(mutate.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(context.Background(), tr, Options{AckTimeout: time.Millisecond})
+	s.build(context.Background(), []Reader{objects()})
+	addr := listen(t, s)
+	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) { return from.DialContext(ctx, "tcp", a) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := openClient(t, ctx, conn, "sotw", hostileNode)
+	c.subscribe(t)
+	c.recv(t) // never acknowledged
+	b := s.xds.(*budgetedADS).budget
+	eventually(t, "the unacknowledged response times out", func() bool { return b.suspected("127.0.0.2") })
+	if b.suspected("127.0.0.1") {
+		t.Error("an address that sent nothing is suspected")
+	}
+}
