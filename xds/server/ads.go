@@ -33,7 +33,8 @@ func (a *budgetedADS) StreamAggregatedResources(s discoveryv3.AggregatedDiscover
 	defer c.close()
 	ctx, cancel := context.WithCancel(s.Context())
 	defer cancel()
-	w := &sotwStream{AggregatedDiscoveryService_StreamAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames, end: streamEnd{cancel: cancel}}
+	w := &sotwStream{AggregatedDiscoveryService_StreamAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames,
+		throttle: newRequestThrottle(), end: streamEnd{cancel: cancel}}
 	return a.metrics.refused(w.end.or(a.inner.StreamAggregatedResources(w)))
 }
 
@@ -48,7 +49,8 @@ func (a *budgetedADS) DeltaAggregatedResources(s discoveryv3.AggregatedDiscovery
 	defer c.close()
 	ctx, cancel := context.WithCancel(s.Context())
 	defer cancel()
-	w := &deltaStream{AggregatedDiscoveryService_DeltaAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames, end: streamEnd{cancel: cancel}}
+	w := &deltaStream{AggregatedDiscoveryService_DeltaAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames,
+		throttle: newRequestThrottle(), end: streamEnd{cancel: cancel}}
 	return a.metrics.refused(w.end.or(a.inner.DeltaAggregatedResources(w)))
 }
 
@@ -61,6 +63,7 @@ type sotwStream struct {
 	c        *connection
 	maxNames int
 	types    typesSeen
+	throttle requestThrottle
 	end      streamEnd
 }
 
@@ -92,6 +95,9 @@ func (s *sotwStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 	if n, limit := len(r.GetResourceNames()), namesCap(r.GetTypeUrl(), s.maxNames); n > limit {
 		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, limit))
 	}
+	if err := s.c.paced(s.throttle.wait(s.ctx, len(r.GetResourceNames()))); err != nil {
+		return nil, err
+	}
 	s.c.identify(r.GetNode())
 	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())
 	intern(r.ResourceNames)
@@ -107,6 +113,7 @@ type deltaStream struct {
 	c        *connection
 	maxNames int
 	types    typesSeen
+	throttle requestThrottle
 	end      streamEnd
 }
 
@@ -139,6 +146,9 @@ func (s *deltaStream) Recv() (*discoveryv3.DeltaDiscoveryRequest, error) {
 	n := max(len(r.GetResourceNamesSubscribe()), len(r.GetResourceNamesUnsubscribe()), len(r.GetInitialResourceVersions()))
 	if limit := namesCap(r.GetTypeUrl(), s.maxNames); n > limit {
 		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, limit))
+	}
+	if err := s.c.paced(s.throttle.wait(s.ctx, len(r.GetResourceNamesSubscribe())+len(r.GetResourceNamesUnsubscribe()))); err != nil {
+		return nil, err
 	}
 	s.c.identify(r.GetNode())
 	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())

@@ -28,6 +28,7 @@ type metrics struct {
 	views       prometheus.Gauge       // identities served a scoped view
 	badCalls    prometheus.Gauge       // pods whose inzone.io/calls was ignored
 	refusals    *prometheus.CounterVec // streams refused or ended by a limit, by limit
+	throttled   prometheus.Counter     // requests that waited for their stream's request rate
 	typeLabels  sync.Map               // type URL -> short label, so labels stay few
 }
 
@@ -64,10 +65,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inzone_xds_limit_refusals_total",
 			Help: "ADS streams refused or ended with RESOURCE_EXHAUSTED, by limit: streams (--max-streams), types, names, name_bytes (per type per stream)."},
 			[]string{"limit"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_requests_throttled_total",
+			Help: "ADS requests that waited because their stream asked faster than its request rate (100 a second, one more per 1,000 names)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected,
-			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls, m.refusals)
+			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls, m.refusals, m.throttled)
 	}
 	return m
 }
@@ -146,6 +149,15 @@ func (c *connection) identify(n *corev3.Node) {
 	}
 	c.m.connected.WithLabelValues(c.protocol, clientUnknown).Dec()
 	c.m.connected.WithLabelValues(c.protocol, c.client).Inc()
+}
+
+// paced counts a request of the stream that waited for its request
+// rate, and returns err.
+func (c *connection) paced(waited bool, err error) error {
+	if waited {
+		c.m.throttled.Inc()
+	}
+	return err
 }
 
 func (c *connection) close() {
