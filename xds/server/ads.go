@@ -11,9 +11,9 @@ import (
 // budgetedADS is the ADS service inzone-xds registers: go-control-plane's
 // server, each stream admitted under the stream cap, counted in the
 // connected-streams gauge, and wrapped so that its responses draw on the
-// shared sendBudget and its requests name at most maxNames resources of a
-// type. The protocol stays go-control-plane's: the wrappers only watch
-// requests and nonces go by.
+// shared sendBudget and its requests, paced (throttle.go), stay within the
+// limits (limits.go). The protocol stays go-control-plane's: the wrappers
+// only watch requests and nonces go by.
 type budgetedADS struct {
 	inner    discoveryv3.AggregatedDiscoveryServiceServer
 	budget   *sendBudget
