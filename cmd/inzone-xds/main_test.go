@@ -45,6 +45,8 @@ func TestBadFlagsAndConfigExit2(t *testing.T) {
 		{"neither TLS nor plaintext", []string{"--dns-address=0"}, 2, "--cert-dir"},
 		{"both TLS and plaintext", append(base, "--cert-dir", dir), 2, "--plaintext and --cert-dir"},
 		{"ADS turned off", append(base, "--xds-address=0"), 2, "--xds-address"},
+		{"no stream allowed", append(base, "--max-streams=0"), 2, "--max-streams 0"},
+		{"a stream cap that is not a number", append(base, "--max-streams=lots"), 2, "-max-streams"},
 		{"a DNS address that is not host:port", append(base, "--dns-address=8053"), 2, "--dns-address"},
 		{"a pprof address that is not host:port", append(base, "--pprof-address=6060"), 2, "--pprof-address"},
 		{"a config with a typo names the field and line", append(base, "--config", badConfig), 2, `line 5: unknown field "xds.minClusterSiz"`},

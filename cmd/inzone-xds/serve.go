@@ -39,7 +39,7 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 	notSynced := prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_clusters_not_synced",
 		Help: "Kubernetes clusters whose informers had not synced within --cluster-sync-timeout and still have not: their endpoints are not served."})
 	reg.MustRegister(notSynced)
-	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg})
+	srv := server.New(ctx, tr, server.Options{Log: log, Registry: reg, MaxStreams: o.maxStreams})
 	kubes, err := kubeReaders(clusters, srv.Changed)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func serve(ctx context.Context, o options, cfg *mutate.Config, tr *translate.Tra
 		// Dead proxies (a node gone) are noticed and their streams closed.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.MaxRecvMsgSize(4<<20),
+		grpc.MaxRecvMsgSize(server.MaxRequestBytes), grpc.MaxConcurrentStreams(server.MaxStreamsPerConnection),
 		// A connection borrows its 32 KB write buffer from a pool while it
 		// writes instead of keeping one for life: an idle sidecar's
 		// connection costs that much less (README, benchmark). The read

@@ -21,9 +21,12 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,7 +58,7 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append(kubeconfigs, "--cert-dir", dir, "--xds-address", xdsAddr, "--dns-address=0",
+		done <- run(ctx, append(kubeconfigs, "--cert-dir", dir, "--xds-address", xdsAddr, "--dns-address=0", "--max-streams=1",
 			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", healthAddr), io.Discard)
 	}()
 	t.Cleanup(func() {
@@ -73,7 +76,26 @@ func TestServesTwoClustersOverTLS(t *testing.T) {
 	if want := "us-east-1/us-east-1a=10.10.0.1 us-west-2/us-west-2b=10.11.0.1"; strings.Join(got, " ") != want {
 		t.Errorf("endpoints %v, want %s", got, want)
 	}
-	waitHTTP(t, "http://"+metricsAddr+"/metrics", `inzone_xds_connected_streams{protocol="delta"} 1`)
+	waitHTTP(t, "http://"+metricsAddr+"/metrics", `inzone_xds_connected_streams{client="sidecar",protocol="delta"} 1`)
+
+	// --max-streams=1: the delta stream above holds the only slot.
+	conn, err := grpc.NewClient(xdsAddr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sctx, scancel := context.WithTimeout(ctx, time.Minute)
+	defer scancel()
+	second, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server may refuse the stream before the request is sent: Send
+	// then fails with io.EOF and Recv has the status.
+	_ = second.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "probe"}, TypeUrl: resourcev3.ClusterType})
+	if _, err := second.Recv(); status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "at most 1 ADS streams") {
+		t.Errorf("a second stream with --max-streams=1: %v, want ResourceExhausted naming the limit", err)
+	}
 }
 
 // deltaEndpoints subscribes to one EDS resource over delta ADS, as a

@@ -122,7 +122,7 @@ func startXDS(t *testing.T, objs *objects) *server.Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := server.New(ctx, tr, server.Options{Quiet: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond})
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(server.MaxRequestBytes), grpc.MaxConcurrentStreams(server.MaxStreamsPerConnection))
 	s.Register(g)
 	lis, err := net.Listen("tcp", xdsAddr)
 	if err != nil {

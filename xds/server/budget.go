@@ -27,11 +27,27 @@ import (
 // that much): a client that makes the server send without acknowledging
 // (a delta client changing its subscription without nonces) delays its
 // own stream, not everyone's, for longer than the timeout allows.
+//
+// A stream that let a response time out is unresponsive until it
+// acknowledges one: its responses are charged at most perStream each,
+// even one larger, and all unresponsive streams together hold at most
+// perStream (the pool slow). Without that, eight clients that never
+// acknowledge, changing their subscription to be sent more, would hold the
+// whole budget again each time their responses time out, and one that
+// provokes a response larger than its share (a delta subscription to
+// every endpoint) would hold up to all of it. A new stream from an address
+// whose stream timed out in the last suspectFor starts unresponsive, so
+// that reconnecting does not buy a fresh share.
 type sendBudget struct {
 	sem       *semaphore.Weighted // FIFO: a large response is not starved by small ones
+	slow      *semaphore.Weighted // what unresponsive streams hold, together: perStream
 	total     int64
 	perStream int64
 	timeout   time.Duration
+	// suspects are the client addresses whose streams let a response
+	// time out, with when; at most maxSuspects, each for suspectFor.
+	mu       sync.Mutex
+	suspects map[string]time.Time
 	// observe, when set, is told of every change: bytes held (+/-), a
 	// stream starting or ending its wait, a release by timeout.
 	observe budgetObserver
@@ -50,78 +66,147 @@ func (noObserver) held(int64)  {}
 func (noObserver) waiting(int) {}
 func (noObserver) timedOut()   {}
 
+// How long, and how many, client addresses are remembered as
+// unresponsive; a new stream from one starts unresponsive.
+const (
+	suspectTimeouts = 6 // ack timeouts
+	maxSuspects     = 4096
+)
+
 func newSendBudget(total, perStream int64, timeout time.Duration, o budgetObserver) *sendBudget {
 	if o == nil {
 		o = noObserver{}
 	}
 	perStream = min(max(perStream, 1), total)
-	return &sendBudget{sem: semaphore.NewWeighted(total), total: total, perStream: perStream, timeout: timeout, observe: o}
+	return &sendBudget{sem: semaphore.NewWeighted(total), slow: semaphore.NewWeighted(perStream), total: total, perStream: perStream,
+		timeout: timeout, observe: o, suspects: map[string]time.Time{}}
+}
+
+// suspect remembers that a stream from peer let a response time out. When
+// the table is full of live entries, the address is not remembered: its
+// current streams are unresponsive all the same.
+func (b *sendBudget) suspect(peer string) {
+	if peer == "" {
+		return
+	}
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.suspects[peer]; !ok && len(b.suspects) >= maxSuspects {
+		for p, t := range b.suspects {
+			if now.Sub(t) > suspectTimeouts*b.timeout {
+				delete(b.suspects, p)
+			}
+		}
+		if len(b.suspects) >= maxSuspects {
+			return
+		}
+	}
+	b.suspects[peer] = now
+}
+
+// suspected reports whether a stream from peer timed out recently.
+func (b *sendBudget) suspected(peer string) bool {
+	if peer == "" {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.suspects[peer]
+	if ok && time.Since(t) > suspectTimeouts*b.timeout {
+		delete(b.suspects, peer)
+		return false
+	}
+	return ok
 }
 
 // ledger is one stream's record of the responses holding budget. Every
 // ledger must be closed when its stream ends.
 type ledger struct {
-	b      *sendBudget
-	own    *semaphore.Weighted // the stream's share, perStream
-	mu     sync.Mutex
-	held   []*heldResponse // in the order sent
-	closed bool
+	b            *sendBudget
+	peer         string              // the client's address, without port
+	own          *semaphore.Weighted // the stream's share, perStream
+	mu           sync.Mutex
+	held         []*heldResponse // in the order sent
+	unresponsive bool            // a response timed out, none acknowledged since
+	closed       bool
 }
 
 type heldResponse struct {
 	typeURL, nonce string
-	n, own         int64 // of the budget, of the stream's share
+	n, own, slow   int64 // of the budget, of the stream's share, of the unresponsive streams' pool
 	timer          *time.Timer
 }
 
-func (b *sendBudget) ledger() *ledger { return &ledger{b: b, own: semaphore.NewWeighted(b.perStream)} }
+// ledger opens the ledger of a stream from peer (its address without
+// port; "" when unknown).
+func (b *sendBudget) ledger(peer string) *ledger {
+	return &ledger{b: b, peer: peer, own: semaphore.NewWeighted(b.perStream), unresponsive: b.suspected(peer)}
+}
 
 // acquire waits until size bytes of budget are free (all of it, for a
-// response larger than the budget) and records them for the response of
-// typeURL with nonce. It fails only when ctx ends (the stream's context:
-// the client is gone), holding nothing.
+// response larger than the budget; the stream's share at most, from the
+// unresponsive streams' pool, when the stream is unresponsive) and records
+// them for the response of typeURL with nonce. It fails only when ctx
+// ends (the stream's context: the client is gone), holding nothing.
 func (l *ledger) acquire(ctx context.Context, typeURL, nonce string, size int) error {
 	n, own := min(int64(size), l.b.total), min(int64(size), l.b.perStream)
 	l.mu.Lock()
-	closed := l.closed
+	closed, unresponsive := l.closed, l.unresponsive
 	l.mu.Unlock()
 	if closed {
 		return context.Canceled
 	}
+	var slow int64
+	if unresponsive {
+		n, slow = own, own
+	}
 	if err := l.take(ctx, l.own, own); err != nil {
 		return err
 	}
-	if err := l.take(ctx, l.b.sem, n); err != nil {
+	if err := l.take(ctx, l.b.slow, slow); err != nil {
 		l.own.Release(own)
 		return err
 	}
-	h := &heldResponse{typeURL: typeURL, nonce: nonce, n: n, own: own}
+	if err := l.take(ctx, l.b.sem, n); err != nil {
+		l.b.slow.Release(slow)
+		l.own.Release(own)
+		return err
+	}
+	h := &heldResponse{typeURL: typeURL, nonce: nonce, n: n, own: own, slow: slow}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		l.b.sem.Release(n)
+		l.b.slow.Release(slow)
 		l.own.Release(own)
 		return context.Canceled
 	}
 	l.b.observe.held(n)
 	l.held = append(l.held, h)
-	h.timer = time.AfterFunc(l.b.timeout, func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		for i, x := range l.held {
-			if x == h {
-				l.b.observe.timedOut()
-				l.releaseLocked(i, i+1)
-				return
-			}
-		}
-	})
+	h.timer = time.AfterFunc(l.b.timeout, func() { l.expire(h) })
 	return nil
+}
+
+// expire releases h, not acknowledged within the timeout (if it is still
+// held), and marks the stream and its client's address unresponsive.
+func (l *ledger) expire(h *heldResponse) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, x := range l.held {
+		if x == h {
+			l.b.observe.timedOut()
+			l.unresponsive = true
+			l.b.suspect(l.peer)
+			l.releaseLocked(i, i+1)
+			return
+		}
+	}
 }
 
 // take acquires n of sem, telling the observer when it has to wait.
 func (l *ledger) take(ctx context.Context, sem *semaphore.Weighted, n int64) error {
-	if sem.TryAcquire(n) {
+	if n == 0 || sem.TryAcquire(n) {
 		return nil
 	}
 	l.b.observe.waiting(1)
@@ -149,6 +234,7 @@ func (l *ledger) ack(typeURL, nonce string) {
 	if last < 0 {
 		return
 	}
+	l.unresponsive = false
 	kept := l.held[:0]
 	var done []*heldResponse
 	for i, h := range l.held {
@@ -184,6 +270,7 @@ func (l *ledger) releaseLocked(from, to int) {
 func (l *ledger) release(h *heldResponse) {
 	h.timer.Stop()
 	l.b.sem.Release(h.n)
+	l.b.slow.Release(h.slow)
 	l.own.Release(h.own)
 	l.b.observe.held(-h.n)
 }

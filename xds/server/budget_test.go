@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +91,7 @@ func TestBudgetReleases(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEvents()
 			b := newSendBudget(100, 100, tt.timeout, e)
-			a, other := b.ledger(), b.ledger()
+			a, other := b.ledger(""), b.ledger("")
 			defer a.close()
 			defer other.close()
 			for i, nonce := range tt.sent {
@@ -132,7 +134,7 @@ func asyncResult(l *ledger, typeURL, nonce string, size int) <-chan error {
 func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(1000, 1000, time.Hour, e)
-	l := b.ledger()
+	l := b.ledger("")
 	defer l.close()
 	for _, r := range []struct {
 		typeURL, nonce string
@@ -169,7 +171,7 @@ func TestBudgetAckMatchesTypeAndNonce(t *testing.T) {
 func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(100, 100, time.Hour, e)
-	small, big, after := b.ledger(), b.ledger(), b.ledger()
+	small, big, after := b.ledger(""), b.ledger(""), b.ledger("")
 	defer small.close()
 	defer big.close()
 	defer after.close()
@@ -194,7 +196,7 @@ func TestBudgetOversizedResponseGoesAlone(t *testing.T) {
 func TestBudgetWaitEndsWithTheStream(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(10, 10, time.Hour, e)
-	holder, waiter := b.ledger(), b.ledger()
+	holder, waiter := b.ledger(""), b.ledger("")
 	defer holder.close()
 	if err := holder.acquire(context.Background(), cds, "1", 10); err != nil {
 		t.Fatal(err)
@@ -223,7 +225,7 @@ func TestBudgetWaitEndsWithTheStream(t *testing.T) {
 func TestBudgetStreamShare(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(100, 25, time.Hour, e)
-	greedy, other := b.ledger(), b.ledger()
+	greedy, other := b.ledger(""), b.ledger("")
 	defer greedy.close()
 	defer other.close()
 	if err := greedy.acquire(context.Background(), eds, "1", 20); err != nil {
@@ -240,3 +242,103 @@ func TestBudgetStreamShare(t *testing.T) {
 		t.Errorf("%d bytes held, want 80 (20 + 60)", h)
 	}
 }
+
+// expireAll expires what l holds, as its timers would.
+func expireAll(l *ledger) {
+	l.mu.Lock()
+	held := slices.Clone(l.held)
+	l.mu.Unlock()
+	for _, h := range held {
+		l.expire(h)
+	}
+}
+
+// TestBudgetUnresponsiveStreams: a stream that let a response time out is
+// charged at most its share for any response, all such streams together
+// hold one share, a stream from the same address starts that way, and an
+// acknowledgement gives a stream its own share back. Clients that never
+// acknowledge cannot take more from the others than one share.
+func TestBudgetUnresponsiveStreams(t *testing.T) {
+	e := newEvents()
+	b := newSendBudget(100, 25, time.Hour, e)
+	a, bb, c := b.ledger("10.0.0.1"), b.ledger("10.0.0.2"), b.ledger("10.0.0.3")
+	defer a.close()
+	defer bb.close()
+	defer c.close()
+	for _, l := range []*ledger{a, bb} {
+		if err := l.acquire(context.Background(), eds, "1", 20); err != nil {
+			t.Fatal(err)
+		}
+		expireAll(l)
+	}
+	if h, n := e.heldNow(), timeouts(e); h != 0 || n != 2 {
+		t.Fatalf("after two timeouts: %d bytes held, %d timeouts; want 0, 2", h, n)
+	}
+
+	// A response larger than the share, to an unresponsive stream, is
+	// charged the share, from the pool of the unresponsive.
+	if err := a.acquire(context.Background(), eds, "2", 60); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.heldNow(); h != 25 {
+		t.Errorf("an unresponsive stream's 60-byte response holds %d bytes, want its share (25)", h)
+	}
+	// The other unresponsive stream waits for the pool; a responsive one
+	// does not.
+	bDone := acquireAsync(t, e, bb, context.Background(), eds, "2", 10)
+	if err := c.acquire(context.Background(), eds, "1", 25); err != nil {
+		t.Fatal(err)
+	}
+	mustNotBeDone(t, bDone)
+
+	// An acknowledgement: the pool is free for b, and a is responsive
+	// again, its large response charged in full.
+	a.ack(eds, "2")
+	mustSucceed(t, bDone)
+	if err := a.acquire(context.Background(), eds, "3", 60); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.heldNow(); h != 95 {
+		t.Errorf("%d bytes held, want 95 (a 60 in full, b 10, c 25)", h)
+	}
+
+	// A new stream from b's address starts unresponsive: it waits for the
+	// pool b holds part of; one from elsewhere does not.
+	a.ack(eds, "3")
+	again := b.ledger("10.0.0.2")
+	defer again.close()
+	againDone := acquireAsync(t, e, again, context.Background(), cds, "1", 20)
+	fresh := b.ledger("10.0.0.9")
+	defer fresh.close()
+	if err := fresh.acquire(context.Background(), cds, "1", 20); err != nil {
+		t.Fatal(err)
+	}
+	mustNotBeDone(t, againDone)
+	bb.close()
+	mustSucceed(t, againDone)
+}
+
+// TestBudgetSuspectsBounded: the table of unresponsive addresses holds at
+// most maxSuspects; an expired entry makes room, live ones do not, and an
+// expired entry no longer counts.
+func TestBudgetSuspectsBounded(t *testing.T) {
+	b := newSendBudget(100, 25, time.Second, nil)
+	long := time.Now().Add(-time.Hour)
+	for i := range maxSuspects {
+		b.suspects[fmt.Sprint("10.1.", i)] = time.Now()
+	}
+	b.suspect("10.2.0.1")
+	if len(b.suspects) != maxSuspects || b.suspected("10.2.0.1") {
+		t.Errorf("a full table of live entries took another: %d entries", len(b.suspects))
+	}
+	b.suspects["10.1.0"] = long
+	b.suspect("10.2.0.1")
+	if len(b.suspects) != maxSuspects || !b.suspected("10.2.0.1") || b.suspected("10.1.0") {
+		t.Errorf("an expired entry did not make room: %d entries", len(b.suspects))
+	}
+	if b.suspected("") {
+		t.Error("an unknown address is suspected")
+	}
+}
+
+func timeouts(e *events) int { e.mu.Lock(); defer e.mu.Unlock(); return e.timeouts }

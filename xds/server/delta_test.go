@@ -75,7 +75,7 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 // serve serves s over loopback gRPC until the test ends.
 func serve(t *testing.T, s *Server) *grpc.ClientConn {
 	t.Helper()
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.MaxConcurrentStreams(MaxStreamsPerConnection))
 	s.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -7,6 +7,9 @@
 // order that keeps every proxy's view consistent, and keeps nothing per
 // proxy. Clusters and route tables have a view of their own for each
 // identity that declares its callees (scoped.go), a LinearCache per
-// identity rather than per proxy. kube.go is the thin layer that reads a Kubernetes cluster through
-// client-go informers.
+// identity rather than per proxy. Each stream is admitted and watched by
+// a thin wrapper (ads.go): the limits on what one client can take
+// (limits.go) and the shared budget of bytes sent and not acknowledged
+// (budget.go). kube.go is the thin layer that reads a Kubernetes cluster
+// through client-go informers.
 package server

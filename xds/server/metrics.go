@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -13,7 +14,7 @@ import (
 
 // metrics are inzone-xds's Prometheus series.
 type metrics struct {
-	connected   *prometheus.GaugeVec   // open streams, by protocol (sotw, delta)
+	connected   *prometheus.GaugeVec   // open streams, by protocol (sotw, delta) and client (sidecar, grpc, unknown)
 	responses   *prometheus.CounterVec // responses sent to proxies, by resource type
 	snapshots   prometheus.Counter     // snapshots published (one per coalesced burst)
 	pushLatency prometheus.Histogram   // first change seen -> snapshot published
@@ -26,13 +27,16 @@ type metrics struct {
 	ackTimeouts prometheus.Counter     // responses whose budget was released unacknowledged
 	views       prometheus.Gauge       // identities served a scoped view
 	badCalls    prometheus.Gauge       // pods whose inzone.io/calls was ignored
+	refusals    *prometheus.CounterVec // streams refused or ended by a limit, by limit
+	throttled   prometheus.Counter     // requests that waited for their stream's request rate
 	typeLabels  sync.Map               // type URL -> short label, so labels stay few
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "inzone_xds_connected_streams",
-			Help: "ADS streams open, by protocol (sotw or delta): one per connected proxy."}, []string{"protocol"}),
+			Help: "ADS streams open, by protocol (sotw or delta) and client (sidecar, grpc for proxyless gRPC, unknown before a stream's first request names its node): one per connected proxy."},
+			[]string{"protocol", "client"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inzone_xds_responses_total",
 			Help: "xDS responses pushed to proxies, by resource type."}, []string{"type"}),
 		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_snapshots_total",
@@ -58,10 +62,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Service identities served only the clusters and routes of the callees their pods declare (inzone.io/calls)."}),
 		badCalls: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inzone_xds_calls_annotations_ignored",
 			Help: "Pods whose inzone.io/calls annotation does not parse and is ignored: their identity gets the full view."}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inzone_xds_limit_refusals_total",
+			Help: "ADS streams refused or ended with RESOURCE_EXHAUSTED, by limit: streams (--max-streams), types, names, name_bytes (per type per stream)."},
+			[]string{"limit"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{Name: "inzone_xds_requests_throttled_total",
+			Help: "ADS requests that waited because their stream asked faster than its request rate (100 a second, one more per 1,000 names)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connected, m.responses, m.snapshots, m.pushLatency, m.resources, m.unzoned, m.problems, m.rejected,
-			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls)
+			m.budgetHeld, m.budgetWait, m.ackTimeouts, m.views, m.badCalls, m.refusals, m.throttled)
 	}
 	return m
 }
@@ -70,6 +79,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) held(delta int64)  { m.budgetHeld.Add(float64(delta)) }
 func (m *metrics) waiting(delta int) { m.budgetWait.Add(float64(delta)) }
 func (m *metrics) timedOut()         { m.ackTimeouts.Inc() }
+
+// refused counts err when a limit refused or ended its stream, and
+// returns it.
+func (m *metrics) refused(err error) error {
+	if le, ok := errors.AsType[*limitError](err); ok {
+		m.refusals.WithLabelValues(le.limit).Inc()
+	}
+	return err
+}
 
 // typeLabel shortens a type URL to its message name ("Cluster").
 func (m *metrics) typeLabel(url string) string {
@@ -81,24 +99,72 @@ func (m *metrics) typeLabel(url string) string {
 	return l
 }
 
-// callbacks counts streams and responses; nothing per stream is kept.
+// callbacks counts responses; nothing per stream is kept.
 func (m *metrics) callbacks() serverv3.Callbacks {
 	return serverv3.CallbackFuncs{
-		StreamOpenFunc: func(context.Context, int64, string) error {
-			m.connected.WithLabelValues("sotw").Inc()
-			return nil
-		},
-		StreamClosedFunc: func(int64, *corev3.Node) { m.connected.WithLabelValues("sotw").Dec() },
-		DeltaStreamOpenFunc: func(context.Context, int64, string) error {
-			m.connected.WithLabelValues("delta").Inc()
-			return nil
-		},
-		DeltaStreamClosedFunc: func(int64, *corev3.Node) { m.connected.WithLabelValues("delta").Dec() },
 		StreamResponseFunc: func(_ context.Context, _ int64, _ *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
 			m.responses.WithLabelValues(m.typeLabel(resp.GetTypeUrl())).Inc()
 		},
 		StreamDeltaResponseFunc: func(_ int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
 			m.responses.WithLabelValues(m.typeLabel(resp.GetTypeUrl())).Inc()
 		},
+	}
+}
+
+// Client labels of the connected-streams gauge.
+const (
+	clientUnknown = "unknown" // no request naming the node yet
+	clientSidecar = "sidecar"
+	clientGRPC    = "grpc" // a proxyless gRPC client (isProxyless)
+)
+
+// connection is one stream's count in the connected-streams gauge: under
+// client "unknown" from its start until a request names its node, then
+// under the kind of client that node is.
+type connection struct {
+	m                *metrics
+	protocol, client string
+	mu               sync.Mutex
+	closed           bool
+}
+
+func (m *metrics) connect(protocol string) *connection {
+	m.connected.WithLabelValues(protocol, clientUnknown).Inc()
+	return &connection{m: m, protocol: protocol, client: clientUnknown}
+}
+
+// identify moves the stream to its node's kind of client, once.
+func (c *connection) identify(n *corev3.Node) {
+	if n == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.client != clientUnknown {
+		return
+	}
+	c.client = clientSidecar
+	if isProxyless(n) {
+		c.client = clientGRPC
+	}
+	c.m.connected.WithLabelValues(c.protocol, clientUnknown).Dec()
+	c.m.connected.WithLabelValues(c.protocol, c.client).Inc()
+}
+
+// paced counts a request of the stream that waited for its request
+// rate, and returns err.
+func (c *connection) paced(waited bool, err error) error {
+	if waited {
+		c.m.throttled.Inc()
+	}
+	return err
+}
+
+func (c *connection) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.m.connected.WithLabelValues(c.protocol, c.client).Dec()
 	}
 }

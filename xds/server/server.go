@@ -44,6 +44,13 @@ type Options struct {
 	// AckTimeout is how long an unacknowledged response holds its part of
 	// SendBudget. Default: 10s.
 	AckTimeout time.Duration
+	// MaxStreams bounds the ADS streams open at once; one more is refused
+	// with ResourceExhausted (limits.go). Default: 20,000.
+	MaxStreams int
+	// MaxNamesPerType bounds the resource names one stream subscribes to
+	// per type; beyond, the stream ends with ResourceExhausted.
+	// Default: 100,000.
+	MaxNamesPerType int
 }
 
 const (
@@ -93,6 +100,12 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	if opts.AckTimeout <= 0 {
 		opts.AckTimeout = defaultAckTimeout
 	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = defaultMaxStreams
+	}
+	if opts.MaxNamesPerType <= 0 {
+		opts.MaxNamesPerType = defaultMaxNamesPerType
+	}
 	s := &Server{
 		tr: tr, opts: opts, log: opts.Log,
 		metrics: newMetrics(opts.Registry),
@@ -103,15 +116,20 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	s.caches = newCaches(logAdapter(opts.Log.WithName("cache")))
 	s.stores = s.caches.stores()
 	s.xds = &budgetedADS{
-		inner:  serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks()),
-		budget: newSendBudget(opts.SendBudget, opts.SendBudget/8, opts.AckTimeout, s.metrics),
+		inner:    serverv3.NewServer(ctx, namesCappedCache{s.caches.mux, opts.MaxNamesPerType}, s.metrics.callbacks()),
+		budget:   newSendBudget(opts.SendBudget, opts.SendBudget/8, opts.AckTimeout, s.metrics),
+		slots:    &streamSlots{max: int64(opts.MaxStreams)},
+		maxNames: opts.MaxNamesPerType,
+		metrics:  s.metrics,
 	}
 	return s
 }
 
 // Register adds the aggregated discovery service (ADS, state-of-the-world
 // and delta) to a gRPC server: go-control-plane's, its responses bounded
-// by the send budget.
+// by the send budget, its streams and their names by MaxStreams and
+// MaxNamesPerType. Create g with grpc.MaxConcurrentStreams
+// (MaxStreamsPerConnection) and grpc.MaxRecvMsgSize (MaxRequestBytes).
 func (s *Server) Register(g *grpc.Server) {
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
 }
