@@ -23,11 +23,11 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-func mustAny(t *testing.T, m proto.Message) *anypb.Any {
-	t.Helper()
+// packed is m in an Any; the tests pack only messages that marshal.
+func packed(m proto.Message) *anypb.Any {
 	a, err := anypb.New(m)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return a
 }
@@ -130,18 +130,18 @@ func holder(t *testing.T, plain, ext *anypb.Any) proto.Message {
 }
 
 func TestWalk(t *testing.T) {
-	hcm := func(t *testing.T) *hcmv3.HttpConnectionManager {
+	hcm := func() *hcmv3.HttpConnectionManager {
 		return &hcmv3.HttpConnectionManager{
 			StatPrefix: "in",
 			HttpFilters: []*hcmv3.HttpFilter{
-				{Name: "a", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(t, &routerv3.Router{})}},
-				{Name: "b", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(t, &routerv3.Router{})}},
+				{Name: "a", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: packed(&routerv3.Router{})}},
+				{Name: "b", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: packed(&routerv3.Router{})}},
 			},
 			RouteSpecifier: &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: &routev3.RouteConfiguration{
 				VirtualHosts: []*routev3.VirtualHost{{Name: "v", TypedPerFilterConfig: map[string]*anypb.Any{
-					"zz": mustAny(t, &routerv3.Router{}),
-					"aa": mustAny(t, &routerv3.Router{}),
-					"mm": mustAny(t, &routerv3.Router{}),
+					"zz": packed(&routerv3.Router{}),
+					"aa": packed(&routerv3.Router{}),
+					"mm": packed(&routerv3.Router{}),
 				}}},
 			}},
 		}
@@ -161,13 +161,13 @@ func TestWalk(t *testing.T) {
 		},
 		{
 			name: "list elements in order, into each unpacked message, map values in key order",
-			msg: func(t *testing.T) proto.Message {
+			msg: func(*testing.T) proto.Message {
 				return &listenerv3.Listener{
 					Name:    "l",
 					Address: &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{Address: "0.0.0.0"}}},
 					FilterChains: []*listenerv3.FilterChain{
-						{Filters: []*listenerv3.Filter{filter(mustAny(t, hcm(t)))}},
-						{Filters: []*listenerv3.Filter{{Name: "none"}, filter(mustAny(t, &tcpproxyv3.TcpProxy{StatPrefix: "t"}))}},
+						{Filters: []*listenerv3.Filter{filter(packed(hcm()))}},
+						{Filters: []*listenerv3.Filter{{Name: "none"}, filter(packed(&tcpproxyv3.TcpProxy{StatPrefix: "t"}))}},
 					},
 				}
 			},
@@ -191,8 +191,8 @@ func TestWalk(t *testing.T) {
 		},
 		{
 			name: "an Any in an Any is unpacked in turn",
-			msg: func(t *testing.T) proto.Message {
-				return filter(mustAny(t, mustAny(t, &tcpproxyv3.TcpProxy{})))
+			msg: func(*testing.T) proto.Message {
+				return filter(packed(packed(&tcpproxyv3.TcpProxy{})))
 			},
 			want: []string{
 				"visit  Filter",
@@ -204,11 +204,11 @@ func TestWalk(t *testing.T) {
 		},
 		{
 			name: "an Any Unpack refuses is not gone into",
-			msg: func(t *testing.T) proto.Message {
+			msg: func(*testing.T) proto.Message {
 				return &listenerv3.Listener{FilterChains: []*listenerv3.FilterChain{{Filters: []*listenerv3.Filter{
 					filter(&anypb.Any{}),
 					filter(&anypb.Any{TypeUrl: "type.googleapis.com/inzone.NotLinked", Value: []byte("\x0a\x01x")}),
-					filter(mustAny(t, &tcpproxyv3.TcpProxy{})),
+					filter(packed(&tcpproxyv3.TcpProxy{})),
 				}}}}
 			},
 			want: []string{
@@ -221,13 +221,13 @@ func TestWalk(t *testing.T) {
 		},
 		{
 			name: "a root that is an Any is unpacked",
-			msg:  func(t *testing.T) proto.Message { return mustAny(t, &tcpproxyv3.TcpProxy{}) },
+			msg:  func(*testing.T) proto.Message { return packed(&tcpproxyv3.TcpProxy{}) },
 			want: []string{"visit  Any", "unpack ", "visit (TcpProxy) TcpProxy"},
 		},
 		{
 			name: "an extension, found only by Range, is walked with the fields",
 			msg: func(t *testing.T) proto.Message {
-				return holder(t, mustAny(t, &tcpproxyv3.TcpProxy{}), mustAny(t, &routerv3.Router{}))
+				return holder(t, packed(&tcpproxyv3.TcpProxy{}), packed(&routerv3.Router{}))
 			},
 			want: []string{
 				"visit  Holder",
@@ -253,9 +253,9 @@ func TestWalk(t *testing.T) {
 // keeps leaves nothing of one walk's path in the next.
 func TestWalkReusesItsStack(t *testing.T) {
 	deep := &listenerv3.Listener{FilterChains: []*listenerv3.FilterChain{{Filters: []*listenerv3.Filter{
-		{Name: "f", ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(t, mustAny(t, mustAny(t, &tcpproxyv3.TcpProxy{})))}},
+		{Name: "f", ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: packed(packed(packed(&tcpproxyv3.TcpProxy{})))}},
 	}}}}
-	shallow := &listenerv3.Filter{Name: "g", ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(t, &routerv3.Router{})}}
+	shallow := &listenerv3.Filter{Name: "g", ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: packed(&routerv3.Router{})}}
 	fresh := func(m proto.Message) []string {
 		r := newRecorder()
 		r.Walk(m)
