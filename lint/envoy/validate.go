@@ -70,6 +70,8 @@ func (p *parser) validate(msg proto.Message, v any, path []any) error {
 			}
 			return inner
 		},
+		// An Any has no rules of its own: for one that an Any holds, the
+		// walk goes on to the message inside.
 		Visit: func(m proto.Message, at []anywalk.Step) {
 			if val, ok := m.(interface{ ValidateAll() error }); ok {
 				if err := val.ValidateAll(); err != nil {
