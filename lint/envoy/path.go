@@ -124,5 +124,3 @@ func valueAt(doc any, path []any) any {
 	}
 	return cur
 }
-
-// anyReach caches mayHoldAny by message name.

@@ -5,85 +5,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/inzone-io/inzone/internal/anywalk"
 )
-
-var anyReach sync.Map
-
-// mayHoldAny says whether a message of type md is an Any or can hold
-// one somewhere in its fields: the validation need not walk the others.
-func mayHoldAny(md protoreflect.MessageDescriptor) bool {
-	if v, ok := anyReach.Load(md.FullName()); ok {
-		return v.(bool)
-	}
-	r := reachesAny(md, map[protoreflect.FullName]bool{})
-	anyReach.Store(md.FullName(), r)
-	return r
-}
-
-// reachesAny searches the message types reachable from md through its
-// fields (list elements and map entries included) for Any; seen holds the
-// types already searched.
-func reachesAny(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
-	name := md.FullName()
-	if name == "google.protobuf.Any" {
-		return true
-	}
-	if v, ok := anyReach.Load(name); ok {
-		return v.(bool)
-	}
-	if seen[name] {
-		return false
-	}
-	seen[name] = true
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		if sub := fields.Get(i).Message(); sub != nil && reachesAny(sub, seen) {
-			return true
-		}
-	}
-	return false
-}
-
-// anyWalk is what the validation walks of a message type: the fields
-// whose messages may hold an Any (in declaration order, as Range visits
-// them), and whether the type has extensions, which only Range finds.
-type anyWalk struct {
-	toAny      []protoreflect.FieldDescriptor
-	extensible bool
-}
-
-// anyWalks caches anyWalkOf by message descriptor.
-var anyWalks sync.Map
-
-func anyWalkOf(md protoreflect.MessageDescriptor) *anyWalk {
-	if w, ok := anyWalks.Load(md); ok {
-		return w.(*anyWalk)
-	}
-	w := &anyWalk{extensible: md.ExtensionRanges().Len() > 0}
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		if fd := fields.Get(i); fieldMayHoldAny(fd) {
-			w.toAny = append(w.toAny, fd)
-		}
-	}
-	anyWalks.Store(md, w)
-	return w
-}
-
-// fieldMayHoldAny says whether a value of fd (a list element or a
-// map value included) is or may hold an Any.
-func fieldMayHoldAny(fd protoreflect.FieldDescriptor) bool {
-	sub := fd.Message()
-	if fd.IsMap() {
-		sub = fd.MapValue().Message()
-	}
-	return sub != nil && mayHoldAny(sub)
-}
 
 // validBuilt says that msg, which the builder built with the Anys in built,
 // breaks no protoc-gen-validate rule, checking only what validate checks:
@@ -130,98 +58,31 @@ func (p *parser) validate(msg proto.Message, v any, path []any) error {
 			first = &ParseError{Path: append(slices.Clone(path), docPath(v, nil, at)...), Reason: reason}
 		}
 	}
-	var visit func(m protoreflect.Message, at []pathSeg, validate bool)
-	var visitAny func(a *anypb.Any, at []pathSeg)
-	// visitAny validates the message inside a, whose fields sit beside its
-	// "@type" in the document (under "value" for a well-known type).
-	visitAny = func(a *anypb.Any, at []pathSeg) {
-		if a.GetTypeUrl() == "" {
-			return
-		}
-		inner, err := p.unpack(a)
-		if err != nil {
-			report(at, err.Error())
-			return
-		}
-		if wktHasCustomJSON(inner.ProtoReflect().Descriptor().FullName()) {
-			at = append(at, fieldSeg("value", "value"))
-		}
-		if ia, ok := inner.(*anypb.Any); ok {
-			// An Any that holds an Any: its fields are only a type URL
-			// and bytes, so the message to validate is the one inside.
-			visitAny(ia, at)
-			return
-		}
-		visit(inner.ProtoReflect(), at, true)
-	}
-	// field walks the value of fd, a field whose message may hold an Any.
-	field := func(fd protoreflect.FieldDescriptor, val protoreflect.Value, at []pathSeg) {
-		seg := fieldSeg(string(fd.Name()), fd.JSONName())
-		step := func(sub protoreflect.Message, extra ...pathSeg) {
-			// at's backing array is a stack: what a step appends is only
-			// read (and copied, by report) before the next step.
-			p := append(append(at, seg), extra...)
-			if a, ok := sub.Interface().(*anypb.Any); ok {
-				visitAny(a, p)
-				return
+	w := anywalk.Walker{
+		Unpack: func(a *anypb.Any, at []anywalk.Step) proto.Message {
+			if a.GetTypeUrl() == "" {
+				return nil
 			}
-			// Validated with its parent, unless it holds an Any.
-			visit(sub, p, false)
-		}
-		switch {
-		case fd.IsList():
-			l := val.List()
-			for i := 0; i < l.Len(); i++ {
-				step(l.Get(i).Message(), indexSeg(i))
+			inner, err := p.unpack(a)
+			if err != nil {
+				report(stepSegs(at), err.Error())
+				return nil
 			}
-		case fd.IsMap():
-			// In key order, so the violation reported first does not
-			// depend on map iteration.
-			mp := val.Map()
-			keys := make([]protoreflect.MapKey, 0, mp.Len())
-			mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
-				keys = append(keys, k)
-				return true
-			})
-			slices.SortFunc(keys, func(a, b protoreflect.MapKey) int { return strings.Compare(a.String(), b.String()) })
-			for _, k := range keys {
-				step(mp.Get(k).Message(), keySeg(k.String()))
-			}
-		default:
-			step(val.Message())
-		}
-	}
-	visit = func(m protoreflect.Message, at []pathSeg, validate bool) {
-		if validate {
-			if val, ok := m.Interface().(interface{ ValidateAll() error }); ok {
+			return inner
+		},
+		// An Any has no rules of its own: for one that an Any holds, the
+		// walk goes on to the message inside.
+		Visit: func(m proto.Message, at []anywalk.Step) {
+			if val, ok := m.(interface{ ValidateAll() error }); ok {
 				if err := val.ValidateAll(); err != nil {
-					segs, reason := pgvViolation(err, m.Descriptor())
-					report(append(slices.Clone(at), segs...), reason)
+					segs, reason := pgvViolation(err, m.ProtoReflect().Descriptor())
+					report(append(stepSegs(at), segs...), reason)
 					count += pgvCountViolations(err) - 1
 				}
 			}
-		}
-		w := anyWalkOf(m.Descriptor())
-		if w.extensible {
-			m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-				if fieldMayHoldAny(fd) {
-					field(fd, val, at)
-				}
-				return true
-			})
-			return
-		}
-		for _, fd := range w.toAny {
-			if m.Has(fd) {
-				field(fd, m.Get(fd), at)
-			}
-		}
+		},
 	}
-	if a, ok := msg.(*anypb.Any); ok {
-		visitAny(a, nil)
-	} else {
-		visit(msg.ProtoReflect(), nil, true)
-	}
+	w.Walk(msg)
 	if first == nil {
 		return nil
 	}
@@ -229,6 +90,28 @@ func (p *parser) validate(msg proto.Message, v any, path []any) error {
 		first.Reason += fmt.Sprintf(" (and %d more)", count-1)
 	}
 	return first
+}
+
+// stepSegs is a path of the walk as a path through messages: a message
+// unpacked from an Any sits beside the Any's "@type" in the document, or
+// under "value" for a well-known type.
+func stepSegs(steps []anywalk.Step) []pathSeg {
+	segs := make([]pathSeg, 0, len(steps)+1)
+	for _, s := range steps {
+		switch {
+		case s.Field == nil:
+			if wktHasCustomJSON(s.Unpacked) {
+				segs = append(segs, fieldSeg("value", "value"))
+			}
+		case s.Field.IsList():
+			segs = append(segs, fieldSeg(string(s.Field.Name()), s.Field.JSONName()), indexSeg(s.Index))
+		case s.Field.IsMap():
+			segs = append(segs, fieldSeg(string(s.Field.Name()), s.Field.JSONName()), keySeg(s.Key))
+		default:
+			segs = append(segs, fieldSeg(string(s.Field.Name()), s.Field.JSONName()))
+		}
+	}
+	return segs
 }
 
 // The interfaces of protoc-gen-validate's generated errors.
