@@ -151,6 +151,10 @@ func TestRemoteClustersRefuseBadValues(t *testing.T) {
 		{"an entry without a Secret", []string{"xds.remoteClusters[0].name=west"}, "/xds/remoteClusters/0"},
 		{"an unknown field", one("xds.remoteClusters[0].secret=kc"), "secret"},
 		{"a local switch that is not a boolean", []string{"string:xds.readLocalCluster=yes"}, "/xds/readLocalCluster"},
+		{"no stream allowed", []string{"xds.maxStreams=0"}, "/xds/maxStreams"},
+		{"a stream cap that is not a number", []string{"string:xds.maxStreams=lots"}, "/xds/maxStreams"},
+		{"a sync timeout with a shell command", []string{"xds.clusterSyncTimeout=1m;reboot"}, "/xds/clusterSyncTimeout"},
+		{"a sync timeout over an hour", []string{"xds.clusterSyncTimeout=2h"}, "/xds/clusterSyncTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,6 +98,13 @@ var xdsToggles = []toggle{
 				t.Error("the sidecars are not told the control plane is plaintext")
 			}
 		}},
+	{name: "a stream cap and a sync timeout", sets: []string{"xds.maxStreams=5000", "xds.clusterSyncTimeout=30s"}, kinds: selfManagedKinds,
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			args := into[appsv1.Deployment](t, find(t, objs, "Deployment", xdsName)).Spec.Template.Spec.Containers[0].Args
+			if !slices.Contains(args, "--max-streams=5000") || !slices.Contains(args, "--cluster-sync-timeout=30s") {
+				t.Errorf("inzone-xds args %q", args)
+			}
+		}},
 	{name: "inzone-xds with cert-manager", sets: []string{"certs.mode=cert-manager"}, kinds: certManagerKinds},
 	{name: "one inzone-xds replica has no PDB", sets: []string{"xds.replicaCount=1"},
 		kinds: withoutOne(selfManagedKinds, "PodDisruptionBudget")},
