@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.dnsAddr, "dns-address", ":8053", `DNS for the DDSD domain (UDP and TCP), "0" to disable`)
 	fs.StringVar(&o.pprofAddr, "pprof-address", "0", `Go's net/http/pprof profiles (heap, CPU, goroutines) at /debug/pprof/; "0" (the default) disables. Bind it to loopback: profiles show the served state`)
 	fs.DurationVar(&o.syncTimeout, "cluster-sync-timeout", defaultSyncTimeout, "how long a cluster's informers may take to list their objects before the server is ready without that cluster (it joins when it syncs)")
-	fs.IntVar(&o.maxStreams, "max-streams", 20_000, "ADS streams (connected proxies) served at once; one more is refused with RESOURCE_EXHAUSTED. Size it with the memory limit: a stream costs about 55 KB with a scoped view and 470 KB with every Service's at 1,000 Services (README, benchmark)")
+	fs.IntVar(&o.maxStreams, "max-streams", 20_000, "ADS streams (connected proxies) served at once; one more is refused with RESOURCE_EXHAUSTED. Size it with the memory limit: a stream costs about 55 KB with a scoped view and 500 KB with every Service's at 1,000 Services (README, benchmark)")
 	zapOpts, ok := serverflag.Parse(fs, args)
 	if !ok {
 		return 2
