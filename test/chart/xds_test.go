@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -436,4 +438,31 @@ func checkSidecarTrustsXDS(t *testing.T, pod *corev1.Pod, secret *corev1.Secret)
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: up.GetSni(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
 		t.Errorf("the certificate inzone-xds serves fails the sidecar's check: %v", err)
 	}
+}
+
+// TestMaxStreamsFromAValuesFile: a values file gives Helm numbers as
+// floats, which a template prints as 1e+06; inzone-xds would refuse that
+// flag and the pod would never start.
+func TestMaxStreamsFromAValuesFile(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte("xds:\n  maxStreams: 1000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helm(t, "template", release, chartDir(t), "--namespace", namespace, "-f", values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "- --max-streams=1000000\n") {
+		t.Errorf("inzone-xds's --max-streams is not 1000000:\n%s", grepLines(string(out), "--max-streams"))
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -176,3 +176,32 @@ func TestFailedApplyResetsAll(t *testing.T) {
 		t.Errorf("clusters served: %v", got)
 	}
 }
+
+// TestDNSAnswersFromPublishedBuilds: a build whose publishing fails does
+// not reach DNS, which keeps answering from the last build published
+// whole until one is.
+func TestDNSAnswersFromPublishedBuilds(t *testing.T) {
+	s := newTestServer(t)
+	r := objects()
+	s.build(context.Background(), []Reader{r})
+	lookup := func() string {
+		addrs, _ := s.LookupDDSD("orders.service.prod.ddsd")
+		return fmt.Sprint(addrs)
+	}
+	if got := lookup(); got != "[10.0.0.1]" {
+		t.Fatalf("first build: %s", got)
+	}
+	url := resourcev3.ClusterType
+	s.stores[url] = recorder{url: url, next: s.stores[url], log: &[]string{}, fail: true}
+	r.src.EndpointSlices[0].Endpoints[0].Addresses = []string{"10.0.0.9"}
+	r.src.Services[0].Spec.Ports[0].Port = 81 // a cluster changes too, so the failing store is used
+	s.build(context.Background(), []Reader{r})
+	if got := lookup(); got != "[10.0.0.1]" {
+		t.Errorf("after a failed publish DNS answers %s, want the published [10.0.0.1]", got)
+	}
+	s.stores[url] = s.stores[url].(recorder).next
+	s.build(context.Background(), []Reader{r})
+	if got := lookup(); got != "[10.0.0.9]" {
+		t.Errorf("after a published build DNS answers %s, want [10.0.0.9]", got)
+	}
+}

@@ -240,11 +240,12 @@ func (s *Server) build(ctx context.Context, readers []Reader) bool {
 	// publish first: it replaces out's unchanged resources with the
 	// published ones, which current must not see done.
 	changed, err := s.publish(ctx, out)
-	s.current.Store(out)
 	if err != nil {
+		// DNS keeps answering from the last build published whole.
 		s.log.Error(err, "publishing resources")
 		return false
 	}
+	s.current.Store(out)
 	if changed == 0 {
 		return true
 	}
