@@ -4,9 +4,38 @@
 // flags make Envoy say), subscribes in Envoy's order (CDS and LDS
 // wildcard, EDS for its local cluster and every EDS cluster CDS names, RDS
 // for every route table LDS names), ACKs each response or NACKs what it
-// cannot decode or the caller rejects, and keeps a consistent view of what
-// it holds, over state-of-the-world or delta ADS. It is test support: it
-// imports no inzone package, so any test may use it.
+// cannot decode or the caller rejects, and keeps what it holds, over
+// state-of-the-world or delta ADS. It is test support: it imports no
+// inzone package, so any test may use it.
+//
+// # Complete and consistent views
+//
+// Wait returns a complete view: a response of every wildcard type arrived
+// and every resource asked for by name is held (nothing is warming).
+//
+// Every view the client holds, one after each response it accepts, is
+// also checked for consistency (Client.Consistency), as Envoy relies on
+// the xDS ordering (CDS before the EDS of a new cluster, LDS before its
+// RDS; a cluster's removal before its endpoints', a listener's before
+// its route table's, a route's before its cluster's). A view is
+// consistent when:
+//
+//  1. every cluster named by a route (its cluster or weighted clusters,
+//     in a route table or a listener's inline one) or by a listener's TCP
+//     proxy is one CDS delivered, or the bootstrap's static local cluster:
+//     Envoy answers a request on a route to a missing cluster with 503,
+//     and closes a connection a TCP proxy cannot send anywhere;
+//  2. every EDS resource and route table, once arrived, is held as long
+//     as a cluster (or the local cluster) or a listener reads it: removed
+//     first, the cluster is left without its endpoints, or with stale
+//     ones. One that has not arrived yet is warming, which is consistent:
+//     Envoy does not use an EDS cluster before its endpoints arrive, nor a
+//     listener before its route table, and keeps the previous version of
+//     a cluster or listener serving meanwhile;
+//  3. nothing is held that nothing reads: the endpoints of a cluster CDS
+//     dropped and the route table of a dropped listener are gone, so that
+//     a cluster of the same name that comes back warms with fresh ones
+//     instead of using stale ones.
 package adsclient
 
 import (
@@ -101,7 +130,8 @@ type Client struct {
 	held     map[string]map[string]proto.Message // by type URL, then name
 	received map[string]bool                     // a response of the type arrived
 	nacks    []NACK
-	err      error // the stream's end, or a protocol violation
+	err      error   // the stream's end, or a protocol violation
+	history  history // the views held, checked for consistency
 }
 
 // Dial opens the stream and sends Envoy's first requests; the client then
@@ -126,6 +156,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		sub:      newSubscriptions(opts),
 		held:     map[string]map[string]proto.Message{},
 		received: map[string]bool{},
+		history:  history{versions: map[string]string{}, arrived: map[string]map[string]bool{}},
 	}
 	if c.protocol == "" {
 		c.protocol = SotW
@@ -269,6 +300,10 @@ func (c *Client) apply(s stream, r response) error {
 	}
 	c.mu.Lock()
 	next, err := c.store(r, got, refused)
+	if err == nil && refused == nil {
+		// The view Envoy holds once it accepted the response.
+		c.record(r)
+	}
 	names := c.sub.names(r.typeURL)
 	c.mu.Unlock()
 	switch {
@@ -319,6 +354,9 @@ func (c *Client) store(r response, got map[string]proto.Message, refused error) 
 		// still hold what it no longer wants: Envoy drops it.
 		if wildcard || c.sub.wants(r.typeURL, name) {
 			c.held[r.typeURL][name] = m
+			if !wildcard {
+				c.history.arrive(r.typeURL, name)
+			}
 		}
 	}
 	for _, name := range r.removed {
@@ -341,5 +379,6 @@ func (c *Client) store(r response, got map[string]proto.Message, refused error) 
 			delete(c.held[dep], name)
 		}
 	}
+	c.history.unsubscribed(dep, c.sub)
 	return &resubscription{typ: dep, names: c.sub.names(dep), prev: prev}, nil
 }
