@@ -10,6 +10,7 @@ import (
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
+	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,7 +104,12 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	s.caches = newCaches(logAdapter(opts.Log.WithName("cache")))
 	s.stores = s.caches.stores()
 	s.xds = &budgetedADS{
-		inner:  serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks()),
+		// Ordered: a state-of-the-world stream sends responses in the
+		// order the caches produce them (apply's), not in whichever order
+		// its per-type watches happen to be selected, which let a route
+		// table arrive before the cluster it names (test/xds,
+		// TestScopedViews, through adsclient's consistency check).
+		inner:  serverv3.NewServer(ctx, s.caches.mux, s.metrics.callbacks(), sotwv3.WithOrderedADS()),
 		budget: newSendBudget(opts.SendBudget, opts.SendBudget/8, opts.AckTimeout, s.metrics),
 	}
 	return s
