@@ -1,9 +1,10 @@
 // Package adsclient is an ADS client that behaves as an injected Envoy
 // sidecar does, for the tests that check what an xDS server serves and for
 // hack/demo: it says who it is (node id, cluster, zone, as the webhook's
-// flags make Envoy say), subscribes in Envoy's order (CDS and LDS
-// wildcard, EDS for its local cluster and every EDS cluster CDS names, RDS
-// for every route table LDS names), ACKs each response or NACKs what it
+// flags make Envoy say), subscribes in Envoy's order (CDS wildcard and
+// EDS for its local cluster, EDS for every EDS cluster CDS names; LDS
+// wildcard once the clusters are initialized, RDS for every route table
+// LDS names), ACKs each response or NACKs what it
 // cannot decode or the caller rejects, and keeps what it holds, over
 // state-of-the-world or delta ADS. It is test support: it imports no
 // inzone package, so any test may use it.
@@ -79,9 +80,13 @@ type Options struct {
 	// whose endpoints the client asks for from the start, before CDS
 	// answers. Empty: none.
 	LocalCluster string
-	// Wildcard are the types subscribed to as a whole from the start, in
-	// this order: an injected Envoy's are ClusterType then ListenerType.
-	// Endpoints follow the clusters, routes follow the listeners.
+	// Wildcard are the types subscribed to as a whole: an injected
+	// Envoy's are ClusterType then ListenerType. Endpoints follow the
+	// clusters, routes follow the listeners. As Envoy, which starts LDS
+	// once its cluster manager is initialized, a client with both asks
+	// for the listeners once the first CDS response arrived and the
+	// endpoints of every EDS cluster then known (the local one too) are
+	// held; a client with one of them asks for it from the start.
 	Wildcard []string
 	// Names are named subscriptions from the start, by type URL (a probe
 	// asking for one cluster's endpoints without CDS). They stay
@@ -130,6 +135,9 @@ type Client struct {
 	held     map[string]map[string]proto.Message // by type URL, then name
 	received map[string]bool                     // a response of the type arrived
 	nacks    []NACK
+	// deferred are the wildcard types asked for once the clusters are
+	// initialized (LDS).
+	deferred []string
 	err      error   // the stream's end, or a protocol violation
 	history  history // the views held, checked for consistency
 }
@@ -179,9 +187,13 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		}
 		s = &sotwStream{s: ss, node: opts.Node, acks: map[string]ack{}}
 	}
-	// Envoy's start: the wildcard types in the order given, then the named
-	// ones (the local cluster's endpoints among them).
+	// Envoy's start: CDS, then the named types (the local cluster's
+	// endpoints among them); LDS after the clusters when both are asked.
 	for _, typ := range opts.Wildcard {
+		if typ != resourcev3.ClusterType && slices.Contains(opts.Wildcard, resourcev3.ClusterType) {
+			c.deferred = append(c.deferred, typ)
+			continue
+		}
 		if err := s.subscribe(typ, nil, nil); err != nil {
 			return nil, c.abort(err)
 		}
@@ -305,6 +317,10 @@ func (c *Client) apply(s stream, r response) error {
 		c.record(r)
 	}
 	names := c.sub.names(r.typeURL)
+	var start []string
+	if len(c.deferred) > 0 && c.clustersInitialized() {
+		start, c.deferred = c.deferred, nil
+	}
 	c.mu.Unlock()
 	switch {
 	case err != nil:
@@ -317,7 +333,32 @@ func (c *Client) apply(s stream, r response) error {
 			return err
 		}
 	}
-	return s.ack(r, names)
+	if err := s.ack(r, names); err != nil {
+		return err
+	}
+	for _, typ := range start {
+		if err := s.subscribe(typ, nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clustersInitialized says whether Envoy's cluster manager would be: the
+// first CDS response arrived and every EDS cluster (the local one too)
+// has its endpoints. Envoy also gives up waiting after
+// initial_fetch_timeout; the client waits, so that a server that never
+// sends endpoints shows as the listeners never asked for. c.mu is held.
+func (c *Client) clustersInitialized() bool {
+	if !c.received[resourcev3.ClusterType] {
+		return false
+	}
+	for _, name := range c.sub.names(resourcev3.EndpointType) {
+		if _, ok := c.held[resourcev3.EndpointType][name]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // resubscription is a change of what the client asks for of one type.

@@ -164,6 +164,9 @@ func (c *Client) describe() string {
 	for _, typ := range known {
 		if c.sub.wildcard[typ] {
 			s += fmt.Sprintf(" %s *", typeName(typ))
+			if slices.Contains(c.deferred, typ) {
+				s += " (not asked yet: the clusters are not initialized)"
+			}
 		}
 		if names := c.sub.names(typ); len(names) > 0 {
 			s += fmt.Sprintf(" %s %s", typeName(typ), list(names))

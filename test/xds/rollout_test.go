@@ -62,6 +62,7 @@ func TestRolloutCoalesces(t *testing.T) {
 		}
 		return nil
 	})
+	consistent(t, sotw, "during the rollout")
 	published := counter(t, reg, "inzone_xds_snapshots_total") - before
 	t.Logf("%d pods, %d pod writes: %.0f snapshots published", pods, 3*pods, published)
 	// Each snapshot build waits for 100ms of quiet or 1s at most; the
