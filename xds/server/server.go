@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"k8s.io/utils/clock"
 
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -45,11 +46,19 @@ type Options struct {
 	// AckTimeout is how long an unacknowledged response holds its part of
 	// SendBudget. Default: 10s.
 	AckTimeout time.Duration
+	// Clock times the coalescing of changes (Quiet, MaxDelay) and the push
+	// latency; tests give a fake one. Default: the real clock.
+	Clock clock.Clock
 }
 
+// DefaultQuiet and DefaultMaxDelay are Options.Quiet and MaxDelay when
+// unset.
 const (
-	defaultQuiet      = 100 * time.Millisecond
-	defaultMaxDelay   = time.Second
+	DefaultQuiet    = 100 * time.Millisecond
+	DefaultMaxDelay = time.Second
+)
+
+const (
 	defaultSendBudget = 16 << 20
 	defaultAckTimeout = 10 * time.Second
 )
@@ -66,7 +75,8 @@ type Server struct {
 
 	changed chan struct{} // one pending signal: a change happened since the last build
 	mu      sync.Mutex
-	first   time.Time // first change of the pending burst
+	first   time.Time // first change of the pending burst; zero: none pending
+	last    time.Time // last change of the pending burst
 
 	current   atomic.Pointer[translate.Output]
 	published contents // what the caches hold
@@ -83,16 +93,19 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		opts.Log = logr.Discard()
 	}
 	if opts.Quiet <= 0 {
-		opts.Quiet = defaultQuiet
+		opts.Quiet = DefaultQuiet
 	}
 	if opts.MaxDelay <= 0 {
-		opts.MaxDelay = defaultMaxDelay
+		opts.MaxDelay = DefaultMaxDelay
 	}
 	if opts.SendBudget <= 0 {
 		opts.SendBudget = defaultSendBudget
 	}
 	if opts.AckTimeout <= 0 {
 		opts.AckTimeout = defaultAckTimeout
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	s := &Server{
 		tr: tr, opts: opts, log: opts.Log,
@@ -125,10 +138,12 @@ func (s *Server) Register(g *grpc.Server) {
 // Changed tells the Server that an object changed; informer handlers call
 // it. It never blocks: changes pending for the next build coalesce.
 func (s *Server) Changed() {
+	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	if s.first.IsZero() {
-		s.first = time.Now()
+		s.first = now
 	}
+	s.last = now
 	s.mu.Unlock()
 	select {
 	case s.changed <- struct{}{}:
@@ -167,6 +182,10 @@ func (s *Server) Run(ctx context.Context, readers []Reader) error {
 				return nil
 			case <-s.changed:
 			}
+			if !s.pending() {
+				// The signal of a change the last build already read.
+				continue
+			}
 			s.coalesce(ctx)
 		}
 		if s.build(ctx, readers) {
@@ -175,31 +194,35 @@ func (s *Server) Run(ctx context.Context, readers []Reader) error {
 	}
 }
 
-// coalesce waits until changes stop for Quiet, or MaxDelay after the first.
-func (s *Server) coalesce(ctx context.Context) {
+// pending says whether a change arrived since the last build read the
+// objects.
+func (s *Server) pending() bool {
 	s.mu.Lock()
-	deadline := s.first.Add(s.opts.MaxDelay)
-	s.mu.Unlock()
-	quiet := time.NewTimer(s.opts.Quiet)
-	defer quiet.Stop()
+	defer s.mu.Unlock()
+	return !s.first.IsZero()
+}
+
+// coalesce waits until changes stop for Quiet, or MaxDelay after the
+// first: until min(last+Quiet, first+MaxDelay), computed again whenever
+// the timer fires, as Changed moves last.
+func (s *Server) coalesce(ctx context.Context) {
 	for {
-		wait := time.Until(deadline)
+		s.mu.Lock()
+		due := s.last.Add(s.opts.Quiet)
+		if limit := s.first.Add(s.opts.MaxDelay); limit.Before(due) {
+			due = limit
+		}
+		s.mu.Unlock()
+		wait := due.Sub(s.opts.Clock.Now())
 		if wait <= 0 {
 			return
 		}
-		limit := time.NewTimer(wait)
+		t := s.opts.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			limit.Stop()
+			t.Stop()
 			return
-		case <-s.changed:
-			limit.Stop()
-			quiet.Reset(s.opts.Quiet)
-		case <-quiet.C:
-			limit.Stop()
-			return
-		case <-limit.C:
-			return
+		case <-t.C():
 		}
 	}
 }
@@ -239,7 +262,7 @@ func (s *Server) build(ctx context.Context, readers []Reader) bool {
 	s.metrics.snapshots.Inc()
 	s.metrics.views.Set(float64(len(out.Scopes)))
 	if !first.IsZero() {
-		s.metrics.pushLatency.Observe(time.Since(first).Seconds())
+		s.metrics.pushLatency.Observe(s.opts.Clock.Since(first).Seconds())
 	}
 	s.metrics.resources.WithLabelValues("Cluster").Set(float64(len(out.Clusters)))
 	s.metrics.resources.WithLabelValues("ClusterLoadAssignment").Set(float64(len(out.Endpoints) + len(out.Local)))
