@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -141,7 +142,7 @@ func inconsistencies(held map[string]map[string]proto.Message, sub *subscription
 		// routes (a warming one, never arrived, is fine).
 		for _, name := range sub.names(typ) {
 			if _, ok := held[typ][name]; !ok && arrived[typ][name] {
-				add("%s %s was removed while %s still reads it", typeName(typ), short(name), reader(typ, name, held, sub, local))
+				add("%s %s was removed while %s still reads it", typeName(typ), short(name), reader(typ, name, held, local))
 			}
 		}
 		// 3. Nothing is held that nothing reads: it would be stale when a
@@ -156,17 +157,24 @@ func inconsistencies(held map[string]map[string]proto.Message, sub *subscription
 }
 
 // reader names what reads a named resource, for a message.
-func reader(typ, name string, held map[string]map[string]proto.Message, sub *subscriptions, local string) string {
+func reader(typ, name string, held map[string]map[string]proto.Message, local string) string {
 	if typ == resourcev3.EndpointType && name == local {
 		return "the bootstrap's local cluster"
 	}
-	from := resourcev3.ClusterType
-	if typ == resourcev3.RouteType {
-		from = resourcev3.ListenerType
-	}
-	for _, n := range sortedNames(held[from]) {
-		if slices.Contains(sub.derive(from, map[string]proto.Message{n: held[from][n]}), name) {
-			return typeName(from) + " " + short(n)
+	for _, from := range []string{resourcev3.ClusterType, resourcev3.ListenerType} {
+		for _, n := range sortedNames(held[from]) {
+			var reads []string
+			switch r := held[from][n].(type) {
+			case *clusterv3.Cluster:
+				if r.GetType() == clusterv3.Cluster_EDS {
+					reads = []string{edsName(r)}
+				}
+			case *listenerv3.Listener:
+				reads = routeNames(r)
+			}
+			if follows[from] == typ && slices.Contains(reads, name) {
+				return typeName(from) + " " + short(n)
+			}
 		}
 	}
 	return "a fixed subscription (Options.Names)"
