@@ -27,6 +27,9 @@ func TestRolloutCoalesces(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := nsObj.Name
+	// The DDSD name is the app's, whatever the namespace: a run of its
+	// own (-count), so that an earlier run's pods do not join it.
+	app := ns
 	zones := []string{zoneA, zoneB, zoneC}
 	nodeOf := map[string]string{}
 	for _, z := range zones {
@@ -34,8 +37,8 @@ func TestRolloutCoalesces(t *testing.T) {
 		nodes(t, env, "", map[string]string{nodeOf[z]: z})
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "rollout", Namespace: ns},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "rollout"},
+		ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": app},
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
 	}
 	if err := env.Client.Create(ctx(t), svc); err != nil {
@@ -44,7 +47,7 @@ func TestRolloutCoalesces(t *testing.T) {
 	caller := injectedPod(t, env, ns, "rollout-caller", "rollout-caller", nodeOf[zoneA], "10.250.0.1", true)
 	addr, _, reg := startXDS(t, env)
 	sotw := dial(t, addr, "sotw", caller.Name+"."+ns, "rollout-caller.service.prod.ddsd", zoneA)
-	cluster := translate.ClusterName("rollout.service.prod.ddsd", 80)
+	cluster := translate.ClusterName(app+".service.prod.ddsd", 80)
 	sotw.WaitT(t, waitTimeout, "before the rollout", func(v adsclient.View) error {
 		if v.Endpoints[cluster] == nil {
 			return fmt.Errorf("no endpoints of %s", cluster)
@@ -56,7 +59,7 @@ func TestRolloutCoalesces(t *testing.T) {
 
 	const pods = 100
 	for i := range pods {
-		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), "rollout", nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
+		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), app, nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
 	}
 	sotw.WaitT(t, waitTimeout, "after the rollout", func(v adsclient.View) error {
 		want := map[string]int{zoneA: 34, zoneB: 33, zoneC: 33}
