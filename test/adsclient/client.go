@@ -1,12 +1,42 @@
 // Package adsclient is an ADS client that behaves as an injected Envoy
 // sidecar does, for the tests that check what an xDS server serves and for
 // hack/demo: it says who it is (node id, cluster, zone, as the webhook's
-// flags make Envoy say), subscribes in Envoy's order (CDS and LDS
-// wildcard, EDS for its local cluster and every EDS cluster CDS names, RDS
-// for every route table LDS names), ACKs each response or NACKs what it
-// cannot decode or the caller rejects, and keeps a consistent view of what
-// it holds, over state-of-the-world or delta ADS. It is test support: it
-// imports no inzone package, so any test may use it.
+// flags make Envoy say), subscribes in Envoy's order (CDS wildcard and
+// EDS for its local cluster, EDS for every EDS cluster CDS names; LDS
+// wildcard once the clusters are initialized, RDS for every route table
+// LDS names), ACKs each response or NACKs what it
+// cannot decode or the caller rejects, and keeps what it holds, over
+// state-of-the-world or delta ADS. It is test support: it imports no
+// inzone package, so any test may use it.
+//
+// # Complete and consistent views
+//
+// Wait returns a complete view: a response of every wildcard type arrived
+// and every resource asked for by name is held (nothing is warming).
+//
+// Every view the client holds, one after each response it accepts, is
+// also checked for consistency (Client.Consistency), as Envoy relies on
+// the xDS ordering (CDS before the EDS of a new cluster, LDS before its
+// RDS; a cluster's removal before its endpoints', a listener's before
+// its route table's, a route's before its cluster's). A view is
+// consistent when:
+//
+//  1. every cluster named by a route (its cluster or weighted clusters,
+//     in a route table or a listener's inline one) or by a listener's TCP
+//     proxy is one CDS delivered, or the bootstrap's static local cluster:
+//     Envoy answers a request on a route to a missing cluster with 503,
+//     and closes a connection a TCP proxy cannot send anywhere;
+//  2. every EDS resource and route table, once arrived, is held as long
+//     as a cluster (or the local cluster) or a listener reads it: removed
+//     first, the cluster is left without its endpoints, or with stale
+//     ones. One that has not arrived yet is warming, which is consistent:
+//     Envoy does not use an EDS cluster before its endpoints arrive, nor a
+//     listener before its route table, and keeps the previous version of
+//     a cluster or listener serving meanwhile;
+//  3. nothing is held that nothing reads: the endpoints of a cluster CDS
+//     dropped and the route table of a dropped listener are gone, so that
+//     a cluster of the same name that comes back warms with fresh ones
+//     instead of using stale ones.
 package adsclient
 
 import (
@@ -50,9 +80,13 @@ type Options struct {
 	// whose endpoints the client asks for from the start, before CDS
 	// answers. Empty: none.
 	LocalCluster string
-	// Wildcard are the types subscribed to as a whole from the start, in
-	// this order: an injected Envoy's are ClusterType then ListenerType.
-	// Endpoints follow the clusters, routes follow the listeners.
+	// Wildcard are the types subscribed to as a whole: an injected
+	// Envoy's are ClusterType then ListenerType. Endpoints follow the
+	// clusters, routes follow the listeners. As Envoy, which starts LDS
+	// once its cluster manager is initialized, a client with both asks
+	// for the listeners once the first CDS response arrived and the
+	// endpoints of every EDS cluster then known (the local one too) are
+	// held; a client with one of them asks for it from the start.
 	Wildcard []string
 	// Names are named subscriptions from the start, by type URL (a probe
 	// asking for one cluster's endpoints without CDS). They stay
@@ -101,7 +135,11 @@ type Client struct {
 	held     map[string]map[string]proto.Message // by type URL, then name
 	received map[string]bool                     // a response of the type arrived
 	nacks    []NACK
-	err      error // the stream's end, or a protocol violation
+	// deferred are the wildcard types asked for once the clusters are
+	// initialized (LDS).
+	deferred []string
+	err      error   // the stream's end, or a protocol violation
+	history  history // the views held, checked for consistency
 }
 
 // Dial opens the stream and sends Envoy's first requests; the client then
@@ -126,6 +164,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		sub:      newSubscriptions(opts),
 		held:     map[string]map[string]proto.Message{},
 		received: map[string]bool{},
+		history:  history{versions: map[string]string{}, arrived: map[string]map[string]bool{}},
 	}
 	if c.protocol == "" {
 		c.protocol = SotW
@@ -148,9 +187,13 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		}
 		s = &sotwStream{s: ss, node: opts.Node, acks: map[string]ack{}}
 	}
-	// Envoy's start: the wildcard types in the order given, then the named
-	// ones (the local cluster's endpoints among them).
+	// Envoy's start: CDS, then the named types (the local cluster's
+	// endpoints among them); LDS after the clusters when both are asked.
 	for _, typ := range opts.Wildcard {
+		if typ != resourcev3.ClusterType && slices.Contains(opts.Wildcard, resourcev3.ClusterType) {
+			c.deferred = append(c.deferred, typ)
+			continue
+		}
 		if err := s.subscribe(typ, nil, nil); err != nil {
 			return nil, c.abort(err)
 		}
@@ -269,7 +312,15 @@ func (c *Client) apply(s stream, r response) error {
 	}
 	c.mu.Lock()
 	next, err := c.store(r, got, refused)
+	if err == nil && refused == nil {
+		// The view Envoy holds once it accepted the response.
+		c.record(r)
+	}
 	names := c.sub.names(r.typeURL)
+	var start []string
+	if len(c.deferred) > 0 && c.clustersInitialized() {
+		start, c.deferred = c.deferred, nil
+	}
 	c.mu.Unlock()
 	switch {
 	case err != nil:
@@ -282,7 +333,32 @@ func (c *Client) apply(s stream, r response) error {
 			return err
 		}
 	}
-	return s.ack(r, names)
+	if err := s.ack(r, names); err != nil {
+		return err
+	}
+	for _, typ := range start {
+		if err := s.subscribe(typ, nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clustersInitialized says whether Envoy's cluster manager would be: the
+// first CDS response arrived and every EDS cluster (the local one too)
+// has its endpoints. Envoy also gives up waiting after
+// initial_fetch_timeout; the client waits, so that a server that never
+// sends endpoints shows as the listeners never asked for. c.mu is held.
+func (c *Client) clustersInitialized() bool {
+	if !c.received[resourcev3.ClusterType] {
+		return false
+	}
+	for _, name := range c.sub.names(resourcev3.EndpointType) {
+		if _, ok := c.held[resourcev3.EndpointType][name]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // resubscription is a change of what the client asks for of one type.
@@ -319,6 +395,9 @@ func (c *Client) store(r response, got map[string]proto.Message, refused error) 
 		// still hold what it no longer wants: Envoy drops it.
 		if wildcard || c.sub.wants(r.typeURL, name) {
 			c.held[r.typeURL][name] = m
+			if !wildcard {
+				c.history.arrive(r.typeURL, name)
+			}
 		}
 	}
 	for _, name := range r.removed {
@@ -341,5 +420,6 @@ func (c *Client) store(r response, got map[string]proto.Message, refused error) 
 			delete(c.held[dep], name)
 		}
 	}
+	c.history.unsubscribed(dep, c.sub)
 	return &resubscription{typ: dep, names: c.sub.names(dep), prev: prev}, nil
 }

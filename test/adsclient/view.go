@@ -52,14 +52,28 @@ func (v View) HealthyPerZone(name string) map[string]int {
 	return out
 }
 
-// Wait returns the view once it is consistent (a response of every
+// Wait returns the view once it is complete (a response of every
 // wildcard type arrived and every resource the client asks for by name is
-// held) and check, if not nil, accepts it. It fails at once if the stream
+// held: see the package doc) and check, if not nil, accepts it. It fails at once if the stream
 // failed, and when ctx ends with what was missing (or check's last
 // complaint) and what the client asked for and holds.
 func (c *Client) Wait(ctx context.Context, check func(View) error) (View, error) {
+	return c.wait(ctx, true, check)
+}
+
+// WaitPartial is Wait for a view that need not be complete: it returns
+// the first view check accepts, with what is still warming. It is for a
+// test that makes a server leave something missing.
+func (c *Client) WaitPartial(ctx context.Context, check func(View) error) (View, error) {
+	return c.wait(ctx, false, check)
+}
+
+func (c *Client) wait(ctx context.Context, complete bool, check func(View) error) (View, error) {
 	for {
 		v, err, streamErr := c.snapshot()
+		if !complete {
+			err = nil
+		}
 		if err == nil && check != nil {
 			err = check(v)
 		}
@@ -95,19 +109,19 @@ func (c *Client) WaitT(t testing.TB, timeout time.Duration, what string, check f
 	return v
 }
 
-// View is a copy of what the client holds now, consistent or not.
+// View is a copy of what the client holds now, complete or not.
 func (c *Client) View() View {
 	v, _, _ := c.snapshot()
 	return v
 }
 
-// snapshot copies the view and says whether it is consistent: a
+// snapshot copies the view and says what keeps it from being complete: a
 // response of every wildcard type arrived, and every named resource the
 // client asks for (the local cluster's endpoints, every EDS cluster's,
 // every route table a listener reads, and the names in Options.Names) is
 // held, as Envoy warms clusters and listeners before using them. It also
 // returns the stream's failure, if any.
-func (c *Client) snapshot() (v View, inconsistent, streamErr error) {
+func (c *Client) snapshot() (v View, incomplete, streamErr error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v = View{
@@ -117,12 +131,12 @@ func (c *Client) snapshot() (v View, inconsistent, streamErr error) {
 		Routes:    typed[*routev3.RouteConfiguration](c.held[resourcev3.RouteType]),
 		NACKs:     slices.Clone(c.nacks),
 	}
-	return v, c.inconsistency(), c.err
+	return v, c.missing(), c.err
 }
 
-// inconsistency names the first thing missing from a consistent view.
-// c.mu is held.
-func (c *Client) inconsistency() error {
+// missing names the first thing missing from a complete view. c.mu is
+// held.
+func (c *Client) missing() error {
 	for _, typ := range known {
 		if c.sub.wildcard[typ] && !c.received[typ] {
 			return fmt.Errorf("no %s response yet", typeName(typ))
@@ -150,6 +164,9 @@ func (c *Client) describe() string {
 	for _, typ := range known {
 		if c.sub.wildcard[typ] {
 			s += fmt.Sprintf(" %s *", typeName(typ))
+			if slices.Contains(c.deferred, typ) {
+				s += " (not asked yet: the clusters are not initialized)"
+			}
 		}
 		if names := c.sub.names(typ); len(names) > 0 {
 			s += fmt.Sprintf(" %s %s", typeName(typ), list(names))

@@ -14,7 +14,8 @@ import (
 // dial connects a client that subscribes as an injected Envoy does: CDS
 // and LDS wildcard, EDS for its local cluster (the bootstrap's static
 // cluster) plus every EDS cluster CDS names, RDS for what LDS names. It
-// closes at the test's end. protocol is "sotw" or "delta".
+// closes at the test's end, which fails if it ever held an inconsistent
+// view. protocol is "sotw" or "delta".
 func dial(t *testing.T, addr, protocol, nodeID, localCluster, zone string) *adsclient.Client {
 	t.Helper()
 	c, err := adsclient.Dial(context.Background(), adsclient.Options{
@@ -29,5 +30,21 @@ func dial(t *testing.T, addr, protocol, nodeID, localCluster, zone string) *adsc
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	// Runs before Close: every view the client held, to the test's end.
+	t.Cleanup(func() {
+		if err := c.Consistency(); err != nil {
+			t.Errorf("at the test's end: %v", err)
+		}
+	})
 	return c
+}
+
+// consistent fails the test at once if the client ever held a view
+// Envoy would not hold consistently (adsclient's package doc), naming the
+// first: each update must arrive whole, not only the view a wait returns.
+func consistent(t testing.TB, c *adsclient.Client, what string) {
+	t.Helper()
+	if err := c.Consistency(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
 }

@@ -3,6 +3,7 @@ package xds
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/inzone-io/inzone/test/adsclient"
 	"github.com/inzone-io/inzone/test/envtest"
+	"github.com/inzone-io/inzone/xds/server"
 	"github.com/inzone-io/inzone/xds/translate"
 )
 
@@ -25,6 +27,9 @@ func TestRolloutCoalesces(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := nsObj.Name
+	// The DDSD name is the app's, whatever the namespace: a run of its
+	// own (-count), so that an earlier run's pods do not join it.
+	app := ns
 	zones := []string{zoneA, zoneB, zoneC}
 	nodeOf := map[string]string{}
 	for _, z := range zones {
@@ -32,8 +37,8 @@ func TestRolloutCoalesces(t *testing.T) {
 		nodes(t, env, "", map[string]string{nodeOf[z]: z})
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "rollout", Namespace: ns},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "rollout"},
+		ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": app},
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
 	}
 	if err := env.Client.Create(ctx(t), svc); err != nil {
@@ -42,18 +47,19 @@ func TestRolloutCoalesces(t *testing.T) {
 	caller := injectedPod(t, env, ns, "rollout-caller", "rollout-caller", nodeOf[zoneA], "10.250.0.1", true)
 	addr, _, reg := startXDS(t, env)
 	sotw := dial(t, addr, "sotw", caller.Name+"."+ns, "rollout-caller.service.prod.ddsd", zoneA)
-	cluster := translate.ClusterName("rollout.service.prod.ddsd", 80)
+	cluster := translate.ClusterName(app+".service.prod.ddsd", 80)
 	sotw.WaitT(t, waitTimeout, "before the rollout", func(v adsclient.View) error {
 		if v.Endpoints[cluster] == nil {
 			return fmt.Errorf("no endpoints of %s", cluster)
 		}
 		return nil
 	})
+	start := time.Now()
 	before := counter(t, reg, "inzone_xds_snapshots_total")
 
 	const pods = 100
 	for i := range pods {
-		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), "rollout", nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
+		injectedPod(t, env, ns, fmt.Sprintf("rollout-%03d", i), app, nodeOf[zones[i%3]], fmt.Sprintf("10.251.%d.%d", i/250, i%250+1), true)
 	}
 	sotw.WaitT(t, waitTimeout, "after the rollout", func(v adsclient.View) error {
 		want := map[string]int{zoneA: 34, zoneB: 33, zoneC: 33}
@@ -62,13 +68,19 @@ func TestRolloutCoalesces(t *testing.T) {
 		}
 		return nil
 	})
+	consistent(t, sotw, "during the rollout")
 	published := counter(t, reg, "inzone_xds_snapshots_total") - before
-	t.Logf("%d pods, %d pod writes: %.0f snapshots published", pods, 3*pods, published)
-	// Each snapshot build waits for 100ms of quiet or 1s at most; the
-	// writes above never pause that long, so about one build per second of
-	// rollout. 40 is ten times fewer than the pods' 300 events and the
-	// slice's.
-	if published < 1 || published > 40 {
-		t.Errorf("%.0f snapshots for a 100-pod rollout, want a handful", published)
+	elapsed := time.Since(start)
+	// The bound follows from the policy, not from the machine's speed: a
+	// build waits at least Quiet after its burst's first change, which
+	// comes after the previous build began, so builds begin at least
+	// Quiet apart, and in elapsed at most elapsed/Quiet + 2 of them count
+	// (one may have begun before the first reading). Without coalescing
+	// there would be about one per event: some 300 pod writes and the
+	// slice's updates.
+	bound := int(elapsed/server.DefaultQuiet) + 2
+	t.Logf("%d pods, %d pod writes in %v: %.0f snapshots published, at most %d allowed", pods, 3*pods, elapsed.Round(time.Millisecond), published, bound)
+	if published < 1 || int(published) > bound {
+		t.Errorf("%.0f snapshots for a 100-pod rollout in %v, want 1 to %d (Quiet %v)", published, elapsed, bound, server.DefaultQuiet)
 	}
 }

@@ -120,6 +120,9 @@ func expectViewOf(t *testing.T, c *adsclient.Client, what string, exact bool, ca
 		}
 		return nil
 	})
+	// A view narrowing or widening must not pass through one whose routes
+	// name a cluster not yet (or no longer) sent.
+	consistent(t, c, what)
 }
 
 func sorted(s []string) []string { slices.Sort(s); return s }

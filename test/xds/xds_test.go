@@ -123,11 +123,20 @@ func TestSidecarReceivesZones(t *testing.T) {
 				}
 				return nil
 			}))
+			// Every view on the way, not only the one the wait returned.
+			consistent(t, c, what)
 		}
 		return views
 	}
 
 	views := expect("first push", map[string]int{zoneA: 1, zoneB: 2, zoneC: 1}, map[string]int{zoneA: 3, zoneB: 1, zoneC: 2})
+	for _, c := range clients {
+		// CDS, LDS, EDS (local and callee) and RDS at least: the check
+		// above saw each of them.
+		if n := c.Views(); n < 4 {
+			t.Errorf("%s client: %d views recorded after the first push, want one per accepted response", c.Protocol(), n)
+		}
+	}
 	t.Run("the passthrough clusters of the listeners are original destination", func(t *testing.T) {
 		for _, v := range views {
 			for _, name := range []string{translate.PassthroughCluster, translate.InboundCluster} {

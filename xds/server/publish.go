@@ -245,11 +245,12 @@ func diff(old, next map[string]versioned) change {
 // addition and change (endpoints first, listeners last), then every
 // removal (listeners first, endpoints last). Each type's step is atomic
 // in its cache; a type that did not change is not touched, so its
-// clients get nothing. The views of a scoped type change at the same
-// step as its shared cache: they are filled, then routed (proxies of an
-// identity that starts or stops declaring move between caches), and the
-// views no longer in next are dropped rather than emptied. It returns how
-// many resources changed.
+// clients get nothing. The views' additions come first; the proxies of an
+// identity that starts declaring move to its view before the shared
+// clusters change (routes before clusters: a narrowing), those of one
+// that stops move back after each shared type changed (clusters before
+// routes: a widening), and the views no longer in next are dropped rather
+// than emptied. It returns how many resources changed.
 func apply(stores map[string]store, scoped map[string]*scopedCache, old, next contents) (int, error) {
 	type step struct {
 		key string
@@ -277,30 +278,52 @@ func apply(stores map[string]store, scoped map[string]*scopedCache, old, next co
 			}
 		}
 	}
-	for _, url := range served {
-		// The views first, then the identities that start declaring move
-		// to theirs, then the shared cache changes, then the identities
-		// that stop declaring move to it: no proxy is sent a view that is
-		// neither its old one nor its new one.
-		sc := scoped[url]
+	idsOf := func(url string) map[string]bool {
 		ids := map[string]bool{}
 		for _, id := range next.views(url) {
 			ids[id] = true
 		}
-		for _, s := range slices.Backward(steps[url]) { // the shared step is first
-			if s.key == url && sc != nil {
-				if err := sc.routeIn(ids); err != nil {
-					return n, fmt.Errorf("routing %s: %w", url, err)
-				}
+		return ids
+	}
+	update := func(s step) error {
+		if len(s.update) == 0 {
+			return nil
+		}
+		if err := s.st.UpdateResources(s.update, nil); err != nil {
+			return fmt.Errorf("updating %s: %w", s.key, err)
+		}
+		return nil
+	}
+	// The views are filled first (clusters before routes), each proxy
+	// staying where it is.
+	for _, url := range served {
+		for _, s := range steps[url][1:] { // the shared step is first
+			if err := update(s); err != nil {
+				return n, err
 			}
-			if len(s.update) > 0 {
-				if err := s.st.UpdateResources(s.update, nil); err != nil {
-					return n, fmt.Errorf("updating %s: %w", s.key, err)
+		}
+	}
+	for _, url := range served {
+		if url == resourcev3.ClusterType {
+			// The proxies whose identity starts declaring move to their
+			// view before the shared cache changes (a response of it in
+			// flight would be missed by the moved watch), routes first:
+			// a narrowing, their old routes name clusters their view
+			// lacks. (Only a cluster new in this very build, named by the
+			// view, is briefly routed to before it arrives.)
+			for _, u := range []string{resourcev3.RouteType, resourcev3.ClusterType} {
+				if err := scoped[u].routeIn(idsOf(u)); err != nil {
+					return n, fmt.Errorf("routing %s: %w", u, err)
 				}
 			}
 		}
-		if sc != nil {
-			if err := sc.routeOut(ids); err != nil {
+		if err := update(steps[url][0]); err != nil {
+			return n, err
+		}
+		// The identities that stop declaring move to the shared cache
+		// once it changed: clusters widen before routes.
+		if sc := scoped[url]; sc != nil {
+			if err := sc.routeOut(idsOf(url)); err != nil {
 				return n, fmt.Errorf("routing %s: %w", url, err)
 			}
 		}

@@ -10,10 +10,12 @@ import (
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
+	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"k8s.io/utils/clock"
 
 	"github.com/inzone-io/inzone/xds/translate"
 )
@@ -51,11 +53,19 @@ type Options struct {
 	// per type; beyond, the stream ends with ResourceExhausted.
 	// Default: 100,000.
 	MaxNamesPerType int
+	// Clock times the coalescing of changes (Quiet, MaxDelay) and the push
+	// latency; tests give a fake one. Default: the real clock.
+	Clock clock.Clock
 }
 
+// DefaultQuiet and DefaultMaxDelay are Options.Quiet and MaxDelay when
+// unset.
 const (
-	defaultQuiet      = 100 * time.Millisecond
-	defaultMaxDelay   = time.Second
+	DefaultQuiet    = 100 * time.Millisecond
+	DefaultMaxDelay = time.Second
+)
+
+const (
 	defaultSendBudget = 16 << 20
 	defaultAckTimeout = 10 * time.Second
 )
@@ -72,7 +82,8 @@ type Server struct {
 
 	changed chan struct{} // one pending signal: a change happened since the last build
 	mu      sync.Mutex
-	first   time.Time // first change of the pending burst
+	first   time.Time // first change of the pending burst; zero: none pending
+	last    time.Time // last change of the pending burst
 
 	current   atomic.Pointer[translate.Output]
 	published contents // what the caches hold
@@ -89,10 +100,10 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 		opts.Log = logr.Discard()
 	}
 	if opts.Quiet <= 0 {
-		opts.Quiet = defaultQuiet
+		opts.Quiet = DefaultQuiet
 	}
 	if opts.MaxDelay <= 0 {
-		opts.MaxDelay = defaultMaxDelay
+		opts.MaxDelay = DefaultMaxDelay
 	}
 	if opts.SendBudget <= 0 {
 		opts.SendBudget = defaultSendBudget
@@ -106,6 +117,9 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	if opts.MaxNamesPerType <= 0 {
 		opts.MaxNamesPerType = defaultMaxNamesPerType
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
 	s := &Server{
 		tr: tr, opts: opts, log: opts.Log,
 		metrics: newMetrics(opts.Registry),
@@ -116,7 +130,12 @@ func New(ctx context.Context, tr *translate.Translator, opts Options) *Server {
 	s.caches = newCaches(logAdapter(opts.Log.WithName("cache")))
 	s.stores = s.caches.stores()
 	s.xds = &budgetedADS{
-		inner:    serverv3.NewServer(ctx, namesCappedCache{s.caches.mux, opts.MaxNamesPerType}, s.metrics.callbacks()),
+		// Ordered: a state-of-the-world stream sends responses in the
+		// order the caches produce them (apply's), not in whichever order
+		// its per-type watches happen to be selected, which let a route
+		// table arrive before the cluster it names (test/xds,
+		// TestScopedViews, through adsclient's consistency check).
+		inner:    serverv3.NewServer(ctx, namesCappedCache{s.caches.mux, opts.MaxNamesPerType}, s.metrics.callbacks(), sotwv3.WithOrderedADS()),
 		budget:   newSendBudget(opts.SendBudget, opts.SendBudget/8, opts.AckTimeout, s.metrics),
 		slots:    &streamSlots{max: int64(opts.MaxStreams)},
 		maxNames: opts.MaxNamesPerType,
@@ -137,10 +156,12 @@ func (s *Server) Register(g *grpc.Server) {
 // Changed tells the Server that an object changed; informer handlers call
 // it. It never blocks: changes pending for the next build coalesce.
 func (s *Server) Changed() {
+	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	if s.first.IsZero() {
-		s.first = time.Now()
+		s.first = now
 	}
+	s.last = now
 	s.mu.Unlock()
 	select {
 	case s.changed <- struct{}{}:
@@ -179,6 +200,10 @@ func (s *Server) Run(ctx context.Context, readers []Reader) error {
 				return nil
 			case <-s.changed:
 			}
+			if !s.pending() {
+				// The signal of a change the last build already read.
+				continue
+			}
 			s.coalesce(ctx)
 		}
 		if s.build(ctx, readers) {
@@ -187,31 +212,35 @@ func (s *Server) Run(ctx context.Context, readers []Reader) error {
 	}
 }
 
-// coalesce waits until changes stop for Quiet, or MaxDelay after the first.
-func (s *Server) coalesce(ctx context.Context) {
+// pending says whether a change arrived since the last build read the
+// objects.
+func (s *Server) pending() bool {
 	s.mu.Lock()
-	deadline := s.first.Add(s.opts.MaxDelay)
-	s.mu.Unlock()
-	quiet := time.NewTimer(s.opts.Quiet)
-	defer quiet.Stop()
+	defer s.mu.Unlock()
+	return !s.first.IsZero()
+}
+
+// coalesce waits until changes stop for Quiet, or MaxDelay after the
+// first: until min(last+Quiet, first+MaxDelay), computed again whenever
+// the timer fires, as Changed moves last.
+func (s *Server) coalesce(ctx context.Context) {
 	for {
-		wait := time.Until(deadline)
+		s.mu.Lock()
+		due := s.last.Add(s.opts.Quiet)
+		if limit := s.first.Add(s.opts.MaxDelay); limit.Before(due) {
+			due = limit
+		}
+		s.mu.Unlock()
+		wait := due.Sub(s.opts.Clock.Now())
 		if wait <= 0 {
 			return
 		}
-		limit := time.NewTimer(wait)
+		t := s.opts.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			limit.Stop()
+			t.Stop()
 			return
-		case <-s.changed:
-			limit.Stop()
-			quiet.Reset(s.opts.Quiet)
-		case <-quiet.C:
-			limit.Stop()
-			return
-		case <-limit.C:
-			return
+		case <-t.C():
 		}
 	}
 }
@@ -252,7 +281,7 @@ func (s *Server) build(ctx context.Context, readers []Reader) bool {
 	s.metrics.snapshots.Inc()
 	s.metrics.views.Set(float64(len(out.Scopes)))
 	if !first.IsZero() {
-		s.metrics.pushLatency.Observe(time.Since(first).Seconds())
+		s.metrics.pushLatency.Observe(s.opts.Clock.Since(first).Seconds())
 	}
 	s.metrics.resources.WithLabelValues("Cluster").Set(float64(len(out.Clusters)))
 	s.metrics.resources.WithLabelValues("ClusterLoadAssignment").Set(float64(len(out.Endpoints) + len(out.Local)))
