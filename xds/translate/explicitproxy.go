@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 
+	xdscorev3 "github.com/cncf/xds/go/xds/core/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	mutationrulesv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -35,7 +36,11 @@ import (
 const (
 	ExplicitProxyHeader  = "x-inzone-explicit-proxy"
 	ExplicitProxyCluster = "inzone-explicit-proxy" // dynamic forward proxy
-	explicitProxyDNS     = "inzone_explicit_proxy"
+	// ExplicitProxyVia is the Via value the explicit-proxy connection
+	// manager appends to each request before routing it: a request that
+	// already carried it has been through this proxy and came back.
+	ExplicitProxyVia = "inzone-explicit-proxy"
+	explicitProxyDNS = "inzone_explicit_proxy"
 	// explicitProxyMaxHosts bounds the DNS cache: the hosts an app may
 	// ask for through the proxy are the app's choice.
 	explicitProxyMaxHosts = 1024
@@ -47,6 +52,7 @@ const (
 func (t *Translator) explicitProxyHCM() *hcmv3.HttpConnectionManager {
 	hcm := t.outboundHCM()
 	hcm.StatPrefix = "inzone_explicit_proxy"
+	hcm.Via = ExplicitProxyVia
 	hcm.EarlyHeaderMutationExtensions = []*corev3.TypedExtensionConfig{markExplicitProxy(true)}
 	hcm.HttpFilters = []*hcmv3.HttpFilter{
 		{
@@ -82,12 +88,34 @@ func markExplicitProxy(mark bool) *corev3.TypedExtensionConfig {
 }
 
 // explicitProxyDNSCache is shared by the filter and the cluster: Envoy
-// requires the two to be the same.
+// requires the two to be the same. Its resolved_address_filter drops
+// loopback and unspecified addresses from what a name resolves to, so a
+// name that resolves to the pod's own loopback (localtest.me) is not
+// connected to: the route saw only the name.
 func explicitProxyDNSCache() *dfpcommonv3.DnsCacheConfig {
 	return &dfpcommonv3.DnsCacheConfig{
-		Name:            explicitProxyDNS,
-		DnsLookupFamily: clusterv3.Cluster_V4_PREFERRED,
-		MaxHosts:        wrapperspb.UInt32(explicitProxyMaxHosts),
+		Name:                  explicitProxyDNS,
+		DnsLookupFamily:       clusterv3.Cluster_V4_PREFERRED,
+		MaxHosts:              wrapperspb.UInt32(explicitProxyMaxHosts),
+		ResolvedAddressFilter: &matcherv3.AddressMatcher{Ranges: explicitProxyRefusedRanges()},
+	}
+}
+
+// explicitProxyRefusedRanges are the addresses the explicit proxy never
+// connects to: the pod's own (loopback; 0.0.0.0/8 and :: reach it too).
+// Envoy matches a range only against an address of its own family, so
+// the IPv4-mapped IPv6 forms are listed apart.
+func explicitProxyRefusedRanges() []*xdscorev3.CidrRange {
+	cidr := func(prefix string, length uint32) *xdscorev3.CidrRange {
+		return &xdscorev3.CidrRange{AddressPrefix: prefix, PrefixLen: wrapperspb.UInt32(length)}
+	}
+	return []*xdscorev3.CidrRange{
+		cidr("127.0.0.0", 8),
+		cidr("0.0.0.0", 8),
+		cidr("::1", 128),
+		cidr("::", 128),
+		cidr("::ffff:127.0.0.0", 104),
+		cidr("::ffff:0.0.0.0", 104),
 	}
 }
 
@@ -109,41 +137,90 @@ func explicitProxyCluster() *clusterv3.Cluster {
 }
 
 // unservedRoutes are the routes of the catch-all virtual host, for every
-// authority inzone does not serve. An explicit-proxy request for loopback
-// or for the outbound port anywhere is refused (403): loopback is the
-// pod's own, reached without the proxy (NO_PROXY lists it), and the
-// outbound port would bring the request back to this listener. Other
+// authority inzone does not serve. An explicit-proxy request is refused
+// (403) when it already carries ExplicitProxyVia (it came back: a loop
+// however its authority was spelled), when it names loopback (the pod's
+// own, reached without the proxy: NO_PROXY lists it), or the outbound
+// port anywhere (it would come back to this listener). Other
 // explicit-proxy requests, CONNECT or not, go to the dynamic forward
 // proxy; captured ones to their original destination.
 func (p *parts) unservedRoutes(outboundPort uint32) []*routev3.Route {
 	marked := &routev3.HeaderMatcher{Name: ExplicitProxyHeader, HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}}
-	forbidden := &routev3.HeaderMatcher{Name: ":authority", HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
-		MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: forbiddenAuthority(outboundPort)}},
-	}}}
+	regex := func(header, re string) *routev3.HeaderMatcher {
+		return &routev3.HeaderMatcher{Name: header, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
+			MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: re}},
+		}}}
+	}
+	forbidden := regex(":authority", forbiddenAuthority(outboundPort))
+	looped := regex("via", loopedVia())
 	connect := func(headers ...*routev3.HeaderMatcher) *routev3.RouteMatch {
 		return &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_ConnectMatcher_{ConnectMatcher: &routev3.RouteMatch_ConnectMatcher{}}, Headers: headers}
 	}
 	prefix := func(headers ...*routev3.HeaderMatcher) *routev3.RouteMatch {
 		return &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}, Headers: headers}
 	}
-	refuse := &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
-		Status: 403,
-		Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "inzone: the proxy does not forward to loopback or to its own port\n"}},
-	}}
+	refuse := func(why string) *routev3.Route_DirectResponse {
+		return &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
+			Status: 403,
+			Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "inzone: " + why + "\n"}},
+		}}
+	}
+	refused := refuse("the proxy does not forward to loopback or to its own port")
+	loop := refuse("the request came back to the proxy (Via " + ExplicitProxyVia + ")")
 	tunnel := p.routeTo(ExplicitProxyCluster, p.connectUpgrade)
 	return []*routev3.Route{
-		{Name: "explicit-proxy-refused-connect", Match: connect(marked, forbidden), Action: refuse},
-		{Name: "explicit-proxy-refused", Match: prefix(marked, forbidden), Action: refuse},
+		{Name: "explicit-proxy-loop-connect", Match: connect(marked, looped), Action: loop},
+		{Name: "explicit-proxy-loop", Match: prefix(marked, looped), Action: loop},
+		{Name: "explicit-proxy-refused-connect", Match: connect(marked, forbidden), Action: refused},
+		{Name: "explicit-proxy-refused", Match: prefix(marked, forbidden), Action: refused},
 		{Name: "explicit-proxy-connect", Match: connect(marked), Action: tunnel},
 		{Name: "explicit-proxy", Match: prefix(marked), Action: p.routeTo(ExplicitProxyCluster, nil)},
 		{Name: "passthrough", Match: prefix(), Action: p.routeTo(PassthroughCluster, nil)},
 	}
 }
 
-// forbiddenAuthority matches an authority (host, host:port) that is
-// loopback, or any host on the outbound port. RE2, matched against the
-// whole value.
-func forbiddenAuthority(outboundPort uint32) string {
-	return `(?i)(localhost|localhost\.|127\.[0-9]+\.[0-9]+\.[0-9]+|\[(0*:)*:?0*1\]|\[::ffff:127\.[0-9]+\.[0-9]+\.[0-9]+\])(:[0-9]+)?|.*:` +
-		regexp.QuoteMeta(strconv.FormatUint(uint64(outboundPort), 10))
+// loopedVia matches a Via header (Envoy joins several with commas) that
+// names ExplicitProxyVia twice: the connection manager appends it once
+// before routing, so a second one was appended on an earlier pass.
+func loopedVia() string {
+	v := regexp.QuoteMeta(ExplicitProxyVia)
+	return `.*` + v + `.*` + v + `.*`
 }
+
+// forbiddenAuthority matches an authority (host, host:port) that is the
+// pod's own, or any host on the outbound port. RE2, case-insensitive,
+// matched against the whole value. The port may be spelled with a plus
+// sign or leading zeros. The pod's own host is any spelling of loopback
+// or of the unspecified address that a resolver may accept:
+//   - localhost and any name under it (c-ares, as RFC 6761 asks, resolves
+//     them to loopback) and the other loopback names of the pod's
+//     /etc/hosts, with or without the final dot;
+//   - IPv4 127/8 and 0/8 in dotted decimal, and every other numeric form
+//     (inet_aton's: fewer than four parts, 0x hex or 0-prefixed octal
+//     parts, a final dot), refused whatever address it spells, since only
+//     a client bent on evasion writes one;
+//   - IPv6 in brackets: :: and ::1 however many zeros are spelled, and
+//     IPv4-mapped (::ffff:) or -compatible 127/8 and 0/8, dotted or hex,
+//     with or without a zone.
+func forbiddenAuthority(outboundPort uint32) string {
+	const (
+		num    = `(0x[0-9a-f]*|[0-9]+)`              // one inet_aton part
+		odd    = `(0x[0-9a-f]*|0[0-9]+)`             // a hex or octal part
+		v4Self = `0*(127|0)\.[0-9]+\.[0-9]+\.[0-9]+` // 127/8, 0/8 dotted
+		v4Odd  = num + `(\.` + num + `){0,2}\.?|` +  // 1 to 3 parts
+			`(` + num + `\.)*` + odd + `(\.` + num + `)*\.?|` + // a hex or octal part
+			num + `(\.` + num + `){3,}\.` + `|` + //             a final dot
+			num + `(\.` + num + `){4,}` //                        more than 4 parts
+		v6Hex  = `(0*7f[0-9a-f]{2}|0{0,4}[0-9a-f]{1,2}):[0-9a-f]{1,4}` // 127/8, 0/8 as hex groups
+		v6Self = `[0:]*:[0:]*(0*1)?|[0:]*:(ffff:)?(` + v4Self + `|` + v6Hex + `)`
+		names  = `([a-z0-9_-]+\.)*localhost|localhost\.localdomain|ip6-localhost|ip6-loopback`
+	)
+	port := strconv.FormatUint(uint64(outboundPort), 10)
+	return `(?i)(` + names + `)\.?` + portSuffix +
+		`|(` + v4Self + `|` + v4Odd + `)` + portSuffix +
+		`|\[(` + v6Self + `)(%[^\]]*)?\]` + portSuffix +
+		`|.*:\+?0*` + regexp.QuoteMeta(port)
+}
+
+// portSuffix is an optional port, as a resolver may read one.
+const portSuffix = `(:\+?[0-9]*)?`
