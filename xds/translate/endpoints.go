@@ -14,9 +14,9 @@ import (
 	"github.com/inzone-io/inzone/elb"
 )
 
-// calleeSet is every Service's endpoints, by DDSD name and Service port,
-// merged across the Sources whose owner of a DDSD name (see claim) is a
-// Service.
+// calleeSet is the served Services' endpoints, by DDSD name and Service
+// port, merged across the Sources: in each, the Service of a DDSD name's
+// owner namespace (see claim), if it has one.
 type calleeSet struct {
 	ports map[string]map[int32]hostSet // DDSD name -> Service port -> endpoints
 	ready map[string]addrSet           // DDSD name -> ready addresses, every IP family (DNS)

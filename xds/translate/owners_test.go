@@ -189,8 +189,8 @@ func TestNamespacedTemplateHasNoConflict(t *testing.T) {
 }
 
 // TestIdentityMembers: an identity's local cluster and DNS answer hold the
-// pods of the namespace that owns its name in their cluster: the owner
-// Service's, else the oldest injected pod's.
+// pods of the namespace that owns its name in their cluster: that of the
+// oldest claim, a Service's or an injected pod's.
 func TestIdentityMembers(t *testing.T) {
 	const orders, worker = "orders.service.prod.ddsd", "worker.service.prod.ddsd"
 	tests := []struct {
