@@ -15,6 +15,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+
 	"github.com/inzone-io/inzone/test/envtest"
 	"github.com/inzone-io/inzone/xds/server"
 	"github.com/inzone-io/inzone/xds/translate"
@@ -32,8 +34,9 @@ const (
 // server refuses link-local ones such as the metadata address),
 // and injected pods of the team's identities. inzone-xds serves only the
 // owner's endpoints and pods, in the clusters and in DNS, and reports the
-// rest. When the owner's Service is deleted, the next oldest claim owns
-// the name, as the README says.
+// rest. When the owner's Service is deleted, its injected pod, an older
+// claim than the intruder's Service, still holds the name; when that pod
+// goes too, the next oldest claim owns the name, as the README says.
 //
 // Both namespaces may be created in the same second (creation times are
 // seconds), so the owner's namespace also sorts first: the owner wins
@@ -121,11 +124,35 @@ func TestTenantCannotTakeAName(t *testing.T) {
 	}
 
 	// The owner's Service goes (its slices with it: no garbage collector
-	// runs here): the intruder's is now the oldest claim.
+	// runs here): the owner's injected pod, older than the intruder's
+	// Service, still holds the name, so the intruder's Service is not
+	// served and the pod stays its identity's member.
 	if err := env.Client.Delete(ctx(t), ordersSvc); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.DeleteAllOf(ctx(t), &discoveryv1.EndpointSlice{}, client.InNamespace(owner.Name)); err != nil {
+		t.Fatal(err)
+	}
+	waitServed(t, srv, "the owner's pods hold the name", func(out *translate.Output) error {
+		if got := served(out, ordersCluster); got != nil || slices.ContainsFunc(out.Clusters, func(c *clusterv3.Cluster) bool { return c.GetName() == ordersCluster }) {
+			return fmt.Errorf("%s is served (endpoints %v)", ordersCluster, got)
+		}
+		if got := served(out, tnOrdersDDSD); !slices.Equal(got, []string{"10.240.0.1"}) {
+			return fmt.Errorf("local cluster %s holds %v", tnOrdersDDSD, got)
+		}
+		if got, _ := out.LookupDDSD(tnOrdersDDSD); fmt.Sprint(got) != "[10.240.0.1]" {
+			return fmt.Errorf("DNS %s: %v", tnOrdersDDSD, got)
+		}
+		for _, p := range out.Problems {
+			if p.Kind == "Service" && p.Namespace == intruder.Name && strings.Contains(p.Message, "belongs to Pod "+owner.Name+"/tn-orders-1") {
+				return nil
+			}
+		}
+		return fmt.Errorf("the intruder's Service is not reported as refused for the owner's pod: %v", out.Problems)
+	})
+
+	// The owner's last claim goes: the intruder's is now the oldest.
+	if err := env.Client.Delete(ctx(t), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: owner.Name, Name: "tn-orders-1"}}, client.GracePeriodSeconds(0)); err != nil {
 		t.Fatal(err)
 	}
 	waitServed(t, srv, "the next oldest claim", func(out *translate.Output) error {

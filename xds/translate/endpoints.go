@@ -14,9 +14,9 @@ import (
 	"github.com/inzone-io/inzone/elb"
 )
 
-// calleeSet is every Service's endpoints, by DDSD name and Service port,
-// merged across the Sources whose owner of a DDSD name (see claim) is a
-// Service.
+// calleeSet is the served Services' endpoints, by DDSD name and Service
+// port, merged across the Sources: in each, the Service of a DDSD name's
+// owner namespace (see claim), if it has one.
 type calleeSet struct {
 	ports map[string]map[int32]hostSet // DDSD name -> Service port -> endpoints
 	ready map[string]addrSet           // DDSD name -> ready addresses, every IP family (DNS)
@@ -78,16 +78,21 @@ type calleeService struct {
 	ports []corev1.ServicePort
 }
 
-// collectCallees adds one Source's Services and their EndpointSlices, and
-// returns which Service owns each DDSD name in it. A name belongs to its
-// oldest Service (see claim); the others are not served and are reported.
+// collectCallees adds one Source's Services and their EndpointSlices. Each
+// Service claims its DDSD name in own, which already holds the injected
+// pods' claims (see claim): a Service is served only if the name's owner,
+// the oldest claim of either kind, is in its namespace, and only the
+// oldest Service of that namespace claiming the name; the others are not
+// served and are reported, naming the owner.
 // An EndpointSlice counts only for the Service it names in its own
 // namespace. Each Service is bounded (MaxServicePorts, MaxEndpointsPerPort,
 // MaxDNSAddrsPerService) before it is merged with the other Sources' owners
 // of the same name.
-func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, callees *calleeSet, out *Output) owners {
+func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, own owners, callees *calleeSet, out *Output) {
 	var claims []calleeService
-	own := owners{}
+	// The oldest Service claiming each name in each namespace: the owner
+	// may be a pod, whose namespace then serves its own Service.
+	firstService := namespaceOwners{}
 	for _, svc := range src.Services {
 		if svc.Spec.Type == corev1.ServiceTypeExternalName {
 			continue // a DNS alias: no endpoints of its own to serve
@@ -107,13 +112,19 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 			continue
 		}
 		claims = append(claims, calleeService{svc: svc, ddsd: ddsd})
-		own.offer(ddsd, claimOf("Service", &svc.ObjectMeta))
+		c := claimOf("Service", &svc.ObjectMeta)
+		own.offer(ddsd, c)
+		firstService.offer(ddsd, c)
 	}
 	services := map[[2]string]calleeService{}
 	mine := newCalleeSet() // this Source's owners, before the bounds
 	for _, cs := range claims {
-		if o := own[cs.ddsd]; o.namespace != cs.svc.Namespace || o.name != cs.svc.Name {
-			out.Problems = append(out.Problems, Problem{src.Name, "Service", cs.svc.Namespace, cs.svc.Name, "not served: " + lostTo(cs.ddsd, o)})
+		owner := own[cs.ddsd]
+		if owner.namespace == cs.svc.Namespace {
+			owner = firstService[[2]string{cs.ddsd, cs.svc.Namespace}]
+		}
+		if owner.kind != "Service" || owner.namespace != cs.svc.Namespace || owner.name != cs.svc.Name {
+			out.Problems = append(out.Problems, Problem{src.Name, "Service", cs.svc.Namespace, cs.svc.Name, "not served: " + lostTo(cs.ddsd, owner)})
 			continue
 		}
 		cs.ports = servedPorts(src, cs.svc, out)
@@ -133,7 +144,6 @@ func (t *Translator) collectCallees(src *Source, nodes map[string]*corev1.Node, 
 	for _, cs := range services {
 		mergeBounded(src, cs, mine, callees, out)
 	}
-	return own
 }
 
 // servedPorts is a Service's TCP ports, ascending, at most MaxServicePorts;

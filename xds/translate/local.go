@@ -40,31 +40,26 @@ func (l *localSet) loadAssignments() []*endpointv3.ClusterLoadAssignment {
 	return out
 }
 
-// collectLocals adds the pods the webhook gave a sidecar, under the local
-// cluster name the webhook computes for them (mutate.Engine.LocalClusterName:
-// the pod's identity rendered in the pod's own namespace), whether or not a
-// Service selects them: a worker that only calls others still needs its own
-// zone spread.
+// injected is a pod the webhook gave a sidecar, with the local cluster
+// name it counts under.
+type injected struct {
+	pod  *corev1.Pod
+	name string
+}
+
+// injectedPods is the pods of src that count under a local cluster name,
+// each offered to own as a claim on that name (see claim): an identity's
+// pods hold its name as a Service does, so a Service created later in
+// another namespace cannot take it over. Every name a sidecar announces
+// gets a local cluster, maybe empty: a sidecar waits for it before
+// anything else.
 //
-// Who counts: a pod counts under the name its sidecar was given at
-// injection (mutate.SidecarLocalCluster), only while its identity still
-// renders that name. Any tenant can create a pod with a container named like the
-// sidecar and the labels of another team's identity, and with a name
-// template without {namespace} its name renders the same in every
-// namespace. So within one cluster an identity's members are the pods of
-// the namespace owning its name: the namespace of the Service that owns it
-// (services, see collectCallees), else that of the oldest injected pod
-// rendering it. Pods of other namespaces are not counted, neither in the
-// local cluster nor in the name's DNS answer, and are reported. The local
-// cluster exists, maybe empty, for every name a sidecar announces: a
-// sidecar waits for it before anything else.
-func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, services owners, locals *localSet, out *Output) {
-	type member struct {
-		pod  *corev1.Pod
-		name string
-	}
-	members := make([]member, 0, len(src.Pods))
-	byPods := owners{}
+// A pod counts under the name its sidecar was given at injection
+// (mutate.SidecarLocalCluster), only while its identity still renders that
+// name (mutate.Engine.LocalClusterName: the pod's identity rendered in the
+// pod's own namespace).
+func (t *Translator) injectedPods(src *Source, own owners, locals *localSet, out *Output) []injected {
+	members := make([]injected, 0, len(src.Pods))
 	for _, pod := range src.Pods {
 		if !mutate.HasSidecar(pod) {
 			continue
@@ -91,19 +86,28 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, s
 			locals.hosts[name] = hostSet{}
 			locals.addrs[name] = addrSet{}
 		}
-		members = append(members, member{pod, name})
-		if _, ok := services[name]; !ok {
-			byPods.offer(name, claimOf("Pod", &pod.ObjectMeta))
-		}
+		members = append(members, injected{pod, name})
+		own.offer(name, claimOf("Pod", &pod.ObjectMeta))
 	}
+	return members
+}
+
+// collectLocals adds the injected pods to their identities' local clusters,
+// whether or not a Service selects them: a worker that only calls others
+// still needs its own zone spread.
+//
+// Any tenant can create a pod with a container named like the sidecar and
+// the labels of another team's identity, and with a name template without
+// {namespace} its name renders the same in every namespace. So within one
+// cluster an identity's members are the pods of the namespace owning its
+// name in own, the oldest claim of a Service or an injected pod (see
+// claim). Pods of other namespaces are not counted, neither in the local
+// cluster nor in the name's DNS answer, and are reported.
+func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, members []injected, own owners, locals *localSet, out *Output) {
 	outsiders := map[[2]string][]string{} // DDSD name, namespace -> pod names
 	for _, m := range members {
 		pod, name := m.pod, m.name
-		owner, ok := services[name]
-		if !ok {
-			owner = byPods[name]
-		}
-		if pod.Namespace != owner.namespace {
+		if owner := own[name]; pod.Namespace != owner.namespace {
 			k := [2]string{name, pod.Namespace}
 			outsiders[k] = append(outsiders[k], pod.Name)
 			continue
@@ -135,14 +139,10 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, s
 	}
 	for k, pods := range outsiders {
 		name, ns := k[0], k[1]
-		owner, ok := services[name]
-		if !ok {
-			owner = byPods[name]
-		}
 		slices.Sort(pods)
 		out.Problems = append(out.Problems, Problem{src.Name, "Pod", ns, pods[0], fmt.Sprintf(
 			"not counted, nor any pod of namespace %s with that identity (%d in all), in local cluster %q or its DNS answer: %s",
-			ns, len(pods), name, lostTo(name, owner))})
+			ns, len(pods), name, lostTo(name, own[name]))})
 	}
 }
 

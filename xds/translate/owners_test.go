@@ -189,8 +189,8 @@ func TestNamespacedTemplateHasNoConflict(t *testing.T) {
 }
 
 // TestIdentityMembers: an identity's local cluster and DNS answer hold the
-// pods of the namespace that owns its name in their cluster: the owner
-// Service's, else the oldest injected pod's.
+// pods of the namespace that owns its name in their cluster: that of the
+// oldest claim, a Service's or an injected pod's.
 func TestIdentityMembers(t *testing.T) {
 	const orders, worker = "orders.service.prod.ddsd", "worker.service.prod.ddsd"
 	tests := []struct {
@@ -210,9 +210,9 @@ func TestIdentityMembers(t *testing.T) {
 			outsider: []string{"evil/fake"},
 		},
 		{
-			name:     "an imitation older than the owner's pods still loses to the owner Service's namespace",
+			name:     "an imitation older than the owner's pods but newer than its Service loses to the Service's namespace",
 			services: []*corev1.Service{tenantService("shop", "orders", 2024, "")},
-			pods:     []*corev1.Pod{injectedPod("shop", "o1", 2026, "orders", "10.0.0.1"), injectedPod("evil", "fake", 2020, "orders", "10.6.6.6")},
+			pods:     []*corev1.Pod{injectedPod("shop", "o1", 2026, "orders", "10.0.0.1"), injectedPod("evil", "fake", 2025, "orders", "10.6.6.6")},
 			identity: orders, want: []string{"10.0.0.1"},
 			outsider: []string{"evil/fake"},
 		},
@@ -271,6 +271,130 @@ func TestIdentityMembers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPodClaimHoldsName: Services and injected pods claim a DDSD name in
+// one owners map: the oldest claim of either kind owns it, so a Service
+// created later in another namespace cannot take a name that only pods
+// held; a Service of the owning namespace is served with its pods.
+func TestPodClaimHoldsName(t *testing.T) {
+	const worker = "worker.service.prod.ddsd"
+	tests := []struct {
+		name      string
+		services  []*corev1.Service
+		slices    []*discoveryv1.EndpointSlice
+		pods      []*corev1.Pod
+		wantLocal []string // the identity's local cluster members
+		wantCalls []string // what the identity's view declares it calls
+		served    []string // the endpoints of cluster worker:80
+		wantDNS   []string
+		refused   []string // "namespace/name" of the Services reported
+		owner     string   // the owner the refused Services' problems name
+		outsider  []string // "namespace/first pod" reported
+	}{
+		{
+			name:     "pods older than another namespace's Service keep the name; the Service is refused",
+			services: []*corev1.Service{tenantService("evil", "worker", 2026, "")},
+			slices:   []*discoveryv1.EndpointSlice{tenantSlice("evil", "worker", "10.6.6.6")},
+			pods: []*corev1.Pod{injectedPod("jobs", "w1", 2024, "worker", "10.0.0.1"), injectedPod("jobs", "w2", 2026, "worker", "10.0.0.2"),
+				withCalls(injectedPod("evil", "fake", 2026, "worker", "10.6.6.6"), "*")},
+			wantLocal: []string{"10.0.0.1", "10.0.0.2"}, wantCalls: []string{"orders.service.prod.ddsd"},
+			wantDNS: []string{"10.0.0.1", "10.0.0.2"},
+			refused: []string{"evil/worker"}, owner: "Pod jobs/w1 (created 2024-01-01T00:00:00Z)",
+			outsider: []string{"evil/fake"},
+		},
+		{
+			name:      "pods older than another namespace's Service claiming by annotation: refused too",
+			services:  []*corev1.Service{tenantService("evil", "x", 2026, "worker")},
+			slices:    []*discoveryv1.EndpointSlice{tenantSlice("evil", "x", "10.6.6.6")},
+			pods:      []*corev1.Pod{injectedPod("jobs", "w1", 2024, "worker", "10.0.0.1")},
+			wantLocal: []string{"10.0.0.1"}, wantCalls: []string{"orders.service.prod.ddsd"},
+			wantDNS: []string{"10.0.0.1"},
+			refused: []string{"evil/x"}, owner: "Pod jobs/w1 (created 2024-01-01T00:00:00Z)",
+		},
+		{
+			name:     "a Service older than another namespace's pods owns the name",
+			services: []*corev1.Service{tenantService("evil", "worker", 2023, "")},
+			slices:   []*discoveryv1.EndpointSlice{tenantSlice("evil", "worker", "10.6.6.6")},
+			pods:     []*corev1.Pod{injectedPod("jobs", "w1", 2024, "worker", "10.0.0.1")},
+			served:   []string{"10.6.6.6"}, wantDNS: []string{"10.6.6.6"},
+			outsider: []string{"jobs/w1"},
+		},
+		{
+			name:      "a Service of the pods' namespace, newer than them, is served with them",
+			services:  []*corev1.Service{tenantService("jobs", "worker", 2026, "")},
+			slices:    []*discoveryv1.EndpointSlice{tenantSlice("jobs", "worker", "10.0.0.1")},
+			pods:      []*corev1.Pod{injectedPod("jobs", "w1", 2024, "worker", "10.0.0.1")},
+			wantLocal: []string{"10.0.0.1"}, wantCalls: []string{"orders.service.prod.ddsd"},
+			served: []string{"10.0.0.1"}, wantDNS: []string{"10.0.0.1"},
+		},
+		{
+			name:     "the pods' namespace owns the name: its oldest Service is served, another namespace's older one is not",
+			services: []*corev1.Service{tenantService("evil", "worker", 2025, ""), tenantService("jobs", "worker", 2027, ""), tenantService("jobs", "w", 2026, "worker")},
+			slices: []*discoveryv1.EndpointSlice{tenantSlice("evil", "worker", "10.6.6.6"), tenantSlice("jobs", "worker", "10.0.0.9"),
+				tenantSlice("jobs", "w", "10.0.0.1")},
+			pods:      []*corev1.Pod{injectedPod("jobs", "w1", 2024, "worker", "10.0.0.1")},
+			wantLocal: []string{"10.0.0.1"}, wantCalls: []string{"orders.service.prod.ddsd"},
+			served: []string{"10.0.0.1"}, wantDNS: []string{"10.0.0.1"},
+			refused: []string{"evil/worker", "jobs/worker"},
+		},
+	}
+	tr := testTranslator(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, reverse := range []bool{false, true} {
+				src := Source{Name: "c", Services: slices.Clone(tt.services), EndpointSlices: tt.slices, Pods: slices.Clone(tt.pods)}
+				for _, p := range src.Pods {
+					if p.Namespace == "jobs" && p.Annotations == nil {
+						p.Annotations = map[string]string{mutate.AnnotationCalls: "orders"}
+					}
+				}
+				if reverse {
+					slices.Reverse(src.Services)
+					slices.Reverse(src.Pods)
+				}
+				out := tr.Translate(Input{Sources: []Source{src}})
+				if got := servedAddrs(out, worker); !slices.Equal(got, tt.wantLocal) {
+					t.Errorf("reverse=%v: local cluster %v, want %v", reverse, got, tt.wantLocal)
+				}
+				if got := servedAddrs(out, ClusterName(worker, 80)); !slices.Equal(got, tt.served) {
+					t.Errorf("reverse=%v: cluster %s serves %v, want %v", reverse, ClusterName(worker, 80), got, tt.served)
+				}
+				if got := dnsStrings(out, worker); !slices.Equal(got, tt.wantDNS) {
+					t.Errorf("reverse=%v: DNS %v, want %v", reverse, got, tt.wantDNS)
+				}
+				var calls []string
+				for _, sc := range out.Scopes {
+					if sc.Identity == worker {
+						calls = sc.Calls
+					}
+				}
+				if !slices.Equal(calls, tt.wantCalls) {
+					t.Errorf("reverse=%v: worker's view calls %v, want %v", reverse, calls, tt.wantCalls)
+				}
+				var refused, outsiders []string
+				for _, p := range out.Problems {
+					switch {
+					case p.Kind == "Service" && strings.Contains(p.Message, "not served"):
+						refused = append(refused, p.Namespace+"/"+p.Name)
+						if tt.owner != "" && !strings.Contains(p.Message, "belongs to "+tt.owner) {
+							t.Errorf("reverse=%v: %s does not name the owner %s", reverse, p, tt.owner)
+						}
+					case p.Kind == "Pod" && strings.Contains(p.Message, "not counted"):
+						outsiders = append(outsiders, p.Namespace+"/"+p.Name)
+					}
+				}
+				if !slices.Equal(refused, tt.refused) || !slices.Equal(outsiders, tt.outsider) {
+					t.Errorf("reverse=%v: refused %v and outsiders %v, want %v and %v (problems %v)", reverse, refused, outsiders, tt.refused, tt.outsider, out.Problems)
+				}
+			}
+		})
+	}
+}
+
+func withCalls(p *corev1.Pod, calls string) *corev1.Pod {
+	p.Annotations = map[string]string{mutate.AnnotationCalls: calls}
+	return p
 }
 
 // TestOutsiderCallsIgnored: an imitation's inzone.io/calls does not shape

@@ -117,8 +117,13 @@ func (t *Translator) Translate(in Input) *Output {
 	for i := range in.Sources {
 		src := &in.Sources[i]
 		nodes := indexNodes(src.Nodes)
-		services := t.collectCallees(src, nodes, callees, out)
-		t.collectLocals(src, nodes, services, locals, out)
+		// One owner per DDSD name in this cluster, whether Services or
+		// injected pods claim it: the pods' claims first, so that the
+		// Services are judged against them.
+		own := owners{}
+		members := t.injectedPods(src, own, locals, out)
+		t.collectCallees(src, nodes, own, callees, out)
+		t.collectLocals(src, nodes, members, own, locals, out)
 	}
 	out.Clusters = t.clusters(callees)
 	out.Endpoints = callees.loadAssignments()
