@@ -408,8 +408,10 @@ func TestLimitEndsAStreamWaitingForBudget(t *testing.T) {
 }
 
 // TestUnresponsiveAddressOverGRPC: over real gRPC, the send budget
-// remembers the address of a client whose response timed out (here
-// 127.0.0.2), not another's.
+// remembers the proxy whose response timed out: its address (here
+// 127.0.0.2) with the node id of its first request, so that its reconnect
+// starts unresponsive, not another proxy's from the same address, nor its
+// node id from another address.
 func TestUnresponsiveAddressOverGRPC(t *testing.T) {
 	tr, err := translate.New(mutate.DefaultConfig())
 	if err != nil {
@@ -431,8 +433,12 @@ func TestUnresponsiveAddressOverGRPC(t *testing.T) {
 	c.subscribe(t)
 	c.recv(t) // never acknowledged
 	b := s.xds.(*budgetedADS).budget
-	eventually(t, "the unacknowledged response times out", func() bool { return b.suspected("127.0.0.2") })
-	if b.suspected("127.0.0.1") {
+	silent := proxyOf(hostileNode.GetId())
+	eventually(t, "the unacknowledged response times out", func() bool { return b.suspects.suspected("127.0.0.2", silent) })
+	if b.suspects.suspected("127.0.0.2", proxyOf("another-1.ns")) {
+		t.Error("another proxy behind the same address is suspected")
+	}
+	if b.suspects.suspected("127.0.0.1", silent) {
 		t.Error("an address that sent nothing is suspected")
 	}
 }
