@@ -10,8 +10,8 @@ import (
 const anyName protoreflect.FullName = "google.protobuf.Any"
 
 // walkOf is what the walk goes down of a message type: the fields that
-// may hold an Any, in declaration order (as Range visits them), and
-// whether the type has extension ranges, whose fields only Range finds.
+// may hold an Any, in declaration order, and whether the type has
+// extension ranges, whose fields only Range finds.
 type walkOf struct {
 	fields     []protoreflect.FieldDescriptor
 	extensible bool

@@ -20,8 +20,9 @@ type Step struct {
 }
 
 // Walker visits a message and every message packed in an Any inside it:
-// in fields, list elements (in order) and map values (in key order, so
-// the visits come in the same order every time), and in the messages
+// in fields (in declaration order, then extensions by field number),
+// list elements (in order) and map values (in key order), so the visits
+// come in the same order every time, and in the messages
 // unpacked from Anys, at any depth. Only the fields whose types can hold an
 // Any are walked. A path passed to Unpack or Visit is valid only during
 // the call: the walk reuses its stack, from one Walk to the next too.
@@ -55,21 +56,34 @@ func (w *Walker) walk(m protoreflect.Message, path []Step) {
 		return
 	}
 	f := fieldsOf(m.Descriptor())
-	if f.extensible {
-		// Extensions are found only by Range.
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			if FieldMayHoldAny(fd) {
-				w.field(fd, v, path)
-			}
-			return true
-		})
-		return
-	}
 	for _, fd := range f.fields {
 		if m.Has(fd) {
 			w.field(fd, m.Get(fd), path)
 		}
 	}
+	if !f.extensible {
+		return
+	}
+	// Extensions are found only by Range, whose order is not stable
+	// (dynamicpb ranges over a map, generated messages over an order
+	// protobuf-go may shuffle), so they are visited by field number.
+	var exts []extension
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.IsExtension() && FieldMayHoldAny(fd) {
+			exts = append(exts, extension{fd, v})
+		}
+		return true
+	})
+	slices.SortFunc(exts, func(a, b extension) int { return int(a.fd.Number()) - int(b.fd.Number()) })
+	for _, x := range exts {
+		w.field(x.fd, x.v, path)
+	}
+}
+
+// extension is an extension field set on a message, with its value.
+type extension struct {
+	fd protoreflect.FieldDescriptor
+	v  protoreflect.Value
 }
 
 // field walks v, the value of fd, a field whose messages may hold an Any.

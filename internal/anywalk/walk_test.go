@@ -1,6 +1,7 @@
 package anywalk
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +94,11 @@ var holderType = sync.OnceValues(func() (protoreflect.MessageType, error) {
 		}},
 		Extension: []*descriptorpb.FieldDescriptorProto{anyField("ext", 100, ".inzone.anywalktest.Holder")},
 	}
+	// More extensions, declared against their numbers' order, for the
+	// walk to visit by number whatever order Range finds them in.
+	for n := int32(107); n > 100; n-- {
+		fdp.Extension = append(fdp.Extension, anyField(fmt.Sprintf("e%d", n), n, ".inzone.anywalktest.Holder"))
+	}
 	fd, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
 	if err != nil {
 		return nil, err
@@ -126,6 +132,19 @@ func holder(t *testing.T, plain, ext *anypb.Any) proto.Message {
 	m.Set(mt.Descriptor().Fields().ByName("plain"), protoreflect.ValueOfMessage(plain.ProtoReflect()))
 	xd := mt.Descriptor().ParentFile().Extensions().ByName("ext")
 	m.Set(dynamicpb.NewExtensionType(xd).TypeDescriptor(), protoreflect.ValueOfMessage(ext.ProtoReflect()))
+	return m.Interface()
+}
+
+// holderWithExtensions is holder with its extensions e101 to e107 set too,
+// each to an Any of a TcpProxy.
+func holderWithExtensions(t *testing.T, plain, ext *anypb.Any) proto.Message {
+	t.Helper()
+	m := holder(t, plain, ext).ProtoReflect()
+	exts := m.Descriptor().ParentFile().Extensions()
+	for n := 101; n <= 107; n++ {
+		xd := exts.ByName(protoreflect.Name(fmt.Sprintf("e%d", n)))
+		m.Set(dynamicpb.NewExtensionType(xd).TypeDescriptor(), protoreflect.ValueOfMessage(packed(&tcpproxyv3.TcpProxy{}).ProtoReflect()))
+	}
 	return m.Interface()
 }
 
@@ -235,6 +254,29 @@ func TestWalk(t *testing.T) {
 				"visit plain(TcpProxy) TcpProxy",
 				"unpack ext",
 				"visit ext(Router) Router",
+			},
+		},
+		{
+			// Range finds extensions in an order that changes from run
+			// to run (a map's, in dynamicpb): eight of them come in that
+			// order almost never by chance.
+			name: "extensions are walked after the fields, by field number",
+			msg: func(t *testing.T) proto.Message {
+				return holderWithExtensions(t, packed(&tcpproxyv3.TcpProxy{}), packed(&routerv3.Router{}))
+			},
+			want: []string{
+				"visit  Holder",
+				"unpack plain",
+				"visit plain(TcpProxy) TcpProxy",
+				"unpack ext",
+				"visit ext(Router) Router",
+				"unpack e101", "visit e101(TcpProxy) TcpProxy",
+				"unpack e102", "visit e102(TcpProxy) TcpProxy",
+				"unpack e103", "visit e103(TcpProxy) TcpProxy",
+				"unpack e104", "visit e104(TcpProxy) TcpProxy",
+				"unpack e105", "visit e105(TcpProxy) TcpProxy",
+				"unpack e106", "visit e106(TcpProxy) TcpProxy",
+				"unpack e107", "visit e107(TcpProxy) TcpProxy",
 			},
 		},
 	} {

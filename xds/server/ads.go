@@ -99,6 +99,7 @@ func (s *sotwStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 		return nil, err
 	}
 	s.c.identify(r.GetNode())
+	s.l.identify(r.GetNode().GetId())
 	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())
 	intern(r.ResourceNames)
 	return r, nil
@@ -151,6 +152,7 @@ func (s *deltaStream) Recv() (*discoveryv3.DeltaDiscoveryRequest, error) {
 		return nil, err
 	}
 	s.c.identify(r.GetNode())
+	s.l.identify(r.GetNode().GetId())
 	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())
 	intern(r.ResourceNamesSubscribe)
 	intern(r.ResourceNamesUnsubscribe)

@@ -35,19 +35,18 @@ import (
 // acknowledge, changing their subscription to be sent more, would hold the
 // whole budget again each time their responses time out, and one that
 // provokes a response larger than its share (a delta subscription to
-// every endpoint) would hold up to all of it. A new stream from an address
-// whose stream timed out in the last suspectFor starts unresponsive, so
-// that reconnecting does not buy a fresh share.
+// every endpoint) would hold up to all of it. A new stream of a proxy
+// (its address and node id) whose stream timed out in the last
+// suspectTimeouts timeouts starts unresponsive, so that reconnecting does
+// not buy a fresh share (suspects.go).
 type sendBudget struct {
 	sem       *semaphore.Weighted // FIFO: a large response is not starved by small ones
 	slow      *semaphore.Weighted // what unresponsive streams hold, together: perStream
 	total     int64
 	perStream int64
 	timeout   time.Duration
-	// suspects are the client addresses whose streams let a response
-	// time out, with when; at most maxSuspects, each for suspectFor.
-	mu       sync.Mutex
-	suspects map[string]time.Time
+	// suspects are the proxies whose streams let a response time out.
+	suspects *suspects
 	// observe, when set, is told of every change: bytes held (+/-), a
 	// stream starting or ending its wait, a release by timeout.
 	observe budgetObserver
@@ -66,65 +65,22 @@ func (noObserver) held(int64)  {}
 func (noObserver) waiting(int) {}
 func (noObserver) timedOut()   {}
 
-// How long, and how many, client addresses are remembered as
-// unresponsive; a new stream from one starts unresponsive.
-const (
-	suspectTimeouts = 6 // ack timeouts
-	maxSuspects     = 4096
-)
-
 func newSendBudget(total, perStream int64, timeout time.Duration, o budgetObserver) *sendBudget {
 	if o == nil {
 		o = noObserver{}
 	}
 	perStream = min(max(perStream, 1), total)
 	return &sendBudget{sem: semaphore.NewWeighted(total), slow: semaphore.NewWeighted(perStream), total: total, perStream: perStream,
-		timeout: timeout, observe: o, suspects: map[string]time.Time{}}
-}
-
-// suspect remembers that a stream from peer let a response time out. When
-// the table is full of live entries, the address is not remembered: its
-// current streams are unresponsive all the same.
-func (b *sendBudget) suspect(peer string) {
-	if peer == "" {
-		return
-	}
-	now := time.Now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.suspects[peer]; !ok && len(b.suspects) >= maxSuspects {
-		for p, t := range b.suspects {
-			if now.Sub(t) > suspectTimeouts*b.timeout {
-				delete(b.suspects, p)
-			}
-		}
-		if len(b.suspects) >= maxSuspects {
-			return
-		}
-	}
-	b.suspects[peer] = now
-}
-
-// suspected reports whether a stream from peer timed out recently.
-func (b *sendBudget) suspected(peer string) bool {
-	if peer == "" {
-		return false
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	t, ok := b.suspects[peer]
-	if ok && time.Since(t) > suspectTimeouts*b.timeout {
-		delete(b.suspects, peer)
-		return false
-	}
-	return ok
+		timeout: timeout, observe: o, suspects: newSuspects(suspectTimeouts * timeout)}
 }
 
 // ledger is one stream's record of the responses holding budget. Every
 // ledger must be closed when its stream ends.
 type ledger struct {
 	b            *sendBudget
-	peer         string              // the client's address, without port
+	peer         string  // the client's address, without port
+	proxy        proxyID // its node id's, once identified
+	identified   bool
 	own          *semaphore.Weighted // the stream's share, perStream
 	mu           sync.Mutex
 	held         []*heldResponse // in the order sent
@@ -139,9 +95,26 @@ type heldResponse struct {
 }
 
 // ledger opens the ledger of a stream from peer (its address without
-// port; "" when unknown).
+// port; "" when unknown). The stream is identified by its first request.
 func (b *sendBudget) ledger(peer string) *ledger {
-	return &ledger{b: b, peer: peer, own: semaphore.NewWeighted(b.perStream), unresponsive: b.suspected(peer)}
+	return &ledger{b: b, peer: peer, proxy: proxyOf(""), own: semaphore.NewWeighted(b.perStream)}
+}
+
+// identify records the node id of the stream's first request (later
+// calls do nothing): the stream starts unresponsive when that proxy, from
+// that address, or its address as a whole, is suspected. It comes before
+// any response: go-control-plane answers requests.
+func (l *ledger) identify(nodeID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.identified {
+		return
+	}
+	l.identified = true
+	l.proxy = proxyOf(nodeID)
+	if l.b.suspects.suspected(l.peer, l.proxy) {
+		l.unresponsive = true
+	}
 }
 
 // acquire waits until size bytes of budget are free (all of it, for a
@@ -189,7 +162,7 @@ func (l *ledger) acquire(ctx context.Context, typeURL, nonce string, size int) e
 }
 
 // expire releases h, not acknowledged within the timeout (if it is still
-// held), and marks the stream and its client's address unresponsive.
+// held), and marks the stream and its proxy unresponsive.
 func (l *ledger) expire(h *heldResponse) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -197,7 +170,7 @@ func (l *ledger) expire(h *heldResponse) {
 		if x == h {
 			l.b.observe.timedOut()
 			l.unresponsive = true
-			l.b.suspect(l.peer)
+			l.b.suspects.add(l.peer, l.proxy)
 			l.releaseLocked(i, i+1)
 			return
 		}

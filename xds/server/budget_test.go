@@ -261,7 +261,7 @@ func expireAll(l *ledger) {
 func TestBudgetUnresponsiveStreams(t *testing.T) {
 	e := newEvents()
 	b := newSendBudget(100, 25, time.Hour, e)
-	a, bb, c := b.ledger("10.0.0.1"), b.ledger("10.0.0.2"), b.ledger("10.0.0.3")
+	a, bb, c := proxyLedger(b, "10.0.0.1", "a"), proxyLedger(b, "10.0.0.2", "b"), proxyLedger(b, "10.0.0.3", "c")
 	defer a.close()
 	defer bb.close()
 	defer c.close()
@@ -302,13 +302,13 @@ func TestBudgetUnresponsiveStreams(t *testing.T) {
 		t.Errorf("%d bytes held, want 95 (a 60 in full, b 10, c 25)", h)
 	}
 
-	// A new stream from b's address starts unresponsive: it waits for the
-	// pool b holds part of; one from elsewhere does not.
+	// A new stream of b (its address, its node id) starts unresponsive:
+	// it waits for the pool b holds part of; one from elsewhere does not.
 	a.ack(eds, "3")
-	again := b.ledger("10.0.0.2")
+	again := proxyLedger(b, "10.0.0.2", "b")
 	defer again.close()
 	againDone := acquireAsync(t, e, again, context.Background(), cds, "1", 20)
-	fresh := b.ledger("10.0.0.9")
+	fresh := proxyLedger(b, "10.0.0.9", "b")
 	defer fresh.close()
 	if err := fresh.acquire(context.Background(), cds, "1", 20); err != nil {
 		t.Fatal(err)
@@ -318,26 +318,91 @@ func TestBudgetUnresponsiveStreams(t *testing.T) {
 	mustSucceed(t, againDone)
 }
 
-// TestBudgetSuspectsBounded: the table of unresponsive addresses holds at
+// proxyLedger opens the ledger of a stream from addr whose first request
+// names node.
+func proxyLedger(b *sendBudget, addr, node string) *ledger {
+	l := b.ledger(addr)
+	l.identify(node)
+	return l
+}
+
+// TestSuspectsShareAnAddress: proxies behind one address (SNAT, loopback)
+// are suspected one by one: one that let a response time out does not
+// make another's new stream start unresponsive, its own reconnect does,
+// and addressSuspectAfter distinct proxies timing out make the whole
+// address suspect (changing node id buys a bounded number of shares).
+func TestSuspectsShareAnAddress(t *testing.T) {
+	const nat = "10.0.0.7"
+	for _, tt := range []struct {
+		name     string
+		timedOut []string // node ids from nat whose response timed out
+		addr     string   // the new stream's
+		node     string
+		want     bool
+	}{
+		{name: "another proxy behind the address", timedOut: []string{"silent"}, addr: nat, node: "good", want: false},
+		{name: "the proxy that timed out, reconnecting", timedOut: []string{"silent"}, addr: nat, node: "silent", want: true},
+		{name: "its node id from another address", timedOut: []string{"silent"}, addr: "10.0.0.8", node: "silent", want: false},
+		{name: "no node id, when one without timed out", timedOut: []string{""}, addr: nat, node: "", want: true},
+		{name: "one proxy fewer than addressSuspectAfter", timedOut: nodeIDs(addressSuspectAfter - 1), addr: nat, node: "good", want: false},
+		{name: "addressSuspectAfter proxies: the whole address", timedOut: nodeIDs(addressSuspectAfter), addr: nat, node: "good", want: true},
+		{name: "more than addressSuspectAfter: still the whole address", timedOut: nodeIDs(3 * addressSuspectAfter), addr: nat, node: "n0", want: true},
+		{name: "an unknown address is never suspected", timedOut: []string{"silent"}, addr: "", node: "silent", want: false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newSendBudget(100, 25, time.Hour, nil)
+			for _, id := range tt.timedOut {
+				l := proxyLedger(b, nat, id)
+				if err := l.acquire(context.Background(), eds, "1", 10); err != nil {
+					t.Fatal(err)
+				}
+				expireAll(l)
+				l.close()
+			}
+			l := proxyLedger(b, tt.addr, tt.node)
+			defer l.close()
+			if l.unresponsive != tt.want {
+				t.Errorf("new stream of %q from %q starts unresponsive: %v, want %v", tt.node, tt.addr, l.unresponsive, tt.want)
+			}
+			if n := len(b.suspects.byAddr[nat]); n > addressSuspectAfter {
+				t.Errorf("the address holds %d entries, want at most %d", n, addressSuspectAfter)
+			}
+		})
+	}
+}
+
+func nodeIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint("n", i)
+	}
+	return ids
+}
+
+// TestBudgetSuspectsBounded: the table of unresponsive proxies holds at
 // most maxSuspects; an expired entry makes room, live ones do not, and an
 // expired entry no longer counts.
 func TestBudgetSuspectsBounded(t *testing.T) {
-	b := newSendBudget(100, 25, time.Second, nil)
-	long := time.Now().Add(-time.Hour)
+	s := newSuspects(time.Second)
 	for i := range maxSuspects {
-		b.suspects[fmt.Sprint("10.1.", i)] = time.Now()
+		s.add(fmt.Sprint("10.1.", i), proxyOf("n"))
 	}
-	b.suspect("10.2.0.1")
-	if len(b.suspects) != maxSuspects || b.suspected("10.2.0.1") {
-		t.Errorf("a full table of live entries took another: %d entries", len(b.suspects))
+	s.add("10.2.0.1", proxyOf("n"))
+	if s.n != maxSuspects || s.suspected("10.2.0.1", proxyOf("n")) {
+		t.Errorf("a full table of live entries took another: %d entries", s.n)
 	}
-	b.suspects["10.1.0"] = long
-	b.suspect("10.2.0.1")
-	if len(b.suspects) != maxSuspects || !b.suspected("10.2.0.1") || b.suspected("10.1.0") {
-		t.Errorf("an expired entry did not make room: %d entries", len(b.suspects))
+	s.byAddr["10.1.0"][proxyOf("n")] = time.Now().Add(-time.Hour)
+	s.add("10.2.0.1", proxyOf("n"))
+	if s.n != maxSuspects || !s.suspected("10.2.0.1", proxyOf("n")) || s.suspected("10.1.0", proxyOf("n")) {
+		t.Errorf("an expired entry did not make room: %d entries", s.n)
 	}
-	if b.suspected("") {
-		t.Error("an unknown address is suspected")
+	if _, ok := s.byAddr["10.1.0"]; ok {
+		t.Error("an address with no live entry is kept")
+	}
+	// A proxy already remembered is refreshed, even in a full table.
+	s.add("10.1.1", proxyOf("n"))
+	if s.n != maxSuspects || !s.suspected("10.1.1", proxyOf("n")) {
+		t.Errorf("refreshing an entry changed the table: %d entries", s.n)
 	}
 }
 

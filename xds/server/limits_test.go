@@ -407,9 +407,20 @@ func TestLimitEndsAStreamWaitingForBudget(t *testing.T) {
 	})
 }
 
+// remembered reports whether s keeps an entry for proxy p from addr,
+// expired or not.
+func remembered(s *suspects, addr string, p proxyID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byAddr[addr][p]
+	return ok
+}
+
 // TestUnresponsiveAddressOverGRPC: over real gRPC, the send budget
-// remembers the address of a client whose response timed out (here
-// 127.0.0.2), not another's.
+// remembers the proxy whose response timed out: its address (here
+// 127.0.0.2) with the node id of its first request, not the address
+// alone, nor another address (TestSuspectsShareAnAddress has what a new
+// stream then starts as).
 func TestUnresponsiveAddressOverGRPC(t *testing.T) {
 	tr, err := translate.New(mutate.DefaultConfig())
 	if err != nil {
@@ -431,8 +442,16 @@ func TestUnresponsiveAddressOverGRPC(t *testing.T) {
 	c.subscribe(t)
 	c.recv(t) // never acknowledged
 	b := s.xds.(*budgetedADS).budget
-	eventually(t, "the unacknowledged response times out", func() bool { return b.suspected("127.0.0.2") })
-	if b.suspected("127.0.0.1") {
-		t.Error("an address that sent nothing is suspected")
+	// The entries are read as kept, not as live: with a 1 ms ACK timeout
+	// they stop counting 6 ms after being made.
+	silent := proxyOf(hostileNode.GetId())
+	eventually(t, "the unacknowledged response times out", func() bool { return remembered(b.suspects, "127.0.0.2", silent) })
+	b.suspects.mu.Lock()
+	defer b.suspects.mu.Unlock()
+	if n := len(b.suspects.byAddr["127.0.0.2"]); n != 1 {
+		t.Errorf("127.0.0.2 has %d proxies remembered, want 1 (the node id of the silent client)", n)
+	}
+	if _, ok := b.suspects.byAddr["127.0.0.1"]; ok {
+		t.Error("an address that sent nothing is remembered")
 	}
 }
