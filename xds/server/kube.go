@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -107,7 +108,7 @@ func trim(obj any) (any, error) {
 	case *corev1.Pod:
 		return trimPod(o), nil
 	case *corev1.Node:
-		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion, Labels: o.Labels}}, nil
+		return trimNode(o), nil
 	case *corev1.Service:
 		return trimService(o), nil
 	case *discoveryv1.EndpointSlice:
@@ -196,6 +197,29 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	return t
 }
 
+// maxPodCIDRs bounds the pod CIDRs kept per node, and maxCIDRLen each
+// one's length (an IPv6 CIDR is at most 43 bytes): the API server accepts
+// at most one per IP family, valid, but the bound does not rely on it.
+const (
+	maxPodCIDRs = 2
+	maxCIDRLen  = 64
+)
+
+// trimNode keeps the labels (zone, region) and the pod CIDRs (whether the
+// listeners bind ::), copied so the original's are not held.
+func trimNode(n *corev1.Node) *corev1.Node {
+	t := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion, Labels: n.Labels}}
+	for _, c := range n.Spec.PodCIDRs {
+		if len(t.Spec.PodCIDRs) == maxPodCIDRs {
+			break
+		}
+		if len(c) <= maxCIDRLen {
+			t.Spec.PodCIDRs = append(t.Spec.PodCIDRs, c)
+		}
+	}
+	return t
+}
+
 // sameKept compares two trimmed objects, ignoring resourceVersion.
 func sameKept(o, n any) bool {
 	switch a := o.(type) {
@@ -210,7 +234,7 @@ func sameKept(o, n any) bool {
 		return ok && sameButVersion(*a, *b)
 	case *corev1.Node:
 		b, ok := n.(*corev1.Node)
-		return ok && maps.Equal(a.Labels, b.Labels)
+		return ok && maps.Equal(a.Labels, b.Labels) && slices.Equal(a.Spec.PodCIDRs, b.Spec.PodCIDRs)
 	}
 	return false
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,6 +163,68 @@ func TestTrimServiceAndSlice(t *testing.T) {
 		o, _ := trim(tc.old())
 		n, _ := trim(tc.edit())
 		if got := !sameKept(o, n); got != tc.change {
+			t.Errorf("%s: counted as a change %v, want %v", tc.name, got, tc.change)
+		}
+	}
+}
+
+// TestTrimNode: a trimmed node keeps its zone labels and pod CIDRs (the
+// listeners bind :: from them) and nothing else; at most maxPodCIDRs of
+// at most maxCIDRLen bytes each, whatever the node carries; a heartbeat is
+// no change, a pod CIDR assigned is one.
+func TestTrimNode(t *testing.T) {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "n1", ResourceVersion: "1", Labels: map[string]string{corev1.LabelTopologyZone: "z1"},
+			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0"}},
+		Spec: corev1.NodeSpec{PodCIDR: "10.0.0.0/24", PodCIDRs: []string{"10.0.0.0/24", "fd00:1::/64"}, ProviderID: "aws:///z1/i-1"},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+			LastHeartbeatTime: metav1.Unix(1, 0)}}},
+	}
+	tn, _ := trim(node.DeepCopy())
+	trimmed := tn.(*corev1.Node)
+	if trimmed.Annotations != nil || trimmed.Spec.ProviderID != "" || trimmed.Spec.PodCIDR != "" || len(trimmed.Status.Conditions) != 0 ||
+		!slices.Equal(trimmed.Spec.PodCIDRs, node.Spec.PodCIDRs) || trimmed.Labels[corev1.LabelTopologyZone] != "z1" {
+		t.Errorf("trimmed node: %+v", trimmed)
+	}
+	tr, err := translate.New(mutate.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := tr.Translate(translate.Input{Sources: []translate.Source{{Nodes: []*corev1.Node{node}}}})
+	cut := tr.Translate(translate.Input{Sources: []translate.Source{{Nodes: []*corev1.Node{trimmed}}}})
+	if len(full.Listeners) == 0 || len(full.Listeners[0].GetAdditionalAddresses()) != 1 {
+		t.Fatalf("a dual-stack node's listeners: %v, want :: beside 0.0.0.0", full.Listeners)
+	}
+	if fmt.Sprint(full.Listeners) != fmt.Sprint(cut.Listeners) {
+		t.Errorf("the trimmed node's listeners differ from the node's: additional addresses %v, want %v",
+			cut.Listeners[0].GetAdditionalAddresses(), full.Listeners[0].GetAdditionalAddresses())
+	}
+
+	huge := node.DeepCopy()
+	huge.Spec.PodCIDRs = []string{strings.Repeat("f", 1<<20)}
+	for i := range 10000 {
+		huge.Spec.PodCIDRs = append(huge.Spec.PodCIDRs, fmt.Sprintf("fd00:%x::/64", i))
+	}
+	th, _ := trim(huge)
+	if got := th.(*corev1.Node).Spec.PodCIDRs; !slices.Equal(got, []string{"fd00:0::/64", "fd00:1::/64"}) {
+		t.Errorf("a node with 10,001 pod CIDRs, the first 1 MiB: kept %d (%.80q), want the first %d short ones", len(got), got, maxPodCIDRs)
+	}
+
+	beat := node.DeepCopy()
+	beat.ResourceVersion = "2"
+	beat.Status.Conditions[0].LastHeartbeatTime = metav1.Unix(2, 0)
+	assigned := node.DeepCopy()
+	assigned.Spec.PodCIDRs = nil
+	for _, tc := range []struct {
+		name   string
+		old    *corev1.Node
+		change bool
+	}{
+		{"heartbeat", beat, false},
+		{"pod CIDRs assigned", assigned, true},
+	} {
+		o, _ := trim(tc.old)
+		if got := !sameKept(o, trimmed); got != tc.change {
 			t.Errorf("%s: counted as a change %v, want %v", tc.name, got, tc.change)
 		}
 	}

@@ -14,7 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
-	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/inzone-io/inzone/mutate"
 )
 
 // listeners are the sidecar's two: outbound, where the app's calls arrive
@@ -152,19 +153,30 @@ func bindAddresses(port uint32, ipv6 bool) (*corev3.Address, []*listenerv3.Addit
 	return socketAddress("0.0.0.0", port), []*listenerv3.AdditionalAddress{{Address: socketAddress("::", port)}}
 }
 
-// hasIPv6 says whether the cluster carries IPv6: an IPv6 EndpointSlice or
-// a pod with an IPv6 address, ready or not (readiness flapping must not
-// rebind the listeners).
+// hasIPv6 says whether the cluster carries IPv6, from what only the
+// platform sets: a node's spec.podCIDRs (the node IPAM's) or an injected
+// pod's status.podIPs (the kubelet's), ready or not (readiness flapping
+// must not rebind the listeners). EndpointSlices are not read: anyone who
+// may create one in any namespace could otherwise make every sidecar bind
+// ::, which fails the whole listener on a node with IPv6 off, and
+// redrain every sidecar by deleting it again. Translation cannot tell the
+// Source inzone-xds runs in from the others, so every Source's nodes and
+// pods count.
 func hasIPv6(in Input) bool {
 	for _, src := range in.Sources {
-		for _, s := range src.EndpointSlices {
-			if s.AddressType == discoveryv1.AddressTypeIPv6 {
-				return true
+		for _, n := range src.Nodes {
+			for _, c := range n.Spec.PodCIDRs {
+				if p, err := netip.ParsePrefix(c); err == nil && isIPv6(p.Addr()) {
+					return true
+				}
 			}
 		}
 		for _, p := range src.Pods {
+			if !mutate.HasSidecar(p) {
+				continue
+			}
 			for _, ip := range p.Status.PodIPs {
-				if a, err := netip.ParseAddr(ip.IP); err == nil && a.Is6() && !a.Is4In6() {
+				if a, err := netip.ParseAddr(ip.IP); err == nil && isIPv6(a) {
 					return true
 				}
 			}
@@ -172,6 +184,8 @@ func hasIPv6(in Input) bool {
 	}
 	return false
 }
+
+func isIPv6(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }
 
 // blackholeChain closes every connection it matches: its tcp_proxy's
 // cluster has no endpoints.

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -11,6 +12,9 @@ import (
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/inzone-io/inzone/mutate"
 )
 
 // selectChain picks the filter chain Envoy would give a connection whose
@@ -151,31 +155,49 @@ func TestListenersNeverLoop(t *testing.T) {
 	}
 }
 
-// TestListenersBindIPv6: the listeners add :: when the cluster carries
-// IPv6 at all, ready or not, and only then.
+// TestListenersBindIPv6: the listeners add :: when the platform gives the
+// cluster IPv6 (a node's pod CIDR, an injected pod's address, ready or
+// not), and only then: an EndpointSlice anyone can write changes nothing.
 func TestListenersBindIPv6(t *testing.T) {
 	tr := testTranslator(t)
 	pod := func(ips ...string) *corev1.Pod {
-		p := &corev1.Pod{}
+		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}, {Name: mutate.SidecarName}}}}
 		for _, ip := range ips {
 			p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
 		}
 		return p
 	}
+	plainPod := func(ip string) *corev1.Pod {
+		p := pod(ip)
+		p.Spec.Containers = p.Spec.Containers[:1]
+		return p
+	}
+	node := func(cidrs ...string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: corev1.NodeSpec{PodCIDRs: cidrs}}
+	}
 	slice := func(at discoveryv1.AddressType) *discoveryv1.EndpointSlice {
 		return &discoveryv1.EndpointSlice{AddressType: at}
 	}
+	// A tenant's hand-made slice: IPv6, no endpoints, served by nothing.
+	hostile := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "tenant",
+		Labels: map[string]string{discoveryv1.LabelServiceName: "x"}}, AddressType: discoveryv1.AddressTypeIPv6}
 	for _, tc := range []struct {
 		name string
 		src  Source
 		want bool
 	}{
 		{"empty", Source{}, false},
-		{"IPv4 slice and pod", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeIPv4)}, Pods: []*corev1.Pod{pod("10.0.0.1")}}, false},
+		{"IPv4 slice, node and pod", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeIPv4)}, Nodes: []*corev1.Node{node("10.0.0.0/24")}, Pods: []*corev1.Pod{pod("10.0.0.1")}}, false},
 		{"FQDN slice", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeFQDN)}}, false},
+		{"hand-made IPv6 slice", Source{EndpointSlices: []*discoveryv1.EndpointSlice{hostile}, Nodes: []*corev1.Node{node("10.0.0.0/24")}, Pods: []*corev1.Pod{pod("10.0.0.1")}}, false},
+		{"IPv6 slice of IPv4 nodes", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeIPv6)}, Nodes: []*corev1.Node{node("10.0.0.0/24"), node()}}, false},
 		{"IPv4-mapped pod address", Source{Pods: []*corev1.Pod{pod("::ffff:10.0.0.1")}}, false},
+		{"IPv4-mapped node CIDR", Source{Nodes: []*corev1.Node{node("::ffff:10.0.0.0/120")}}, false},
 		{"pod address not an IP", Source{Pods: []*corev1.Pod{pod("fd00::1;rm -rf /"), pod("")}}, false},
-		{"IPv6 slice", Source{EndpointSlices: []*discoveryv1.EndpointSlice{slice(discoveryv1.AddressTypeIPv6)}}, true},
+		{"node CIDR not a CIDR", Source{Nodes: []*corev1.Node{node("fd00::/64\n- x", "fd00::1", "", strings.Repeat(":", 1<<16))}}, false},
+		{"IPv6 pod without a sidecar", Source{Pods: []*corev1.Pod{plainPod("fd00::1")}}, false},
+		{"dual-stack node", Source{Nodes: []*corev1.Node{node("10.0.0.0/24"), node("10.0.1.0/24", "fd00:1::/64")}}, true},
+		{"IPv6-only node", Source{Nodes: []*corev1.Node{node("fd00:1::/64")}}, true},
 		{"dual-stack pod", Source{Pods: []*corev1.Pod{pod("10.0.0.1", "fd00::1")}}, true},
 		{"IPv6-only pod", Source{Pods: []*corev1.Pod{pod("fd00::1")}}, true},
 	} {

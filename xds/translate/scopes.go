@@ -6,6 +6,7 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -32,10 +33,10 @@ type Scope struct {
 	// is not among them: each sidecar's bootstrap declares it statically;
 	// a service that calls itself declares its own name.
 	Clusters []*clusterv3.Cluster
-	// Route is the outbound route table (named OutboundRoute, like the
-	// full one) with the virtual hosts of Calls only; any other authority
-	// falls to the passthrough host: to its original destination, without
-	// zone-aware routing.
+	// Route is the outbound route table: the full one's fields (its name,
+	// the headers it removes) with the virtual hosts of Calls only; any
+	// other authority falls to the passthrough host: to its original
+	// destination, without zone-aware routing.
 	Route *routev3.RouteConfiguration
 }
 
@@ -106,7 +107,7 @@ func scopes(locals *localSet, callees *calleeSet, clusters []*clusterv3.Cluster,
 			calls = append(calls, n)
 		}
 		slices.Sort(calls)
-		s := Scope{Identity: id, Calls: calls, Route: &routev3.RouteConfiguration{Name: full.GetName()}}
+		s := Scope{Identity: id, Calls: calls, Route: withoutVirtualHosts(full)}
 		for _, name := range ListenerClusters {
 			s.Clusters = append(s.Clusters, byName[name])
 		}
@@ -132,3 +133,23 @@ func scopes(locals *localSet, callees *calleeSet, clusters []*clusterv3.Cluster,
 	}
 	return views
 }
+
+// withoutVirtualHosts is a new table holding every field of full but its
+// virtual hosts: a scoped table must differ from the full one only in
+// those (e.g. it keeps request_headers_to_remove), including in any field
+// set on the full table later. The values are full's own (messages and
+// lists shared, not copied): resources are read-only once translated.
+func withoutVirtualHosts(full *routev3.RouteConfiguration) *routev3.RouteConfiguration {
+	rc := &routev3.RouteConfiguration{}
+	dst := rc.ProtoReflect()
+	full.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Number() != virtualHostsField {
+			dst.Set(fd, v)
+		}
+		return true
+	})
+	return rc
+}
+
+// virtualHostsField is RouteConfiguration.virtual_hosts's field number.
+var virtualHostsField = (&routev3.RouteConfiguration{}).ProtoReflect().Descriptor().Fields().ByName("virtual_hosts").Number()

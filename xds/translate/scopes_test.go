@@ -1,9 +1,13 @@
 package translate
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -73,5 +77,34 @@ func TestScopesMaxNames(t *testing.T) {
 	sc := out.Scopes[0]
 	if len(sc.Calls) != mutate.MaxCalls || len(sc.Clusters) != 1+len(ListenerClusters) || len(sc.Route.VirtualHosts) != 2 {
 		t.Errorf("calls %d, clusters %d, virtual hosts %d; want %d, %d (big:80 and the listeners' own), 2", len(sc.Calls), len(sc.Clusters), len(sc.Route.VirtualHosts), mutate.MaxCalls, 1+len(ListenerClusters))
+	}
+}
+
+// TestScopesKeepRouteFields: a scope's route table is the full one but for
+// its virtual hosts; every other field, present or added later (e.g.
+// request_headers_to_remove, without which the explicit-proxy mark goes
+// upstream), is the full table's.
+func TestScopesKeepRouteFields(t *testing.T) {
+	tr := testTranslator(t)
+	out := tr.Translate(Input{Sources: []Source{loadSource(t, filepath.Join("testdata", "cases", "calls", "main.yaml"))}})
+	if len(out.Scopes) == 0 || len(out.Routes) != 1 {
+		t.Fatalf("scopes %d, routes %d: the calls case must give scopes and one full table", len(out.Scopes), len(out.Routes))
+	}
+	full := out.Routes[0]
+	if len(full.GetRequestHeadersToRemove()) == 0 {
+		t.Fatal("the full table removes no header: the case no longer checks request_headers_to_remove")
+	}
+	// Every field but the virtual hosts, compared whole: a field the
+	// scope drops differs.
+	bare := func(rc *routev3.RouteConfiguration) *routev3.RouteConfiguration {
+		c := proto.Clone(rc).(*routev3.RouteConfiguration)
+		c.VirtualHosts = nil
+		return c
+	}
+	want := bare(full)
+	for _, sc := range out.Scopes {
+		if got := bare(sc.Route); !proto.Equal(got, want) {
+			t.Errorf("scope %s: its route table, virtual hosts aside, is\n%v\nwant the full table's\n%v", sc.Identity, prototext.Format(got), prototext.Format(want))
+		}
 	}
 }
