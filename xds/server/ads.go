@@ -4,6 +4,7 @@ import (
 	"context"
 	"unique"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/proto"
 )
@@ -23,41 +24,45 @@ type budgetedADS struct {
 }
 
 func (a *budgetedADS) StreamAggregatedResources(s discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
-	if err := a.slots.take(); err != nil {
-		return a.metrics.refused(err)
+	g, done, err := a.guard(s.Context(), "sotw")
+	if err != nil {
+		return err
 	}
-	defer a.slots.give()
-	l := a.budget.ledger(peerOf(s.Context()))
-	defer l.close()
-	c := a.metrics.connect("sotw")
-	defer c.close()
-	ctx, cancel := context.WithCancel(s.Context())
-	defer cancel()
-	w := &sotwStream{AggregatedDiscoveryService_StreamAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames,
-		throttle: newRequestThrottle(), end: streamEnd{cancel: cancel}}
-	return a.metrics.refused(w.end.or(a.inner.StreamAggregatedResources(w)))
+	defer done()
+	return a.metrics.refused(g.end.or(a.inner.StreamAggregatedResources(&sotwStream{s, g})))
 }
 
 func (a *budgetedADS) DeltaAggregatedResources(s discoveryv3.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
-	if err := a.slots.take(); err != nil {
-		return a.metrics.refused(err)
+	g, done, err := a.guard(s.Context(), "delta")
+	if err != nil {
+		return err
 	}
-	defer a.slots.give()
-	l := a.budget.ledger(peerOf(s.Context()))
-	defer l.close()
-	c := a.metrics.connect("delta")
-	defer c.close()
-	ctx, cancel := context.WithCancel(s.Context())
-	defer cancel()
-	w := &deltaStream{AggregatedDiscoveryService_DeltaAggregatedResourcesServer: s, ctx: ctx, l: l, c: c, maxNames: a.maxNames,
-		throttle: newRequestThrottle(), end: streamEnd{cancel: cancel}}
-	return a.metrics.refused(w.end.or(a.inner.DeltaAggregatedResources(w)))
+	defer done()
+	return a.metrics.refused(g.end.or(a.inner.DeltaAggregatedResources(&deltaStream{s, g})))
 }
 
-// sotwStream is a state-of-the-world ADS stream whose responses hold
-// budget until acknowledged.
-type sotwStream struct {
-	discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesServer
+// guard admits a stream under the stream cap and opens what watches it:
+// its ledger in the send budget, its place in the connected-streams gauge,
+// its request pacing and the context a limit cancels. done releases them.
+func (a *budgetedADS) guard(ctx context.Context, protocol string) (g *streamGuard, done func(), err error) {
+	if err := a.slots.take(); err != nil {
+		return nil, nil, a.metrics.refused(err)
+	}
+	l := a.budget.ledger(peerOf(ctx))
+	c := a.metrics.connect(protocol)
+	ctx, cancel := context.WithCancel(ctx)
+	g = &streamGuard{ctx: ctx, l: l, c: c, maxNames: a.maxNames, throttle: newRequestThrottle(), end: streamEnd{cancel: cancel}}
+	return g, func() {
+		cancel()
+		c.close()
+		l.close()
+		a.slots.give()
+	}, nil
+}
+
+// streamGuard is what both kinds of stream wrapper do around
+// go-control-plane's handling.
+type streamGuard struct {
 	ctx      context.Context // the stream's, ended early when a limit ends the stream
 	l        *ledger
 	c        *connection
@@ -67,40 +72,67 @@ type sotwStream struct {
 	end      streamEnd
 }
 
-func (s *sotwStream) Context() context.Context { return s.ctx }
-
-func (s *sotwStream) Send(r *discoveryv3.DiscoveryResponse) error {
-	if err := s.l.acquire(s.Context(), r.GetTypeUrl(), r.GetNonce(), proto.Size(r)); err != nil {
+// send sends a response once the budget has room for it; a response that
+// was not sent holds nothing.
+func (g *streamGuard) send(typeURL, nonce string, size int, send func() error) error {
+	if err := g.l.acquire(g.ctx, typeURL, nonce, size); err != nil {
 		return err
 	}
-	err := s.AggregatedDiscoveryService_StreamAggregatedResourcesServer.Send(r)
+	err := send()
 	if err != nil {
-		s.l.ack(r.GetTypeUrl(), r.GetNonce())
+		g.l.ack(typeURL, nonce)
 	}
 	return err
 }
 
-// Recv hands go-control-plane the next request, unless it names more
-// resources than a stream may subscribe to, or one type more than a
-// stream may ask for: then the stream ends with ResourceExhausted, before
-// go-control-plane records any of them.
+// admit lets a request through to go-control-plane, unless it asks for
+// one type more than a stream may or names more resources (names, the
+// most of any of its lists) than a stream may subscribe to: then the
+// stream ends with ResourceExhausted, before go-control-plane records any
+// of them. It first waits for the stream's pace (paced: the names that
+// cost go-control-plane work), then releases what the request
+// acknowledges.
+func (g *streamGuard) admit(typeURL, responseNonce string, node *corev3.Node, names, paced int) error {
+	if err := g.types.admit(typeURL); err != nil {
+		return g.end.set(err)
+	}
+	if limit := namesCap(typeURL, g.maxNames); names > limit {
+		return g.end.set(tooManyNames(typeURL, names, limit))
+	}
+	if err := g.c.paced(g.throttle.wait(g.ctx, paced)); err != nil {
+		return err
+	}
+	g.c.identify(node)
+	g.l.identify(node.GetId())
+	g.l.ack(typeURL, responseNonce)
+	return nil
+}
+
+// sotwStream is a state-of-the-world ADS stream whose responses hold
+// budget until acknowledged.
+type sotwStream struct {
+	discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesServer
+	*streamGuard
+}
+
+func (s *sotwStream) Context() context.Context { return s.ctx }
+
+func (s *sotwStream) Send(r *discoveryv3.DiscoveryResponse) error {
+	return s.send(r.GetTypeUrl(), r.GetNonce(), proto.Size(r), func() error {
+		return s.AggregatedDiscoveryService_StreamAggregatedResourcesServer.Send(r)
+	})
+}
+
+// Recv hands go-control-plane the next request, if the limits admit it.
 func (s *sotwStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 	r, err := s.AggregatedDiscoveryService_StreamAggregatedResourcesServer.Recv()
 	if err != nil {
 		return r, err
 	}
-	if err := s.types.admit(r.GetTypeUrl()); err != nil {
-		return nil, s.end.set(err)
-	}
-	if n, limit := len(r.GetResourceNames()), namesCap(r.GetTypeUrl(), s.maxNames); n > limit {
-		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, limit))
-	}
-	if err := s.c.paced(s.throttle.wait(s.ctx, len(r.GetResourceNames()))); err != nil {
+	n := len(r.GetResourceNames())
+	if err := s.admit(r.GetTypeUrl(), r.GetResponseNonce(), r.GetNode(), n, n); err != nil {
 		return nil, err
 	}
-	s.c.identify(r.GetNode())
-	s.l.identify(r.GetNode().GetId())
-	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())
 	intern(r.ResourceNames)
 	return r, nil
 }
@@ -109,51 +141,31 @@ func (s *sotwStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 // acknowledged.
 type deltaStream struct {
 	discoveryv3.AggregatedDiscoveryService_DeltaAggregatedResourcesServer
-	ctx      context.Context // the stream's, ended early when a limit ends the stream
-	l        *ledger
-	c        *connection
-	maxNames int
-	types    typesSeen
-	throttle requestThrottle
-	end      streamEnd
+	*streamGuard
 }
 
 func (s *deltaStream) Context() context.Context { return s.ctx }
 
 func (s *deltaStream) Send(r *discoveryv3.DeltaDiscoveryResponse) error {
-	if err := s.l.acquire(s.Context(), r.GetTypeUrl(), r.GetNonce(), proto.Size(r)); err != nil {
-		return err
-	}
-	err := s.AggregatedDiscoveryService_DeltaAggregatedResourcesServer.Send(r)
-	if err != nil {
-		s.l.ack(r.GetTypeUrl(), r.GetNonce())
-	}
-	return err
+	return s.send(r.GetTypeUrl(), r.GetNonce(), proto.Size(r), func() error {
+		return s.AggregatedDiscoveryService_DeltaAggregatedResourcesServer.Send(r)
+	})
 }
 
-// Recv hands go-control-plane the next request, unless it alone
-// subscribes to or unsubscribes from more names than a stream may hold,
-// or asks for one type more than a stream may: then the stream ends with
-// ResourceExhausted. The running subscription
-// is capped where go-control-plane keeps it (namesCappedCache).
+// Recv hands go-control-plane the next request, if the limits admit it:
+// each of its lists alone is held to the cap on names; the running
+// subscription is capped where go-control-plane keeps it
+// (namesCappedCache).
 func (s *deltaStream) Recv() (*discoveryv3.DeltaDiscoveryRequest, error) {
 	r, err := s.AggregatedDiscoveryService_DeltaAggregatedResourcesServer.Recv()
 	if err != nil {
 		return r, err
 	}
-	if err := s.types.admit(r.GetTypeUrl()); err != nil {
-		return nil, s.end.set(err)
-	}
-	n := max(len(r.GetResourceNamesSubscribe()), len(r.GetResourceNamesUnsubscribe()), len(r.GetInitialResourceVersions()))
-	if limit := namesCap(r.GetTypeUrl(), s.maxNames); n > limit {
-		return nil, s.end.set(tooManyNames(r.GetTypeUrl(), n, limit))
-	}
-	if err := s.c.paced(s.throttle.wait(s.ctx, len(r.GetResourceNamesSubscribe())+len(r.GetResourceNamesUnsubscribe()))); err != nil {
+	sub, unsub := len(r.GetResourceNamesSubscribe()), len(r.GetResourceNamesUnsubscribe())
+	n := max(sub, unsub, len(r.GetInitialResourceVersions()))
+	if err := s.admit(r.GetTypeUrl(), r.GetResponseNonce(), r.GetNode(), n, sub+unsub); err != nil {
 		return nil, err
 	}
-	s.c.identify(r.GetNode())
-	s.l.identify(r.GetNode().GetId())
-	s.l.ack(r.GetTypeUrl(), r.GetResponseNonce())
 	intern(r.ResourceNamesSubscribe)
 	intern(r.ResourceNamesUnsubscribe)
 	return r, nil

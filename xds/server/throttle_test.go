@@ -73,7 +73,7 @@ func TestStreamIsThrottled(t *testing.T) {
 	th.now = func() time.Time { return frozen }
 	s := &sotwStream{
 		AggregatedDiscoveryService_StreamAggregatedResourcesServer: fakeSotw{req: &discoveryv3.DiscoveryRequest{Node: hostileNode, TypeUrl: resourcev3.ClusterType, ResourceNames: []string{"a"}}},
-		ctx: ctx, l: newSendBudget(100, 100, time.Hour, nil).ledger(""), c: m.connect("sotw"), maxNames: 10, throttle: th,
+		streamGuard: &streamGuard{ctx: ctx, l: newSendBudget(100, 100, time.Hour, nil).ledger(""), c: m.connect("sotw"), maxNames: 10, throttle: th},
 	}
 	for i := range requestBurst + 1 {
 		if _, err := s.Recv(); err != nil {
