@@ -13,9 +13,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// TestBadFlagsAndConfigExit2 checks every refusal happens before anything
+// TestBadFlagsAndConfigExitCodes checks every refusal happens before anything
 // is served, with exit code 2 and a message naming the flag or field.
-func TestBadFlagsAndConfigExit2(t *testing.T) {
+func TestBadFlagsAndConfigExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	badConfig := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(badConfig, []byte("ddsd:\n  env: prod\nxds:\n  minClusterSize: 0\n  minClusterSiz: 3\n"), 0o644); err != nil {
