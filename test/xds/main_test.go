@@ -53,8 +53,9 @@ func startXDS(t *testing.T, env *envtest.Env) (addr string, srv *server.Server, 
 	return x.Addr, x.Server, x.Registry
 }
 
-// counter reads a counter's value from the registry.
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// metricValue reads the value of a counter or gauge from the registry
+// (its first series).
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -62,7 +63,11 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
 		}
 	}
 	t.Fatalf("no metric %s", name)

@@ -55,7 +55,7 @@ func TestRolloutCoalesces(t *testing.T) {
 		return nil
 	})
 	start := time.Now()
-	before := counter(t, reg, "inzone_xds_snapshots_total")
+	before := metricValue(t, reg, "inzone_xds_snapshots_total")
 
 	const pods = 100
 	for i := range pods {
@@ -69,7 +69,7 @@ func TestRolloutCoalesces(t *testing.T) {
 		return nil
 	})
 	consistent(t, sotw, "during the rollout")
-	published := counter(t, reg, "inzone_xds_snapshots_total") - before
+	published := metricValue(t, reg, "inzone_xds_snapshots_total") - before
 	elapsed := time.Since(start)
 	// The bound follows from the policy, not from the machine's speed: a
 	// build waits at least Quiet after its burst's first change, which

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -181,7 +180,7 @@ func TestScopedViews(t *testing.T) {
 		}
 	}
 	step("checkout declares orders", true, scOrdersCluster)
-	if got := gauge(t, reg, "inzone_xds_scoped_views"); got != 1 {
+	if got := metricValue(t, reg, "inzone_xds_scoped_views"); got != 1 {
 		t.Errorf("inzone_xds_scoped_views = %v, want 1", got)
 	}
 
@@ -207,7 +206,7 @@ func TestScopedViews(t *testing.T) {
 	step("a pod without the annotation", false, scOrdersCluster, scPaymentsCluster)
 	deletePod(t, env, v2)
 	step("no declaring pod left", false, scOrdersCluster, scPaymentsCluster)
-	if got := gauge(t, reg, "inzone_xds_scoped_views"); got != 0 {
+	if got := metricValue(t, reg, "inzone_xds_scoped_views"); got != 0 {
 		t.Errorf("inzone_xds_scoped_views = %v, want 0", got)
 	}
 }
@@ -231,23 +230,7 @@ func TestScopedViewHostileAnnotation(t *testing.T) {
 		c := dial(t, addr, protocol, "sc-hostile-"+protocol+"."+s.ns, scHostileDDSD, zoneA)
 		expectFullView(t, c, srv, "full view ("+protocol+")", scOrdersCluster, scPaymentsCluster)
 	}
-	if got := gauge(t, reg, "inzone_xds_calls_annotations_ignored"); got != 1 {
+	if got := metricValue(t, reg, "inzone_xds_calls_annotations_ignored"); got != 1 {
 		t.Errorf("inzone_xds_calls_annotations_ignored = %v, want 1", got)
 	}
-}
-
-// gauge reads a gauge's value from the registry.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

@@ -119,7 +119,7 @@ func TestTenantCannotTakeAName(t *testing.T) {
 		}
 		return nil
 	})
-	if got := gauge(t, reg, "inzone_xds_objects_not_served"); got < 3 {
+	if got := metricValue(t, reg, "inzone_xds_objects_not_served"); got < 3 {
 		t.Errorf("inzone_xds_objects_not_served = %v, want at least 3", got)
 	}
 
