@@ -151,7 +151,6 @@ func (p *parts) unservedRoutes(outboundPort uint32) []*routev3.Route {
 			MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: re}},
 		}}}
 	}
-	forbidden := regex(":authority", forbiddenAuthority(outboundPort))
 	looped := regex("via", loopedVia())
 	connect := func(headers ...*routev3.HeaderMatcher) *routev3.RouteMatch {
 		return &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_ConnectMatcher_{ConnectMatcher: &routev3.RouteMatch_ConnectMatcher{}}, Headers: headers}
@@ -168,15 +167,21 @@ func (p *parts) unservedRoutes(outboundPort uint32) []*routev3.Route {
 	refused := refuse("the proxy does not forward to loopback or to its own port")
 	loop := refuse("the request came back to the proxy (Via " + ExplicitProxyVia + ")")
 	tunnel := p.routeTo(ExplicitProxyCluster, p.connectUpgrade)
-	return []*routev3.Route{
+	routes := []*routev3.Route{
 		{Name: "explicit-proxy-loop-connect", Match: connect(marked, looped), Action: loop},
 		{Name: "explicit-proxy-loop", Match: prefix(marked, looped), Action: loop},
-		{Name: "explicit-proxy-refused-connect", Match: connect(marked, forbidden), Action: refused},
-		{Name: "explicit-proxy-refused", Match: prefix(marked, forbidden), Action: refused},
+	}
+	for _, f := range forbiddenAuthorities(outboundPort) {
+		forbidden := regex(":authority", "(?i)"+f.regex)
+		routes = append(routes,
+			&routev3.Route{Name: "explicit-proxy-refused-" + f.name + "-connect", Match: connect(marked, forbidden), Action: refused},
+			&routev3.Route{Name: "explicit-proxy-refused-" + f.name, Match: prefix(marked, forbidden), Action: refused})
+	}
+	return append(routes, []*routev3.Route{
 		{Name: "explicit-proxy-connect", Match: connect(marked), Action: tunnel},
 		{Name: "explicit-proxy", Match: prefix(marked), Action: p.routeTo(ExplicitProxyCluster, nil)},
 		{Name: "passthrough", Match: prefix(), Action: p.routeTo(PassthroughCluster, nil)},
-	}
+	}...)
 }
 
 // loopedVia matches a Via header (Envoy joins several with commas) that
@@ -187,39 +192,60 @@ func loopedVia() string {
 	return `.*` + v + `.*` + v + `.*`
 }
 
-// forbiddenAuthority matches an authority (host, host:port) that is the
-// pod's own, or any host on the outbound port. RE2, case-insensitive,
-// matched against the whole value. The port may be spelled with a plus
-// sign or leading zeros. The pod's own host is any spelling of loopback
-// or of the unspecified address that a resolver may accept:
+// authorityRefusal is one family of authorities the explicit proxy
+// refuses: a regex of its own, on routes of its own (a route's header
+// matchers are ANDed, so an OR of families takes one route each). Envoy
+// rejects a safe_regex whose RE2 program is larger than 100 (its
+// re2.max_program_size.error_level; the sidecar bootstrap sets no
+// override) and with it the whole route table, so no single regex may
+// hold every spelling: each family stays well under the limit
+// (TestRegexProgramSize).
+type authorityRefusal struct {
+	name  string // in the route names
+	regex string // RE2, matched against the whole :authority
+}
+
+// forbiddenAuthorities match, between them, an authority (host, host:port)
+// that is the pod's own, or any host on the outbound port. Case-insensitive.
+// The port may be spelled with a plus sign or leading zeros. The pod's own
+// host is any spelling of loopback or of the unspecified address that a
+// resolver may accept:
 //   - localhost and any name under it (c-ares, as RFC 6761 asks, resolves
 //     them to loopback) and the other loopback names of the pod's
 //     /etc/hosts, with or without the final dot;
 //   - IPv4 127/8 and 0/8 in dotted decimal, and every other numeric form
 //     (inet_aton's: fewer than four parts, 0x hex or 0-prefixed octal
-//     parts, a final dot), refused whatever address it spells, since only
-//     a client bent on evasion writes one;
+//     parts, a final dot, more than four parts), refused whatever address
+//     it spells, since only a client bent on evasion writes one. A hex or
+//     octal part anywhere is the family ipv4-odd, so the other numeric
+//     families need only decimal parts;
 //   - IPv6 in brackets: :: and ::1 however many zeros are spelled, and
 //     IPv4-mapped (::ffff:) or -compatible 127/8 and 0/8, dotted or hex,
 //     with or without a zone.
-func forbiddenAuthority(outboundPort uint32) string {
+func forbiddenAuthorities(outboundPort uint32) []authorityRefusal {
 	const (
+		dec    = `[0-9]+`
 		num    = `(0x[0-9a-f]*|[0-9]+)`              // one inet_aton part
 		odd    = `(0x[0-9a-f]*|0[0-9]+)`             // a hex or octal part
 		v4Self = `0*(127|0)\.[0-9]+\.[0-9]+\.[0-9]+` // 127/8, 0/8 dotted
-		v4Odd  = num + `(\.` + num + `){0,2}\.?|` +  // 1 to 3 parts
-			`(` + num + `\.)*` + odd + `(\.` + num + `)*\.?|` + // a hex or octal part
-			num + `(\.` + num + `){3,}\.` + `|` + //             a final dot
-			num + `(\.` + num + `){4,}` //                        more than 4 parts
-		v6Hex  = `(0*7f[0-9a-f]{2}|0{0,4}[0-9a-f]{1,2}):[0-9a-f]{1,4}` // 127/8, 0/8 as hex groups
-		v6Self = `[0:]*:[0:]*(0*1)?|[0:]*:(ffff:)?(` + v4Self + `|` + v6Hex + `)`
-		names  = `([a-z0-9_-]+\.)*localhost|localhost\.localdomain|ip6-localhost|ip6-loopback`
+		v6Pre  = `\[[0:]*:`                          // the zero groups before the last ones
+		v6Zone = `(%[^\]]*)?\]`                      // an optional zone, the closing bracket
+		hex16  = `:[0-9a-f]{1,4}`                    // the last group of a hex-spelled IPv4
 	)
 	port := strconv.FormatUint(uint64(outboundPort), 10)
-	return `(?i)(` + names + `)\.?` + portSuffix +
-		`|(` + v4Self + `|` + v4Odd + `)` + portSuffix +
-		`|\[(` + v6Self + `)(%[^\]]*)?\]` + portSuffix +
-		`|.*:\+?0*` + regexp.QuoteMeta(port)
+	return []authorityRefusal{
+		{"localhost", `(([a-z0-9_-]+\.)*localhost|localhost\.localdomain)\.?` + portSuffix},
+		{"ip6-localhost", `ip6-(localhost|loopback)\.?` + portSuffix},
+		{"ipv4-loopback", v4Self + portSuffix},
+		{"ipv4-short", dec + `(\.` + dec + `){0,2}\.?` + portSuffix},                              // 1 to 3 parts
+		{"ipv4-long", dec + `(\.` + dec + `){3}\.(` + dec + `(\.` + dec + `)*\.?)?` + portSuffix}, // a final dot, more than 4 parts
+		{"ipv4-odd", `(` + num + `\.)*` + odd + `(\.` + num + `)*\.?` + portSuffix},
+		{"ipv6-self", v6Pre + `[0:]*(0*1)?` + v6Zone + portSuffix},
+		{"ipv6-mapped", v6Pre + `(ffff:)?` + v4Self + v6Zone + portSuffix},
+		{"ipv6-mapped-127", v6Pre + `(ffff:)?0*7f[0-9a-f]{2}` + hex16 + v6Zone + portSuffix},
+		{"ipv6-mapped-0", v6Pre + `(ffff:)?0{0,4}[0-9a-f]{1,2}` + hex16 + v6Zone + portSuffix},
+		{"outbound-port", `.*:\+?0*` + regexp.QuoteMeta(port)},
+	}
 }
 
 // portSuffix is an optional port, as a resolver may read one.

@@ -152,6 +152,13 @@ func TestUnservedHosts(t *testing.T) {
 		{request{authority: "127.0.0.1.:15000", marked: true}, refused},
 		{request{authority: "00127.0.0.1:15000", marked: true}, refused},
 		{request{authority: "1.2.3.4.5", marked: true}, refused},
+		{request{authority: "1.2.3.4.", marked: true}, refused},
+		{request{authority: "1.2.3.4.5.:80", marked: true}, refused},
+		{request{authority: "1.2.3.4.0x5", marked: true}, refused},
+		{request{authority: "0x1.2.3.4.5.", marked: true}, refused},
+		{request{connect: true, authority: "0x7f.0.0.1:443", marked: true}, refused},
+		{request{connect: true, authority: "[::ffff:7f00:1]:443", marked: true}, refused},
+		{request{connect: true, authority: "localhost.localdomain.:443", marked: true}, refused},
 		{request{authority: "localhost.:15000", marked: true}, refused},
 		{request{authority: "admin.localhost:15000", marked: true}, refused},
 		{request{authority: "ip6-localhost:15000", marked: true}, refused},
@@ -173,6 +180,9 @@ func TestUnservedHosts(t *testing.T) {
 		{request{authority: "0xdead.example.com", marked: true}, ExplicitProxyCluster},
 		{request{authority: "mylocalhost.com", marked: true}, ExplicitProxyCluster},
 		{request{authority: "example.com:150010", marked: true}, ExplicitProxyCluster},
+		{request{authority: "admin.localhost.localdomain", marked: true}, ExplicitProxyCluster},
+		{request{authority: "1.2.3.4.example.com", marked: true}, ExplicitProxyCluster},
+		{request{connect: true, authority: "10.0.0.1:443", marked: true}, ExplicitProxyCluster},
 		// A name that resolves to loopback passes the route: the DNS
 		// cache's resolved_address_filter is what stops it
 		// (TestExplicitProxyResolvedAddresses).

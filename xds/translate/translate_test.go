@@ -81,6 +81,17 @@ func loadSource(t testing.TB, path string) Source {
 	return src
 }
 
+// loadCase reads testdata/cases/<case>/: one Source per YAML file.
+func loadCase(t testing.TB, dir string) Input {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	var in Input
+	for _, f := range files {
+		in.Sources = append(in.Sources, loadSource(t, f))
+	}
+	return in
+}
+
 // goldenOutput is what a case's golden file holds: the resources as
 // protojson (re-indented: protojson's spacing is deliberately unstable) and
 // the reports.
@@ -183,12 +194,7 @@ func TestGolden(t *testing.T) {
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
-			files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-			var in Input
-			for _, f := range files {
-				in.Sources = append(in.Sources, loadSource(t, f))
-			}
-			out := tr.Translate(in)
+			out := tr.Translate(loadCase(t, dir))
 			if err := out.Validate(); err != nil {
 				t.Fatalf("ValidateAll: %v", err)
 			}
