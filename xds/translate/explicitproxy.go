@@ -91,7 +91,9 @@ func markExplicitProxy(mark bool) *corev3.TypedExtensionConfig {
 // requires the two to be the same. Its resolved_address_filter drops
 // loopback and unspecified addresses from what a name resolves to, so a
 // name that resolves to the pod's own loopback (localtest.me) is not
-// connected to: the route saw only the name.
+// connected to: the route saw only the name. The field is in Envoy's API
+// from 1.39 on; an older Envoy (the default image is 1.36) ignores it, an
+// unknown field of dynamic config, and connects (README).
 func explicitProxyDNSCache() *dfpcommonv3.DnsCacheConfig {
 	return &dfpcommonv3.DnsCacheConfig{
 		Name:                  explicitProxyDNS,

@@ -184,8 +184,8 @@ func TestUnservedHosts(t *testing.T) {
 		{request{authority: "1.2.3.4.example.com", marked: true}, ExplicitProxyCluster},
 		{request{connect: true, authority: "10.0.0.1:443", marked: true}, ExplicitProxyCluster},
 		// A name that resolves to loopback passes the route: the DNS
-		// cache's resolved_address_filter is what stops it
-		// (TestExplicitProxyResolvedAddresses).
+		// cache's resolved_address_filter is what stops it, on an Envoy
+		// that knows the field (TestExplicitProxyResolvedAddresses).
 		{request{authority: "localtest.me:15000", marked: true}, ExplicitProxyCluster},
 		// A request that came back: the Via this proxy appended is
 		// already there, whatever the authority.
