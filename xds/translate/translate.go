@@ -121,7 +121,7 @@ func (t *Translator) Translate(in Input) *Output {
 		// injected pods claim it: the pods' claims first, so that the
 		// Services are judged against them.
 		own := owners{}
-		members := t.injectedPods(src, own, locals, out)
+		members := t.injectedPods(src, nodes, own, locals, out)
 		t.collectCallees(src, nodes, own, callees, out)
 		t.collectLocals(src, nodes, members, own, locals, out)
 	}
