@@ -203,8 +203,8 @@ func TestTrimNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := tr.Translate(translate.Input{Sources: []translate.Source{{Nodes: []*corev1.Node{node}}}})
-	cut := tr.Translate(translate.Input{Sources: []translate.Source{{Nodes: []*corev1.Node{trimmed}}}})
+	full := tr.Translate(translate.Input{Sources: []translate.Source{{Local: true, Nodes: []*corev1.Node{node}}}})
+	cut := tr.Translate(translate.Input{Sources: []translate.Source{{Local: true, Nodes: []*corev1.Node{trimmed}}}})
 	if len(full.Listeners) == 0 || len(full.Listeners[0].GetAdditionalAddresses()) != 1 {
 		t.Fatalf("a dual-stack node's listeners: %v, want :: beside 0.0.0.0", full.Listeners)
 	}
