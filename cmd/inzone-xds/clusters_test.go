@@ -39,7 +39,7 @@ func newFakeCluster(t *testing.T, ctx context.Context, name string, reachable bo
 		}
 		return false, nil, nil
 	})
-	k, err := server.NewKube(name, cs, changed)
+	k, err := server.NewKube(name, false, cs, changed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,6 +161,9 @@ const maxKubeconfigs = 64
 type namedConfig struct {
 	name string
 	rest *rest.Config
+	// local marks the cluster the sidecars run in: its nodes and pods alone
+	// decide whether the listeners bind IPv6.
+	local bool
 }
 
 // inClusterConfig is the pod's own service account; tests stand in for it,
@@ -177,6 +180,9 @@ const inClusterName = "in-cluster"
 // empty or taken). A kubeconfig's relative file names (a CA, a token
 // file) are relative to it, as kubectl reads them, so a mounted Secret can
 // hold them beside it.
+//
+// The first cluster is the local one, where the sidecars run: the default
+// one, else the pod's own (--in-cluster), else the first --kubeconfig.
 func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 	if len(paths) == 0 && !inCluster {
 		if err := checkEnvKubeconfig(); err != nil {
@@ -186,7 +192,7 @@ func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kubeconfig: %w", err)
 		}
-		return []namedConfig{{"default", c}}, nil
+		return []namedConfig{{"default", c, true}}, nil
 	}
 	var out []namedConfig
 	seen := map[string]bool{}
@@ -195,7 +201,7 @@ func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--in-cluster: %w", err)
 		}
-		out = append(out, namedConfig{inClusterName, c})
+		out = append(out, namedConfig{inClusterName, c, true})
 		seen[inClusterName] = true
 	}
 	for _, p := range paths {
@@ -218,7 +224,7 @@ func restConfigs(paths []string, inCluster bool) ([]namedConfig, error) {
 			name = p
 		}
 		seen[name] = true
-		out = append(out, namedConfig{name, c})
+		out = append(out, namedConfig{name, c, len(out) == 0})
 	}
 	return out, nil
 }
@@ -231,7 +237,7 @@ func kubeReaders(clusters []namedConfig, onChange func()) ([]*server.Kube, error
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.name, err)
 		}
-		k, err := server.NewKube(c.name, cs, onChange)
+		k, err := server.NewKube(c.name, c.local, cs, onChange)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.name, err)
 		}

@@ -47,7 +47,7 @@ func (e *Env) StartXDS(t testing.TB, cfg *mutate.Config) *XDS {
 		cancel()
 		t.Fatal(err)
 	}
-	kube, err := server.NewKube("envtest", cs, srv.Changed)
+	kube, err := server.NewKube("envtest", true, cs, srv.Changed)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -47,6 +47,7 @@ func benchSource(services, identities int) *static {
 		p.Annotations = map[string]string{mutate.AnnotationCalls: strings.Join(calls, ",")}
 		src.Pods = append(src.Pods, p)
 	}
+	src.Nodes = append(src.Nodes, testNode)
 	return &static{src}
 }
 

@@ -28,6 +28,7 @@ import (
 // hundred bytes however large its spec.
 type Kube struct {
 	name     string
+	local    bool
 	factory  informers.SharedInformerFactory
 	services corelisters.ServiceLister
 	slices   discoverylisters.EndpointSliceLister
@@ -36,11 +37,13 @@ type Kube struct {
 }
 
 // NewKube sets up the informers; onChange is called on every change that
-// can alter what is served (the Server's Changed).
-func NewKube(name string, cs kubernetes.Interface, onChange func()) (*Kube, error) {
+// can alter what is served (the Server's Changed). local marks the cluster
+// the sidecars run in (translate.Source's Local).
+func NewKube(name string, local bool, cs kubernetes.Interface, onChange func()) (*Kube, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(trim))
 	k := &Kube{
 		name:     name,
+		local:    local,
 		factory:  f,
 		services: f.Core().V1().Services().Lister(),
 		slices:   f.Discovery().V1().EndpointSlices().Lister(),
@@ -94,7 +97,7 @@ func (k *Kube) Shutdown() { k.factory.Shutdown() }
 // Read lists the cached objects; they are shared with the cache and must
 // not be modified.
 func (k *Kube) Read() translate.Source {
-	src := translate.Source{Name: k.name}
+	src := translate.Source{Name: k.name, Local: k.local}
 	src.Services, _ = k.services.List(labels.Everything())
 	src.EndpointSlices, _ = k.slices.List(labels.Everything())
 	src.Pods, _ = k.pods.List(labels.Everything())

@@ -73,6 +73,19 @@ func TestTrimKeepsWhatTranslationReads(t *testing.T) {
 	if sameKept(trimmed, t3) {
 		t.Error("readiness change not seen")
 	}
+	// Whether a pod claims its identity's name reads its node and phase: a
+	// finished pod claims nothing, so the phase must survive the trim.
+	for _, phase := range []corev1.PodPhase{corev1.PodSucceeded, corev1.PodFailed} {
+		done := full.DeepCopy()
+		done.Status.Phase = phase
+		td, _ := trim(done)
+		if sameKept(trimmed, td) {
+			t.Errorf("phase %s not seen", phase)
+		}
+		if got := tr.Translate(translate.Input{Sources: []translate.Source{{Pods: []*corev1.Pod{td.(*corev1.Pod)}, Nodes: []*corev1.Node{node}}}}); len(got.Local) != 0 {
+			t.Errorf("a trimmed %s pod still has its local cluster: %v", phase, got.Local)
+		}
+	}
 }
 
 // TestTrimServiceAndSlice: a Service and its slice with everything the API
@@ -190,8 +203,8 @@ func TestTrimNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := tr.Translate(translate.Input{Sources: []translate.Source{{Nodes: []*corev1.Node{node}}}})
-	cut := tr.Translate(translate.Input{Sources: []translate.Source{{Nodes: []*corev1.Node{trimmed}}}})
+	full := tr.Translate(translate.Input{Sources: []translate.Source{{Local: true, Nodes: []*corev1.Node{node}}}})
+	cut := tr.Translate(translate.Input{Sources: []translate.Source{{Local: true, Nodes: []*corev1.Node{trimmed}}}})
 	if len(full.Listeners) == 0 || len(full.Listeners[0].GetAdditionalAddresses()) != 1 {
 		t.Fatalf("a dual-stack node's listeners: %v, want :: beside 0.0.0.0", full.Listeners)
 	}

@@ -29,11 +29,15 @@ type static struct{ src translate.Source }
 
 func (s *static) Read() translate.Source { return s.src }
 
+// testNode is the node every test pod runs on: a pod counts in its local
+// cluster only on a node its Source knows.
+var testNode = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
+
 func pod(name, app, ip string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{"app": app, corev1.LabelTopologyZone: "z1"}},
 		// The sidecar as the webhook gives it: its local cluster's name.
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, app + ".service.prod.ddsd"}}}},
+		Spec: corev1.PodSpec{NodeName: testNode.Name, Containers: []corev1.Container{{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, app + ".service.prod.ddsd"}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 	}
@@ -41,7 +45,8 @@ func pod(name, app, ip string) *corev1.Pod {
 
 func objects() *static {
 	return &static{translate.Source{
-		Name: "test",
+		Name:  "test",
+		Nodes: []*corev1.Node{testNode},
 		Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Name: "orders", Namespace: "ns"},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}},
 		EndpointSlices: []*discoveryv1.EndpointSlice{{

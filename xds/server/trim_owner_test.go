@@ -25,16 +25,16 @@ func TestTrimKeepsOwnership(t *testing.T) {
 	}
 	pod := func(ns string, year int, ip string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "w", CreationTimestamp: created(year), Labels: map[string]string{"app": "worker"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"},
+			Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "app"},
 				{Name: mutate.SidecarName, Args: []string{"--log-level", "info", mutate.ServiceClusterFlag, "worker.service.prod.ddsd"}}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
 				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
 	}
-	full := translate.Source{Name: "c",
+	full := translate.Source{Name: "c", Nodes: []*corev1.Node{testNode},
 		Services: []*corev1.Service{svc("b-old", 2020), svc("a-new", 2025)},
 		Pods:     []*corev1.Pod{pod("b-old", 2020, "10.0.0.1"), pod("a-new", 2025, "10.0.0.2")}}
 	var trimmed translate.Source
-	trimmed.Name = full.Name
+	trimmed.Name, trimmed.Nodes = full.Name, full.Nodes
 	for _, s := range full.Services {
 		o, _ := trim(s.DeepCopy())
 		trimmed.Services = append(trimmed.Services, o.(*corev1.Service))

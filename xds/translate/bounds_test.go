@@ -21,7 +21,7 @@ import (
 // bigService is one Service whose endpoints, spread round-robin over
 // zones, fill slices of 1,000 (the API's maximum per slice).
 func bigService(n int, zones []string) Source {
-	src := Source{Name: "big", Services: []*corev1.Service{{
+	src := Source{Name: "big", Nodes: testNodes, Services: []*corev1.Service{{
 		ObjectMeta: metav1.ObjectMeta{Name: "big", Namespace: "ns"},
 		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 	}}}
@@ -121,6 +121,7 @@ func TestLocalClusterIsTheWebhooks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			pod.Spec.NodeName = testNode
 			pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.9.9.9",
 				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
 			var local string
@@ -133,7 +134,7 @@ func TestLocalClusterIsTheWebhooks(t *testing.T) {
 			if local == "" {
 				t.Fatal("no sidecar injected")
 			}
-			out := tr.Translate(Input{Sources: []Source{{Name: "c", Pods: []*corev1.Pod{pod}}}})
+			out := tr.Translate(Input{Sources: []Source{{Name: "c", Nodes: testNodes, Pods: []*corev1.Pod{pod}}}})
 			i := slices.IndexFunc(out.Local, func(e *endpointv3.ClusterLoadAssignment) bool { return e.ClusterName == local })
 			if i < 0 {
 				t.Fatalf("local cluster %s not served; served %v", local, names(out))

@@ -159,11 +159,15 @@ func bindAddresses(port uint32, ipv6 bool) (*corev3.Address, []*listenerv3.Addit
 // must not rebind the listeners). EndpointSlices are not read: anyone who
 // may create one in any namespace could otherwise make every sidecar bind
 // ::, which fails the whole listener on a node with IPv6 off, and
-// redrain every sidecar by deleting it again. Translation cannot tell the
-// Source inzone-xds runs in from the others, so every Source's nodes and
-// pods count.
+// redrain every sidecar by deleting it again. Only the Local Source counts,
+// the cluster the sidecars run in: a dual-stack remote cluster would
+// otherwise make every sidecar of an IPv4-only local cluster bind ::, which
+// fails on its nodes with IPv6 off. No Local Source: IPv4 only.
 func hasIPv6(in Input) bool {
 	for _, src := range in.Sources {
+		if !src.Local {
+			continue
+		}
 		for _, n := range src.Nodes {
 			for _, c := range n.Spec.PodCIDRs {
 				if p, err := netip.ParsePrefix(c); err == nil && isIPv6(p.Addr()) {

@@ -202,23 +202,68 @@ func TestListenersBindIPv6(t *testing.T) {
 		{"IPv6-only pod", Source{Pods: []*corev1.Pod{pod("fd00::1")}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := tr.Translate(Input{Sources: []Source{tc.src}})
-			for _, l := range out.Listeners {
-				if a := l.GetAddress().GetSocketAddress().GetAddress(); a != "0.0.0.0" {
-					t.Errorf("%s binds %s, want 0.0.0.0", l.GetName(), a)
-				}
-				var got []string
-				for _, a := range l.GetAdditionalAddresses() {
-					sa := a.GetAddress().GetSocketAddress()
-					got = append(got, sa.GetAddress())
-					if sa.GetPortValue() != l.GetAddress().GetSocketAddress().GetPortValue() || sa.GetIpv4Compat() {
-						t.Errorf("%s: additional address %v: want the same port, IPv6 only", l.GetName(), sa)
-					}
-				}
-				if want := tc.want; (len(got) == 1 && got[0] == "::") != want || len(got) > 1 {
-					t.Errorf("%s: additional addresses %v, want :: %v", l.GetName(), got, want)
-				}
-			}
+			tc.src.Local = true
+			checkIPv6Bound(t, tr.Translate(Input{Sources: []Source{tc.src}}), tc.want)
 		})
+	}
+}
+
+// TestListenersIPv6FromLocalCluster: only the cluster the sidecars run in
+// decides whether they bind ::; another cluster's dual-stack nodes and pods
+// do not make an IPv4-only cluster's sidecars bind it, and without a local
+// cluster they bind IPv4 only.
+func TestListenersIPv6FromLocalCluster(t *testing.T) {
+	tr := testTranslator(t)
+	dual := func(name string, local bool) Source {
+		return Source{Name: name, Local: local,
+			Nodes: []*corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: corev1.NodeSpec{PodCIDRs: []string{"10.0.0.0/24", "fd00:1::/64"}}}},
+			Pods: []*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: mutate.SidecarName}}},
+				Status: corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00:1::1"}}}}}}
+	}
+	ipv4 := func(name string, local bool) Source {
+		return Source{Name: name, Local: local,
+			Nodes: []*corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: corev1.NodeSpec{PodCIDRs: []string{"10.1.0.0/24"}}}},
+			Pods: []*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: mutate.SidecarName}}},
+				Status: corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.1.0.1"}}}}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		sources []Source
+		want    bool
+	}{
+		{"IPv4 local, dual-stack remote", []Source{ipv4("local", true), dual("remote", false)}, false},
+		{"dual-stack remote listed first, IPv4 local", []Source{dual("remote", false), ipv4("local", true)}, false},
+		{"dual-stack local, IPv4 remote", []Source{dual("local", true), ipv4("remote", false)}, true},
+		{"IPv4 remote listed first, dual-stack local", []Source{ipv4("remote", false), dual("local", true)}, true},
+		{"no local cluster, dual-stack remotes", []Source{dual("r1", false), dual("r2", false)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkIPv6Bound(t, tr.Translate(Input{Sources: tc.sources}), tc.want)
+		})
+	}
+}
+
+// checkIPv6Bound checks that every listener binds 0.0.0.0, and :: beside
+// it (same port, IPv6 only) exactly when want.
+func checkIPv6Bound(t *testing.T, out *Output, want bool) {
+	t.Helper()
+	if len(out.Listeners) == 0 {
+		t.Fatal("no listeners")
+	}
+	for _, l := range out.Listeners {
+		if a := l.GetAddress().GetSocketAddress().GetAddress(); a != "0.0.0.0" {
+			t.Errorf("%s binds %s, want 0.0.0.0", l.GetName(), a)
+		}
+		var got []string
+		for _, a := range l.GetAdditionalAddresses() {
+			sa := a.GetAddress().GetSocketAddress()
+			got = append(got, sa.GetAddress())
+			if sa.GetPortValue() != l.GetAddress().GetSocketAddress().GetPortValue() || sa.GetIpv4Compat() {
+				t.Errorf("%s: additional address %v: want the same port, IPv6 only", l.GetName(), sa)
+			}
+		}
+		if (len(got) == 1 && got[0] == "::") != want || len(got) > 1 {
+			t.Errorf("%s: additional addresses %v, want :: %v", l.GetName(), got, want)
+		}
 	}
 }

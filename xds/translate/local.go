@@ -58,10 +58,13 @@ type injected struct {
 // (mutate.SidecarLocalCluster), only while its identity still renders that
 // name (mutate.Engine.LocalClusterName: the pod's identity rendered in the
 // pod's own namespace).
-func (t *Translator) injectedPods(src *Source, own owners, locals *localSet, out *Output) []injected {
+//
+// Only a placed pod counts (see placed): a pod that never runs would
+// otherwise hold a name for free, forever.
+func (t *Translator) injectedPods(src *Source, nodes map[string]*corev1.Node, own owners, locals *localSet, out *Output) []injected {
 	members := make([]injected, 0, len(src.Pods))
 	for _, pod := range src.Pods {
-		if !mutate.HasSidecar(pod) {
+		if !mutate.HasSidecar(pod) || !placed(pod, nodes) {
 			continue
 		}
 		name, ok := t.engine.LocalClusterName(pod)
@@ -90,6 +93,23 @@ func (t *Translator) injectedPods(src *Source, own owners, locals *localSet, out
 		own.offer(name, claimOf("Pod", &pod.ObjectMeta))
 	}
 	return members
+}
+
+// placed reports whether pod is on a node of its Source and not finished:
+// spec.nodeName set to a known node, status.phase neither Succeeded nor
+// Failed. Any tenant can create a pod with the sidecar's container name and
+// another team's identity labels and a nodeSelector no node matches: it is
+// never scheduled, costs nothing and lasts forever, and as a claim it would
+// keep the name from a Service created later. A pod that runs, or is about
+// to, takes a node's resources; a tenant who sets spec.nodeName to a node
+// that does not exist gets no claim either. Its sidecar runs only once the
+// pod is on a node, so an unplaced pod needs no local cluster, and a
+// finished pod's sidecar has stopped.
+func placed(pod *corev1.Pod, nodes map[string]*corev1.Node) bool {
+	if pod.Spec.NodeName == "" || nodes[pod.Spec.NodeName] == nil {
+		return false
+	}
+	return pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 
 // collectLocals adds the injected pods to their identities' local clusters,

@@ -42,12 +42,17 @@ func tenantSlice(ns, svc, addr string) *discoveryv1.EndpointSlice {
 	}
 }
 
+// testNodes is the node the test pods run on (testNode).
+var testNodes = []*corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: testNode}}}
+
+const testNode = "node-a"
+
 // injectedPod is a ready pod with app: identity and the sidecar the webhook
-// gives it.
+// gives it, on testNode.
 func injectedPod(ns, name string, year int, identity, ip string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: at(year), Labels: map[string]string{"app": identity}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"},
+		Spec: corev1.PodSpec{NodeName: testNode, Containers: []corev1.Container{{Name: "app"},
 			{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, strings.ToLower(identity) + ".service.prod.ddsd"}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
@@ -137,7 +142,7 @@ func TestServiceOwnsDDSDName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, reverse := range []bool{false, true} {
-				src := Source{Name: "c", Services: slices.Clone(tt.services), EndpointSlices: slices.Clone(tt.slices)}
+				src := Source{Name: "c", Nodes: testNodes, Services: slices.Clone(tt.services), EndpointSlices: slices.Clone(tt.slices)}
 				if reverse {
 					slices.Reverse(src.Services)
 					slices.Reverse(src.EndpointSlices)
@@ -245,7 +250,7 @@ func TestIdentityMembers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, reverse := range []bool{false, true} {
-				src := Source{Name: "c", Services: tt.services, Pods: slices.Clone(tt.pods)}
+				src := Source{Name: "c", Nodes: testNodes, Services: tt.services, Pods: slices.Clone(tt.pods)}
 				if reverse {
 					slices.Reverse(src.Pods)
 				}
@@ -343,7 +348,7 @@ func TestPodClaimHoldsName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, reverse := range []bool{false, true} {
-				src := Source{Name: "c", Services: slices.Clone(tt.services), EndpointSlices: tt.slices, Pods: slices.Clone(tt.pods)}
+				src := Source{Name: "c", Nodes: testNodes, Services: slices.Clone(tt.services), EndpointSlices: tt.slices, Pods: slices.Clone(tt.pods)}
 				for _, p := range src.Pods {
 					if p.Namespace == "jobs" && p.Annotations == nil {
 						p.Annotations = map[string]string{mutate.AnnotationCalls: "orders"}
@@ -405,7 +410,7 @@ func TestOutsiderCallsIgnored(t *testing.T) {
 	owner.Annotations = map[string]string{mutate.AnnotationCalls: "orders"}
 	fake := injectedPod("evil", "fake", 2025, "worker", "10.6.6.6")
 	fake.Annotations = map[string]string{mutate.AnnotationCalls: "*"}
-	out := tr.Translate(Input{Sources: []Source{{Name: "c", Pods: []*corev1.Pod{owner, fake}}}})
+	out := tr.Translate(Input{Sources: []Source{{Name: "c", Nodes: testNodes, Pods: []*corev1.Pod{owner, fake}}}})
 	if len(out.Scopes) != 1 || !slices.Equal(out.Scopes[0].Calls, []string{"orders.service.prod.ddsd"}) {
 		t.Fatalf("scopes %+v, want worker calling orders only", out.Scopes)
 	}
@@ -486,7 +491,7 @@ func TestWrittenNameDecides(t *testing.T) {
 	tr := testTranslator(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := tr.Translate(Input{Sources: []Source{{Name: "c", Pods: []*corev1.Pod{tt.pod, owner}}}})
+			out := tr.Translate(Input{Sources: []Source{{Name: "c", Nodes: testNodes, Pods: []*corev1.Pod{tt.pod, owner}}}})
 			if got := servedAddrs(out, worker); !slices.Equal(got, []string{"10.0.0.1"}) {
 				t.Errorf("local cluster %v, want the owner's pod only", got)
 			}
@@ -499,6 +504,57 @@ func TestWrittenNameDecides(t *testing.T) {
 			}
 			if !slices.Equal(reported, []string{"evil/old"}) {
 				t.Errorf("reported %v, want evil/old", reported)
+			}
+		})
+	}
+}
+
+// TestOnlyPlacedPodsClaim: a pod claims its identity's name only while it
+// is on a known node and not finished. An unscheduled imitation older than
+// the owner's Service (a nodeSelector nothing matches keeps it so forever,
+// for free) takes nothing; one that runs, or is about to, holds the name.
+func TestOnlyPlacedPodsClaim(t *testing.T) {
+	const payments = "payments.service.prod.ddsd"
+	imitation := func(node string, phase corev1.PodPhase) *corev1.Pod {
+		p := injectedPod("evil", "fake", 2024, "payments", "10.6.6.6")
+		p.Spec.NodeName, p.Status.Phase = node, phase
+		if phase != corev1.PodRunning {
+			p.Status.PodIP, p.Status.Conditions = "", nil
+		}
+		return p
+	}
+	tests := []struct {
+		name      string
+		pod       *corev1.Pod
+		served    []string // the endpoints of cluster payments:80
+		wantLocal bool     // the identity has a local cluster
+		members   []string // its members
+	}{
+		{"unscheduled", imitation("", corev1.PodPending), []string{"10.0.0.1"}, false, nil},
+		{"bound to a node that does not exist", imitation("no-such-node", corev1.PodPending), []string{"10.0.0.1"}, false, nil},
+		{"bound to a node that does not exist, claiming to run", imitation("no-such-node", corev1.PodRunning), []string{"10.0.0.1"}, false, nil},
+		{"succeeded", imitation(testNode, corev1.PodSucceeded), []string{"10.0.0.1"}, false, nil},
+		{"failed", imitation(testNode, corev1.PodFailed), []string{"10.0.0.1"}, false, nil},
+		{"scheduled, pending: holds the name", imitation(testNode, corev1.PodPending), nil, true, nil},
+		{"running: holds the name", imitation(testNode, corev1.PodRunning), nil, true, []string{"10.6.6.6"}},
+	}
+	tr := testTranslator(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := Source{Name: "c", Nodes: testNodes,
+				Services:       []*corev1.Service{tenantService("shop", "payments", 2026, "")},
+				EndpointSlices: []*discoveryv1.EndpointSlice{tenantSlice("shop", "payments", "10.0.0.1")},
+				Pods:           []*corev1.Pod{tt.pod}}
+			out := tr.Translate(Input{Sources: []Source{src}})
+			if got := servedAddrs(out, ClusterName(payments, 80)); !slices.Equal(got, tt.served) {
+				t.Errorf("cluster %s serves %v, want %v (problems %v)", ClusterName(payments, 80), got, tt.served, out.Problems)
+			}
+			local := slices.ContainsFunc(out.Local, func(e *endpointv3.ClusterLoadAssignment) bool { return e.ClusterName == payments })
+			if local != tt.wantLocal {
+				t.Errorf("local cluster %s served: %v, want %v", payments, local, tt.wantLocal)
+			}
+			if got := servedAddrs(out, payments); !slices.Equal(got, tt.members) {
+				t.Errorf("local cluster members %v, want %v", got, tt.members)
 			}
 		})
 	}

@@ -18,7 +18,7 @@ func callsPod(name, calls string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: map[string]string{"app": "web"},
 			Annotations: map[string]string{mutate.AnnotationCalls: calls}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"},
+		Spec: corev1.PodSpec{NodeName: testNode, Containers: []corev1.Container{{Name: "app"},
 			{Name: mutate.SidecarName, Args: []string{mutate.ServiceClusterFlag, "web.service.prod.ddsd"}}}},
 	}
 }
@@ -40,7 +40,7 @@ func TestScopesHostileCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := Source{Name: "main", Pods: []*corev1.Pod{callsPod("web-1", tt.value), callsPod("web-2", "orders")}}
+			src := Source{Name: "main", Nodes: testNodes, Pods: []*corev1.Pod{callsPod("web-1", tt.value), callsPod("web-2", "orders")}}
 			out := tr.Translate(Input{Sources: []Source{src}})
 			if err := out.Validate(); err != nil {
 				t.Fatal(err)

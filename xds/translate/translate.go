@@ -20,7 +20,11 @@ import (
 type Source struct {
 	// Name identifies the cluster in problems and logs (e.g. the kubeconfig
 	// context); it is not part of any Envoy name.
-	Name           string
+	Name string
+	// Local says the sidecars run in this cluster: only its nodes and pods
+	// decide whether the listeners bind IPv6 (see hasIPv6). inzone-xds
+	// marks the cluster it runs in, else its first --kubeconfig.
+	Local          bool
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Pods           []*corev1.Pod
@@ -121,7 +125,7 @@ func (t *Translator) Translate(in Input) *Output {
 		// injected pods claim it: the pods' claims first, so that the
 		// Services are judged against them.
 		own := owners{}
-		members := t.injectedPods(src, own, locals, out)
+		members := t.injectedPods(src, nodes, own, locals, out)
 		t.collectCallees(src, nodes, own, callees, out)
 		t.collectLocals(src, nodes, members, own, locals, out)
 	}

@@ -49,6 +49,8 @@ func loadSource(t testing.TB, path string) Source {
 	}
 	defer f.Close()
 	src := Source{Name: strings.TrimSuffix(filepath.Base(path), ".yaml")}
+	// A case's local cluster, where its sidecars run, is main.yaml or a.yaml.
+	src.Local = src.Name == "main" || src.Name == "a"
 	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
 	for {
 		doc, err := r.Read()
