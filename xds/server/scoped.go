@@ -37,6 +37,8 @@ type scopedCache struct {
 	mu      sync.Mutex
 	views   map[string]*view               // identity -> its view, routed or not
 	watches map[string]map[*watch]struct{} // identity -> its streams' open watches
+
+	wrapView func(id string, st store) store // tests: records a view's updates
 }
 
 // view is one identity's cache. It is filled before it is routed, so that
@@ -157,6 +159,9 @@ func (s *scopedCache) view(id string) store {
 	if v == nil {
 		v = &view{cache: cachev3.NewLinearCache(s.typeURL, cachev3.WithLogger(s.log), cachev3.WithVersionPrefix(viewVersionPrefix))}
 		s.views[id] = v
+	}
+	if s.wrapView != nil {
+		return s.wrapView(id, v.cache)
 	}
 	return v.cache
 }
