@@ -109,6 +109,9 @@ func (c *caches) stores() map[string]store {
 	out := make(map[string]store, len(c.linear))
 	for url, l := range c.linear {
 		out[url] = l
+		if sc := c.scoped[url]; sc != nil {
+			out[url] = sharedStore{sc}
+		}
 	}
 	return out
 }
