@@ -109,6 +109,9 @@ func (c *caches) stores() map[string]store {
 	out := make(map[string]store, len(c.linear))
 	for url, l := range c.linear {
 		out[url] = l
+		if sc := c.scoped[url]; sc != nil {
+			out[url] = sharedStore{sc}
+		}
 	}
 	return out
 }
@@ -245,7 +248,8 @@ func diff(old, next map[string]versioned) change {
 // addition and change (endpoints first, listeners last), then every
 // removal (listeners first, endpoints last). Each type's step is atomic
 // in its cache; a type that did not change is not touched, so its
-// clients get nothing. The views' additions come first; the proxies of an
+// clients get nothing. The endpoints come first, then the views'
+// additions (a view's clusters after their endpoints); the proxies of an
 // identity that starts declaring move to its view before the shared
 // clusters change (routes before clusters: a narrowing), those of one
 // that stops move back after each shared type changed (clusters before
@@ -294,7 +298,13 @@ func apply(stores map[string]store, scoped map[string]*scopedCache, old, next co
 		}
 		return nil
 	}
-	// The views are filled first (clusters before routes), each proxy
+	// The shared endpoints go first: EDS has no views, and a view's new
+	// cluster sent before its endpoints would warm, its requests failing
+	// where they went to their original destination before.
+	if err := update(steps[resourcev3.EndpointType][0]); err != nil {
+		return n, err
+	}
+	// Then the views are filled (clusters before routes), each proxy
 	// staying where it is.
 	for _, url := range served {
 		for _, s := range steps[url][1:] { // the shared step is first
@@ -304,6 +314,9 @@ func apply(stores map[string]store, scoped map[string]*scopedCache, old, next co
 		}
 	}
 	for _, url := range served {
+		if url == resourcev3.EndpointType {
+			continue // in place
+		}
 		if url == resourcev3.ClusterType {
 			// The proxies whose identity starts declaring move to their
 			// view before the shared cache changes (a response of it in

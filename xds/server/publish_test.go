@@ -11,6 +11,8 @@ import (
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+
+	"github.com/inzone-io/inzone/mutate"
 )
 
 // recorder is a store that logs each update ("update Cluster a b") and
@@ -27,7 +29,12 @@ func (r recorder) UpdateResources(update map[string]types.Resource, remove []str
 	if len(remove) > 0 {
 		verb, names = "remove", slices.Sorted(slices.Values(remove))
 	}
-	*r.log = append(*r.log, fmt.Sprintf("%s %s %s", verb, r.url[strings.LastIndexByte(r.url, '.')+1:], strings.Join(names, " ")))
+	url, view, _ := strings.Cut(r.url, "@")
+	label := url[strings.LastIndexByte(url, '.')+1:]
+	if view != "" {
+		label += "@" + view
+	}
+	*r.log = append(*r.log, fmt.Sprintf("%s %s %s", verb, label, strings.Join(names, " ")))
 	if r.fail {
 		return errors.New("injected failure")
 	}
@@ -43,12 +50,18 @@ func record(s *Server) *[]string {
 		}
 		s.stores[url] = recorder{url: url, next: st, log: log}
 	}
+	for url, sc := range s.caches.scoped {
+		sc.wrapView = func(id string, st store) store {
+			return recorder{url: viewKey(url, id), next: st, log: log}
+		}
+	}
 	return log
 }
 
 // TestApplyOrder: a new Service's endpoints are in place before its
 // cluster, its cluster before the routes naming it; a deleted Service
-// leaves the routes first, then its cluster, then its endpoints. A
+// leaves the routes first, then its cluster, then its endpoints; a view
+// naming a new Service gets its clusters after the endpoints. A
 // proxy never holds a route to a cluster it cannot have, nor an EDS
 // cluster without its endpoints.
 func TestApplyOrder(t *testing.T) {
@@ -82,6 +95,29 @@ func TestApplyOrder(t *testing.T) {
 	}
 	if !slices.Equal(*rec, want) {
 		t.Errorf("deleting a Service:\n got %q\nwant %q", *rec, want)
+	}
+
+	// An identity starts declaring a Service created in the same build:
+	// the Service's endpoints (shared, EDS has no views) are in place
+	// before every view's clusters, which name them.
+	*rec = nil
+	r.src.Services = append(r.src.Services, users)
+	r.src.Pods[0].Annotations = map[string]string{mutate.AnnotationCalls: "users"}
+	s.build(context.Background(), []Reader{r})
+	endpoints, views := -1, 0
+	for i, step := range *rec {
+		switch {
+		case step == "update ClusterLoadAssignment users.service.prod.ddsd:80":
+			endpoints = i
+		case strings.HasPrefix(step, "update Cluster@"):
+			views++
+			if endpoints < 0 {
+				t.Errorf("%q before the endpoints it names: %q", step, *rec)
+			}
+		}
+	}
+	if endpoints < 0 || views == 0 {
+		t.Errorf("declaring a new Service: no endpoints or no view clusters in %q", *rec)
 	}
 }
 

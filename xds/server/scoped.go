@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
 )
@@ -26,9 +27,20 @@ import (
 // old cache and created again in the new one with the same request and
 // subscription, so the new cache answers with whatever the proxy's view
 // lacks or has too much (go-control-plane computes it from the resources
-// the stream was sent). A response the old cache had already sent before
-// the move is followed by the new cache's; the proxy's next request then
-// finds the right cache, so its view converges.
+// the stream was sent). A watch already answered is not moved: the
+// proxy's next request finds the right cache, so its view converges.
+//
+// A stream's responses share one channel that go-control-plane sizes for
+// one answer per type, and a client that stops reading stops draining it.
+// A cache sends to a watch's channel while holding its lock, so a move
+// answered into a full channel would stall every update of that cache,
+// and publishing with it. So no watch the scoped cache opens is handed
+// the stream's channel: the cache answers into the watch's own (room for
+// one), and the scoped cache passes that answer on to the stream once,
+// without blocking, right after the call that produced it (a move, an
+// update, a new watch). One answer per watch, as go-control-plane
+// expects of any cache, keeps the stream's channel from filling; the
+// order of the answers is the order of the updates, as before.
 type scopedCache struct {
 	typeURL string
 	shared  *cachev3.LinearCache
@@ -37,6 +49,8 @@ type scopedCache struct {
 	mu      sync.Mutex
 	views   map[string]*view               // identity -> its view, routed or not
 	watches map[string]map[*watch]struct{} // identity -> its streams' open watches
+
+	wrapView func(id string, st store) store // tests: records a view's updates
 }
 
 // view is one identity's cache. It is filled before it is routed, so that
@@ -46,16 +60,22 @@ type view struct {
 	routed bool
 }
 
-// watch is one open watch, state-of-the-world or delta, with what it
-// takes to create it again in another cache.
+// watch is one open watch of a stream, state-of-the-world or delta, with
+// what it takes to create it again in another cache. Its fields are
+// s.mu's.
 type watch struct {
-	identity string
-	req      *cachev3.Request
-	sub      cachev3.Subscription
-	value    chan cachev3.Response
-	dreq     *cachev3.DeltaRequest
-	dvalue   chan cachev3.DeltaResponse
-	cancel   func() // nil when the cache answered at once
+	identity  string
+	req       *cachev3.Request
+	sub       cachev3.Subscription
+	value     chan cachev3.Response // the stream's
+	in        chan cachev3.Response // the cache answers here
+	dreq      *cachev3.DeltaRequest
+	dvalue    chan cachev3.DeltaResponse // the stream's
+	din       chan cachev3.DeltaResponse // the cache answers here
+	cancel    func()                     // the cache's, while open there
+	answered  bool                       // the stream was handed an answer
+	done      chan struct{}              // closed when the stream cancels it
+	cancelled bool
 }
 
 // viewVersionPrefix marks the versions of the views' caches, so that a
@@ -89,12 +109,20 @@ func (s *scopedCache) cacheFor(id string) *cachev3.LinearCache {
 }
 
 func (s *scopedCache) CreateWatch(req *cachev3.Request, sub cachev3.Subscription, value chan cachev3.Response) (func(), error) {
-	w := &watch{identity: identity(req.GetNode()), req: req, sub: sub, value: value}
+	id := identity(req.GetNode())
+	if id == "" { // never moves: the cache answers it as any other
+		return s.shared.CreateWatch(req, sub, value)
+	}
+	w := &watch{identity: id, req: req, sub: sub, value: value, in: make(chan cachev3.Response, 1), done: make(chan struct{})}
 	return s.track(w)
 }
 
 func (s *scopedCache) CreateDeltaWatch(req *cachev3.DeltaRequest, sub cachev3.Subscription, value chan cachev3.DeltaResponse) (func(), error) {
-	w := &watch{identity: identity(req.GetNode()), dreq: req, sub: sub, dvalue: value}
+	id := identity(req.GetNode())
+	if id == "" {
+		return s.shared.CreateDeltaWatch(req, sub, value)
+	}
+	w := &watch{identity: id, dreq: req, sub: sub, dvalue: value, din: make(chan cachev3.DeltaResponse, 1), done: make(chan struct{})}
 	return s.track(w)
 }
 
@@ -109,9 +137,6 @@ func (s *scopedCache) track(w *watch) (func(), error) {
 	if err := w.open(s.cacheFor(w.identity)); err != nil {
 		return nil, err
 	}
-	if w.identity == "" {
-		return w.close, nil // never moves: nothing to record
-	}
 	ws := s.watches[w.identity]
 	if ws == nil {
 		ws = map[*watch]struct{}{}
@@ -122,6 +147,10 @@ func (s *scopedCache) track(w *watch) (func(), error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		w.close()
+		if !w.cancelled {
+			w.cancelled = true
+			close(w.done)
+		}
 		if ws := s.watches[w.identity]; ws != nil {
 			delete(ws, w)
 			if len(ws) == 0 {
@@ -131,20 +160,63 @@ func (s *scopedCache) track(w *watch) (func(), error) {
 	}, nil
 }
 
+// open creates w in c and passes on an answer given at once.
 func (w *watch) open(c *cachev3.LinearCache) error {
 	var err error
 	if w.dreq != nil {
-		w.cancel, err = c.CreateDeltaWatch(w.dreq, w.sub, w.dvalue)
+		w.cancel, err = c.CreateDeltaWatch(w.dreq, w.sub, w.din)
 	} else {
-		w.cancel, err = c.CreateWatch(w.req, w.sub, w.value)
+		w.cancel, err = c.CreateWatch(w.req, w.sub, w.in)
 	}
+	w.pass()
 	return err
 }
 
+// close cancels w in its cache; an answer not passed on is dropped (the
+// stream never had it, so its subscription does not count it).
 func (w *watch) close() {
 	if w.cancel != nil {
 		w.cancel()
 		w.cancel = nil
+	}
+	select {
+	case <-w.in:
+	case <-w.din:
+	default:
+	}
+}
+
+// pass hands the stream the answer its cache gave w, if any.
+func (w *watch) pass() {
+	if w.dreq != nil {
+		w.answered = pass(w.din, w.dvalue, w.done) || w.answered
+	} else {
+		w.answered = pass(w.in, w.value, w.done) || w.answered
+	}
+}
+
+// pass moves a response from in to out without blocking. out has room
+// for it: go-control-plane sizes a stream's channel for one answer per
+// type, and each watch gives one. Should it not (a stream that stopped
+// reading, with a channel filled some other way), a goroutine waits to
+// deliver it, until the stream cancels the watch, rather than the cache
+// lock.
+func pass[R any](in <-chan R, out chan<- R, done <-chan struct{}) bool {
+	select {
+	case r := <-in:
+		select {
+		case out <- r:
+		default:
+			go func() {
+				select {
+				case out <- r:
+				case <-done:
+				}
+			}()
+		}
+		return true
+	default:
+		return false
 	}
 }
 
@@ -158,7 +230,48 @@ func (s *scopedCache) view(id string) store {
 		v = &view{cache: cachev3.NewLinearCache(s.typeURL, cachev3.WithLogger(s.log), cachev3.WithVersionPrefix(viewVersionPrefix))}
 		s.views[id] = v
 	}
-	return v.cache
+	st := store(viewStore{s, v.cache, id})
+	if s.wrapView != nil {
+		return s.wrapView(id, st)
+	}
+	return st
+}
+
+// viewStore is one identity's view as publish updates it.
+type viewStore struct {
+	s  *scopedCache
+	c  *cachev3.LinearCache
+	id string
+}
+
+// UpdateResources updates the view and passes on the answers it gave to
+// the identity's watches open in it.
+func (v viewStore) UpdateResources(toUpdate map[string]types.Resource, toDelete []string) error {
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	err := v.c.UpdateResources(toUpdate, toDelete)
+	for w := range v.s.watches[v.id] {
+		w.pass()
+	}
+	return err
+}
+
+// sharedStore is the shared cache as publish updates it.
+type sharedStore struct{ s *scopedCache }
+
+// UpdateResources updates the shared cache and passes on the answers it
+// gave to the watches open in it (the proxyless ones it answers itself).
+func (sh sharedStore) UpdateResources(toUpdate map[string]types.Resource, toDelete []string) error {
+	s := sh.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.shared.UpdateResources(toUpdate, toDelete)
+	for _, ws := range s.watches {
+		for w := range ws {
+			w.pass()
+		}
+	}
+	return err
 }
 
 // routeIn serves the identities in ids from their views (which view
@@ -197,10 +310,15 @@ func (s *scopedCache) routeOut(ids map[string]bool) error {
 	return errors.Join(errs...)
 }
 
-// move creates id's open watches again in c; s.mu is held.
+// move creates id's open watches again in c; s.mu is held. A watch
+// already answered stays: the stream's next request opens the next one
+// in c.
 func (s *scopedCache) move(id string, c *cachev3.LinearCache) error {
 	var errs []error
 	for w := range s.watches[id] {
+		if w.answered {
+			continue
+		}
 		w.close()
 		if err := w.open(c); err != nil {
 			// The stream keeps no watch for this type: its next

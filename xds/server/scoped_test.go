@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -198,5 +199,118 @@ func TestViewsFollowBuilds(t *testing.T) {
 		if n := s.caches.scoped[url].numViews(); n != 0 {
 			t.Errorf("%s: %d views left after the identity stopped declaring", url, n)
 		}
+	}
+}
+
+// TestStalledStreamDoesNotStallPublishing: a client that claims an
+// identity and stops reading, while that identity's view appears and
+// goes many more times than its stream's channel holds, neither blocks
+// the flips nor keeps another client from its update; and it is handed
+// one answer, not one per flip. Before the fix each move answered into
+// the stream's channel under the locks, and the flip after the channel
+// filled hung.
+func TestStalledStreamDoesNotStallPublishing(t *testing.T) {
+	for _, delta := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sotw", true: "delta"}[delta], func(t *testing.T) {
+			shared := cachev3.NewLinearCache(resourcev3.ClusterType)
+			if err := shared.UpdateResources(clusters("a", "b", "c"), nil); err != nil {
+				t.Fatal(err)
+			}
+			sc := newScopedCache(resourcev3.ClusterType, shared, gcplog.NewDefaultLogger())
+			full := versionsOf(t, shared)
+			const id = "web.service.prod.ddsd"
+			stalled := &corev3.Node{Id: "p-1.ns", Cluster: id}
+
+			// The stalled stream holds the full view; its channel is
+			// go-control-plane's size and nothing reads it.
+			// Cancelled at the end, not deferred: after a stall they
+			// would wait for the lock the stalled flip holds.
+			var cancels []func()
+			var queued func() int
+			if delta {
+				sub := stream.NewDeltaSubscription(nil, nil, nil, true)
+				sub.SetReturnedResources(full)
+				ch := make(chan cachev3.DeltaResponse, 2*types.UnknownType)
+				cancel, err := sc.CreateDeltaWatch(&cachev3.DeltaRequest{Node: stalled, TypeUrl: resourcev3.ClusterType, ResponseNonce: "1"}, &sub, ch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cancels = append(cancels, cancel)
+				queued = func() int { return len(ch) }
+			} else {
+				sub := stream.NewSotwSubscription(nil, true)
+				sub.SetReturnedResources(full)
+				ch := make(chan cachev3.Response, types.UnknownType)
+				cancel, err := sc.CreateWatch(&cachev3.Request{Node: stalled, TypeUrl: resourcev3.ClusterType, VersionInfo: "1", ResponseNonce: "1"}, &sub, ch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cancels = append(cancels, cancel)
+				queued = func() int { return len(ch) }
+			}
+			// (A state-of-the-world watch is answered at once, as a new
+			// stream's is: then it must not be answered again.)
+			if delta && queued() != 0 {
+				t.Fatal("a stream that holds the view was answered")
+			}
+
+			// Another identity's stream, read.
+			sub := stream.NewDeltaSubscription(nil, nil, nil, true)
+			sub.SetReturnedResources(full)
+			otherCh := make(chan cachev3.DeltaResponse, 2*types.UnknownType)
+			otherCancel, err := sc.CreateDeltaWatch(&cachev3.DeltaRequest{Node: &corev3.Node{Id: "q-1.ns", Cluster: "batch.service.prod.ddsd"}, TypeUrl: resourcev3.ClusterType, ResponseNonce: "1"}, &sub, otherCh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancels = append(cancels, otherCancel)
+
+			flips := 3 * int(types.UnknownType)
+			published := make(chan error, 1)
+			go func() {
+				for range flips {
+					if err := sc.view(id).UpdateResources(clusters("a"), nil); err != nil {
+						published <- err
+						return
+					}
+					if err := sc.routeIn(map[string]bool{id: true}); err != nil {
+						published <- err
+						return
+					}
+					if err := sc.routeOut(map[string]bool{}); err != nil {
+						published <- err
+						return
+					}
+				}
+				published <- sharedStore{sc}.UpdateResources(clusters("d"), nil)
+			}()
+			bound := time.NewTimer(30 * time.Second)
+			defer bound.Stop()
+			select {
+			case err := <-published:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-bound.C:
+				t.Fatalf("%d view flips of a stream that does not read stalled publishing (%d responses queued)", flips, queued())
+			}
+			select {
+			case r := <-otherCh:
+				resp, err := r.GetDeltaDiscoveryResponse()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := resp.GetResources(); len(n) != 1 || n[0].GetName() != "d" {
+					t.Errorf("the other client got %v, want d", n)
+				}
+			case <-bound.C:
+				t.Fatal("the other client's update was not delivered")
+			}
+			if n := queued(); n != 1 {
+				t.Errorf("the stalled stream has %d answers queued, want the one its watch gives", n)
+			}
+			for _, cancel := range cancels {
+				cancel()
+			}
+		})
 	}
 }
