@@ -186,6 +186,16 @@ func benchXDS(b *testing.B, protocol string) {
 			b.Fatal(err)
 		}
 	}
+	if sh.calls > 0 {
+		// Each sidecar sees its identity's callees (one cluster each) and
+		// its local cluster; more means the views are not in effect, and
+		// the figures would be the full view's.
+		for i, c := range cls {
+			if n := c.edsSubs.Load(); n > int64(sh.calls+1) {
+				b.Fatalf("client %d subscribed to %d endpoint resources with %d declared callees: scoped views are not in effect", i, n, sh.calls)
+			}
+		}
+	}
 	rssConnected := procStatus(b, pid, "VmRSS")
 	// Before any change: where bare go-control-plane and inzone-xds are
 	// the same measurement (with scoped views a change reaches fewer streams).
@@ -318,6 +328,7 @@ type benchClient struct {
 	mu      sync.Mutex
 	lastEDS [][]byte // raw endpoint resources of the last response (the changed ones, SotW and delta alike)
 	marker  *atomic.Pointer[change]
+	edsSubs atomic.Int64 // endpoint resources subscribed to after the first CDS response
 }
 
 func newBenchClient(addr, protocol, nodeID, local string, marker *atomic.Pointer[change]) (*benchClient, error) {
@@ -352,7 +363,9 @@ func newBenchClient(addr, protocol, nodeID, local string, marker *atomic.Pointer
 					for i, r := range resp.Resources {
 						anys[i] = r.GetResource()
 					}
-					if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: edsNames(local, anys)}); err != nil {
+					names := edsNames(local, anys)
+					c.edsSubs.Store(int64(len(names)))
+					if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: names}); err != nil {
 						c.fail(err)
 						return
 					}
@@ -394,6 +407,7 @@ func newBenchClient(addr, protocol, nodeID, local string, marker *atomic.Pointer
 			}
 			if resp.TypeUrl == resourcev3.ClusterType && names == nil {
 				names = edsNames(local, resp.Resources)
+				c.edsSubs.Store(int64(len(names)))
 				if err := s.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.EndpointType, ResourceNames: names}); err != nil {
 					c.fail(err)
 					return
@@ -554,8 +568,10 @@ func benchObjects(b *testing.B, env *envtest.Env, sh benchShape) string {
 	default:
 	}
 	for k := range sh.identities {
+		// On a node: an identity's pods count (and claim its name, and
+		// declare its calls) once they are placed.
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: benchIdentity(k), Namespace: ns, Labels: map[string]string{"app": benchIdentity(k)}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: mutate.SidecarName, Image: "envoy",
+			Spec: corev1.PodSpec{NodeName: ns + "-" + zoneA, Containers: []corev1.Container{{Name: "app", Image: "app"}, {Name: mutate.SidecarName, Image: "envoy",
 				Args: []string{mutate.ServiceClusterFlag, benchIdentity(k) + ".service.prod.ddsd"}}}}}
 		if sh.calls > 0 {
 			var callees []string
