@@ -162,7 +162,8 @@ func trimPod(p *corev1.Pod) *corev1.Pod {
 	t := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 		Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
-		// The oldest injected pod's namespace owns an identity no Service owns.
+		// Orders the pod's claim on its identity's DDSD name against other
+		// pods' and Services' (translate's owners).
 		CreationTimestamp: p.CreationTimestamp,
 	}}
 	for _, k := range []string{mutate.AnnotationService, mutate.AnnotationCalls} {

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -167,8 +168,8 @@ func (t *Translator) collectLocals(src *Source, nodes map[string]*corev1.Node, m
 }
 
 // podLocality is where a pod runs: its node's zone and region labels,
-// which the platform sets, and only when its node has none (or is not known
-// yet) the pod's own labels, which its owner can set to anything. The
+// which the platform sets, and only when its node has none (or, for a
+// caller without the node, node is nil) the pod's own labels, which its owner can set to anything. The
 // webhook's sidecar reads its own zone from the pod's label, which the API
 // server's PodTopologyLabels admission copies from the node at binding, so
 // the two agree wherever that plugin runs; where a pod's label disagrees
@@ -178,7 +179,7 @@ func podLocality(pod *corev1.Pod, node *corev1.Node, zoneLabel string) locality 
 	if node != nil {
 		l = locality{zone: node.Labels[zoneLabel], region: node.Labels[corev1.LabelTopologyRegion]}
 	}
-	return locality{zone: cmpOr(l.zone, pod.Labels[zoneLabel]), region: cmpOr(l.region, pod.Labels[corev1.LabelTopologyRegion])}
+	return locality{zone: cmp.Or(l.zone, pod.Labels[zoneLabel]), region: cmp.Or(l.region, pod.Labels[corev1.LabelTopologyRegion])}
 }
 
 // podReady: running, Ready, not being deleted.
@@ -192,11 +193,4 @@ func podReady(pod *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
