@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // TestDeltaSendsOnlyWhatChanged: over delta ADS on loopback, after one
@@ -72,21 +70,8 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 	}
 }
 
-// serve serves s over loopback gRPC until the test ends.
+// serve serves s over loopback gRPC until the test ends, and dials it.
 func serve(t *testing.T, s *Server) *grpc.ClientConn {
 	t.Helper()
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.MaxConcurrentStreams(MaxStreamsPerConnection))
-	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return dial(t, listen(t, s))
 }
