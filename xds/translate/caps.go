@@ -35,15 +35,7 @@ func capHosts(hosts hostSet, limit int) (hostSet, int) {
 	if len(hosts) <= limit {
 		return hosts, 0
 	}
-	byLoc := map[locality][]hostKey{}
-	for k, h := range hosts {
-		byLoc[h.loc] = append(byLoc[h.loc], k)
-	}
-	locs := make([]locality, 0, len(byLoc))
-	for l := range byLoc {
-		locs = append(locs, l)
-	}
-	slices.SortFunc(locs, compareLocality)
+	byLoc, locs := hosts.byLocality()
 	total := len(hosts)
 	quota := make([]int, len(locs))
 	given := 0
@@ -86,10 +78,6 @@ func capAddrs(addrs addrSet, limit int) (addrSet, int) {
 		kept[a] = struct{}{}
 	}
 	return kept, len(sorted) - limit
-}
-
-func compareLocality(a, b locality) int {
-	return cmp.Or(cmp.Compare(a.region, b.region), cmp.Compare(a.zone, b.zone))
 }
 
 // compareBool orders false before true.

@@ -29,6 +29,26 @@ type host struct {
 	draining bool
 }
 
+// byLocality groups the hosts' keys by locality, the localities sorted
+// (region, then zone); the keys of each are in no order.
+func (s hostSet) byLocality() (map[locality][]hostKey, []locality) {
+	byLoc := map[locality][]hostKey{}
+	for k, h := range s {
+		byLoc[h.loc] = append(byLoc[h.loc], k)
+	}
+	locs := make([]locality, 0, len(byLoc))
+	for l := range byLoc {
+		locs = append(locs, l)
+	}
+	slices.SortFunc(locs, compareLocality)
+	return byLoc, locs
+}
+
+// compareLocality orders localities by region, then zone.
+func compareLocality(a, b locality) int {
+	return cmp.Or(cmp.Compare(a.region, b.region), cmp.Compare(a.zone, b.zone))
+}
+
 func (s hostSet) add(k hostKey, h host) {
 	if old, ok := s[k]; ok && !old.draining {
 		return
@@ -39,17 +59,7 @@ func (s hostSet) add(k hostKey, h host) {
 // loadAssignment is the EDS resource of one cluster: one LocalityLbEndpoints
 // per zone, localities and endpoints sorted so the bytes are deterministic.
 func loadAssignment(name string, hosts hostSet) *endpointv3.ClusterLoadAssignment {
-	byLoc := map[locality][]hostKey{}
-	for k, h := range hosts {
-		byLoc[h.loc] = append(byLoc[h.loc], k)
-	}
-	locs := make([]locality, 0, len(byLoc))
-	for l := range byLoc {
-		locs = append(locs, l)
-	}
-	slices.SortFunc(locs, func(a, b locality) int {
-		return cmp.Or(cmp.Compare(a.region, b.region), cmp.Compare(a.zone, b.zone))
-	})
+	byLoc, locs := hosts.byLocality()
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: name}
 	for _, l := range locs {
 		keys := byLoc[l]
