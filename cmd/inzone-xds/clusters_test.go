@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -125,7 +125,7 @@ func TestWaitForClusters(t *testing.T) {
 			if res.err != nil {
 				t.Fatal(res.err)
 			}
-			if got := gaugeValue(t, gauge); got != tt.notSynced {
+			if got := testutil.ToFloat64(gauge); got != tt.notSynced {
 				t.Errorf("clusters not synced %v, want %v", got, tt.notSynced)
 			}
 			for i, r := range res.readers {
@@ -147,7 +147,7 @@ func TestWaitForClusters(t *testing.T) {
 			case <-time.After(time.Minute): // a failure bound
 				t.Fatal("the late cluster's sync was never announced")
 			}
-			if got := gaugeValue(t, gauge); got != 0 {
+			if got := testutil.ToFloat64(gauge); got != 0 {
 				t.Errorf("clusters not synced %v after the late one synced, want 0", got)
 			}
 			if src := res.readers[len(res.readers)-1].Read(); len(src.Services) != 1 {
@@ -170,13 +170,4 @@ func waitLog(t *testing.T, logs <-chan string, want string) {
 			t.Fatalf("never logged %q", want)
 		}
 	}
-}
-
-func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := g.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetGauge().GetValue()
 }

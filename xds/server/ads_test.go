@@ -10,22 +10,12 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 
 	"github.com/inzone-io/inzone/mutate"
 	"github.com/inzone-io/inzone/xds/translate"
 )
-
-// gaugeValue reads a gauge.
-func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := g.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetGauge().GetValue()
-}
 
 // eventually polls cond until it holds; the minute is a failure deadline.
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -61,7 +51,7 @@ func TestSendBudgetOverGRPC(t *testing.T) {
 			a := openClient(t, ctxA, conn, protocol, node)
 			a.subscribe(t)
 			nonceA := a.recv(t)
-			if got := gaugeValue(t, s.metrics.budgetHeld); got != 1 {
+			if got := testutil.ToFloat64(s.metrics.budgetHeld); got != 1 {
 				t.Fatalf("%v bytes held after the first response, want the whole budget (1)", got)
 			}
 
@@ -72,7 +62,7 @@ func TestSendBudgetOverGRPC(t *testing.T) {
 			got := make(chan string, 1)
 			go func() { got <- b.recv(t) }()
 			eventually(t, "the second stream waits for budget", func() bool {
-				return gaugeValue(t, s.metrics.budgetWait) == 1
+				return testutil.ToFloat64(s.metrics.budgetWait) == 1
 			})
 			select {
 			case <-got:
@@ -85,13 +75,13 @@ func TestSendBudgetOverGRPC(t *testing.T) {
 			case <-time.After(time.Minute):
 				t.Fatal("the second stream never got its response after the first was acknowledged")
 			}
-			if w := gaugeValue(t, s.metrics.budgetWait); w != 0 {
+			if w := testutil.ToFloat64(s.metrics.budgetWait); w != 0 {
 				t.Errorf("%v streams waiting, want 0", w)
 			}
 			// b never acknowledges; its stream's end releases what it holds.
 			cancelB()
 			eventually(t, "the budget is released when the stream ends", func() bool {
-				return gaugeValue(t, s.metrics.budgetHeld) == 0
+				return testutil.ToFloat64(s.metrics.budgetHeld) == 0
 			})
 		})
 	}

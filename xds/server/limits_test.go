@@ -393,7 +393,7 @@ func TestLimitEndsAStreamWaitingForBudget(t *testing.T) {
 	waiter := openClient(t, ctx, dial(t, addr), "delta", hostileNode)
 	waiter.subscribe(t)
 	eventually(t, "the second stream waits for budget", func() bool {
-		return gaugeValue(t, s.metrics.budgetWait) == 1
+		return testutil.ToFloat64(s.metrics.budgetWait) == 1
 	})
 	if err := waiter.delta.Send(sub(names("n", 11))); err != nil {
 		t.Fatal(err)
@@ -403,7 +403,7 @@ func TestLimitEndsAStreamWaitingForBudget(t *testing.T) {
 		t.Fatalf("the waiting stream ended with %v, want ResourceExhausted", err)
 	}
 	eventually(t, "nothing waits once the stream ended", func() bool {
-		return gaugeValue(t, s.metrics.budgetWait) == 0
+		return testutil.ToFloat64(s.metrics.budgetWait) == 0
 	})
 }
 
